@@ -1,0 +1,161 @@
+import { z } from "zod";
+import { EventValidationError } from "./errors.js";
+
+/** Plain data fields of an event. */
+export type EventData = Record<string, unknown>;
+
+/**
+ * An event as it travels through a run: plain, JSON-serializable data.
+ * `type` is the short name, `qualifiedName` the full registered one; routing uses `qualifiedName`.
+ */
+export interface WorkflowEvent<D = EventData> {
+  readonly type: string;
+  readonly qualifiedName: string;
+  readonly data: D;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the widest schema an event may carry; narrowed by inference
+type AnyObjectSchema = z.ZodType<EventData, any>;
+
+/** A declared kind of event: its name, its zod schema and, optionally, the event it extends. */
+export interface EventDefinition<S extends AnyObjectSchema = AnyObjectSchema> {
+  /** The qualified name, e.g. `workflows.events.StopEvent` or `ResponseEvent`. */
+  readonly name: string;
+  /** The short name: the part of `name` after the last dot. */
+  readonly type: string;
+  readonly schema: S;
+  readonly parent: EventDefinition | null;
+  /** Qualified names from `workflows.events.Event` down to this event. */
+  readonly lineage: readonly string[];
+  /** Validates `data` and returns a new event; throws {@link EventValidationError} when it does not fit. */
+  create(data: z.input<S>): WorkflowEvent<z.output<S>>;
+  /** True when `ev` is exactly this kind of event (not a descendant). */
+  is(ev: unknown): ev is WorkflowEvent<z.output<S>>;
+  /** True when this event is `other` or extends it, however deeply. */
+  extends(other: EventDefinition): boolean;
+}
+
+/** The event type a definition creates: `type StreamEvent = EventOf<typeof StreamEvent>`. */
+export type EventOf<D> = D extends EventDefinition<infer S> ? WorkflowEvent<z.output<S>> : never;
+
+export interface DefineEventOptions {
+  /** The event this one extends: decides whether it ends a run, asks for input, or starts one. */
+  extends?: EventDefinition;
+}
+
+/**
+ * Declares an event.
+ *
+ * @example
+ * const StreamEvent = defineEvent("StreamEvent", z.object({ sequence: z.number().int() }));
+ * const ev = StreamEvent.create({ sequence: 1 });
+ */
+export function defineEvent<S extends AnyObjectSchema>(
+  name: string,
+  schema: S,
+  options: DefineEventOptions = {},
+): EventDefinition<S> {
+  if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name)) {
+    throw new TypeError(`Invalid event name "${name}": use identifiers separated by dots`);
+  }
+  const parent = options.extends ?? (name === ROOT_NAME ? null : Event);
+  const type = name.slice(name.lastIndexOf(".") + 1);
+  const lineage = Object.freeze([...(parent?.lineage ?? []), name]);
+  const definition: EventDefinition<S> = {
+    name,
+    type,
+    schema,
+    parent,
+    lineage,
+    create(data) {
+      return { type, qualifiedName: name, data: parseEventData(definition, data) };
+    },
+    is(ev): ev is WorkflowEvent<z.output<S>> {
+      return typeof ev === "object" && ev !== null && (ev as WorkflowEvent).qualifiedName === name;
+    },
+    extends(other) {
+      return lineage.includes(other.name);
+    },
+  };
+  return Object.freeze(definition);
+}
+
+/** Validates `data` against the definition's schema, returning the parsed (defaulted) fields. */
+export function parseEventData<S extends AnyObjectSchema>(
+  definition: EventDefinition<S>,
+  data: unknown,
+): z.output<S> {
+  const parsed = definition.schema.safeParse(data ?? {});
+  if (!parsed.success) {
+    throw new EventValidationError(definition.type, parsed.error.issues);
+  }
+  return parsed.data;
+}
+
+const ROOT_NAME = "workflows.events.Event";
+const builtin = (name: string) => `workflows.events.${name}`;
+
+/** The root of every event's lineage. */
+export const Event = defineEvent(ROOT_NAME, z.looseObject({}));
+/** Starts a run. Accepts any fields; a typed start event extends it. */
+export const StartEvent = defineEvent(builtin("StartEvent"), z.looseObject({}));
+/** Ends a run; its `result` is the run's result. An event that extends it ends the run too. */
+export const StopEvent = defineEvent(builtin("StopEvent"), z.object({ result: z.unknown().optional() }));
+/** Asks for outside input; published to the stream automatically. */
+export const InputRequiredEvent = defineEvent(builtin("InputRequiredEvent"), z.looseObject({}));
+/** An answer from outside the run, typically from a person. */
+export const HumanResponseEvent = defineEvent(builtin("HumanResponseEvent"), z.looseObject({}));
+
+const errorShape = z.object({ name: z.string(), message: z.string() });
+
+/** Ends a run whose step failed after its retries. */
+export const WorkflowFailedEvent = defineEvent(
+  builtin("WorkflowFailedEvent"),
+  z.object({ step_name: z.string().nullable(), error: errorShape, attempts: z.number().int() }),
+  { extends: StopEvent },
+);
+/** Ends a run whose timeout passed. */
+export const WorkflowTimedOutEvent = defineEvent(
+  builtin("WorkflowTimedOutEvent"),
+  z.object({ timeout: z.number(), active_steps: z.array(z.string()) }),
+  { extends: StopEvent },
+);
+/** Ends a cancelled run. */
+export const WorkflowCancelledEvent = defineEvent(builtin("WorkflowCancelledEvent"), z.object({}), {
+  extends: StopEvent,
+});
+/** Internal: a step started or finished work on an event. */
+export const StepStateChanged = defineEvent(
+  builtin("StepStateChanged"),
+  z.object({
+    step: z.string(),
+    state: z.enum(["running", "idle"]),
+    worker_id: z.string(),
+    input_event: z.string(),
+    output_event: z.string().nullable(),
+  }),
+);
+/** Internal: nothing is queued or running; the run waits for outside events. */
+export const WorkflowIdleEvent = defineEvent(builtin("WorkflowIdleEvent"), z.object({}));
+
+/** Every built-in event, by qualified name. */
+export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(
+  [
+    Event,
+    StartEvent,
+    StopEvent,
+    InputRequiredEvent,
+    HumanResponseEvent,
+    WorkflowFailedEvent,
+    WorkflowTimedOutEvent,
+    WorkflowCancelledEvent,
+    StepStateChanged,
+    WorkflowIdleEvent,
+  ].map((d) => [d.name, d as EventDefinition]),
+);
+
+/** Events a client filters out unless it asks for internal events. */
+export const internalEventNames: ReadonlySet<string> = new Set([StepStateChanged.name, WorkflowIdleEvent.name]);
+
+/** True for events that end a run: StopEvent and everything that extends it. */
+export const isStopEventDefinition = (d: EventDefinition): boolean => d.extends(StopEvent);

@@ -1,0 +1,3 @@
+export * from "./errors.js";
+export * from "./events.js";
+export type * from "./run-state.js";

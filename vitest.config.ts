@@ -1,0 +1,21 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (p: string) => fileURLToPath(new URL(`./packages/workflows/src/${p}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^workflows\/server$/, replacement: src("server/index.ts") },
+      { find: /^workflows\/client$/, replacement: src("client/index.ts") },
+      { find: /^workflows\/protocol$/, replacement: src("protocol/index.ts") },
+      { find: /^workflows$/, replacement: src("core/index.ts") },
+    ],
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "packages/*/src/**/*.test.ts", "examples/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+  },
+});
