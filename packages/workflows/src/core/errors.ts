@@ -132,3 +132,34 @@ export class WorkflowCancelledError extends WorkflowError {
     super("WORKFLOW_CANCELLED", "Workflow was cancelled");
   }
 }
+
+/** Thrown when a serialized context is malformed or does not fit the workflow. */
+export class InvalidContextError extends WorkflowError {
+  constructor(message: string, options: WorkflowErrorOptions = {}) {
+    super("INVALID_CONTEXT", message, options);
+  }
+}
+
+/** Thrown when an event is sent into a run that has ended. */
+export class RunEndedError extends WorkflowError {
+  constructor(status: string) {
+    super("HANDLER_ENDED", `The run has already ended (${status})`);
+  }
+}
+
+/** Thrown when an event is sent to a step that does not exist. */
+export class UnknownStepError extends WorkflowError {
+  constructor(step: string) {
+    super("UNKNOWN_STEP", `Unknown step "${step}"`, {
+      issues: [{ path: "step", message: `Unknown step "${step}"` }],
+    });
+  }
+}
+
+/** Thrown when an event is sent to a step that neither accepts it nor waits for it. */
+export class StepRejectsEventError extends WorkflowError {
+  constructor(step: string, eventType: string) {
+    const message = `Step "${step}" does not accept ${eventType}`;
+    super("STEP_REJECTS_EVENT", message, { issues: [{ path: "step", message }] });
+  }
+}

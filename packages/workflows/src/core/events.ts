@@ -18,15 +18,19 @@ export interface WorkflowEvent<D = EventData> {
 type AnyObjectSchema = z.ZodType<EventData, any>;
 
 /** A declared kind of event: its name, its zod schema and, optionally, the event it extends. */
-export interface EventDefinition<S extends AnyObjectSchema = AnyObjectSchema> {
+export interface EventDefinition<
+  S extends AnyObjectSchema = AnyObjectSchema,
+  N extends string = string,
+  L extends string = string,
+> {
   /** The qualified name, e.g. `workflows.events.StopEvent` or `ResponseEvent`. */
-  readonly name: string;
+  readonly name: N;
   /** The short name: the part of `name` after the last dot. */
   readonly type: string;
   readonly schema: S;
   readonly parent: EventDefinition | null;
   /** Qualified names from `workflows.events.Event` down to this event. */
-  readonly lineage: readonly string[];
+  readonly lineage: readonly L[];
   /** Validates `data` and returns a new event; throws {@link EventValidationError} when it does not fit. */
   create(data: z.input<S>): WorkflowEvent<z.output<S>>;
   /** True when `ev` is exactly this kind of event (not a descendant). */
@@ -36,11 +40,22 @@ export interface EventDefinition<S extends AnyObjectSchema = AnyObjectSchema> {
 }
 
 /** The event type a definition creates: `type StreamEvent = EventOf<typeof StreamEvent>`. */
-export type EventOf<D> = D extends EventDefinition<infer S> ? WorkflowEvent<z.output<S>> : never;
+export type EventOf<D> =
+  D extends EventDefinition<infer S, string, string> ? WorkflowEvent<z.output<S>> : never;
 
-export interface DefineEventOptions {
+/** The data type of an event definition. */
+export type DataOf<D> = D extends EventDefinition<infer S, string, string> ? z.output<S> : never;
+
+/** The qualified names of an event definition's lineage, as a union. */
+export type LineageOf<D> = D extends EventDefinition<AnyObjectSchema, string, infer L> ? L : never;
+
+/** The definitions among `D` that are, or extend, the event named `Ancestor`. */
+export type Extending<D, Ancestor extends string> =
+  D extends EventDefinition<AnyObjectSchema, string, infer L> ? (Ancestor extends L ? D : never) : never;
+
+export interface DefineEventOptions<P extends EventDefinition = EventDefinition> {
   /** The event this one extends: decides whether it ends a run, asks for input, or starts one. */
-  extends?: EventDefinition;
+  extends?: P;
 }
 
 /**
@@ -50,18 +65,18 @@ export interface DefineEventOptions {
  * const StreamEvent = defineEvent("StreamEvent", z.object({ sequence: z.number().int() }));
  * const ev = StreamEvent.create({ sequence: 1 });
  */
-export function defineEvent<S extends AnyObjectSchema>(
-  name: string,
-  schema: S,
-  options: DefineEventOptions = {},
-): EventDefinition<S> {
+export function defineEvent<
+  S extends AnyObjectSchema,
+  const N extends string,
+  P extends EventDefinition = EventDefinition<AnyObjectSchema, string, typeof ROOT_NAME>,
+>(name: N, schema: S, options: DefineEventOptions<P> = {}): EventDefinition<S, N, N | LineageOf<P>> {
   if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name)) {
     throw new TypeError(`Invalid event name "${name}": use identifiers separated by dots`);
   }
-  const parent = options.extends ?? (name === ROOT_NAME ? null : Event);
+  const parent: EventDefinition | null = options.extends ?? (name === ROOT_NAME ? null : Event);
   const type = name.slice(name.lastIndexOf(".") + 1);
-  const lineage = Object.freeze([...(parent?.lineage ?? []), name]);
-  const definition: EventDefinition<S> = {
+  const lineage = Object.freeze([...(parent?.lineage ?? []), name]) as readonly (N | LineageOf<P>)[];
+  const definition: EventDefinition<S, N, N | LineageOf<P>> = {
     name,
     type,
     schema,
@@ -74,15 +89,24 @@ export function defineEvent<S extends AnyObjectSchema>(
       return typeof ev === "object" && ev !== null && (ev as WorkflowEvent).qualifiedName === name;
     },
     extends(other) {
-      return lineage.includes(other.name);
+      return (lineage as readonly string[]).includes(other.name);
     },
   };
+  registry.set(name, definition as unknown as EventDefinition);
   return Object.freeze(definition);
 }
 
+// Every definition by qualified name, so that an event written to the stream without being declared
+// by any step still gets its lineage. A later definition of the same name replaces the earlier one.
+const registry = new Map<string, EventDefinition>();
+
+/** The definition registered under a qualified name, if any. */
+export const lookupEventDefinition = (qualifiedName: string): EventDefinition | undefined =>
+  registry.get(qualifiedName);
+
 /** Validates `data` against the definition's schema, returning the parsed (defaulted) fields. */
 export function parseEventData<S extends AnyObjectSchema>(
-  definition: EventDefinition<S>,
+  definition: EventDefinition<S, string, string>,
   data: unknown,
 ): z.output<S> {
   const parsed = definition.schema.safeParse(data ?? {});
@@ -155,7 +179,10 @@ export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(
 );
 
 /** Events a client filters out unless it asks for internal events. */
-export const internalEventNames: ReadonlySet<string> = new Set([StepStateChanged.name, WorkflowIdleEvent.name]);
+export const internalEventNames: ReadonlySet<string> = new Set([
+  StepStateChanged.name,
+  WorkflowIdleEvent.name,
+]);
 
 /** True for events that end a run: StopEvent and everything that extends it. */
 export const isStopEventDefinition = (d: EventDefinition): boolean => d.extends(StopEvent);

@@ -73,8 +73,8 @@ export interface RunState {
   queues: Record<string, QueuedItem[]>;
   inFlight: Record<string, InFlightItem>;
   retries: Record<string, RetryItem>;
-  /** `ctx.collectEvents` buffers, by step name. */
-  collected: Record<string, WorkflowEvent[]>;
+  /** `ctx.collectEvents` buffers, by step name; `itemId` keeps a re-run step from adding its event twice. */
+  collected: Record<string, { itemId: string; event: WorkflowEvent }[]>;
   waiters: Record<string, Waiter>;
   /** Outside events no step and no waiter took yet; a later `waitForEvent` may claim them. */
   unclaimed: WorkflowEvent[];

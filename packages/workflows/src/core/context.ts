@@ -1,0 +1,132 @@
+import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
+import type { Execution, RunEngine } from "./run-engine.js";
+import type { JsonValue, RunState } from "./run-state.js";
+import { parseRunState } from "./state-codec.js";
+import { createStateStore, type StateStore } from "./state-store.js";
+import type { AnyWorkflow } from "./workflow.js";
+
+export interface WaitForEventOptions {
+  /** Published before waiting, typically an InputRequiredEvent that tells a person what to answer. */
+  waiterEvent?: WorkflowEvent;
+  /** Field values the awaited event must have. */
+  requirements?: Record<string, JsonValue>;
+  /** Seconds to wait before failing the step with a WaitForEventTimeoutError. */
+  timeout?: number | null;
+}
+
+/**
+ * What a step receives as `ctx`.
+ *
+ * `waitForEvent` suspends the step: the step ends there and, once a matching event arrives, runs
+ * again from its start with the same input event; this time `waitForEvent` returns the event at once.
+ * Code before the wait therefore runs again: keep it idempotent, or move it to an earlier step.
+ */
+export class StepContext<S = Record<string, unknown>> {
+  readonly #engine: RunEngine;
+  readonly #exec: Execution;
+  /** The run's state: JSON values by key or dotted path, persisted with the run. */
+  readonly store: StateStore<S>;
+
+  constructor(engine: RunEngine, exec: Execution) {
+    this.#engine = engine;
+    this.#exec = exec;
+    this.store = createStateStore<S>(
+      () => engine.state.store,
+      (next) => engine.setStore(exec, next),
+      engine.workflow.stateSchema as never,
+    );
+  }
+
+  /** Fires when the run is cancelled, times out or the attempt's timeout passes: stop I/O then. */
+  get signal(): AbortSignal {
+    return this.#exec.controller.signal;
+  }
+
+  /** The name of the step this context belongs to. */
+  get stepName(): string {
+    return this.#exec.item.step;
+  }
+
+  /** Which attempt this is, from 1. */
+  get attempt(): number {
+    return this.#exec.item.attempt;
+  }
+
+  /** Queues an event for the steps that accept it (or for one step). It must be in this step's `emits`. */
+  sendEvent(event: WorkflowEvent, options: { step?: string } = {}): void {
+    this.#engine.sendFromStep(this.#exec, event, options.step ?? null);
+  }
+
+  /** Publishes an event to whoever streams the run. */
+  writeEventToStream(event: WorkflowEvent): void {
+    this.#engine.writeToStream(this.#exec, event);
+  }
+
+  /**
+   * Buffers `event` until one of each listed definition has arrived (with multiplicity); returns
+   * null until then, and then the events in the listed order.
+   */
+  collectEvents<const D extends readonly EventDefinition[]>(
+    event: WorkflowEvent,
+    expected: D,
+  ): { [K in keyof D]: EventOf<D[K]> } | null {
+    return this.#engine.collect(this.#exec, event, expected) as { [K in keyof D]: EventOf<D[K]> } | null;
+  }
+
+  /** Publishes `waiterEvent`, then waits for an event of `def` (see the class comment for what re-runs). */
+  async waitForEvent<D extends EventDefinition>(
+    def: D,
+    options: WaitForEventOptions = {},
+  ): Promise<EventOf<D>> {
+    return (await this.#engine.waitFor(this.#exec, def, options)) as EventOf<D>;
+  }
+
+  /** A copy of the run's whole state (what `Context.fromJSON` takes). */
+  toJSON(): RunState {
+    return structuredClone(this.#engine.state);
+  }
+}
+
+/**
+ * A run's context outside its steps: its state store and its serialized form. `handler.context`
+ * gives the live one; `Context.fromJSON` rebuilds one to start or resume a run from.
+ */
+export class Context<S = Record<string, unknown>> {
+  readonly #read: () => RunState;
+  readonly #engine: RunEngine | null;
+  readonly store: StateStore<S>;
+
+  private constructor(read: () => RunState, engine: RunEngine | null, workflow: AnyWorkflow) {
+    this.#read = read;
+    this.#engine = engine;
+    this.store = createStateStore<S>(
+      () => read().store,
+      (next) => {
+        if (engine) engine.setStore(null, next);
+        else read().store = next;
+      },
+      workflow.stateSchema as never,
+    );
+  }
+
+  /** @internal */
+  static live<S>(engine: RunEngine): Context<S> {
+    return new Context<S>(() => engine.state, engine, engine.workflow);
+  }
+
+  /** Rebuilds a context from `toJSON()` output; throws a WorkflowError INVALID_CONTEXT when malformed. */
+  static fromJSON<S = Record<string, unknown>>(workflow: AnyWorkflow, json: unknown): Context<S> {
+    const state = parseRunState(json, workflow);
+    return new Context<S>(() => state, null, workflow);
+  }
+
+  /** True when this context belongs to a run that is going on in this process. */
+  get isLive(): boolean {
+    return this.#engine?.isLive ?? false;
+  }
+
+  /** A copy of the run's whole state. */
+  toJSON(): RunState {
+    return structuredClone(this.#read());
+  }
+}
