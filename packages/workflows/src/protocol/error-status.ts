@@ -1,0 +1,79 @@
+import { type ErrorCode, type ValidationIssue, WorkflowError } from "../core/errors.js";
+import type { ErrorBody } from "./wire.js";
+
+/** The one table from every error code to the HTTP status it is answered with. */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  // a workflow that fails its own validation is the server's misconfiguration, not the client's
+  INVALID_WORKFLOW: 500,
+  INVALID_CONTEXT: 400,
+  UNKNOWN_EVENT: 400,
+  UNKNOWN_STEP: 400,
+  STEP_REJECTS_EVENT: 400,
+  STEP_FAILED: 500,
+  STEP_TIMED_OUT: 500,
+  WAIT_TIMED_OUT: 500,
+  WORKFLOW_TIMED_OUT: 500,
+  WORKFLOW_CANCELLED: 500,
+  HANDLER_ENDED: 409,
+  INVALID_JSON: 400,
+  INVALID_BODY: 400,
+  INVALID_QUERY: 400,
+  INVALID_HANDLER_ID: 400,
+  INVALID_CURSOR: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  WORKFLOW_NOT_FOUND: 404,
+  HANDLER_NOT_FOUND: 404,
+  HANDLER_RUNNING: 409,
+  STORE_UNAVAILABLE: 503,
+  SERVER_CLOSING: 503,
+  INTERNAL_ERROR: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+/** Every error code, in the table's order. */
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+/** True when `code` is one of the package's error codes. */
+export const isErrorCode = (code: unknown): code is ErrorCode =>
+  typeof code === "string" && Object.hasOwn(ERROR_STATUS, code);
+
+/** The HTTP status of an error code. */
+export const statusOfCode = (code: ErrorCode): number => ERROR_STATUS[code];
+
+interface CodedError {
+  code: ErrorCode;
+  message: string;
+  issues?: ValidationIssue[] | undefined;
+}
+
+// Errors that carry a known code without extending WorkflowError (the stores' InvalidCursorError).
+function asCoded(error: unknown): CodedError | null {
+  if (error instanceof WorkflowError) return error;
+  if (error instanceof Error) {
+    const code: unknown = (error as Error & { code?: unknown }).code;
+    if (isErrorCode(code)) return { code, message: error.message };
+  }
+  return null;
+}
+
+/** The HTTP status to answer `error` with: its code's status, or 500 for anything unknown. */
+export function statusOf(error: unknown): number {
+  const coded = asCoded(error);
+  return coded ? ERROR_STATUS[coded.code] : 500;
+}
+
+/**
+ * The wire body of an error: `{ detail, code, issues? }`. Errors without a known code become
+ * `INTERNAL_ERROR` with a generic detail, so that internals never leak to clients.
+ */
+export function errorBody(error: unknown): ErrorBody {
+  const coded = asCoded(error);
+  if (!coded) return { detail: "Internal server error", code: "INTERNAL_ERROR" };
+  const detail = coded.code === "INTERNAL_ERROR" ? "Internal server error" : coded.message;
+  return coded.issues && coded.issues.length > 0
+    ? { detail, code: coded.code, issues: coded.issues }
+    : { detail, code: coded.code };
+}

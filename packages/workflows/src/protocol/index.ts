@@ -1,0 +1,5 @@
+export * from "./codec.js";
+export * from "./error-status.js";
+export * from "./openapi.js";
+export * from "./parse.js";
+export * from "./wire.js";
