@@ -1,0 +1,258 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  defineEvent,
+  EventValidationError,
+  HumanResponseEvent,
+  type PublishedEvent,
+  StartEvent,
+  StopEvent,
+  WorkflowError,
+} from "workflows";
+import {
+  decodeIncomingEvent,
+  decodeStartEvent,
+  EnvelopeSchema,
+  eventResolver,
+  fromEnvelope,
+  fromHandlerData,
+  HandlerDataSchema,
+  toEnvelope,
+  toHandlerData,
+  toIncomingEvent,
+} from "workflows/protocol";
+import { z } from "zod";
+
+const ResponseEvent = defineEvent("ResponseEvent", z.object({ response: z.string() }), {
+  extends: HumanResponseEvent,
+});
+const HumanFeedbackEvent = defineEvent(
+  "__main__.HumanFeedbackEvent",
+  z.object({ feedback: z.string(), approved: z.boolean() }),
+);
+const NameStart = defineEvent("NameStart", z.object({ name: z.string() }), { extends: StartEvent });
+const resolve = eventResolver([ResponseEvent, HumanFeedbackEvent, StopEvent]);
+
+function thrown(fn: () => unknown): WorkflowError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof WorkflowError) return error;
+    throw error;
+  }
+  throw new Error("expected a WorkflowError");
+}
+
+const jsonValue = fc.jsonValue() as fc.Arbitrary<unknown>;
+const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/);
+const published: fc.Arbitrary<PublishedEvent> = fc
+  .record({
+    sequence: fc.nat(),
+    prefix: fc.array(name, { maxLength: 3 }),
+    type: name,
+    parents: fc.array(fc.string(), { maxLength: 4 }),
+    value: fc.dictionary(
+      fc.string().filter((k) => k !== "__proto__"),
+      jsonValue,
+    ),
+    internal: fc.boolean(),
+    timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  })
+  .map(({ prefix, type, parents, ...rest }) => {
+    const qualifiedName = [...prefix, type].join(".");
+    return { ...rest, type, qualifiedName, types: ["workflows.events.Event", ...parents, qualifiedName] };
+  });
+
+describe("envelope codec", () => {
+  it("round-trips a published event through the envelope and JSON", () => {
+    fc.assert(
+      fc.property(published, fc.boolean(), (event, includeQualifiedName) => {
+        const wire = JSON.parse(JSON.stringify(toEnvelope(event, { includeQualifiedName })));
+        const back = fromEnvelope(EnvelopeSchema.parse(wire));
+        expect(back.type).toBe(event.type);
+        expect(back.types).toEqual(event.types);
+        expect(back.sequence).toBe(event.sequence);
+        expect(back.value).toEqual(JSON.parse(JSON.stringify(event.value)));
+        expect(back.qualifiedName).toBe(includeQualifiedName ? event.qualifiedName : undefined);
+        expect("qualified_name" in wire).toBe(includeQualifiedName);
+      }),
+    );
+  });
+
+  it("includes the qualified name by default and never leaks internal or timestamp fields", () => {
+    const event: PublishedEvent = {
+      sequence: 0,
+      type: "StopEvent",
+      qualifiedName: "workflows.events.StopEvent",
+      types: ["workflows.events.Event", "workflows.events.StopEvent"],
+      value: { result: 1 },
+      internal: false,
+      timestamp: "2024-10-21T14:32:15.123Z",
+    };
+    expect(toEnvelope(event)).toEqual({
+      value: { result: 1 },
+      qualified_name: "workflows.events.StopEvent",
+      type: "StopEvent",
+      types: ["workflows.events.Event", "workflows.events.StopEvent"],
+      sequence: 0,
+    });
+  });
+
+  it("round-trips a handler record through HandlerData", () => {
+    const record = {
+      handlerId: "h1",
+      workflowName: "greet",
+      runId: "r1",
+      status: "failed" as const,
+      result: null,
+      error: "Workflow timed out after 45s",
+      startedAt: "2024-10-21T14:32:15.123Z",
+      updatedAt: "2024-10-21T14:45:30.456Z",
+      completedAt: "2024-10-21T14:45:30.456Z",
+    };
+    const wire = HandlerDataSchema.parse(JSON.parse(JSON.stringify(toHandlerData(record))));
+    expect(wire.handler_id).toBe("h1");
+    expect(fromHandlerData(wire)).toEqual(record);
+  });
+});
+
+describe("decodeIncomingEvent", () => {
+  const expected = { type: "ResponseEvent", qualifiedName: "ResponseEvent", data: { response: "Ada" } };
+
+  it("accepts {type,value}, {type,data} and the seed's {__is_pydantic,value,qualified_name}", () => {
+    expect(
+      decodeIncomingEvent({ type: "ResponseEvent", value: { response: "Ada" } }, resolve, "event"),
+    ).toEqual(expected);
+    expect(
+      decodeIncomingEvent({ type: "ResponseEvent", data: { response: "Ada" } }, resolve, "event"),
+    ).toEqual(expected);
+    const seed = {
+      __is_pydantic: true,
+      value: { feedback: "This is great!", approved: true },
+      qualified_name: "__main__.HumanFeedbackEvent",
+    };
+    expect(decodeIncomingEvent(seed, resolve, "event")).toEqual({
+      type: "HumanFeedbackEvent",
+      qualifiedName: "__main__.HumanFeedbackEvent",
+      data: { feedback: "This is great!", approved: true },
+    });
+  });
+
+  it("accepts each form as a JSON string", () => {
+    expect(
+      decodeIncomingEvent('{"type":"ResponseEvent","value":{"response":"Ada"}}', resolve, "event"),
+    ).toEqual(expected);
+    expect(
+      decodeIncomingEvent('{"type":"ResponseEvent","data":{"response":"Ada"}}', resolve, "event"),
+    ).toEqual(expected);
+    expect(
+      decodeIncomingEvent(
+        '{"__is_pydantic":true,"value":{"response":"Ada"},"qualified_name":"__main__.ResponseEvent"}',
+        resolve,
+        "event",
+      ),
+    ).toEqual(expected);
+  });
+
+  it("matches a qualified name by its part after the last dot", () => {
+    const decoded = decodeIncomingEvent(
+      { qualified_name: "my.module.ResponseEvent", value: { response: "x" } },
+      resolve,
+      "event",
+    );
+    expect(decoded.qualifiedName).toBe("ResponseEvent");
+  });
+
+  it("decodes what toIncomingEvent encodes", () => {
+    const event = ResponseEvent.create({ response: "Ada" });
+    expect(decodeIncomingEvent(JSON.parse(JSON.stringify(toIncomingEvent(event))), resolve, "event")).toEqual(
+      event,
+    );
+  });
+
+  it("rejects an unknown type with UNKNOWN_EVENT and an issue at the type", () => {
+    const error = thrown(() => decodeIncomingEvent({ type: "Nope", value: {} }, resolve, "event"));
+    expect(error.code).toBe("UNKNOWN_EVENT");
+    expect(error.issues).toEqual([{ path: "event.type", message: 'Unknown event type "Nope"' }]);
+  });
+
+  it("rejects an invalid value with VALIDATION_ERROR and issues under the value", () => {
+    const error = thrown(() =>
+      decodeIncomingEvent({ type: "ResponseEvent", value: { response: 3 } }, resolve, "event"),
+    );
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect(error.code).toBe("VALIDATION_ERROR");
+    expect(error.issues?.[0]?.path).toBe("event.value.response");
+    const viaData = thrown(() => decodeIncomingEvent({ type: "ResponseEvent", data: {} }, resolve, "event"));
+    expect(viaData.issues?.[0]?.path).toBe("event.data.response");
+  });
+
+  it("rejects malformed JSON, non-objects and nameless objects with INVALID_BODY", () => {
+    for (const raw of ["{nope", "[]", 5, null, [], { value: {} }, { type: "ResponseEvent", value: "x" }]) {
+      const error = thrown(() => decodeIncomingEvent(raw, resolve, "event"));
+      expect(error.code).toBe("INVALID_BODY");
+      expect(error.issues?.[0]?.path).toMatch(/^event/);
+    }
+  });
+
+  it("rejects a __proto__ key at any depth without touching Object.prototype", () => {
+    const raw = '{"type":"ResponseEvent","value":{"response":"x","nested":{"__proto__":{"polluted":true}}}}';
+    const error = thrown(() => decodeIncomingEvent(raw, resolve, "event"));
+    expect(error.code).toBe("INVALID_BODY");
+    expect(error.issues?.[0]?.path).toBe("event.value.nested.__proto__");
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it("resolves an ambiguous short type to nothing rather than guessing", () => {
+    const A = defineEvent("a.Same", z.object({}));
+    const B = defineEvent("b.Same", z.object({}));
+    const both = eventResolver([A, B]);
+    expect(thrown(() => decodeIncomingEvent({ type: "Same", value: {} }, both, "event")).code).toBe(
+      "UNKNOWN_EVENT",
+    );
+    expect(decodeIncomingEvent({ qualified_name: "b.Same", value: {} }, both, "event").qualifiedName).toBe(
+      "b.Same",
+    );
+  });
+});
+
+describe("decodeStartEvent", () => {
+  it("reads a missing start event as the start event with no fields", () => {
+    expect(decodeStartEvent(undefined, StartEvent, resolve)).toEqual(StartEvent.create({}));
+    expect(thrown(() => decodeStartEvent(undefined, NameStart, resolve)).issues?.[0]?.path).toBe(
+      "start_event.name",
+    );
+  });
+
+  it("reads a bare object of fields as the start event", () => {
+    expect(decodeStartEvent({ name: "John" }, NameStart, resolve)).toEqual(
+      NameStart.create({ name: "John" }),
+    );
+    expect(decodeStartEvent('{"name":"John"}', StartEvent, resolve).data).toEqual({ name: "John" });
+    expect(decodeStartEvent({ type: "free text", extra: 1 }, StartEvent, resolve).data).toEqual({
+      type: "free text",
+      extra: 1,
+    });
+  });
+
+  it("reads the event forms, including what the client sends for StartEvent.create", () => {
+    const start = StartEvent.create({ name: "John" });
+    expect(decodeStartEvent(toIncomingEvent(start), StartEvent, resolve)).toEqual(start);
+    expect(decodeStartEvent({ type: "NameStart", data: { name: "Ada" } }, NameStart, resolve).data).toEqual({
+      name: "Ada",
+    });
+    expect(decodeStartEvent({ type: "StartEvent" }, StartEvent, () => undefined)).toEqual(
+      StartEvent.create({}),
+    );
+  });
+
+  it("rejects an event that is not the workflow's start event, and wrong fields with issues", () => {
+    const other = thrown(() =>
+      decodeStartEvent({ type: "ResponseEvent", value: { response: "x" } }, StartEvent, resolve),
+    );
+    expect(other.code).toBe("INVALID_BODY");
+    const wrong = thrown(() => decodeStartEvent({ name: 5 }, NameStart, resolve));
+    expect(wrong.code).toBe("VALIDATION_ERROR");
+    expect(wrong.issues).toEqual([{ path: "start_event.name", message: expect.any(String) }]);
+  });
+});
