@@ -1,0 +1,184 @@
+import { quoteIdent } from "./migrations.js";
+
+/** Renders a timestamptz as ISO 8601 UTC with milliseconds, whatever the session's time zone. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text AS result, error,
+  started_at, updated_at, completed_at`;
+
+/** Every SQL text the store runs, with its tables qualified by the schema. Built once per store. */
+export function buildStatements(schema: string) {
+  const s = quoteIdent(schema);
+  const t = {
+    handlers: `${s}.handlers`,
+    events: `${s}.events`,
+    states: `${s}.states`,
+    inbox: `${s}.inbox`,
+    changes: `${s}.changes`,
+    leases: `${s}.leases`,
+  };
+  const tokenSequence = `'${`${s}.lease_tokens`.replaceAll("'", "''")}'`;
+
+  return {
+    tables: t,
+
+    /**
+     * The whole batch in one statement, hence one implicit transaction: data-modifying CTEs always
+     * run to completion, and the notices are sent when it commits. Rows arrive sorted by key so that
+     * concurrent batches lock rows in the same order.
+     */
+    commit: `
+      WITH
+      h AS (
+        INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
+                                   started_at, updated_at, completed_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
+                             $7::text[], $8::text[], $9::text[])
+        ON CONFLICT (handler_id) DO UPDATE SET
+          workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
+          result = excluded.result, error = excluded.error, started_at = excluded.started_at,
+          updated_at = excluded.updated_at, completed_at = excluded.completed_at
+        RETURNING 1
+      ),
+      e AS (
+        INSERT INTO ${t.events} (handler_id, sequence, event)
+        SELECT * FROM unnest($10::text[], $11::bigint[], $12::json[])
+        RETURNING 1
+      ),
+      s AS (
+        INSERT INTO ${t.states} (handler_id, state)
+        SELECT * FROM unnest($13::text[], $14::json[])
+        ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state
+        RETURNING 1
+      ),
+      d AS (
+        DELETE FROM ${t.inbox} i
+        USING unnest($15::text[], $16::text[]) AS x(handler_id, id)
+        WHERE i.handler_id = x.handler_id AND i.id = x.id
+        RETURNING 1
+      ),
+      c AS (
+        INSERT INTO ${t.changes} (handler_id, xid)
+        SELECT unnest($17::text[]), pg_current_xact_id()
+        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
+        RETURNING 1
+      )
+      SELECT pg_notify($18, p) FROM unnest($19::text[]) AS p`,
+
+    /** Locks the fenced leases that still match (FOR SHARE: a takeover waits for this commit). */
+    checkFences: `
+      SELECT l.handler_id FROM ${t.leases} l
+      JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(handler_id, owner, token)
+        ON l.handler_id = f.handler_id AND l.owner = f.owner AND l.token = f.token
+      ORDER BY l.handler_id
+      FOR SHARE OF l`,
+
+    /** Which of the given (handler, sequence) pairs are already stored: to name a conflict. */
+    findStoredSequences: `
+      SELECT ev.handler_id, ev.sequence::text AS sequence FROM ${t.events} ev
+      JOIN unnest($1::text[], $2::bigint[]) AS x(handler_id, sequence)
+        ON ev.handler_id = x.handler_id AND ev.sequence = x.sequence
+      LIMIT 1`,
+
+    getHandler: `SELECT ${HANDLER_COLUMNS} FROM ${t.handlers} WHERE handler_id = $1`,
+
+    listHandlers: `
+      SELECT ${HANDLER_COLUMNS} FROM ${t.handlers}
+      WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+        AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
+        AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))
+      ORDER BY started_at DESC, handler_id DESC
+      LIMIT $5`,
+
+    listRunning: `
+      SELECT ${HANDLER_COLUMNS} FROM ${t.handlers}
+      WHERE status = 'running'
+      ORDER BY started_at, handler_id`,
+
+    readEvents: `
+      SELECT event::text AS event FROM ${t.events}
+      WHERE handler_id = $1 AND sequence > $2
+      ORDER BY sequence
+      LIMIT $3`,
+
+    lastSequence: `SELECT coalesce(max(sequence), -1)::text AS last FROM ${t.events} WHERE handler_id = $1`,
+
+    loadState: `SELECT state::text AS state FROM ${t.states} WHERE handler_id = $1`,
+
+    appendInbox: `
+      WITH
+      i AS (
+        INSERT INTO ${t.inbox} (handler_id, id, item) VALUES ($1, $2, $3::json)
+        RETURNING 1
+      ),
+      c AS (
+        INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
+        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
+        RETURNING 1
+      )
+      SELECT pg_notify($4, $5)`,
+
+    readInbox: `SELECT item::text AS item FROM ${t.inbox} WHERE handler_id = $1 ORDER BY position`,
+
+    deleteHandler: `
+      WITH
+      h AS (DELETE FROM ${t.handlers} WHERE handler_id = $1 RETURNING 1),
+      e AS (DELETE FROM ${t.events} WHERE handler_id = $1 RETURNING 1),
+      s AS (DELETE FROM ${t.states} WHERE handler_id = $1 RETURNING 1),
+      i AS (DELETE FROM ${t.inbox} WHERE handler_id = $1 RETURNING 1),
+      l AS (DELETE FROM ${t.leases} WHERE handler_id = $1 RETURNING 1)
+      SELECT count(*)::int AS deleted FROM h`,
+
+    /**
+     * Takes the lease when it is free, expired or already ours. Under a race the losers wait for the
+     * winner's row lock, then re-check the WHERE against its new, live lease, and get no row.
+     */
+    acquireLease: `
+      INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
+      VALUES ($1, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond')
+      ON CONFLICT (handler_id) DO UPDATE SET
+        owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at
+      WHERE l.expires_at <= now() OR l.owner = excluded.owner
+      RETURNING handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at`,
+
+    renewLeases: `
+      UPDATE ${t.leases} SET expires_at = now() + $3::bigint * interval '1 millisecond'
+      WHERE owner = $1 AND handler_id = ANY($2::text[])
+      RETURNING handler_id`,
+
+    releaseLease: `DELETE FROM ${t.leases} WHERE handler_id = $1 AND owner = $2`,
+
+    getLease: `
+      SELECT handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at
+      FROM ${t.leases} WHERE handler_id = $1`,
+
+    listExpiredRunning: `
+      SELECT h.handler_id FROM ${t.handlers} h
+      LEFT JOIN ${t.leases} l ON l.handler_id = h.handler_id
+      WHERE h.status = 'running' AND (l.handler_id IS NULL OR l.expires_at <= now())
+      ORDER BY h.started_at, h.handler_id
+      LIMIT $1`,
+  };
+}
+
+export type Statements = ReturnType<typeof buildStatements>;
+
+/** A row of `handlers` as the statements above select it. */
+export interface HandlerRow {
+  handler_id: string;
+  workflow_name: string;
+  run_id: string;
+  status: string;
+  result: string;
+  error: string | null;
+  started_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface LeaseRow {
+  handler_id: string;
+  owner: string;
+  token: string;
+  expires_at: string;
+}
