@@ -205,13 +205,19 @@ export class RunEngine {
   ): WorkflowEvent[] | null {
     if (!this.isCurrent(exec)) return null;
     const collected = this.state.collected;
+    const me = exec.item.id;
     const buffer = collected[exec.item.step] ?? [];
     collected[exec.item.step] = buffer;
-    if (!buffer.some((b) => b.itemId === exec.item.id)) buffer.push({ itemId: exec.item.id, event });
+    if (!buffer.some((b) => b.itemId === me)) buffer.push({ itemId: me, event, consumedBy: null });
     const used = new Set<number>();
     const found: WorkflowEvent[] = [];
     for (const def of expected) {
-      const index = buffer.findIndex((b, i) => !used.has(i) && b.event.qualifiedName === def.name);
+      const index = buffer.findIndex(
+        (b, i) =>
+          !used.has(i) &&
+          (b.consumedBy === null || b.consumedBy === me) &&
+          b.event.qualifiedName === def.name,
+      );
       if (index < 0) {
         this.#changed();
         return null;
@@ -219,9 +225,18 @@ export class RunEngine {
       used.add(index);
       found.push((buffer[index] as { event: WorkflowEvent }).event);
     }
-    this.state.collected[exec.item.step] = buffer.filter((_, i) => !used.has(i));
+    for (const i of used) (buffer[i] as { consumedBy: string | null }).consumedBy = me;
     this.#changed();
     return found;
+  }
+
+  /** Drops the buffered events a finished step consumed. */
+  #releaseCollected(item: QueuedItem): void {
+    const buffer = this.state.collected[item.step];
+    if (!buffer?.some((b) => b.consumedBy === item.id)) return;
+    const left = buffer.filter((b) => b.consumedBy !== item.id);
+    if (left.length > 0) this.state.collected[item.step] = left;
+    else delete this.state.collected[item.step];
   }
 
   /**
@@ -413,6 +428,7 @@ export class RunEngine {
     }
     this.#finishExecution(exec);
     this.#dropWaitersOf(exec.item.id);
+    this.#releaseCollected(exec.item);
     this.#publish(stepState(exec.item, "idle", outputs[0]?.type ?? null), true);
     for (const ev of outputs) {
       if (!this.#live) break;

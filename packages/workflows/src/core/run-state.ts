@@ -73,8 +73,12 @@ export interface RunState {
   queues: Record<string, QueuedItem[]>;
   inFlight: Record<string, InFlightItem>;
   retries: Record<string, RetryItem>;
-  /** `ctx.collectEvents` buffers, by step name; `itemId` keeps a re-run step from adding its event twice. */
-  collected: Record<string, { itemId: string; event: WorkflowEvent }[]>;
+  /**
+   * `ctx.collectEvents` buffers, by step name. `itemId` keeps a re-run step from adding its event
+   * twice; `consumedBy` marks events handed to a step that has not finished yet (they are removed
+   * when it finishes, so a re-run after a crash gets the same events again).
+   */
+  collected: Record<string, { itemId: string; event: WorkflowEvent; consumedBy: string | null }[]>;
   waiters: Record<string, Waiter>;
   /** Outside events no step and no waiter took yet; a later `waitForEvent` may claim them. */
   unclaimed: WorkflowEvent[];

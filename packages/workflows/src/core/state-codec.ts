@@ -32,7 +32,10 @@ export const runStateSchema = z.object({
   queues: z.record(z.string(), z.array(item)),
   inFlight: z.record(z.string(), item.extend({ startedAt: z.number() })),
   retries: z.record(z.string(), item.extend({ at: z.number() })),
-  collected: z.record(z.string(), z.array(z.object({ itemId: z.string(), event }))),
+  collected: z.record(
+    z.string(),
+    z.array(z.object({ itemId: z.string(), event, consumedBy: z.string().nullable() })),
+  ),
   waiters: z.record(
     z.string(),
     z.object({
