@@ -1,4 +1,10 @@
-import type { PublishedEvent, RunState, RunStatus, WorkflowEvent } from "../core/index.js";
+import {
+  type PublishedEvent,
+  type RunState,
+  type RunStatus,
+  WorkflowError,
+  type WorkflowEvent,
+} from "../core/index.js";
 
 /** What the server keeps about a handler: the `HandlerData` of the wire, in camelCase. */
 export interface HandlerRecord {
@@ -57,9 +63,49 @@ export interface HandlerPage {
   nextCursor: string | null;
 }
 
-/** Thrown by a store for a cursor it did not issue. */
-export class InvalidCursorError extends Error {
-  readonly code = "INVALID_CURSOR";
+/** Thrown by a store for a cursor it did not issue (garbage, tampered with, or of another format). */
+export class InvalidCursorError extends WorkflowError {
+  declare readonly code: "INVALID_CURSOR";
+  constructor(message = "Invalid cursor", options: { cause?: unknown } = {}) {
+    super("INVALID_CURSOR", message, options);
+  }
+}
+
+/**
+ * Thrown by `commit` when a batch holds an event whose sequence is already stored for its handler
+ * (or appears twice in the batch). Nothing of the batch was written. Another writer claimed the
+ * sequence first: read `lastSequence` again and retry.
+ */
+export class SequenceConflictError extends Error {
+  readonly code = "SEQUENCE_CONFLICT";
+  readonly handlerId: string;
+  readonly sequence: number;
+  constructor(handlerId: string, sequence: number, options: { cause?: unknown } = {}) {
+    super(`Sequence ${sequence} of handler "${handlerId}" is already stored`, options);
+    this.name = "SequenceConflictError";
+    this.handlerId = handlerId;
+    this.sequence = sequence;
+  }
+}
+
+/** Thrown by `appendInbox` when the handler already has an inbox item with that id. Nothing was written. */
+export class DuplicateInboxItemError extends Error {
+  readonly code = "DUPLICATE_INBOX_ITEM";
+  readonly handlerId: string;
+  readonly itemId: string;
+  constructor(handlerId: string, itemId: string, options: { cause?: unknown } = {}) {
+    super(`Inbox item "${itemId}" of handler "${handlerId}" is already stored`, options);
+    this.name = "DuplicateInboxItemError";
+    this.handlerId = handlerId;
+    this.itemId = itemId;
+  }
+}
+
+/** Thrown by every method of a store after `close()` (`code` STORE_UNAVAILABLE). */
+export class StoreClosedError extends WorkflowError {
+  constructor() {
+    super("STORE_UNAVAILABLE", "The store is closed");
+  }
 }
 
 /**
@@ -78,17 +124,20 @@ export interface Store {
 
   getHandler(handlerId: string): Promise<HandlerRecord | null>;
   listHandlers(query: ListHandlersQuery): Promise<HandlerPage>;
-  /** Handlers whose status is `running`, for resuming them after a start. */
+  /** Handlers whose status is `running`, for resuming them after a start; oldest first. */
   listRunning(): Promise<HandlerRecord[]>;
 
-  /** Events with `sequence > afterSequence`, in order, at most `limit` of them. */
+  /** Events with `sequence > afterSequence`, in order, at most `limit` (a non-negative integer) of them. */
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;
   /** The highest stored sequence of the handler, or -1. */
   lastSequence(handlerId: string): Promise<number>;
 
   loadState(handlerId: string): Promise<RunState | null>;
 
-  /** Durably records an event sent into a handler (resolves once it is on disk). */
+  /**
+   * Durably records an event sent into a handler (resolves once it is on disk). Rejects with
+   * {@link DuplicateInboxItemError} when the handler already holds an item with that id.
+   */
   appendInbox(handlerId: string, item: InboxItem): Promise<void>;
   /** The handler's pending inbox items, oldest first. */
   readInbox(handlerId: string): Promise<InboxItem[]>;

@@ -1,0 +1,32 @@
+/** The largest page `listHandlers` returns. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** Throws a RangeError unless `limit` is an integer in 1..{@link MAX_LIST_LIMIT}. */
+export function checkListLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new RangeError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${limit}`);
+  }
+}
+
+/** Throws a RangeError unless `limit` is a non-negative safe integer. */
+export function checkReadLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+  }
+}
+
+/** Throws a RangeError unless `sequence` is a non-negative safe integer. */
+export function checkSequence(handlerId: string, sequence: number): void {
+  if (!Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new RangeError(
+      `Event sequence of handler "${handlerId}" must be a non-negative integer, got ${sequence}`,
+    );
+  }
+}
+
+/** Throws a RangeError unless `after` is a safe integer (-1 reads from the first event). */
+export function checkAfterSequence(after: number): void {
+  if (!Number.isSafeInteger(after)) {
+    throw new RangeError(`afterSequence must be an integer, got ${after}`);
+  }
+}

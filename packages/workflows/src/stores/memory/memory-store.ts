@@ -1,0 +1,281 @@
+import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
+import { changedHandlerIds, StoreListeners } from "../listeners.js";
+import {
+  type CommitBatch,
+  DuplicateInboxItemError,
+  type HandlerPage,
+  type HandlerRecord,
+  type InboxItem,
+  type ListHandlersQuery,
+  SequenceConflictError,
+  type Store,
+  StoreClosedError,
+} from "../store.js";
+
+interface HandlerEntry {
+  startedAt: string;
+  status: RunStatus;
+  workflowName: string;
+  json: string;
+}
+
+/** A handler's event log, sorted by sequence: parallel arrays of sequences and serialized events. */
+interface EventLog {
+  sequences: number[];
+  json: string[];
+}
+
+/**
+ * A store that keeps everything in memory, for tests and for embedding a server that needs no
+ * durability. Everything is kept as JSON text, exactly as a durable store would keep it: what you
+ * read is a fresh copy, and mutating what you passed in or got back never changes what is stored.
+ *
+ * @example
+ * const server = new WorkflowServer({ store: new MemoryStore() });
+ */
+export class MemoryStore implements Store {
+  readonly #handlers = new Map<string, HandlerEntry>();
+  readonly #events = new Map<string, EventLog>();
+  readonly #states = new Map<string, string>();
+  readonly #inbox = new Map<string, { id: string; json: string }[]>();
+  readonly #listeners = new StoreListeners();
+  #closed = false;
+
+  async init(): Promise<void> {
+    this.#open();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+
+  async commit(batch: CommitBatch): Promise<void> {
+    this.#open();
+    // Check and serialize everything first, then apply: a failure leaves the store untouched.
+    const handlers = (batch.handlers ?? []).map((record) => {
+      const normalized = normalizeRecord(record);
+      return {
+        handlerId: normalized.handlerId,
+        entry: {
+          startedAt: normalized.startedAt,
+          status: normalized.status,
+          workflowName: normalized.workflowName,
+          json: JSON.stringify(normalized),
+        },
+      };
+    });
+    const claimed = new Map<string, Set<number>>();
+    const events: { handlerId: string; sequence: number; json: string }[] = [];
+    for (const group of batch.events ?? []) {
+      let seen = claimed.get(group.handlerId);
+      if (seen === undefined) {
+        seen = new Set();
+        claimed.set(group.handlerId, seen);
+      }
+      const log = this.#events.get(group.handlerId);
+      for (const event of group.events) {
+        checkSequence(group.handlerId, event.sequence);
+        if (seen.has(event.sequence) || (log !== undefined && indexOf(log.sequences, event.sequence) >= 0)) {
+          throw new SequenceConflictError(group.handlerId, event.sequence);
+        }
+        seen.add(event.sequence);
+        events.push({ handlerId: group.handlerId, sequence: event.sequence, json: JSON.stringify(event) });
+      }
+    }
+    const states = (batch.states ?? []).map((s) => ({
+      handlerId: s.handlerId,
+      json: JSON.stringify(s.state),
+    }));
+    const done = batch.inboxDone ?? [];
+
+    for (const h of handlers) this.#handlers.set(h.handlerId, h.entry);
+    for (const e of events) insertEvent(this.#eventLog(e.handlerId), e.sequence, e.json);
+    for (const s of states) this.#states.set(s.handlerId, s.json);
+    for (const d of done) {
+      const items = this.#inbox.get(d.handlerId);
+      if (items === undefined) continue;
+      const ids = new Set(d.ids);
+      const left = items.filter((item) => !ids.has(item.id));
+      if (left.length > 0) this.#inbox.set(d.handlerId, left);
+      else this.#inbox.delete(d.handlerId);
+    }
+    this.#listeners.notify(changedHandlerIds(batch));
+  }
+
+  async getHandler(handlerId: string): Promise<HandlerRecord | null> {
+    this.#open();
+    const entry = this.#handlers.get(handlerId);
+    return entry === undefined ? null : (JSON.parse(entry.json) as HandlerRecord);
+  }
+
+  async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
+    this.#open();
+    checkListLimit(query.limit);
+    const after = query.cursor == null ? null : decodeCursor(query.cursor);
+    const statuses = query.status?.length ? new Set<string>(query.status) : null;
+    const names = query.workflowName?.length ? new Set(query.workflowName) : null;
+    const matching: { handlerId: string; entry: HandlerEntry }[] = [];
+    for (const [handlerId, entry] of this.#handlers) {
+      if (statuses !== null && !statuses.has(entry.status)) continue;
+      if (names !== null && !names.has(entry.workflowName)) continue;
+      if (
+        after !== null &&
+        compareNewestFirst(entry.startedAt, handlerId, after.startedAt, after.handlerId) >= 0
+      ) {
+        continue;
+      }
+      matching.push({ handlerId, entry });
+    }
+    matching.sort((a, b) =>
+      compareNewestFirst(b.entry.startedAt, b.handlerId, a.entry.startedAt, a.handlerId),
+    );
+    const page = matching.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      handlers: page.map((m) => JSON.parse(m.entry.json) as HandlerRecord),
+      nextCursor:
+        matching.length > query.limit && last !== undefined
+          ? encodeCursor({ startedAt: last.entry.startedAt, handlerId: last.handlerId })
+          : null,
+    };
+  }
+
+  async listRunning(): Promise<HandlerRecord[]> {
+    this.#open();
+    const running = [...this.#handlers].filter(([, entry]) => entry.status === "running");
+    running.sort(([aId, a], [bId, b]) => compareNewestFirst(b.startedAt, bId, a.startedAt, aId));
+    return running.reverse().map(([, entry]) => JSON.parse(entry.json) as HandlerRecord);
+  }
+
+  async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
+    this.#open();
+    checkAfterSequence(afterSequence);
+    checkReadLimit(limit);
+    const log = this.#events.get(handlerId);
+    if (log === undefined) return [];
+    const start = firstGreater(log.sequences, afterSequence);
+    return log.json.slice(start, start + limit).map((json) => JSON.parse(json) as PublishedEvent);
+  }
+
+  async lastSequence(handlerId: string): Promise<number> {
+    this.#open();
+    const log = this.#events.get(handlerId);
+    return log?.sequences[log.sequences.length - 1] ?? -1;
+  }
+
+  async loadState(handlerId: string): Promise<RunState | null> {
+    this.#open();
+    const json = this.#states.get(handlerId);
+    return json === undefined ? null : (JSON.parse(json) as RunState);
+  }
+
+  async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
+    this.#open();
+    const items = this.#inbox.get(handlerId) ?? [];
+    if (items.some((i) => i.id === item.id)) throw new DuplicateInboxItemError(handlerId, item.id);
+    const json = JSON.stringify({
+      id: item.id,
+      event: item.event,
+      step: item.step ?? null,
+      receivedAt: item.receivedAt,
+    });
+    items.push({ id: item.id, json });
+    this.#inbox.set(handlerId, items);
+    this.#listeners.notify([handlerId]);
+  }
+
+  async readInbox(handlerId: string): Promise<InboxItem[]> {
+    this.#open();
+    return (this.#inbox.get(handlerId) ?? []).map((item) => JSON.parse(item.json) as InboxItem);
+  }
+
+  async deleteHandler(handlerId: string): Promise<boolean> {
+    this.#open();
+    const existed = this.#handlers.delete(handlerId);
+    this.#events.delete(handlerId);
+    this.#states.delete(handlerId);
+    this.#inbox.delete(handlerId);
+    return existed;
+  }
+
+  subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+
+  #eventLog(handlerId: string): EventLog {
+    let log = this.#events.get(handlerId);
+    if (log === undefined) {
+      log = { sequences: [], json: [] };
+      this.#events.set(handlerId, log);
+    }
+    return log;
+  }
+}
+
+/** Exactly the fields of a record, with missing nullable ones as null, as a durable store keeps them. */
+function normalizeRecord(record: HandlerRecord): HandlerRecord {
+  return {
+    handlerId: record.handlerId,
+    workflowName: record.workflowName,
+    runId: record.runId,
+    status: record.status,
+    result: record.result ?? null,
+    error: record.error ?? null,
+    startedAt: record.startedAt,
+    updatedAt: record.updatedAt,
+    completedAt: record.completedAt ?? null,
+  };
+}
+
+/** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
+/** Positive when (startedAt, handlerId) `a` is newer than `b`, i.e. comes before it in a listing. */
+function compareNewestFirst(aStartedAt: string, aId: string, bStartedAt: string, bId: string): number {
+  return compareText(aStartedAt, bStartedAt) || compareText(aId, bId);
+}
+
+/** The index of the first sequence greater than `after`. */
+function firstGreater(sequences: number[], after: number): number {
+  let lo = 0;
+  let hi = sequences.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sequences[mid] ?? 0) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function indexOf(sequences: number[], sequence: number): number {
+  const i = firstGreater(sequences, sequence - 1);
+  return sequences[i] === sequence ? i : -1;
+}
+
+function insertEvent(log: EventLog, sequence: number, json: string): void {
+  const last = log.sequences[log.sequences.length - 1];
+  if (last === undefined || sequence > last) {
+    log.sequences.push(sequence);
+    log.json.push(json);
+    return;
+  }
+  const at = firstGreater(log.sequences, sequence);
+  log.sequences.splice(at, 0, sequence);
+  log.json.splice(at, 0, json);
+}

@@ -1,0 +1,2 @@
+export { LATEST_VERSION, type Migration, migrate, migrations } from "./migrations.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";

@@ -1,0 +1,82 @@
+import type Database from "better-sqlite3";
+
+/** One step of the schema's history. Never edit a released migration: add a new one. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** The schema's history, in order; the database's `PRAGMA user_version` is the last one applied. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: "handlers, events, states and inbox",
+    sql: `
+      CREATE TABLE handlers (
+        handler_id    TEXT PRIMARY KEY,
+        workflow_name TEXT NOT NULL,
+        run_id        TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        result        TEXT NOT NULL,  -- JSON
+        error         TEXT,
+        started_at    TEXT NOT NULL,  -- ISO 8601 UTC, sorts as text
+        updated_at    TEXT NOT NULL,
+        completed_at  TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX handlers_newest ON handlers (started_at DESC, handler_id DESC);
+      CREATE INDEX handlers_status_newest ON handlers (status, started_at DESC, handler_id DESC);
+
+      CREATE TABLE events (
+        handler_id TEXT NOT NULL,
+        sequence   INTEGER NOT NULL,
+        envelope   TEXT NOT NULL,     -- JSON of the PublishedEvent
+        PRIMARY KEY (handler_id, sequence)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE states (
+        handler_id TEXT PRIMARY KEY,
+        state      TEXT NOT NULL      -- JSON of the RunState
+      ) WITHOUT ROWID;
+
+      CREATE TABLE inbox (
+        position   INTEGER PRIMARY KEY, -- insertion order
+        handler_id TEXT NOT NULL,
+        item_id    TEXT NOT NULL,
+        item       TEXT NOT NULL,       -- JSON of the InboxItem
+        UNIQUE (handler_id, item_id)
+      );
+      CREATE INDEX inbox_handler ON inbox (handler_id, position);
+    `,
+  },
+];
+
+/** The schema version this code writes and reads. */
+export const LATEST_VERSION = migrations[migrations.length - 1]?.version ?? 0;
+
+/**
+ * Brings the database's schema up to {@link LATEST_VERSION}. Runs in one IMMEDIATE transaction, so
+ * that two processes starting at once apply each migration once; running it again changes nothing.
+ * Throws when the database was written by a newer version of this library.
+ *
+ * @returns the versions it applied (empty when the schema was already current)
+ */
+export function migrate(db: Database.Database): number[] {
+  const run = db.transaction((): number[] => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > LATEST_VERSION) {
+      throw new Error(
+        `The database's schema version is ${current}, newer than this library's (${LATEST_VERSION}): upgrade the library`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+  return run.immediate();
+}

@@ -1,0 +1,182 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  handlerRecord,
+  inboxItem,
+  publishedEvent,
+  runState,
+  runStoreContract,
+} from "../../src/stores/contract-suite.js";
+import { SequenceConflictError, SqliteStore } from "../../src/stores/index.js";
+import { LATEST_VERSION, migrate } from "../../src/stores/sqlite/index.js";
+
+async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "workflows-sqlite-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+for (const synchronous of ["full", "normal"] as const) {
+  runStoreContract(`sqlite file (synchronous ${synchronous})`, async () => {
+    const { dir, remove } = await tempDir();
+    const store = new SqliteStore(join(dir, "workflows.db"), { synchronous });
+    await store.init();
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await remove();
+      },
+    };
+  });
+}
+
+runStoreContract("sqlite :memory:", async () => {
+  const store = new SqliteStore(":memory:");
+  await store.init();
+  return { store, cleanup: () => store.close() };
+});
+
+describe("SqliteStore on a file", () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const open: SqliteStore[] = [];
+  const openStore = (path: string, options?: ConstructorParameters<typeof SqliteStore>[1]) => {
+    const store = new SqliteStore(path, options);
+    open.push(store);
+    return store;
+  };
+
+  beforeEach(async () => {
+    ({ dir, remove } = await tempDir());
+  });
+
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+    await remove();
+  });
+
+  it("keeps everything a closed store wrote for the next store that opens the file", async () => {
+    const path = join(dir, "workflows.db");
+    const first = openStore(path);
+    await first.commit({
+      handlers: [0, 1, 2].map((i) => handlerRecord(`h${i}`, { startedAt: new Date(1e12 + i).toISOString() })),
+      events: [{ handlerId: "h1", events: [publishedEvent(0), publishedEvent(1, { ü: "🚀" })] }],
+      states: [{ handlerId: "h1", state: runState({ count: 2 }) }],
+    });
+    await first.appendInbox("h1", inboxItem("i1"));
+    const cursor = (await first.listHandlers({ limit: 1 })).nextCursor;
+    await first.close();
+
+    const second = openStore(path);
+    expect(await second.getHandler("h1")).toEqual(
+      handlerRecord("h1", { startedAt: new Date(1e12 + 1).toISOString() }),
+    );
+    expect(await second.readEvents("h1", -1, 10)).toEqual([
+      publishedEvent(0),
+      publishedEvent(1, { ü: "🚀" }),
+    ]);
+    expect(await second.lastSequence("h1")).toBe(1);
+    expect(await second.loadState("h1")).toEqual(runState({ count: 2 }));
+    expect(await second.readInbox("h1")).toEqual([inboxItem("i1")]);
+    expect((await second.listRunning()).map((h) => h.handlerId)).toEqual(["h0", "h1", "h2"]);
+    expect((await second.listHandlers({ limit: 10, cursor })).handlers.map((h) => h.handlerId)).toEqual([
+      "h1",
+      "h0",
+    ]);
+    expect(second.integrityCheck()).toBe("ok");
+  });
+
+  it("creates the parent directories of the file", async () => {
+    const store = openStore(join(dir, "a", "b", "c", "workflows.db"));
+    await store.commit({ handlers: [handlerRecord("h")] });
+    const db = new Database(join(dir, "a", "b", "c", "workflows.db"), { readonly: true });
+    expect(db.prepare("SELECT handler_id FROM handlers").pluck().all()).toEqual(["h"]);
+    db.close();
+  });
+
+  it("runs in WAL mode at the latest schema version", async () => {
+    const path = join(dir, "workflows.db");
+    await openStore(path).init();
+    const db = new Database(path);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+    db.close();
+  });
+
+  it("migrates an empty file", async () => {
+    const path = join(dir, "empty.db");
+    await writeFile(path, "");
+    const store = openStore(path);
+    await store.init();
+    await store.commit({ handlers: [handlerRecord("h")] });
+    expect(await store.getHandler("h")).toEqual(handlerRecord("h"));
+    expect(store.integrityCheck()).toBe("ok");
+  });
+
+  it("changes nothing when the migrations run again on a migrated file", async () => {
+    const path = join(dir, "workflows.db");
+    const store = openStore(path);
+    await store.commit({
+      handlers: [handlerRecord("h")],
+      events: [{ handlerId: "h", events: [publishedEvent(0)] }],
+    });
+    await store.close();
+
+    const db = new Database(path);
+    const schema = () => db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
+    const before = schema();
+    expect(migrate(db)).toEqual([]);
+    expect(migrate(db)).toEqual([]);
+    expect(schema()).toEqual(before);
+    db.close();
+
+    const again = openStore(path);
+    await again.init();
+    expect(await again.readEvents("h", -1, 10)).toEqual([publishedEvent(0)]);
+  });
+
+  it("applies every migration once to a new database", () => {
+    const db = new Database(":memory:");
+    expect(migrate(db)).toEqual(Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
+    expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+    db.close();
+  });
+
+  it("refuses a database written by a newer schema version", async () => {
+    const path = join(dir, "newer.db");
+    const db = new Database(path);
+    db.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    db.close();
+    await expect(openStore(path).init()).rejects.toThrow(/newer than this library/);
+  });
+
+  it("rejects a file that is not a database", async () => {
+    const path = join(dir, "not.db");
+    await writeFile(path, "this is not a database, just some text that is long enough to have a header");
+    await expect(openStore(path).init()).rejects.toThrow();
+  });
+
+  it("shares the file between two stores: each sees the other's commits and conflicts", async () => {
+    const path = join(dir, "shared.db");
+    const a = openStore(path);
+    const b = openStore(path, { synchronous: "normal", busyTimeoutMs: 1000 });
+    await a.commit({
+      handlers: [handlerRecord("h")],
+      events: [{ handlerId: "h", events: [publishedEvent(0)] }],
+    });
+    expect(await b.lastSequence("h")).toBe(0);
+    await expect(
+      b.commit({ events: [{ handlerId: "h", events: [publishedEvent(0)] }] }),
+    ).rejects.toBeInstanceOf(SequenceConflictError);
+    await b.commit({ events: [{ handlerId: "h", events: [publishedEvent(1)] }] });
+    expect((await a.readEvents("h", -1, 10)).map((e) => e.sequence)).toEqual([0, 1]);
+  });
+
+  it("rejects invalid options", () => {
+    expect(() => new SqliteStore(join(dir, "x.db"), { synchronous: "off" as "full" })).toThrow(TypeError);
+    expect(() => new SqliteStore(join(dir, "x.db"), { busyTimeoutMs: -1 })).toThrow(TypeError);
+  });
+});
