@@ -1,7 +1,14 @@
 import { EventValidationError, type ValidationIssue, WorkflowError } from "../core/errors.js";
 import type { EventDefinition, WorkflowEvent } from "../core/events.js";
 import type { PublishedEvent, RunStatus } from "../core/run-state.js";
-import type { Envelope, HandlerData, RunNowaitResponse } from "./wire.js";
+import type {
+  Envelope,
+  GraphNode,
+  HandlerData,
+  HandlerList,
+  Representation,
+  RunNowaitResponse,
+} from "./wire.js";
 
 /**
  * The one place that maps the TypeScript side (camelCase) to the wire (snake_case) and back.
@@ -305,3 +312,88 @@ export function decodeStartEvent(
   }
   return validate(definition, form.value, `${path}.${form.valueField}`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The workflow graph
+
+/** A node of the workflow graph, in camelCase. */
+export type WorkflowGraphNode =
+  | { id: string; label: string; nodeType: "step" }
+  | {
+      id: string;
+      label: string;
+      nodeType: "event";
+      eventType: string;
+      eventTypes: string[];
+      eventSchema: Record<string, unknown>;
+    }
+  | { id: string; label: string; nodeType: "external" };
+
+/** The graph of `GET /workflows/{name}/representation`, in camelCase. */
+export interface WorkflowGraph {
+  name: string;
+  nodes: WorkflowGraphNode[];
+  edges: { source: string; target: string }[];
+}
+
+/** A graph → the wire's `Representation`. */
+export function toRepresentation(graph: WorkflowGraph): Representation {
+  return {
+    graph: {
+      name: graph.name,
+      nodes: graph.nodes.map((n): GraphNode => {
+        if (n.nodeType !== "event") return { id: n.id, label: n.label, node_type: n.nodeType };
+        return {
+          id: n.id,
+          label: n.label,
+          node_type: "event",
+          event_type: n.eventType,
+          event_types: [...n.eventTypes],
+          event_schema: n.eventSchema,
+        };
+      }),
+      edges: graph.edges.map((e) => ({ source: e.source, target: e.target })),
+    },
+  };
+}
+
+/** The wire's `Representation` → camelCase. */
+export function fromRepresentation(representation: Representation): WorkflowGraph {
+  const { graph } = representation;
+  return {
+    name: graph.name,
+    nodes: graph.nodes.map((n): WorkflowGraphNode => {
+      if (n.node_type !== "event") return { id: n.id, label: n.label, nodeType: n.node_type };
+      return {
+        id: n.id,
+        label: n.label,
+        nodeType: "event",
+        eventType: n.event_type,
+        eventTypes: n.event_types,
+        eventSchema: n.event_schema,
+      };
+    }),
+    edges: graph.edges.map((e) => ({ source: e.source, target: e.target })),
+  };
+}
+
+/** One page of handlers, in camelCase. */
+export interface HandlerPageInfo {
+  handlers: HandlerInfo[];
+  nextCursor: string | null;
+}
+
+/** Handler records → the wire's `HandlerList`. */
+export const toHandlerList = (page: {
+  handlers: HandlerRecordLike[];
+  nextCursor: string | null;
+}): HandlerList => ({
+  handlers: page.handlers.map(toHandlerData),
+  next_cursor: page.nextCursor,
+});
+
+/** The wire's `HandlerList` → camelCase. */
+export const fromHandlerList = (list: HandlerList): HandlerPageInfo => ({
+  handlers: list.handlers.map(fromHandlerData),
+  nextCursor: list.next_cursor,
+});

@@ -1,0 +1,68 @@
+import type { ValidationIssue } from "../core/errors.js";
+
+export interface WorkflowClientErrorInit {
+  status: number;
+  code: string;
+  detail: string;
+  issues?: ValidationIssue[] | undefined;
+  cause?: unknown;
+}
+
+/**
+ * Thrown when the server answers with an error status (its `{ detail, code, issues? }` body is
+ * carried here), or when an answer does not fit the HTTP contract (`code` "INVALID_RESPONSE").
+ *
+ * `code` is the server's stable identifier, e.g. "HANDLER_NOT_FOUND", "VALIDATION_ERROR"; an answer
+ * without a JSON error body gets `HTTP_<status>`.
+ */
+export class WorkflowClientError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly issues: ValidationIssue[] | undefined;
+
+  constructor(init: WorkflowClientErrorInit) {
+    super(
+      `${init.detail} (${init.code}, HTTP ${init.status})`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.name = "WorkflowClientError";
+    this.status = init.status;
+    this.code = init.code;
+    this.detail = init.detail;
+    this.issues = init.issues;
+  }
+}
+
+/**
+ * Thrown when the server could not be reached or the connection failed before an answer arrived
+ * (refused, reset, DNS). `cause` is the underlying `fetch` error. An event stream reconnects on its
+ * own and throws this only after its reconnection attempts ran out.
+ */
+export class WorkflowNetworkError extends Error {
+  readonly url: string;
+
+  constructor(url: string, cause: unknown) {
+    const reason = cause instanceof Error ? `: ${cause.message}` : "";
+    super(`Could not reach ${url}${reason}`, { cause });
+    this.name = "WorkflowNetworkError";
+    this.url = url;
+  }
+}
+
+/**
+ * Thrown when a request took longer than the client's `timeoutMs` (for an event stream: until the
+ * server started answering). Named apart from the engine's `WorkflowTimeoutError`, which is a run's
+ * timeout, not a request's.
+ */
+export class ClientTimeoutError extends Error {
+  readonly url: string;
+  readonly timeoutMs: number;
+
+  constructor(url: string, timeoutMs: number) {
+    super(`No answer from ${url} within ${timeoutMs} ms`);
+    this.name = "ClientTimeoutError";
+    this.url = url;
+    this.timeoutMs = timeoutMs;
+  }
+}

@@ -1,0 +1,181 @@
+import { EnvelopeSchema, type EventEnvelope, fromEnvelope, isTerminalEnvelope } from "../protocol/index.js";
+import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
+import { NdjsonSplitter, SseParser } from "./sse-parser.js";
+import { type CallOptions, delay, errorFromAnswer, type OpenResponse, type Transport } from "./transport.js";
+
+/** Options of `getWorkflowEvents`. */
+export interface EventStreamOptions extends CallOptions {
+  /** Also stream internal events (step state changes, idle). Default false. */
+  includeInternal?: boolean;
+  /** Default true; with false, envelopes have no `qualifiedName`. */
+  includeQualifiedName?: boolean;
+  /**
+   * Stream the events whose sequence is greater. Default -1 (from the first event); "now" = only
+   * events after the request. With "now", a connection dropped before any event arrived resumes at
+   * "now" again, so events in that gap are missed.
+   */
+  afterSequence?: number | "now";
+  /** Reconnection attempts in a row without a new event before giving up. Default 5. */
+  maxReconnects?: number;
+  /** Delay before the first reconnection, doubled on each further one (up to 5 s). Default 200 ms. */
+  reconnectDelayMs?: number;
+  /** Server-Sent Events (default) or, with false, NDJSON. */
+  sse?: boolean;
+}
+
+const MAX_RECONNECT_DELAY_MS = 5_000;
+// answers that mean "not now" rather than "never": worth reconnecting
+const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+
+/** Why a connection ended without the terminal event, to decide whether to reconnect. */
+class Dropped extends Error {}
+
+/**
+ * Streams a handler's events, reconnecting from the last sequence seen when the connection drops,
+ * so that no event is repeated or skipped. Ends after the terminal event, or when the server answers
+ * 204 (the run has ended and nothing is left after the cursor).
+ */
+export async function* streamEvents(
+  transport: Transport,
+  handlerId: string,
+  options: EventStreamOptions = {},
+): AsyncGenerator<EventEnvelope, void, undefined> {
+  const sse = options.sse ?? true;
+  const maxReconnects = options.maxReconnects ?? 5;
+  const baseDelay = options.reconnectDelayMs ?? 200;
+  const path = `events/${encodeURIComponent(handlerId)}`;
+  let cursor: number | "now" = options.afterSequence ?? -1;
+  let failures = 0;
+  for (;;) {
+    let lastError: unknown;
+    try {
+      const open = await transport.open(path, {
+        method: "GET",
+        query: {
+          sse: sse ? "true" : "false",
+          include_internal: options.includeInternal ? "true" : "false",
+          include_qualified_name: options.includeQualifiedName === false ? "false" : "true",
+          after_sequence: String(cursor),
+        },
+        accept: sse ? "text/event-stream" : "application/x-ndjson",
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        stream: true,
+      });
+      try {
+        const { status } = open.response;
+        if (status === 204) return;
+        if (status !== 200) {
+          const text = await open.response.text().catch(() => "");
+          const error = errorFromAnswer(status, parseMaybeJson(text));
+          if (!RETRYABLE_STATUSES.has(status)) throw error;
+          throw new Dropped(error.message, { cause: error });
+        }
+        for await (const envelope of readEnvelopes(open, sse)) {
+          // a server replaying from an older cursor must not make us repeat an event
+          if (typeof cursor === "number" && envelope.sequence <= cursor) continue;
+          cursor = envelope.sequence;
+          failures = 0;
+          yield envelope;
+          if (isTerminalEnvelope(envelope)) return;
+        }
+        throw new Dropped("The event stream ended before the run's terminal event");
+      } finally {
+        open.release();
+      }
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const retryable =
+        error instanceof Dropped ||
+        error instanceof WorkflowNetworkError ||
+        error instanceof ClientTimeoutError;
+      if (!retryable) throw error;
+      lastError = error instanceof Dropped ? (error.cause ?? error) : error;
+    }
+    failures++;
+    if (failures > maxReconnects) {
+      if (lastError instanceof WorkflowClientError || lastError instanceof WorkflowNetworkError)
+        throw lastError;
+      if (lastError instanceof ClientTimeoutError) throw lastError;
+      throw new WorkflowNetworkError(transport.url(path), lastError);
+    }
+    await delay(Math.min(MAX_RECONNECT_DELAY_MS, baseDelay * 2 ** (failures - 1)), options.signal);
+  }
+}
+
+function parseMaybeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function decodeEnvelope(text: string, url: string): EventEnvelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new WorkflowClientError({
+      status: 200,
+      code: "INVALID_RESPONSE",
+      detail: `An event from ${url} is not JSON`,
+      cause,
+    });
+  }
+  const parsed = EnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new WorkflowClientError({
+      status: 200,
+      code: "INVALID_RESPONSE",
+      detail: `An event from ${url} is not an envelope: ${parsed.error.issues[0]?.message ?? ""}`,
+      cause: parsed.error,
+    });
+  }
+  return fromEnvelope(parsed.data);
+}
+
+// Reads one connection's envelopes. A read that fails (socket reset) becomes `Dropped`; a malformed
+// event is a WorkflowClientError and is not retried.
+async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<EventEnvelope> {
+  const body = open.response.body;
+  if (!body) return;
+  const reader = body.getReader();
+  const sseParser = sse ? new SseParser() : null;
+  const lines = sse ? null : new NdjsonSplitter();
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        const mapped = open.mapError(error);
+        if (mapped instanceof WorkflowNetworkError) throw new Dropped(mapped.message, { cause: mapped });
+        throw mapped;
+      }
+      if (chunk.done) break;
+      if (sseParser) {
+        for (const item of sseParser.push(chunk.value)) {
+          if (item.kind === "event") yield decodeEnvelope(item.data, open.url);
+        }
+      } else if (lines) {
+        for (const line of lines.push(chunk.value)) yield decodeEnvelope(line, open.url);
+      }
+    }
+    if (lines) {
+      // a last line without its line break is kept only when it is whole; else the drop cut it
+      const rest = lines.end();
+      if (rest !== null) {
+        let envelope: EventEnvelope | null = null;
+        try {
+          envelope = decodeEnvelope(rest, open.url);
+        } catch {
+          envelope = null;
+        }
+        if (envelope) yield envelope;
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}

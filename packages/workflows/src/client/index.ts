@@ -1,0 +1,39 @@
+export type {
+  EventEnvelope,
+  HandlerInfo,
+  HandlerPageInfo,
+  StartedHandler,
+  WorkflowGraph,
+  WorkflowGraphNode,
+} from "../protocol/index.js";
+export {
+  ClientTimeoutError,
+  WorkflowClientError,
+  type WorkflowClientErrorInit,
+  WorkflowNetworkError,
+} from "./errors.js";
+export type { EventStreamOptions } from "./event-stream.js";
+export {
+  NdjsonSplitter,
+  type SseComment,
+  type SseEvent,
+  type SseItem,
+  SseParser,
+  type StreamReaderOptions,
+} from "./sse-parser.js";
+export type { CallOptions } from "./transport.js";
+export type {
+  AnyStartEvent,
+  CancelOptions,
+  HandlerPageQuery,
+  HandlerQuery,
+  RawEvent,
+  RunWorkflowOptions,
+  SendEventOptions,
+  StartEventFor,
+  StartEventInput,
+  UntypedWorkflows,
+  WorkflowMap,
+  WorkflowName,
+} from "./types.js";
+export { WorkflowClient, type WorkflowClientOptions } from "./workflow-client.js";

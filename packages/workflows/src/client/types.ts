@@ -1,0 +1,74 @@
+import type { DataOf, EventOf, WorkflowEvent } from "../core/events.js";
+import type { RunStatus } from "../core/run-state.js";
+import type { AnyWorkflow, StartEventOf } from "../core/workflow.js";
+import type { CallOptions } from "./transport.js";
+
+/** The workflows a server registers, by name: `{ greet: greeting }`. */
+export type WorkflowMap = Record<string, AnyWorkflow>;
+
+/** The default: no workflow is known by type, so every name takes any start event. */
+export type UntypedWorkflows = Record<never, AnyWorkflow>;
+
+/**
+ * An event in one of the wire's forms, for callers that do not have the event's definition at hand:
+ * `{ type, value }`, `{ type, data }`, `{ __is_pydantic, value, qualified_name }`, or a JSON string.
+ */
+export type RawEvent =
+  | { type: string; value?: Record<string, unknown>; qualified_name?: string }
+  | { type: string; data?: Record<string, unknown> }
+  | { __is_pydantic?: boolean; value?: Record<string, unknown>; qualified_name: string }
+  | string;
+
+/** Any start event: an event, a raw form, or a bare object of the start event's fields. */
+export type AnyStartEvent = WorkflowEvent | RawEvent | Record<string, unknown>;
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/** What `startEvent` takes for a workflow: its start event, made by `create`, or the event's fields. */
+export type StartEventInput<Wf> =
+  IsAny<Wf> extends true
+    ? AnyStartEvent
+    : [StartEventOf<Wf>] extends [never]
+      ? AnyStartEvent
+      : EventOf<StartEventOf<Wf>> | DataOf<StartEventOf<Wf>>;
+
+/** The start event input for a workflow name: checked for the names of `W`, loose for any other. */
+export type StartEventFor<W, N extends string> = N extends keyof W ? StartEventInput<W[N]> : AnyStartEvent;
+
+/** Workflow names: those of `W` (offered by completion) or any other string. */
+export type WorkflowName<W> = (keyof W & string) | (string & Record<never, never>);
+
+/** Options of `runWorkflow` and `runWorkflowNowait`. */
+export interface RunWorkflowOptions<S = AnyStartEvent> extends CallOptions {
+  /** The start event; missing = the workflow's start event with no fields. */
+  startEvent?: S;
+  /** A serialized Context (`ctx.toJSON()`) to start from. */
+  context?: Record<string, unknown> | null;
+  /** An ended handler's id continues it; a new id names the new handler; missing = a generated id. */
+  handlerId?: string;
+}
+
+/** Filters of `getHandlers` and `getHandlersPage`. */
+export interface HandlerQuery extends CallOptions {
+  /** Any of these statuses. */
+  status?: RunStatus | readonly RunStatus[];
+  /** Any of these workflows. */
+  workflowName?: string | readonly string[];
+  /** Page size, 1..1000 (server default 100). */
+  limit?: number;
+}
+
+export interface HandlerPageQuery extends HandlerQuery {
+  /** The `nextCursor` of the previous page. */
+  cursor?: string | null;
+}
+
+export interface SendEventOptions extends CallOptions {
+  /** Deliver the event only to this step. */
+  step?: string;
+}
+
+export interface CancelOptions extends CallOptions {
+  /** Also delete the handler and everything stored for it. Default false. */
+  purge?: boolean;
+}

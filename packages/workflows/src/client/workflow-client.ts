@@ -1,0 +1,304 @@
+import type { WorkflowEvent } from "../core/events.js";
+import {
+  CancelResponseSchema,
+  type EventEnvelope,
+  fromHandlerData,
+  fromHandlerList,
+  fromRepresentation,
+  fromRunNowaitResponse,
+  HandlerDataSchema,
+  type HandlerInfo,
+  HandlerListSchema,
+  type HandlerPageInfo,
+  HealthSchema,
+  RepresentationSchema,
+  RunNowaitResponseSchema,
+  SendEventResponseSchema,
+  type StartedHandler,
+  toIncomingEvent,
+  type WorkflowEventsResponse,
+  WorkflowEventsResponseSchema,
+  type WorkflowGraph,
+  WorkflowListSchema,
+  type WorkflowSchemaResponse,
+  WorkflowSchemaResponseSchema,
+} from "../protocol/index.js";
+import { WorkflowClientError } from "./errors.js";
+import { type EventStreamOptions, streamEvents } from "./event-stream.js";
+import { type CallOptions, decodeAnswer, errorFromAnswer, Transport } from "./transport.js";
+import type {
+  CancelOptions,
+  HandlerPageQuery,
+  HandlerQuery,
+  RawEvent,
+  RunWorkflowOptions,
+  SendEventOptions,
+  StartEventFor,
+  UntypedWorkflows,
+  WorkflowMap,
+  WorkflowName,
+} from "./types.js";
+
+export interface WorkflowClientOptions {
+  /** The server's URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** The fetch to use; default the global one. */
+  fetch?: typeof globalThis.fetch;
+  /** Headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
+  timeoutMs?: number;
+}
+
+const segment = encodeURIComponent;
+
+const isWorkflowEvent = (v: unknown): v is WorkflowEvent =>
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as WorkflowEvent).qualifiedName === "string" &&
+  typeof (v as WorkflowEvent).type === "string" &&
+  "data" in v;
+
+// An event made by `create` goes as {type, qualified_name, value}; anything else as given.
+const toWireEvent = (event: unknown): unknown => (isWorkflowEvent(event) ? toIncomingEvent(event) : event);
+
+/**
+ * Talks to a `WorkflowServer` over HTTP, with `fetch` only (Node and browsers). Answers are camelCase;
+ * server errors throw {@link WorkflowClientError}, unreachable servers `WorkflowNetworkError`, slow
+ * ones `ClientTimeoutError`, and an aborted `signal` rejects with the signal's reason.
+ *
+ * Pass the server's workflows as a type to check start events:
+ * `new WorkflowClient<typeof workflows>({ baseUrl })` with `import type { workflows } from "./server.js"`.
+ *
+ * @example
+ * const client = new WorkflowClient({ baseUrl: "http://127.0.0.1:8080" });
+ * const { handlerId } = await client.runWorkflowNowait("greet", { startEvent: StartEvent.create({ name: "Ada" }) });
+ * for await (const event of client.getWorkflowEvents(handlerId)) console.log(event.type, event.value);
+ * const { result, status } = await client.getResult(handlerId);
+ */
+export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
+  readonly #http: Transport;
+
+  constructor(options: WorkflowClientOptions) {
+    this.#http = new Transport(options);
+  }
+
+  /**
+   * Resolves true when the server answers `{"status":"healthy"}`.
+   * @throws WorkflowClientError (status 503, code "UNHEALTHY") while it starts or shuts down.
+   */
+  async isHealthy(options: CallOptions = {}): Promise<true> {
+    const answer = await this.#http.json("health", { method: "GET", ...options });
+    if (answer.status === 200 || answer.status === 503) {
+      const health = decodeAnswer(HealthSchema, answer);
+      if (health.status === "healthy" && answer.status === 200) return true;
+      throw new WorkflowClientError({
+        status: answer.status,
+        code: "UNHEALTHY",
+        detail: "The server is unhealthy",
+      });
+    }
+    throw errorFromAnswer(answer.status, answer.body);
+  }
+
+  /** The registered workflows' names, in registration order. */
+  async listWorkflows(options: CallOptions = {}): Promise<string[]> {
+    return decodeAnswer(WorkflowListSchema, await this.#ok("workflows", options)).workflows;
+  }
+
+  /**
+   * Runs a workflow and waits for its end. Resolves with the handler whatever the run's terminal
+   * status (`completed`, `failed` with `error`, `cancelled`), as `getResult` does.
+   * @throws WorkflowClientError 404 for an unknown workflow, 400 for a bad start event, 409 when
+   *   `handlerId` names a running handler.
+   */
+  async runWorkflow<N extends WorkflowName<W>>(
+    name: N,
+    options: RunWorkflowOptions<StartEventFor<W, N>> = {},
+  ): Promise<HandlerInfo> {
+    const answer = await this.#http.json(`workflows/${segment(name)}/run`, {
+      method: "POST",
+      body: runBody(options),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    // a run that failed or was cancelled answers 500 with the handler itself
+    if (
+      answer.status === 200 ||
+      (answer.status === 500 && HandlerDataSchema.safeParse(answer.body).success)
+    ) {
+      return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+    }
+    throw errorFromAnswer(answer.status, answer.body);
+  }
+
+  /** Starts a workflow and resolves at once with its handler id (the handler is already recorded). */
+  async runWorkflowNowait<N extends WorkflowName<W>>(
+    name: N,
+    options: RunWorkflowOptions<StartEventFor<W, N>> = {},
+  ): Promise<StartedHandler> {
+    const answer = await this.#ok(`workflows/${segment(name)}/run-nowait`, options, runBody(options));
+    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseSchema, answer));
+  }
+
+  /**
+   * A handler's result. Resolves with the handler whether the run has ended (any terminal status) or
+   * still runs (the server's 202: then `status` is "running" and `result` null).
+   * @throws WorkflowClientError 404 for an unknown handler.
+   */
+  async getResult(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
+    const answer = await this.#http.json(`results/${segment(handlerId)}`, { method: "GET", ...options });
+    if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer.status, answer.body);
+    return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+  }
+
+  /** One handler, whatever its status. @throws WorkflowClientError 404 for an unknown handler. */
+  async getHandler(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
+    return fromHandlerData(
+      decodeAnswer(HandlerDataSchema, await this.#ok(`handlers/${segment(handlerId)}`, options)),
+    );
+  }
+
+  /** One page of handlers, newest first. */
+  async getHandlersPage(query: HandlerPageQuery = {}): Promise<HandlerPageInfo> {
+    const answer = await this.#http.json("handlers", {
+      method: "GET",
+      query: {
+        status: toList(query.status),
+        workflow_name: toList(query.workflowName),
+        limit: query.limit,
+        cursor: query.cursor ?? undefined,
+      },
+      signal: query.signal,
+      timeoutMs: query.timeoutMs,
+    });
+    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
+    return fromHandlerList(decodeAnswer(HandlerListSchema, answer));
+  }
+
+  /**
+   * Every handler matching the filters, newest first, following the pages as it is iterated.
+   *
+   * @example
+   * for await (const h of client.getHandlers({ status: "running" })) console.log(h.handlerId);
+   */
+  async *getHandlers(query: HandlerQuery = {}): AsyncGenerator<HandlerInfo, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const page: HandlerPageInfo = await this.getHandlersPage({ ...query, cursor });
+      yield* page.handlers;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+
+  /**
+   * Cancels a running handler; with `purge`, also deletes it (an ended one too).
+   * @throws WorkflowClientError 404 for an unknown handler, 409 when it has ended (without purge).
+   */
+  async cancelHandler(handlerId: string, options: CancelOptions = {}): Promise<"cancelled" | "deleted"> {
+    const answer = await this.#http.json(`handlers/${segment(handlerId)}/cancel`, {
+      method: "POST",
+      query: { purge: options.purge ? "true" : "false" },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
+    return decodeAnswer(CancelResponseSchema, answer).status;
+  }
+
+  /**
+   * Sends an event into a running handler: one made by `defineEvent(...).create`, or a raw wire form.
+   * Resolves once the server has durably recorded it.
+   * @throws WorkflowClientError 400 for an unknown or invalid event or step, 404, 409 when the run ended.
+   */
+  async sendEvent(
+    handlerId: string,
+    event: WorkflowEvent | RawEvent,
+    options: SendEventOptions = {},
+  ): Promise<{ status: "sent" }> {
+    const body: Record<string, unknown> = { event: toWireEvent(event) };
+    if (options.step !== undefined) body["step"] = options.step;
+    const answer = await this.#ok(`events/${segment(handlerId)}`, options, body);
+    return decodeAnswer(SendEventResponseSchema, answer);
+  }
+
+  /**
+   * A handler's events as an async iterable of envelopes. It ends after the terminal event (one whose
+   * `types` holds `workflows.events.StopEvent`) or when the run has ended and nothing is left; when
+   * the connection drops it reconnects from the last sequence it saw, so no event is repeated or
+   * skipped. Breaking out of the loop closes the connection.
+   *
+   * @throws WorkflowClientError 404 for an unknown handler; WorkflowNetworkError once `maxReconnects`
+   *   attempts in a row brought no new event.
+   */
+  getWorkflowEvents(
+    handlerId: string,
+    options: EventStreamOptions = {},
+  ): AsyncGenerator<EventEnvelope, void, undefined> {
+    return streamEvents(this.#http, handlerId, options);
+  }
+
+  /** JSON Schemas of a workflow's start and stop events. */
+  async getWorkflowSchema(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowSchemaResponse> {
+    return decodeAnswer(
+      WorkflowSchemaResponseSchema,
+      await this.#ok(`workflows/${segment(name)}/schema`, options),
+    );
+  }
+
+  /**
+   * JSON Schemas of every event a workflow declares plus its additional events (GET
+   * /workflows/{name}/events); each schema's `title` is the event's type.
+   */
+  async getEventSchemas(
+    name: WorkflowName<W>,
+    options: CallOptions = {},
+  ): Promise<WorkflowEventsResponse["events"]> {
+    const answer = await this.#ok(`workflows/${segment(name)}/events`, options);
+    return decodeAnswer(WorkflowEventsResponseSchema, answer).events;
+  }
+
+  /** A workflow's graph of steps and events, in camelCase. */
+  async getWorkflowRepresentation(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowGraph> {
+    const answer = await this.#ok(`workflows/${segment(name)}/representation`, options);
+    return fromRepresentation(decodeAnswer(RepresentationSchema, answer));
+  }
+
+  /** The server's OpenAPI 3.1 document. */
+  async getOpenApi(options: CallOptions = {}): Promise<Record<string, unknown>> {
+    const answer = await this.#ok("openapi.json", options);
+    if (typeof answer.body !== "object" || answer.body === null || Array.isArray(answer.body)) {
+      throw new WorkflowClientError({
+        status: 200,
+        code: "INVALID_RESPONSE",
+        detail: "The OpenAPI document is not an object",
+      });
+    }
+    return answer.body as Record<string, unknown>;
+  }
+
+  // GET (or POST with a body) that must answer 200.
+  async #ok(path: string, options: CallOptions, body?: unknown) {
+    const answer = await this.#http.json(path, {
+      method: body === undefined ? "GET" : "POST",
+      body,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
+    return answer;
+  }
+}
+
+function runBody(options: RunWorkflowOptions<unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (options.startEvent !== undefined) body["start_event"] = toWireEvent(options.startEvent);
+  if (options.context !== undefined) body["context"] = options.context;
+  if (options.handlerId !== undefined) body["handler_id"] = options.handlerId;
+  return body;
+}
+
+const toList = (v: string | readonly string[] | undefined): readonly string[] | undefined =>
+  v === undefined ? undefined : typeof v === "string" ? [v] : v;
