@@ -117,7 +117,7 @@ export function parseEventData<S extends AnyObjectSchema>(
 }
 
 const ROOT_NAME = "workflows.events.Event";
-const builtin = (name: string) => `workflows.events.${name}`;
+const builtin = <N extends string>(name: N): `workflows.events.${N}` => `workflows.events.${name}`;
 
 /** The root of every event's lineage. */
 export const Event = defineEvent(ROOT_NAME, z.looseObject({}));

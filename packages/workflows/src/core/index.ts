@@ -17,8 +17,10 @@ export type { StateStore } from "./state-store.js";
 export {
   type AcceptedEventsOf,
   type AnyWorkflow,
+  type ResultFromEmits,
   type ResultOf,
   type StartEventOf,
+  type StartInput,
   type StepDeclaration,
   type StepOptions,
   type StepResult,

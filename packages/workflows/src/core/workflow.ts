@@ -68,13 +68,19 @@ type ResultOfStop<D> =
       : DataOf<D>
     : never;
 
+/** What awaiting a run gives, from the events the workflow's steps emit. */
+export type ResultFromEmits<E> = [Extending<E, typeof StopEvent.name>] extends [never]
+  ? unknown
+  : ResultOfStop<Extending<E, typeof StopEvent.name>>;
+
 /** What awaiting a run of this workflow gives. */
 export type ResultOf<W> =
-  W extends Workflow<StateShape, EventDefinition, infer E>
-    ? [Extending<E, typeof StopEvent.name>] extends [never]
-      ? unknown
-      : ResultOfStop<Extending<E, typeof StopEvent.name>>
-    : unknown;
+  W extends Workflow<StateShape, EventDefinition, infer E> ? ResultFromEmits<E> : unknown;
+
+/** What a workflow's run takes as its start: the start event's fields, or any event. */
+export type StartInput<A> = [Extending<A, typeof StartEvent.name>] extends [never]
+  ? Record<string, unknown>
+  : DataOf<Extending<A, typeof StartEvent.name>>;
 
 /** The start event definition of a workflow (for typed clients). */
 export type StartEventOf<W> =
@@ -275,12 +281,7 @@ export class Workflow<
    * Starts a run in this process. `start` is an event, or the fields of the start event.
    * Await the handler for the result; `handler.stream()` gives the published events.
    */
-  run(
-    start?:
-      | WorkflowEvent
-      | (StartEventOf<this> extends never ? Record<string, unknown> : DataOf<StartEventOf<this>>),
-    options: RunOptions = {},
-  ): WorkflowHandler<ResultOf<this>> {
+  run(start?: WorkflowEvent | StartInput<A>, options: RunOptions = {}): WorkflowHandler<ResultFromEmits<E>> {
     return WorkflowHandler.start(
       this as unknown as Workflow,
       start as WorkflowEvent | Record<string, unknown>,
