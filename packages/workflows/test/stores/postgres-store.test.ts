@@ -170,8 +170,8 @@ function stateWatcher() {
         }
       }
     },
-    /** Waits for `state` to be entered after the `from`-th change. */
-    reaches(state: ListenState, from = seen.length): Promise<void> {
+    /** Waits for `state` to be entered at or after the `from`-th change (take `seen.length` before acting). */
+    reaches(state: ListenState, from: number): Promise<void> {
       if (seen.indexOf(state, from) >= 0) return Promise.resolve();
       return within(
         new Promise<void>((resolve) => waiting.push({ state, from, resolve })),
@@ -292,3 +292,357 @@ async function withDb<T>(work: (db: pg.Client) => Promise<T>): Promise<T> {
     await db.end();
   }
 }
+
+describe("PostgresStore commit", () => {
+  it("writes a batch of many runs' changes and reads every part back", async () => {
+    const [store] = await sharedStores(1);
+    const ids = Array.from({ length: 300 }, (_, i) => `run-${String(i).padStart(3, "0")}`);
+    await store!.commit({
+      handlers: ids.map((id, i) => record(id, { startedAt: iso(i) })),
+      events: ids.map((id) => ({ handlerId: id, events: [event(0), event(1), event(2)] })),
+      states: ids.map((id) => ({ handlerId: id, state: runState(3) })),
+    });
+    expect(await store!.getHandler("run-042")).toEqual(record("run-042", { startedAt: iso(42) }));
+    expect(await store!.readEvents("run-299", -1, 10)).toEqual([event(0), event(1), event(2)]);
+    expect(await store!.loadState("run-150")).toEqual(runState(3));
+    expect((await store!.listRunning()).map((h) => h.handlerId)).toEqual(ids);
+  });
+
+  it("rejects a batch holding an already stored sequence, naming it, and writes none of the batch", async () => {
+    const [store] = await sharedStores(1);
+    await store!.commit({
+      handlers: [record("old")],
+      events: [{ handlerId: "old", events: [event(0), event(1)] }],
+    });
+    await store!.appendInbox("old", { id: "i1", event: ping(), step: null, receivedAt: iso(5) });
+
+    const error = await store!
+      .commit({
+        handlers: [record("new"), record("old", { status: "completed", completedAt: iso(9) })],
+        events: [
+          { handlerId: "new", events: [event(0)] },
+          { handlerId: "old", events: [event(2), event(1)] },
+        ],
+        states: [{ handlerId: "new", state: runState(1) }],
+        inboxDone: [{ handlerId: "old", ids: ["i1"] }],
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SequenceConflictError);
+    expect(error).toMatchObject({ handlerId: "old", sequence: 1 });
+
+    expect(await store!.getHandler("new")).toBeNull();
+    expect(await store!.loadState("new")).toBeNull();
+    expect(await store!.lastSequence("new")).toBe(-1);
+    expect(await store!.getHandler("old")).toEqual(record("old"));
+    expect(await store!.lastSequence("old")).toBe(1);
+    expect((await store!.readInbox("old")).map((i) => i.id)).toEqual(["i1"]);
+  });
+
+  it("keeps strings Postgres's jsonb would refuse (NUL characters) in events, results and state", async () => {
+    const [store] = await sharedStores(1);
+    const odd = "a\u0000b \u{1F600} \\ \" '";
+    await store!.commit({
+      handlers: [record("nul", { status: "completed", result: { text: odd }, completedAt: iso(1) })],
+      events: [{ handlerId: "nul", events: [event(0, { text: odd })] }],
+      states: [{ handlerId: "nul", state: runState(1, { text: odd }) }],
+    });
+    expect((await store!.getHandler("nul"))?.result).toEqual({ text: odd });
+    expect((await store!.readEvents("nul", -1, 1))[0]?.value).toEqual({ text: odd });
+    expect((await store!.loadState("nul"))?.store).toEqual({ text: odd });
+  });
+
+  it("finishes a commit in flight before close resolves, and refuses work afterwards", async () => {
+    const [store, reader] = await sharedStores(2);
+    const writing = store!.commit({
+      handlers: [record("last")],
+      events: [{ handlerId: "last", events: [event(0)] }],
+    });
+    await store!.close();
+    await writing;
+    expect(await reader!.getHandler("last")).toEqual(record("last"));
+    await expect(store!.getHandler("last")).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(store!.commit({ handlers: [record("late")] })).rejects.toBeInstanceOf(StoreClosedError);
+  });
+});
+
+function ping() {
+  return { type: "Ping", qualifiedName: "Ping", data: {} };
+}
+
+describe("PostgresStore subscribe", () => {
+  it("wakes a subscriber of another store instance when a commit lands", async () => {
+    const [a, b] = await sharedStores(2);
+    const heardByB = listen(b!);
+    await a!.commit({ handlers: [record("h1")], events: [{ handlerId: "h1", events: [event(0)] }] });
+    await heardByB.hears(["h1"]);
+    expect(heardByB.calls).toEqual([["h1"]]);
+  });
+
+  it("wakes another store's subscriber when an event is sent into a handler's inbox", async () => {
+    const [a, b] = await sharedStores(2);
+    const heardByB = listen(b!);
+    await a!.appendInbox("waiting", { id: "i1", event: ping(), step: null, receivedAt: iso(0) });
+    await heardByB.hears(["waiting"]);
+  });
+
+  it("tells a store's own subscribers about its commits once, not again when its own notice comes back", async () => {
+    const [a, b] = await sharedStores(2);
+    const heardByA = listen(a!);
+    await a!.commit({ handlers: [record("mine")] });
+    expect(heardByA.calls).toEqual([["mine"]]);
+    // b's commit is notified after a's own notice would have come back: by then a has heard everything.
+    await b!.commit({ handlers: [record("theirs")] });
+    await heardByA.hears(["theirs"]);
+    expect(heardByA.calls).toEqual([["mine"], ["theirs"]]);
+  });
+
+  it("delivers every id of a commit too large for one notification", async () => {
+    const [a, b] = await sharedStores(2);
+    const heardByB = listen(b!);
+    const ids = Array.from(
+      { length: 800 },
+      (_, i) => `handler-with-a-rather-long-id-${String(i).padStart(4, "0")}`,
+    );
+    await a!.commit({ handlers: ids.map((id) => record(id)) });
+    await heardByB.hears(ids, "all 800 ids");
+    expect(heardByB.calls.length).toBeGreaterThan(1);
+  });
+
+  it("delivers an id too long for any notification by asking subscribers to poll", async () => {
+    const [a, b] = await sharedStores(2);
+    const heardByB = listen(b!);
+    const long = "x".repeat(9000);
+    await a!.commit({ handlers: [record(long)] });
+    await heardByB.hears([long], "the 9000-character id");
+  });
+
+  it("splits notices under Postgres's 8000-byte limit, or asks for a poll when they would be too many", () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `id-${i}-${"é".repeat(i % 50)}`);
+    const payloads = noticePayloads("origin", ids);
+    expect(payloads.length).toBeGreaterThan(1);
+    for (const p of payloads) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+    expect(payloads.flatMap((p) => (JSON.parse(p) as { h: string[] }).h)).toEqual(ids);
+
+    const many = Array.from({ length: 5000 }, (_, i) => `${"y".repeat(120)}-${i}`);
+    expect(noticePayloads("origin", many).map((p) => JSON.parse(p))).toEqual([{ o: "origin", p: true }]);
+  });
+
+  it("polls while its LISTEN connection is down and listens again once it is back", async () => {
+    const schema = freshSchema();
+    const [a] = await sharedStores(1, { schema });
+    const proxy = await startProxy();
+    const states = stateWatcher();
+    const b = openStore({ schema, listenConnection: proxy.url(), pollIntervalMs: 50, ...states });
+    await b.init();
+    expect(b.listenState).toBe("listening");
+    const heardByB = listen(b);
+
+    const down = states.seen.length;
+    await proxy.stop();
+    await states.reaches("polling", down);
+    expect(b.listenState).toBe("polling");
+    await a!.commit({
+      handlers: [record("while-down")],
+      events: [{ handlerId: "while-down", events: [event(0)] }],
+    });
+    await heardByB.hears(["while-down"], "the commit made while LISTEN was down (by polling)");
+
+    const mark = states.seen.length;
+    await proxy.start();
+    await states.reaches("listening", mark);
+    await a!.commit({ handlers: [record("after")] });
+    await heardByB.hears(["after"], "the commit made after LISTEN came back");
+  });
+
+  it("reconnects its LISTEN client after the database terminates it, missing nothing committed meanwhile", async () => {
+    const schema = freshSchema();
+    const [a] = await sharedStores(1, { schema });
+    const states = stateWatcher();
+    const appName = `wf-test-${randomBytes(4).toString("hex")}`;
+    const b = new PostgresStore(
+      { connectionString: dbUrl, application_name: appName, max: 2 },
+      { schema, pollIntervalMs: 50, ...states },
+    );
+    opened.push(b);
+    await b.init();
+    const heardByB = listen(b);
+
+    const mark = states.seen.length;
+    const { rows } = await admin.query<{ ok: boolean }>(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1",
+      [`${appName}:listen`],
+    );
+    expect(rows).toEqual([{ ok: true }]);
+    await states.reaches("polling", mark);
+    await a!.commit({ handlers: [record("meanwhile")] });
+    await states.reaches("listening", mark + 1);
+    await heardByB.hears(["meanwhile"]);
+    await a!.commit({ handlers: [record("later")] });
+    await heardByB.hears(["later"]);
+  });
+});
+
+describe("PostgresStore when the database goes away", () => {
+  it("rejects with STORE_UNAVAILABLE while the database is unreachable and recovers when it is back", async () => {
+    const proxy = await startProxy();
+    const logged: string[] = [];
+    const store = openStore({
+      url: proxy.url(),
+      schema: freshSchema(),
+      logger: { warn: (message) => logged.push(message) },
+    });
+    await store.init();
+    await store.commit({ handlers: [record("before")] });
+
+    await proxy.stop();
+    await expectUnavailable(store.getHandler("before"));
+    await expectUnavailable(store.commit({ handlers: [record("during")] }));
+    await expectUnavailable(store.acquireLease("before", "me", 1000));
+    await expectUnavailable(
+      store.commit({ handlers: [record("during")], fence: [{ handlerId: "during", owner: "me", token: 1 }] }),
+    );
+
+    await proxy.start();
+    await store.commit({ handlers: [record("after")] });
+    expect(await store.getHandler("before")).toEqual(record("before"));
+    expect(await store.getHandler("during")).toBeNull();
+    expect(await store.getHandler("after")).toEqual(record("after"));
+    expect(logged.length).toBeGreaterThan(0);
+  });
+});
+
+describe("PostgresStore leases", () => {
+  it("is a lease store", async () => {
+    const [store] = await sharedStores(1);
+    expect(isLeaseStore(store!)).toBe(true);
+  });
+
+  it("grants a free lease, refuses a live one to others, and gives its owner a new token on re-acquiring", async () => {
+    const [store] = await sharedStores(1);
+    const first = await store!.acquireLease("h", "p1", 60_000);
+    expect(first).toMatchObject({ handlerId: "h", owner: "p1" });
+    expect(Date.parse(first!.expiresAt)).toBeGreaterThan(Date.now() + 30_000);
+    expect(await store!.acquireLease("h", "p2", 60_000)).toBeNull();
+    const again = await store!.acquireLease("h", "p1", 60_000);
+    expect(again!.token).toBeGreaterThan(first!.token);
+    expect(await store!.getLease("h")).toEqual(again);
+  });
+
+  it("lets exactly one of several owners racing for an expired lease win", async () => {
+    const schema = freshSchema();
+    const racers = await sharedStores(6, { schema });
+    for (let round = 0; round < 10; round++) {
+      const handlerId = `contended-${round}`;
+      const old = await racers[0]!.acquireLease(handlerId, "dead-process", 0);
+      const results = await Promise.all(
+        racers.map((s, i) => s.acquireLease(handlerId, `owner-${i}`, 60_000)),
+      );
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]!.token).toBeGreaterThan(old!.token);
+      expect(await racers[0]!.getLease(handlerId)).toEqual(winners[0]);
+    }
+  });
+
+  it("rejects a commit fenced with a stale token and writes nothing of it", async () => {
+    const [a, b] = await sharedStores(2);
+    await a!.appendInbox("h", { id: "i1", event: ping(), step: null, receivedAt: iso(0) });
+    const stale = await a!.acquireLease("h", "process-a", 0);
+    const current = await b!.acquireLease("h", "process-b", 60_000);
+    expect(current).not.toBeNull();
+
+    const error = await a!
+      .commit({
+        handlers: [record("h"), record("other")],
+        events: [{ handlerId: "h", events: [event(0)] }],
+        states: [{ handlerId: "h", state: runState(1) }],
+        inboxDone: [{ handlerId: "h", ids: ["i1"] }],
+        fence: [{ handlerId: "h", owner: "process-a", token: stale!.token }],
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect((error as LeaseLostError).handlerIds).toEqual(["h"]);
+    expect(await b!.getHandler("h")).toBeNull();
+    expect(await b!.getHandler("other")).toBeNull();
+    expect(await b!.lastSequence("h")).toBe(-1);
+    expect(await b!.loadState("h")).toBeNull();
+    expect((await b!.readInbox("h")).map((i) => i.id)).toEqual(["i1"]);
+
+    await b!.commit({
+      handlers: [record("h")],
+      events: [{ handlerId: "h", events: [event(0)] }],
+      fence: [{ handlerId: "h", owner: "process-b", token: current!.token }],
+    });
+    expect(await b!.lastSequence("h")).toBe(0);
+  });
+
+  it("rejects a fenced commit whose owner does not match, even with the current token", async () => {
+    const [store] = await sharedStores(1);
+    const lease = await store!.acquireLease("h", "p1", 60_000);
+    await expect(
+      store!.commit({
+        handlers: [record("h")],
+        fence: [{ handlerId: "h", owner: "p2", token: lease!.token }],
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store!.getHandler("h")).toBeNull();
+  });
+
+  it("accepts a fenced commit after the lease expired, as long as nobody took it over", async () => {
+    const [store] = await sharedStores(1);
+    const lease = await store!.acquireLease("h", "p1", 0);
+    await store!.commit({
+      handlers: [record("h")],
+      fence: [{ handlerId: "h", owner: "p1", token: lease!.token }],
+    });
+    expect(await store!.getHandler("h")).toEqual(record("h"));
+  });
+
+  it("renews the leases its owner still holds and reports the ones it lost", async () => {
+    const [store] = await sharedStores(1);
+    const kept = await store!.acquireLease("kept", "p1", 0);
+    await store!.acquireLease("lost", "p1", 0);
+    await store!.acquireLease("lost", "p2", 60_000);
+    expect(await store!.renewLeases("p1", ["kept", "lost", "never"], 60_000)).toEqual(["lost", "never"]);
+    const renewed = await store!.getLease("kept");
+    expect(renewed!.token).toBe(kept!.token);
+    expect(Date.parse(renewed!.expiresAt)).toBeGreaterThan(Date.now() + 30_000);
+    expect(await store!.acquireLease("kept", "p2", 60_000)).toBeNull();
+  });
+
+  it("lists running handlers nobody holds a live lease on, and frees a released lease for others", async () => {
+    const [store] = await sharedStores(1);
+    await store!.commit({
+      handlers: [
+        record("never-leased", { startedAt: iso(1) }),
+        record("expired", { startedAt: iso(2) }),
+        record("held", { startedAt: iso(3) }),
+        record("released", { startedAt: iso(4) }),
+        record("done", { startedAt: iso(0), status: "completed", completedAt: iso(5) }),
+      ],
+    });
+    await store!.acquireLease("expired", "p1", 0);
+    await store!.acquireLease("held", "p1", 60_000);
+    await store!.acquireLease("released", "p1", 60_000);
+    expect(await store!.releaseLease("released", "p2")).toBe(false);
+    expect(await store!.releaseLease("released", "p1")).toBe(true);
+    expect(await store!.listExpiredRunning(10)).toEqual(["never-leased", "expired", "released"]);
+    expect(await store!.listExpiredRunning(1)).toEqual(["never-leased"]);
+    expect(await store!.acquireLease("released", "p2", 60_000)).not.toBeNull();
+  });
+
+  it("drops a handler's lease with the handler, so its old owner cannot write it back", async () => {
+    const [store] = await sharedStores(1);
+    const lease = await store!.acquireLease("purged", "p1", 60_000);
+    await store!.commit({ handlers: [record("purged")] });
+    expect(await store!.deleteHandler("purged")).toBe(true);
+    expect(await store!.getLease("purged")).toBeNull();
+    await expect(
+      store!.commit({
+        handlers: [record("purged")],
+        fence: [{ handlerId: "purged", owner: "p1", token: lease!.token }],
+      }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store!.getHandler("purged")).toBeNull();
+  });
+});

@@ -96,7 +96,7 @@ export class PostgresStore implements Store, LeaseStore {
 
   /** Applies pending migrations (safe when several processes start at once), then starts listening. */
   init(): Promise<void> {
-    this.#open();
+    if (this.#closed) return Promise.reject(new StoreClosedError());
     this.#initializing ??= this.#track(this.#init()).catch((error: unknown) => {
       this.#initializing = null;
       throw error;
@@ -135,7 +135,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   commit(batch: FencedCommitBatch): Promise<void> {
-    this.#open();
+    if (this.#closed) return Promise.reject(new StoreClosedError());
     return this.#track(this.#commit(batch));
   }
 
