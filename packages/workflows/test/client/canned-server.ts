@@ -9,7 +9,7 @@ export interface SeenRequest {
   body: string;
 }
 
-export type CannedHandler = (req: SeenRequest, res: ServerResponse) => void | Promise<void>;
+export type CannedHandler = (req: SeenRequest, res: ServerResponse) => unknown;
 
 /**
  * A real HTTP server on 127.0.0.1:0 that answers with whatever each test scripts: for wire-level
