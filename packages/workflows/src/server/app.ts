@@ -1,0 +1,74 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { WorkflowError } from "../core/index.js";
+import { mountEventRoutes } from "./event-routes.js";
+import { mountHandlerRoutes } from "./handler-routes.js";
+import { errorResponse, json } from "./json-response.js";
+import { allowedMethods, isApiPath } from "./route-table.js";
+import type { ServerContext } from "./server-context.js";
+import { serveUiFile } from "./static-ui.js";
+import { mountWorkflowRoutes } from "./workflow-routes.js";
+
+/** The server's HTTP app: CORS, auth, the API routes, the debugger's files, and JSON errors. */
+export function createApp(ctx: ServerContext): Hono {
+  const app = new Hono();
+
+  app.onError((error) => errorResponse(error, ctx.logger));
+
+  app.use(
+    "*",
+    cors({
+      origin: ctx.corsOrigins,
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      maxAge: 600,
+    }),
+  );
+
+  app.get("/health", async () => {
+    if (ctx.phase() === "closing") return json({ status: "unhealthy" }, 503);
+    try {
+      await ctx.runtime();
+    } catch {
+      return json({ status: "unhealthy" }, 503);
+    }
+    return ctx.phase() === "ready" ? json({ status: "healthy" }) : json({ status: "unhealthy" }, 503);
+  });
+
+  app.use("*", async (c, next) => {
+    const path = c.req.path;
+    if (!isApiPath(path)) return next();
+    if (ctx.checkToken && !ctx.checkToken(c.req.header("authorization"))) {
+      return json({ detail: "Missing or invalid bearer token", code: "UNAUTHORIZED" }, 401, {
+        "www-authenticate": 'Bearer realm="workflows"',
+      });
+    }
+    if (ctx.phase() === "closing") {
+      throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
+    }
+    return next();
+  });
+
+  mountWorkflowRoutes(app, ctx);
+  mountHandlerRoutes(app, ctx);
+  mountEventRoutes(app, ctx);
+
+  app.notFound(async (c) => {
+    const path = c.req.path;
+    const methods = allowedMethods(path);
+    if (methods && !methods.includes(c.req.method)) {
+      return json(
+        { detail: `Method ${c.req.method} not allowed on ${path}`, code: "METHOD_NOT_ALLOWED" },
+        405,
+        { allow: methods.join(", ") },
+      );
+    }
+    if (!isApiPath(path) && (c.req.method === "GET" || c.req.method === "HEAD")) {
+      const file = await serveUiFile(await ctx.uiDir(), path, c.req.method === "HEAD");
+      if (file) return file;
+    }
+    return json({ detail: `No route for ${c.req.method} ${path}`, code: "NOT_FOUND" }, 404);
+  });
+
+  return app;
+}

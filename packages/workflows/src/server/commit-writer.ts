@@ -1,0 +1,167 @@
+import type { PublishedEvent, RunState } from "../core/index.js";
+import type { CommitBatch, HandlerRecord, Store } from "../stores/store.js";
+import type { ServerLogger } from "./logger.js";
+
+/** A live run as the writer sees it: something that can describe its current state and record. */
+export interface CommitSource {
+  readonly handlerId: string;
+  /** Called synchronously when the batch is cut, so that state and events are consistent. */
+  snapshot(): { state: RunState; record: HandlerRecord };
+}
+
+interface Pending {
+  source: CommitSource;
+  events: PublishedEvent[];
+}
+
+interface Waiter {
+  generation: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface CommitWriterOptions {
+  /** Called with the handler ids of every durable commit. */
+  onCommitted(handlerIds: readonly string[]): void;
+  logger: ServerLogger;
+  /** Delay before a failed batch is tried again. Default 1000 ms. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Group commit: the changes of every live run made during one tick are written in ONE
+ * `store.commit`, with at most one commit in flight while the next batch accumulates.
+ * `flush()` resolves once everything changed before the call is durable.
+ */
+export class CommitWriter {
+  readonly #store: Store;
+  readonly #options: CommitWriterOptions;
+  #pending = new Map<string, Pending>();
+  #changeGeneration = 0;
+  #durableGeneration = 0;
+  #waiters: Waiter[] = [];
+  #inFlight: Promise<void> | null = null;
+  #scheduled = false;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(store: Store, options: CommitWriterOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** Notes a change of `source` with the events it published; the batch is cut at the end of the tick. */
+  changed(source: CommitSource, events: readonly PublishedEvent[]): void {
+    let entry = this.#pending.get(source.handlerId);
+    if (!entry) {
+      entry = { source, events: [] };
+      this.#pending.set(source.handlerId, entry);
+    } else {
+      entry.source = source;
+    }
+    for (const e of events) entry.events.push(e);
+    this.#changeGeneration++;
+    this.#schedule();
+  }
+
+  /** True while a change of the handler is not yet durable. */
+  isPending(handlerId: string): boolean {
+    return this.#pending.has(handlerId);
+  }
+
+  /** Drops what is pending for a handler (it is being deleted). */
+  forget(handlerId: string): void {
+    this.#pending.delete(handlerId);
+  }
+
+  /** Resolves when every change noted so far is durable; rejects when the commit holding it failed. */
+  flush(): Promise<void> {
+    const generation = this.#changeGeneration;
+    if (this.#durableGeneration >= generation) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ generation, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0 || this.#inFlight) {
+      if (this.#retryTimer) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = null;
+      }
+      await this.flush();
+      if (this.#inFlight) await this.#inFlight;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight || this.#retryTimer) return;
+    this.#scheduled = true;
+    // setImmediate: the changes of this whole turn of the event loop (I/O callbacks included) join one batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#write();
+    });
+  }
+
+  #write(): void {
+    if (this.#inFlight) return;
+    if (this.#pending.size === 0) {
+      // Nothing left to write (what was noted got forgotten): everything noted so far is settled.
+      this.#durableGeneration = this.#changeGeneration;
+      this.#settle();
+      return;
+    }
+    const taken = this.#pending;
+    this.#pending = new Map();
+    const generation = this.#changeGeneration;
+    const batch: Required<Pick<CommitBatch, "handlers" | "events" | "states">> = {
+      handlers: [],
+      events: [],
+      states: [],
+    };
+    for (const [handlerId, entry] of taken) {
+      const { state, record } = entry.source.snapshot();
+      batch.handlers.push(record);
+      batch.states.push({ handlerId, state });
+      if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+    }
+    const ids = [...taken.keys()];
+    this.#inFlight = this.#store.commit(batch).then(
+      () => {
+        this.#durableGeneration = Math.max(this.#durableGeneration, generation);
+        this.#inFlight = null;
+        this.#settle();
+        this.#options.onCommitted(ids);
+        if (this.#pending.size > 0) this.#schedule();
+      },
+      (error: unknown) => {
+        this.#inFlight = null;
+        this.#options.logger.error("commit failed", { error, handlers: ids.length });
+        // Nothing of the batch was written: put its events back in front of what came since.
+        for (const [handlerId, entry] of taken) {
+          const later = this.#pending.get(handlerId);
+          if (later) later.events = [...entry.events, ...later.events];
+          else this.#pending.set(handlerId, entry);
+        }
+        const failed = this.#waiters.filter((w) => w.generation <= generation);
+        this.#waiters = this.#waiters.filter((w) => w.generation > generation);
+        for (const w of failed) w.reject(error);
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = null;
+          this.#schedule();
+        }, this.#options.retryDelayMs ?? 1000);
+        this.#retryTimer.unref?.();
+      },
+    );
+  }
+
+  #settle(): void {
+    if (this.#waiters.length === 0) return;
+    const done = this.#waiters.filter((w) => w.generation <= this.#durableGeneration);
+    if (done.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.generation > this.#durableGeneration);
+    for (const w of done) w.resolve();
+  }
+}

@@ -1,0 +1,189 @@
+import type { PublishedEvent } from "../core/index.js";
+import { STOP_EVENT_NAME, toEnvelope } from "../protocol/index.js";
+import type { Store } from "../stores/store.js";
+import type { HandlerSignals } from "./handler-signals.js";
+
+export interface EventStreamOptions {
+  store: Store;
+  signals: HandlerSignals;
+  handlerId: string;
+  /** Stream events whose sequence is greater. */
+  after: number;
+  sse: boolean;
+  includeInternal: boolean;
+  includeQualifiedName: boolean;
+  /** An idle SSE stream carries a `: ping` comment this often. */
+  pingIntervalMs: number;
+  /** Events read from the store at a time. */
+  pageSize: number;
+  /** Called once when the stream ends, whatever the reason. */
+  onEnd?: () => void;
+}
+
+/** A stream the server can end (on shutdown). */
+export interface OpenStream {
+  body: ReadableStream<Uint8Array>;
+  end(): void;
+}
+
+const encoder = new TextEncoder();
+
+const isTerminal = (e: PublishedEvent) => e.types.includes(STOP_EVENT_NAME);
+
+/**
+ * A handler's events as SSE frames or NDJSON lines: the stored events after the cursor, then the new
+ * ones as they become durable, ending right after the terminal event. Pull-based: the store is read
+ * a page at a time only when the reader wants more, so a slow reader holds nothing and costs the run
+ * nothing; a disconnect (cancel) releases everything.
+ */
+export function openEventStream(o: EventStreamOptions): OpenStream {
+  let cursor = o.after;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      controllerRef?.close();
+    } catch {
+      // the reader went away first
+    }
+  };
+  const send = (text: string) => {
+    if (!closed && text) controllerRef?.enqueue(encoder.encode(text));
+  };
+
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    wake?.();
+    o.onEnd?.();
+  };
+  const frame = (e: PublishedEvent): string => {
+    const data = JSON.stringify(toEnvelope(e, { includeQualifiedName: o.includeQualifiedName }));
+    return o.sse ? `id: ${e.sequence}\ndata: ${data}\n\n` : `${data}\n`;
+  };
+
+  // One page: the frames to send, and whether the stream ends after them.
+  const readPage = async (): Promise<{ text: string; read: number; end: boolean }> => {
+    const events = await o.store.readEvents(o.handlerId, cursor, o.pageSize);
+    let text = "";
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as PublishedEvent;
+      cursor = e.sequence;
+      if (e.internal && !o.includeInternal) continue;
+      text += frame(e);
+      if (isTerminal(e)) {
+        // A continued handler has more runs after this one's end: keep going when events follow.
+        const next = i + 1 < events.length || (await o.store.readEvents(o.handlerId, cursor, 1)).length > 0;
+        if (!next) return { text, read: events.length, end: true };
+      }
+    }
+    return { text, read: events.length, end: false };
+  };
+
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controllerRef = controller;
+      },
+      async pull() {
+        try {
+          for (;;) {
+            if (ended) {
+              close();
+              return;
+            }
+            let changed = false;
+            const off = o.signals.once(o.handlerId, () => {
+              changed = true;
+              wake?.();
+            });
+            try {
+              const page = await readPage();
+              if (ended) continue;
+              send(page.text);
+              if (page.end) {
+                finish();
+                close();
+                return;
+              }
+              if (page.text) return;
+              if (page.read > 0) continue;
+              const record = await o.store.getHandler(o.handlerId);
+              if (!record || record.status !== "running") {
+                // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
+                const last = await readPage();
+                send(last.text);
+                if (last.read === 0 || last.end) {
+                  finish();
+                  close();
+                  return;
+                }
+                if (last.text) return;
+                continue;
+              }
+              if (changed) continue;
+              const pinged = await new Promise<boolean>((resolve) => {
+                const timer = setTimeout(() => resolve(true), o.pingIntervalMs);
+                wake = () => {
+                  clearTimeout(timer);
+                  resolve(false);
+                };
+                if (changed || ended) wake();
+              });
+              wake = null;
+              if (pinged && o.sse && !ended) {
+                send(": ping\n\n");
+                return;
+              }
+            } finally {
+              off();
+            }
+          }
+        } catch (error) {
+          finish();
+          if (!closed) {
+            closed = true;
+            controllerRef?.error(error);
+          }
+        }
+      },
+      cancel() {
+        closed = true;
+        finish();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  return {
+    body,
+    end() {
+      finish();
+      close();
+    },
+  };
+}
+
+/**
+ * True when a stream from `after` would have nothing to send: the handler's stored events after the
+ * cursor are all hidden (internal) or there are none. Only asked for an ended handler (then: 204).
+ */
+export async function nothingAfter(
+  store: Store,
+  handlerId: string,
+  after: number,
+  includeInternal: boolean,
+  pageSize: number,
+): Promise<boolean> {
+  let cursor = after;
+  for (;;) {
+    const events = await store.readEvents(handlerId, cursor, pageSize);
+    if (events.length === 0) return true;
+    if (includeInternal || events.some((e) => !e.internal)) return false;
+    cursor = (events[events.length - 1] as PublishedEvent).sequence;
+  }
+}

@@ -1,0 +1,11 @@
+export * from "../stores/index.js";
+export type { ServerLogger } from "./logger.js";
+export type { AddWorkflowOptions } from "./registry.js";
+export {
+  isWorkflowServer,
+  type ServeInfo,
+  type ServeOptions,
+  WORKFLOW_SERVER_BRAND,
+  WorkflowServer,
+  type WorkflowServerOptions,
+} from "./workflow-server.js";

@@ -1,0 +1,49 @@
+import { WorkflowError } from "../core/index.js";
+
+const tooLarge = (limit: number) =>
+  new WorkflowError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
+
+/**
+ * Reads a request's JSON body, counting bytes as they arrive: a body over `limit` is refused as soon
+ * as it passes it (chunked bodies without Content-Length included), before it is all buffered.
+ * An empty body reads as `undefined`.
+ *
+ * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!request.body) return undefined;
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (size === 0) return undefined;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new WorkflowError("INVALID_JSON", "The request body is not valid UTF-8", { cause });
+  }
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new WorkflowError("INVALID_JSON", "The request body is not valid JSON", { cause });
+  }
+}

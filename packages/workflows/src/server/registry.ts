@@ -1,0 +1,59 @@
+import { type AnyWorkflow, type EventDefinition, type Workflow, WorkflowError } from "../core/index.js";
+import { type EventResolver, eventResolver } from "../protocol/index.js";
+
+/** A workflow as the server registered it. */
+export interface RegisteredWorkflow {
+  name: string;
+  workflow: Workflow;
+  additionalEvents: readonly EventDefinition[];
+  startEvent: EventDefinition;
+  /** Declared events, then additional ones, each once. */
+  events: readonly EventDefinition[];
+  resolve: EventResolver;
+}
+
+export interface AddWorkflowOptions {
+  /** Events sent from outside that no step declares (e.g. awaited with `ctx.waitForEvent`). */
+  additionalEvents?: readonly EventDefinition[];
+}
+
+/** The server's workflows by name, in registration order. */
+export class WorkflowRegistry {
+  readonly #entries = new Map<string, RegisteredWorkflow>();
+
+  /** Validates and registers; throws WorkflowValidationError, or a TypeError for a duplicate name. */
+  add(name: string, workflow: AnyWorkflow, options: AddWorkflowOptions = {}): RegisteredWorkflow {
+    if (typeof name !== "string" || name.length === 0) throw new TypeError("A workflow needs a name");
+    if (this.#entries.has(name)) throw new TypeError(`A workflow named "${name}" is already registered`);
+    const wf = workflow as Workflow;
+    const additionalEvents = [...(options.additionalEvents ?? [])];
+    const startEvent = wf.validate(additionalEvents);
+    const events = new Map<string, EventDefinition>();
+    for (const d of [...wf.events, ...additionalEvents]) if (!events.has(d.name)) events.set(d.name, d);
+    const entry: RegisteredWorkflow = {
+      name,
+      workflow: wf,
+      additionalEvents,
+      startEvent,
+      events: [...events.values()],
+      resolve: eventResolver(events.values()),
+    };
+    this.#entries.set(name, entry);
+    return entry;
+  }
+
+  get(name: string): RegisteredWorkflow | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** The entry, or a 404 WORKFLOW_NOT_FOUND. */
+  require(name: string): RegisteredWorkflow {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new WorkflowError("WORKFLOW_NOT_FOUND", `Workflow "${name}" not found`);
+    return entry;
+  }
+
+  get names(): string[] {
+    return [...this.#entries.keys()];
+  }
+}

@@ -1,0 +1,383 @@
+import {
+  type Clock,
+  type PublishedEvent,
+  type RunState,
+  randomId,
+  WorkflowError,
+  type WorkflowEvent,
+} from "../core/index.js";
+import type { Store } from "../stores/store.js";
+import type { CommitWriter } from "./commit-writer.js";
+import { LiveRun } from "./live-run.js";
+import type { ServerLogger } from "./logger.js";
+import type { RegisteredWorkflow, WorkflowRegistry } from "./registry.js";
+
+export interface RunManagerOptions {
+  store: Store;
+  writer: CommitWriter;
+  registry: WorkflowRegistry;
+  clock: Clock;
+  /** A run idle this long is suspended and dropped from memory; Infinity never. */
+  idleReleaseMs: number;
+  logger: ServerLogger;
+  /** Called when a handler is deleted, so that its readers stop. */
+  onDeleted(handlerId: string): void;
+}
+
+export interface StartRequest {
+  start: WorkflowEvent;
+  /** A serialized context, or null. */
+  context: Record<string, unknown> | null;
+  /** A client-supplied handler id, or null for a new one. */
+  handlerId: string | null;
+  /** Also return a promise that settles when the run has ended and its final record is durable. */
+  awaitEnd?: boolean;
+}
+
+export interface StartedRun {
+  run: LiveRun;
+  ended: Promise<void> | null;
+}
+
+interface Deferred {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Every run this process holds in memory: starts, continues, resumes and releases them, and routes
+ * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}.
+ */
+export class RunManager {
+  readonly #o: RunManagerOptions;
+  readonly #live = new Map<string, LiveRun>();
+  readonly #claims = new Set<string>();
+  readonly #loading = new Map<string, Promise<LiveRun | null>>();
+  readonly #wakes = new Map<string, unknown>();
+  readonly #endWaiters = new Map<string, Set<Deferred>>();
+  #closing = false;
+
+  constructor(options: RunManagerOptions) {
+    this.#o = options;
+  }
+
+  /** Runs held in memory. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /** Released runs waiting for a timer. */
+  get wakeCount(): number {
+    return this.#wakes.size;
+  }
+
+  /** The run in memory, if any. */
+  live(handlerId: string): LiveRun | undefined {
+    return this.#live.get(handlerId);
+  }
+
+  /**
+   * Starts a run: a new handler, or the continuation of an ended one (new run id, its state carried,
+   * sequences going on after its last stored event). A handler that is still running → 409.
+   */
+  async start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun> {
+    this.#checkOpen();
+    const handlerId = request.handlerId || randomId();
+    if (this.#live.has(handlerId) || this.#claims.has(handlerId) || this.#loading.has(handlerId)) {
+      throw running(handlerId);
+    }
+    this.#claims.add(handlerId);
+    try {
+      const { store } = this.#o;
+      const existing = await store.getHandler(handlerId);
+      if (existing?.status === "running") throw running(handlerId);
+      let context: unknown = request.context;
+      let firstSequence = 0;
+      if (existing) {
+        if (existing.workflowName !== entry.name) {
+          throw new WorkflowError(
+            "INVALID_HANDLER_ID",
+            `Handler "${handlerId}" belongs to workflow "${existing.workflowName}"`,
+            { issues: [{ path: "handler_id", message: `Belongs to workflow "${existing.workflowName}"` }] },
+          );
+        }
+        firstSequence = (await store.lastSequence(handlerId)) + 1;
+        context ??= await store.loadState(handlerId);
+      }
+      this.#checkOpen();
+      if (this.#live.has(handlerId)) throw running(handlerId);
+      // A context of a run that was still going is resumed with its own sequence counter: this
+      // handler's stream goes on from where it stands instead.
+      if (isObject(context) && context["status"] === "running")
+        context = { ...context, nextSequence: firstSequence };
+      const run = this.#begin(handlerId, entry, (journal) =>
+        entry.workflow.run(request.start, {
+          context,
+          runId: randomId(),
+          firstSequence,
+          journal,
+          keepHistory: false,
+          additionalEvents: entry.additionalEvents,
+          clock: this.#o.clock,
+        }),
+      );
+      // Registered in the same turn: a run's end settles only after a commit, in a later one.
+      return { run, ended: request.awaitEnd ? this.#waitForEnd(handlerId) : null };
+    } finally {
+      this.#claims.delete(handlerId);
+    }
+  }
+
+  /** The run of a handler, in memory or loaded from the store; null when it is not running. */
+  acquire(handlerId: string): Promise<LiveRun | null> {
+    const live = this.#live.get(handlerId);
+    if (live) return Promise.resolve(live);
+    const loading = this.#loading.get(handlerId);
+    if (loading) return loading;
+    const promise = this.#load(handlerId).finally(() => this.#loading.delete(handlerId));
+    this.#loading.set(handlerId, promise);
+    return promise;
+  }
+
+  /** Delivers an outside event; resolves once it is durable. */
+  async send(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+    const run = await this.acquire(handlerId);
+    if (!run?.handler) throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    run.handler.sendEvent(event, step === null ? {} : { step });
+    await this.#o.writer.flush();
+  }
+
+  /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
+  async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
+    const { store, writer } = this.#o;
+    const record = await store.getHandler(handlerId);
+    if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
+    if (record.status === "running") {
+      const run = await this.acquire(handlerId);
+      if (run?.handler && run.state.status === "running") await run.handler.cancel();
+      await writer.flush();
+    } else if (!purge) {
+      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
+    }
+    if (!purge) return "cancelled";
+    const run = this.#live.get(handlerId);
+    if (run) {
+      run.handler?.suspend();
+      this.#live.delete(handlerId);
+    }
+    this.#cancelWake(handlerId);
+    writer.forget(handlerId);
+    await store.deleteHandler(handlerId);
+    this.#o.onDeleted(handlerId);
+    return "deleted";
+  }
+
+  /**
+   * After a start: resumes every running handler of a registered workflow. Idle ones stay in the store
+   * until an event or one of their timers wakes them.
+   */
+  async resumeAll(): Promise<void> {
+    const { store, registry, logger } = this.#o;
+    for (const record of await store.listRunning()) {
+      if (this.#closing) return;
+      const entry = registry.get(record.workflowName);
+      if (!entry) {
+        logger.warn("running handler of an unregistered workflow left as is", {
+          handlerId: record.handlerId,
+          workflowName: record.workflowName,
+        });
+        continue;
+      }
+      if (this.#live.has(record.handlerId)) continue;
+      const state = await store.loadState(record.handlerId);
+      if (!state) continue;
+      if (state.idle && Number.isFinite(this.#o.idleReleaseMs)) {
+        this.#scheduleWake(record.handlerId, earliestTimer(state));
+      } else {
+        await this.acquire(record.handlerId);
+      }
+    }
+  }
+
+  /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
+  suspendAll(): void {
+    this.#closing = true;
+    for (const run of this.#live.values()) {
+      this.#clearIdle(run);
+      run.handler?.suspend();
+    }
+    this.#live.clear();
+    for (const id of [...this.#wakes.keys()]) this.#cancelWake(id);
+    const closing = new WorkflowError("SERVER_CLOSING", "The server is shutting down");
+    for (const id of [...this.#endWaiters.keys()]) this.#dropEndWaiters(id, closing);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  #checkOpen(): void {
+    if (this.#closing) throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
+  }
+
+  async #load(handlerId: string): Promise<LiveRun | null> {
+    const { store, registry, logger } = this.#o;
+    const record = await store.getHandler(handlerId);
+    if (!record || record.status !== "running") return null;
+    const entry = registry.get(record.workflowName);
+    if (!entry) return null;
+    const state = await store.loadState(handlerId);
+    if (!state) return null;
+    this.#checkOpen();
+    const live = this.#live.get(handlerId);
+    if (live) return live;
+    try {
+      return this.#begin(handlerId, entry, (journal) =>
+        entry.workflow.run(undefined, {
+          context: state,
+          journal,
+          keepHistory: false,
+          additionalEvents: entry.additionalEvents,
+          clock: this.#o.clock,
+        }),
+      );
+    } catch (error) {
+      logger.error("could not resume a handler", { handlerId, error });
+      return null;
+    }
+  }
+
+  #begin(
+    handlerId: string,
+    entry: RegisteredWorkflow,
+    run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
+  ): LiveRun {
+    this.#cancelWake(handlerId);
+    const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
+    this.#live.set(handlerId, live);
+    try {
+      live.handler = run(live);
+    } catch (error) {
+      this.#live.delete(handlerId);
+      this.#o.writer.forget(handlerId);
+      throw error;
+    }
+    const handler = live.handler;
+    void handler.done.then(async () => {
+      let failure: unknown = null;
+      try {
+        await this.#o.writer.flush();
+      } catch (error) {
+        failure = error;
+      }
+      this.#clearIdle(live);
+      if (this.#live.get(handlerId) === live) this.#live.delete(handlerId);
+      this.#dropEndWaiters(handlerId, failure);
+    });
+    return live;
+  }
+
+  #changed(run: LiveRun, published: readonly PublishedEvent[]): void {
+    this.#o.writer.changed(run, published);
+    const state = run.state;
+    if (state.status === "running" && state.idle) {
+      if (run.idleTimer === null && Number.isFinite(this.#o.idleReleaseMs) && !this.#closing) {
+        run.idleTimer = this.#o.clock.setTimeout(() => {
+          run.idleTimer = null;
+          void this.#release(run);
+        }, this.#o.idleReleaseMs);
+        unref(run.idleTimer);
+      }
+    } else {
+      this.#clearIdle(run);
+    }
+  }
+
+  async #release(run: LiveRun): Promise<void> {
+    const { writer, logger } = this.#o;
+    if (this.#live.get(run.handlerId) !== run) return;
+    try {
+      await writer.flush();
+    } catch (error) {
+      logger.warn("idle release postponed: the store did not take the run's state", { error });
+    }
+    const state = run.state;
+    if (this.#live.get(run.handlerId) !== run || state.status !== "running" || !state.idle) return;
+    if (writer.isPending(run.handlerId)) {
+      // Something changed while the state was written: try again after another idle period.
+      this.#changed(run, []);
+      return;
+    }
+    run.handler?.suspend();
+    this.#live.delete(run.handlerId);
+    this.#scheduleWake(run.handlerId, earliestTimer(state));
+  }
+
+  #clearIdle(run: LiveRun): void {
+    if (run.idleTimer !== null) {
+      this.#o.clock.clearTimeout(run.idleTimer);
+      run.idleTimer = null;
+    }
+  }
+
+  #scheduleWake(handlerId: string, at: number | null): void {
+    this.#cancelWake(handlerId);
+    if (at === null || this.#closing) return;
+    const timer = this.#o.clock.setTimeout(() => {
+      this.#wakes.delete(handlerId);
+      this.acquire(handlerId).catch((error: unknown) =>
+        this.#o.logger.error("could not wake a released handler", { handlerId, error }),
+      );
+    }, at - this.#o.clock.now());
+    unref(timer);
+    this.#wakes.set(handlerId, timer);
+  }
+
+  #cancelWake(handlerId: string): void {
+    const timer = this.#wakes.get(handlerId);
+    if (timer !== undefined) {
+      this.#o.clock.clearTimeout(timer);
+      this.#wakes.delete(handlerId);
+    }
+  }
+
+  #waitForEnd(handlerId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let set = this.#endWaiters.get(handlerId);
+      if (!set) {
+        set = new Set();
+        this.#endWaiters.set(handlerId, set);
+      }
+      set.add({ resolve, reject });
+    });
+  }
+
+  #dropEndWaiters(handlerId: string, error: unknown): void {
+    const set = this.#endWaiters.get(handlerId);
+    if (!set) return;
+    this.#endWaiters.delete(handlerId);
+    for (const d of set) {
+      if (error === null) d.resolve();
+      else d.reject(error);
+    }
+  }
+}
+
+const running = (handlerId: string) =>
+  new WorkflowError("HANDLER_RUNNING", `Handler "${handlerId}" is still running`);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** When a released run must be woken: its deadline, a waiter's deadline or a retry, whichever is first. */
+export function earliestTimer(state: RunState): number | null {
+  const times: number[] = [];
+  if (state.deadline !== null) times.push(state.deadline);
+  for (const w of Object.values(state.waiters)) {
+    if (w.deadline !== null && !w.answer && !w.expired) times.push(w.deadline);
+  }
+  for (const r of Object.values(state.retries)) times.push(r.at);
+  return times.length === 0 ? null : Math.min(...times);
+}
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | null)?.unref?.();
+}

@@ -1,0 +1,33 @@
+import type { Store } from "../stores/store.js";
+import type { CommitWriter } from "./commit-writer.js";
+import type { OpenStream } from "./event-stream.js";
+import type { HandlerSignals } from "./handler-signals.js";
+import type { ServerLogger } from "./logger.js";
+import type { WorkflowRegistry } from "./registry.js";
+import type { RunManager } from "./run-manager.js";
+
+/** What the routes need from the server, once it is initialized. */
+export interface Runtime {
+  store: Store;
+  manager: RunManager;
+  writer: CommitWriter;
+  signals: HandlerSignals;
+}
+
+/** Everything the HTTP app is built from. */
+export interface ServerContext {
+  registry: WorkflowRegistry;
+  logger: ServerLogger;
+  bodyLimitBytes: number;
+  /** Null: no authentication. */
+  checkToken: ((authorization: string | null | undefined) => boolean) | null;
+  corsOrigins: string | string[];
+  pingIntervalMs: number;
+  pageSize: number;
+  /** Initializes once (store, resume) and gives the runtime; rejects while closing. */
+  runtime(): Promise<Runtime>;
+  /** "starting" until the first init finished, "closing" once close() began. */
+  phase(): "starting" | "ready" | "closing" | "failed";
+  streams: Set<OpenStream>;
+  uiDir(): Promise<string | null>;
+}

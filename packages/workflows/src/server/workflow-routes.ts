@@ -1,0 +1,59 @@
+import type { Hono } from "hono";
+import {
+  buildOpenApiDocument,
+  decodeStartEvent,
+  parseRunRequest,
+  toHandlerData,
+  toRunNowaitResponse,
+} from "../protocol/index.js";
+import type { HandlerRecord } from "../stores/store.js";
+import { eventSchemas, startStopSchemas, workflowGraph } from "./event-schemas.js";
+import { json } from "./json-response.js";
+import { readJsonBody } from "./read-json-body.js";
+import type { ServerContext } from "./server-context.js";
+
+/** /workflows, run, run-nowait, and the schema, events and graph look-ups; /openapi.json. */
+export function mountWorkflowRoutes(app: Hono, ctx: ServerContext): void {
+  let openApi: string | null = null;
+  app.get("/openapi.json", () => {
+    openApi ??= JSON.stringify(buildOpenApiDocument());
+    return new Response(openApi, { headers: { "content-type": "application/json; charset=utf-8" } });
+  });
+
+  app.get("/workflows", () => json({ workflows: ctx.registry.names }));
+
+  const start = async (request: Request, name: string, wait: boolean): Promise<Response> => {
+    const entry = ctx.registry.require(name);
+    const body = parseRunRequest(await readJsonBody(request, ctx.bodyLimitBytes));
+    const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
+    const context = body.context && Object.keys(body.context).length > 0 ? body.context : null;
+    const { manager, writer, store } = await ctx.runtime();
+    const { run, ended } = await manager.start(entry, {
+      start: startEvent,
+      context,
+      handlerId: body.handler_id || null,
+      awaitEnd: wait,
+    });
+    if (!wait) {
+      const record = run.record();
+      await writer.flush();
+      return json(toRunNowaitResponse(record));
+    }
+    // The run goes on if the client disconnects: nothing here listens to the request's signal.
+    await ended;
+    const record: HandlerRecord | null = (await store.getHandler(run.handlerId)) ?? run.record();
+    return json(toHandlerData(record), record.status === "completed" ? 200 : 500);
+  };
+  app.post("/workflows/:name/run", (c) => start(c.req.raw, c.req.param("name"), true));
+  app.post("/workflows/:name/run-nowait", (c) => start(c.req.raw, c.req.param("name"), false));
+
+  app.get("/workflows/:name/schema", (c) =>
+    json(startStopSchemas(ctx.registry.require(c.req.param("name")))),
+  );
+  app.get("/workflows/:name/events", (c) =>
+    json({ events: eventSchemas(ctx.registry.require(c.req.param("name"))) }),
+  );
+  app.get("/workflows/:name/representation", (c) =>
+    json(workflowGraph(ctx.registry.require(c.req.param("name")))),
+  );
+}
