@@ -23,10 +23,11 @@ export const migrations: readonly Migration[] = [
         started_at    TEXT NOT NULL,  -- ISO 8601 UTC, sorts as text
         updated_at    TEXT NOT NULL,
         completed_at  TEXT
-      ) WITHOUT ROWID;
+      );
       CREATE INDEX handlers_newest ON handlers (started_at DESC, handler_id DESC);
       CREATE INDEX handlers_status_newest ON handlers (status, started_at DESC, handler_id DESC);
 
+      -- Clustered by handler and sequence: replaying a stream reads contiguous pages.
       CREATE TABLE events (
         handler_id TEXT NOT NULL,
         sequence   INTEGER NOT NULL,
@@ -37,7 +38,7 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE states (
         handler_id TEXT PRIMARY KEY,
         state      TEXT NOT NULL      -- JSON of the RunState
-      ) WITHOUT ROWID;
+      );
 
       CREATE TABLE inbox (
         position   INTEGER PRIMARY KEY, -- insertion order

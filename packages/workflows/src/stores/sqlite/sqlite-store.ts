@@ -76,6 +76,8 @@ interface Opened {
 }
 
 const MAX_CACHED_LISTINGS = 64;
+/** SQLite's page cache per connection (its default is 2 MiB). */
+const CACHE_KIB = 16 * 1024;
 
 /**
  * The embedded, durable store: one SQLite file (better-sqlite3) in WAL mode. The parent directory is
@@ -233,6 +235,7 @@ export class SqliteStore implements Store {
     try {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${this.#synchronous === "full" ? "FULL" : "NORMAL"}`);
+      db.pragma(`cache_size = -${CACHE_KIB}`);
       migrate(db);
       return prepare(db);
     } catch (error) {

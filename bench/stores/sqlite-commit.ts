@@ -1,0 +1,153 @@
+/**
+ * How fast SqliteStore commits group batches, as the server's group commit sends them.
+ *
+ * One "run" = 1 handler upsert + 3 published events + 1 run state (a trivial run's writes).
+ * For each `synchronous` mode and batch size (runs per commit), commits fresh runs into a new file
+ * for a fixed time and prints runs/s, rows/s and commits/s.
+ *
+ *   npx tsx bench/stores/sqlite-commit.ts            # 2 s per case
+ *   BENCH_SECONDS=5 npx tsx bench/stores/sqlite-commit.ts
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
+import {
+  type CommitBatch,
+  type HandlerRecord,
+  SqliteStore,
+} from "../../packages/workflows/src/stores/index.js";
+
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
+const BATCH_SIZES = [1, 10, 100, 500];
+const MODES = ["full", "normal"] as const;
+const ROWS_PER_RUN = 5;
+
+function run(id: string, now: number): CommitBatch {
+  const at = new Date(now).toISOString();
+  const handler: HandlerRecord = {
+    handlerId: id,
+    workflowName: "greet",
+    runId: `run-${id}`,
+    status: "completed",
+    result: "Hello, World!",
+    error: null,
+    startedAt: at,
+    updatedAt: at,
+    completedAt: at,
+  };
+  const event = (sequence: number, type: string, value: Record<string, unknown>): PublishedEvent => ({
+    sequence,
+    type,
+    qualifiedName: type.includes(".") ? type : `workflows.events.${type}`,
+    types: ["workflows.events.Event", `workflows.events.${type}`],
+    value,
+    internal: type === "StepStateChanged",
+    timestamp: at,
+  });
+  const state: RunState = {
+    version: 1,
+    workflowName: "greet",
+    runId: `run-${id}`,
+    status: "completed",
+    startedAt: now,
+    deadline: now + 45_000,
+    nextSequence: 3,
+    nextItemId: 2,
+    queues: { greet: [] },
+    inFlight: {},
+    retries: {},
+    collected: {},
+    waiters: {},
+    unclaimed: [],
+    store: { greeted: "World" },
+    idle: false,
+    outcome: {
+      status: "completed",
+      result: "Hello, World!",
+      error: null,
+      stopEvent: {
+        type: "StopEvent",
+        qualifiedName: "workflows.events.StopEvent",
+        data: { result: "Hello, World!" },
+      },
+      failedStep: null,
+    },
+  };
+  return {
+    handlers: [handler],
+    events: [
+      {
+        handlerId: id,
+        events: [
+          event(0, "StepStateChanged", {
+            step: "greet",
+            state: "running",
+            worker_id: 0,
+            input_event: "StartEvent",
+          }),
+          event(1, "StepStateChanged", {
+            step: "greet",
+            state: "idle",
+            worker_id: 0,
+            output_event: "StopEvent",
+          }),
+          event(2, "StopEvent", { result: "Hello, World!" }),
+        ],
+      },
+    ],
+    states: [{ handlerId: id, state }],
+  };
+}
+
+/** Merges runs into one group-commit batch, as the server does. */
+function merge(batches: CommitBatch[]): CommitBatch {
+  return {
+    handlers: batches.flatMap((b) => b.handlers ?? []),
+    events: batches.flatMap((b) => b.events ?? []),
+    states: batches.flatMap((b) => b.states ?? []),
+  };
+}
+
+async function measure(mode: (typeof MODES)[number], batchSize: number) {
+  const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-"));
+  const store = new SqliteStore(join(dir, "bench.db"), { synchronous: mode });
+  await store.init();
+  let next = 0;
+  const makeBatch = () => merge(Array.from({ length: batchSize }, () => run(`h${next++}`, Date.now())));
+  for (let i = 0; i < 5; i++) await store.commit(makeBatch()); // warm up
+  let runs = 0;
+  let commits = 0;
+  let building = 0;
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(SECONDS * 1e9));
+  while (process.hrtime.bigint() < deadline) {
+    const t = process.hrtime.bigint();
+    const batch = makeBatch();
+    building += Number(process.hrtime.bigint() - t);
+    await store.commit(batch);
+    runs += batchSize;
+    commits++;
+  }
+  const seconds = (Number(process.hrtime.bigint() - start) - building) / 1e9;
+  const ok = store.integrityCheck();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { runs, commits, seconds, ok };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(10);
+console.log(
+  `SqliteStore.commit, ${SECONDS}s per case, 1 run = 1 handler + 3 events + 1 state (${ROWS_PER_RUN} rows)`,
+);
+console.log(`node ${process.version}, ${process.platform}/${process.arch}, tmpdir ${tmpdir()}`);
+console.log("sync    runs/commit     runs/s     rows/s  commits/s   ms/commit");
+for (const mode of MODES) {
+  for (const size of BATCH_SIZES) {
+    const r = await measure(mode, size);
+    if (r.ok !== "ok") throw new Error(`integrity check failed: ${r.ok}`);
+    console.log(
+      `${mode.padEnd(6)} ${String(size).padStart(12)} ${fmt(r.runs / r.seconds)} ${fmt((r.runs * ROWS_PER_RUN) / r.seconds)} ${fmt(r.commits / r.seconds)} ${((r.seconds * 1000) / r.commits).toFixed(3).padStart(11)}`,
+    );
+  }
+}
