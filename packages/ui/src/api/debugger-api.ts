@@ -1,0 +1,140 @@
+import { type HandlerInfo, WorkflowClient } from "workflows/client";
+import type { JsonSchema } from "../schema-form/index.js";
+import type { EventSchema, GraphNode, Run, RunEvent, StartSchema, WorkflowGraph } from "./types.js";
+
+/**
+ * Everything the debugger asks the server, said once. Every call goes through `WorkflowClient`;
+ * this layer only reshapes answers into what the components render.
+ */
+export class DebuggerApi {
+  readonly #client: WorkflowClient;
+
+  constructor(baseUrl: string, token: string | null) {
+    this.#client = new WorkflowClient({
+      baseUrl,
+      ...(token ? { token } : {}),
+      // Bound, so that the client may call it as a method without "Illegal invocation".
+      fetch: (input, init) => globalThis.fetch(input, init),
+    });
+  }
+
+  listWorkflows(): Promise<string[]> {
+    return this.#client.listWorkflows();
+  }
+
+  async getSchema(workflow: string): Promise<StartSchema> {
+    const schema = await this.#client.getWorkflowSchema(workflow);
+    return { start: schema.start as JsonSchema, stop: schema.stop as JsonSchema };
+  }
+
+  async getEventSchemas(workflow: string): Promise<EventSchema[]> {
+    const schemas = await this.#client.getEventSchemas(workflow);
+    return schemas.map((schema) => {
+      const s = schema as JsonSchema;
+      return { type: s.title ?? "Event", schema: s };
+    });
+  }
+
+  async getGraph(workflow: string): Promise<WorkflowGraph> {
+    const graph = await this.#client.getWorkflowRepresentation(workflow);
+    const nodes: GraphNode[] = graph.nodes.map((n) => ({
+      id: n.id,
+      label: n.label,
+      nodeType: n.nodeType,
+      eventType: n.nodeType === "event" ? n.eventType : undefined,
+      eventTypes: n.nodeType === "event" ? n.eventTypes : [],
+    }));
+    return { nodes, edges: graph.edges.map((e) => ({ source: e.source, target: e.target })) };
+  }
+
+  /** The newest `limit` runs of a workflow, and whether there are older ones. */
+  async listRuns(workflow: string, limit: number): Promise<{ runs: Run[]; more: boolean }> {
+    const page = await this.#client.getHandlersPage({ workflowName: workflow, limit });
+    return { runs: page.handlers.map(toRun), more: page.nextCursor !== null };
+  }
+
+  async getRun(handlerId: string): Promise<Run> {
+    return toRun(await this.#client.getHandler(handlerId));
+  }
+
+  /** Starts a run; `type` (the start schema's title) keeps a field named "type" from being misread. */
+  async startRun(
+    workflow: string,
+    type: string | undefined,
+    value: Record<string, unknown>,
+  ): Promise<string> {
+    const started = await this.#client.runWorkflowNowait(workflow, {
+      startEvent: type ? { type, value } : value,
+    });
+    return started.handlerId;
+  }
+
+  /** The run's events, internal ones included, from `afterSequence` on; resumes after dropped connections. */
+  async *streamEvents(handlerId: string, signal: AbortSignal): AsyncIterable<RunEvent> {
+    for await (const ev of this.#client.getWorkflowEvents(handlerId, { includeInternal: true, signal })) {
+      yield {
+        sequence: ev.sequence,
+        type: ev.type,
+        qualifiedName: ev.qualifiedName ?? ev.types[ev.types.length - 1] ?? ev.type,
+        types: ev.types,
+        value: ev.value,
+        time: timestampOf(ev) ?? new Date().toISOString(),
+      };
+    }
+  }
+
+  async sendEvent(
+    handlerId: string,
+    type: string,
+    value: Record<string, unknown>,
+    step?: string,
+  ): Promise<void> {
+    await this.#client.sendEvent(handlerId, { type, value }, step ? { step } : {});
+  }
+
+  async cancelRun(handlerId: string): Promise<void> {
+    await this.#client.cancelHandler(handlerId);
+  }
+}
+
+// The wire's envelope has no time yet; when it gains one (`timestamp`), it is shown instead of arrival.
+function timestampOf(ev: object): string | undefined {
+  const t = (ev as { timestamp?: unknown }).timestamp;
+  return typeof t === "string" ? t : undefined;
+}
+
+function toRun(h: HandlerInfo): Run {
+  return {
+    handlerId: h.handlerId,
+    workflowName: h.workflowName,
+    runId: h.runId,
+    status: h.status,
+    result: h.result,
+    error: h.error,
+    startedAt: h.startedAt,
+    updatedAt: h.updatedAt,
+    completedAt: h.completedAt,
+  };
+}
+
+/** True for the client's error when the server wants a (different) token. */
+export function isUnauthorized(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { status?: unknown }).status === 401;
+}
+
+/** A sentence for a person out of whatever a call threw. */
+export function describeError(error: unknown): string {
+  if (typeof error === "object" && error !== null) {
+    const e = error as { detail?: unknown; message?: unknown; issues?: unknown };
+    const base =
+      typeof e.detail === "string" ? e.detail : typeof e.message === "string" ? e.message : String(error);
+    if (Array.isArray(e.issues) && e.issues.length > 0) {
+      const list = e.issues
+        .map((i: { path?: string; message?: string }) => (i.path ? `${i.path}: ${i.message}` : i.message))
+        .join("; ");
+      return `${base} (${list})`;
+    }
+    return base;
+  }
+  return String(error);
+}

@@ -1,0 +1,74 @@
+import type { JsonSchema } from "../schema-form/index.js";
+
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+
+/** A run as the debugger shows it (the server's HandlerData). */
+export interface Run {
+  handlerId: string;
+  workflowName: string;
+  runId: string;
+  status: RunStatus;
+  result: unknown;
+  error: string | null;
+  startedAt: string;
+  updatedAt: string | null;
+  completedAt: string | null;
+}
+
+/** One event of a run's stream. */
+export interface RunEvent {
+  sequence: number;
+  type: string;
+  qualifiedName: string;
+  /** Lineage, from `workflows.events.Event` down to the event itself. */
+  types: string[];
+  value: Record<string, unknown>;
+  /** When the server recorded it, or when this page received it. */
+  time: string;
+}
+
+export interface GraphNode {
+  id: string;
+  label: string;
+  nodeType: "step" | "event" | "external";
+  /** For event nodes: the event's qualified name and lineage. */
+  eventType: string | undefined;
+  eventTypes: string[];
+}
+
+export interface GraphEdge {
+  source: string;
+  target: string;
+}
+
+export interface WorkflowGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** An event a person can send into a run: its short name and its schema. */
+export interface EventSchema {
+  type: string;
+  schema: JsonSchema;
+}
+
+export interface StartSchema {
+  start: JsonSchema;
+  stop: JsonSchema;
+}
+
+export const EVENT_NAMES = {
+  stop: "workflows.events.StopEvent",
+  inputRequired: "workflows.events.InputRequiredEvent",
+  humanResponse: "workflows.events.HumanResponseEvent",
+  stepState: "workflows.events.StepStateChanged",
+  idle: "workflows.events.WorkflowIdleEvent",
+  failed: "workflows.events.WorkflowFailedEvent",
+} as const;
+
+export const isInternal = (ev: RunEvent): boolean =>
+  ev.qualifiedName === EVENT_NAMES.stepState || ev.qualifiedName === EVENT_NAMES.idle;
+
+export const isTerminal = (ev: RunEvent): boolean => ev.types.includes(EVENT_NAMES.stop);
+
+export const isInputRequired = (ev: RunEvent): boolean => ev.types.includes(EVENT_NAMES.inputRequired);

@@ -1,0 +1,49 @@
+import ELK from "elkjs/lib/elk-api.js";
+import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
+import type { WorkflowGraph } from "../api/types.js";
+
+export interface Positioned {
+  id: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+const NODE_HEIGHT = 40;
+const CHAR_WIDTH = 7.5;
+
+/** A node's size before layout, from its label (the node component renders at this width). */
+export function nodeWidth(label: string): number {
+  return Math.max(90, Math.round(label.length * CHAR_WIDTH + 40));
+}
+
+// ELK is large: it runs in a Web Worker loaded from its own asset, only once a graph is shown.
+let elk: InstanceType<typeof ELK> | null = null;
+
+/** Lays the graph out left to right (ELK's layered algorithm). */
+export async function layoutGraph(graph: WorkflowGraph): Promise<Positioned[]> {
+  elk ??= new ELK({ workerUrl: elkWorkerUrl });
+  const ids = new Set(graph.nodes.map((n) => n.id));
+  const laid = await elk.layout({
+    id: "root",
+    layoutOptions: {
+      "elk.algorithm": "layered",
+      "elk.direction": "RIGHT",
+      "elk.spacing.nodeNode": "28",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "56",
+      "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+    },
+    children: graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(n.label), height: NODE_HEIGHT })),
+    edges: graph.edges
+      .filter((e) => ids.has(e.source) && ids.has(e.target))
+      .map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target] })),
+  });
+  return (laid.children ?? []).map((c) => ({
+    id: c.id,
+    x: c.x ?? 0,
+    y: c.y ?? 0,
+    width: c.width ?? nodeWidth(c.id),
+    height: c.height ?? NODE_HEIGHT,
+  }));
+}
