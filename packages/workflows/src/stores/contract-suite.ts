@@ -154,6 +154,21 @@ export function runStoreContract(name: string, open: OpenStore): void {
         expect(await store.getHandler("a")).toEqual(done);
       });
 
+      it("keeps the last record and state of a handler that a batch holds several times", async () => {
+        await store.commit({
+          handlers: [handlerRecord("a"), handlerRecord("b"), handlerRecord("a", { status: "completed" })],
+          states: [
+            { handlerId: "a", state: runState({ n: 1 }) },
+            { handlerId: "b", state: runState({ n: 1 }) },
+            { handlerId: "a", state: runState({ n: 2 }) },
+          ],
+        });
+        expect(await store.getHandler("a")).toEqual(handlerRecord("a", { status: "completed" }));
+        expect(await store.getHandler("b")).toEqual(handlerRecord("b"));
+        expect((await store.loadState("a"))?.store).toEqual({ n: 2 });
+        expect((await store.loadState("b"))?.store).toEqual({ n: 1 });
+      });
+
       it("keeps a missing result, error or completedAt as null", async () => {
         const { result: _r, error: _e, completedAt: _c, ...partial } = handlerRecord("a");
         await store.commit({ handlers: [partial as HandlerRecord] });

@@ -297,7 +297,8 @@ function prepare(db: Database.Database): Opened {
   };
 
   const commit = db.transaction((batch: CommitBatch) => {
-    for (const r of batch.handlers ?? []) {
+    // A group commit may carry several versions of one handler's record and state: only the last counts.
+    for (const r of lastById(batch.handlers ?? [])) {
       statements.upsertHandler.run(
         r.handlerId,
         r.workflowName,
@@ -322,7 +323,8 @@ function prepare(db: Database.Database): Opened {
         }
       }
     }
-    for (const s of batch.states ?? []) statements.upsertState.run(s.handlerId, JSON.stringify(s.state));
+    for (const s of lastById(batch.states ?? []))
+      statements.upsertState.run(s.handlerId, JSON.stringify(s.state));
     for (const done of batch.inboxDone ?? []) {
       for (const id of done.ids) statements.deleteInboxItem.run(done.handlerId, id);
     }
@@ -355,6 +357,14 @@ function toRecord(row: HandlerRow): HandlerRecord {
 
 function isConstraintError(error: unknown, code: string): boolean {
   return error instanceof Database.SqliteError && error.code === code;
+}
+
+/** The items of `list` with the last one of each `handlerId`, without copying when there are no repeats. */
+function lastById<T extends { handlerId: string }>(list: readonly T[]): Iterable<T> {
+  if (list.length < 2) return list;
+  const last = new Map<string, T>();
+  for (const item of list) last.set(item.handlerId, item);
+  return last.size === list.length ? list : last.values();
 }
 
 function placeholders(n: number): string {
