@@ -13,8 +13,18 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+let lastMs = Number.NaN;
+let lastIso = "";
+
 /** ISO 8601 UTC with milliseconds: `2024-10-21T14:32:15.123Z`. */
-export const isoTime = (epochMs: number): string => new Date(epochMs).toISOString();
+export function isoTime(epochMs: number): string {
+  // Events come in bursts within one millisecond: format each millisecond once.
+  if (epochMs !== lastMs) {
+    lastMs = epochMs;
+    lastIso = new Date(epochMs).toISOString();
+  }
+  return lastIso;
+}
 
 /** A URL-safe, unguessable id of 22 characters (128 random bits). */
 export function randomId(): string {

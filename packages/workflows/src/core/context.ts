@@ -24,22 +24,28 @@ export interface WaitForEventOptions {
 export class StepContext<S = Record<string, unknown>> {
   readonly #engine: RunEngine;
   readonly #exec: Execution;
-  /** The run's state: JSON values by key or dotted path, persisted with the run. */
-  readonly store: StateStore<S>;
+  #store: StateStore<S> | null = null;
 
   constructor(engine: RunEngine, exec: Execution) {
     this.#engine = engine;
     this.#exec = exec;
-    this.store = createStateStore<S>(
+  }
+
+  /** The run's state: JSON values by key or dotted path, persisted with the run. */
+  get store(): StateStore<S> {
+    const engine = this.#engine;
+    const exec = this.#exec;
+    this.#store ??= createStateStore<S>(
       () => engine.state.store,
       (next) => engine.setStore(exec, next),
       engine.workflow.stateSchema as never,
     );
+    return this.#store;
   }
 
   /** Fires when the run is cancelled, times out or the attempt's timeout passes: stop I/O then. */
   get signal(): AbortSignal {
-    return this.#exec.controller.signal;
+    return this.#engine.signalOf(this.#exec);
   }
 
   /** The name of the step this context belongs to. */

@@ -39,7 +39,8 @@ export interface RunEngineOptions {
 /** One attempt of a step on one item; replaced (and so made stale) when the item runs again. */
 export interface Execution {
   readonly item: QueuedItem;
-  readonly controller: AbortController;
+  /** Created when the step first reads `ctx.signal`. */
+  controller: AbortController | null;
   waitCalls: number;
   timer: unknown;
 }
@@ -58,7 +59,7 @@ export class RunEngine {
   readonly state: RunState;
   readonly history: PublishedEvent[] | null;
   readonly #options: RunEngineOptions;
-  readonly #runController = new AbortController();
+  #runController: AbortController | null = null;
   readonly #executions = new Map<string, Execution>();
   readonly #busy = new Map<string, number>();
   readonly #timers = new Map<string, unknown>();
@@ -91,6 +92,7 @@ export class RunEngine {
 
   /** Fires when the run is cancelled, times out, ends or is suspended. */
   get signal(): AbortSignal {
+    this.#runController ??= new AbortController();
     return this.#runController.signal;
   }
 
@@ -168,8 +170,8 @@ export class RunEngine {
     if (!this.#live) return;
     this.#live = false;
     this.#clearTimers();
+    this.#abortAll(new WorkflowError("SERVER_CLOSING", "The run was suspended"));
     this.#executions.clear();
-    this.#runController.abort(new WorkflowError("SERVER_CLOSING", "The run was suspended"));
     this.#flushListeners();
   }
 
@@ -326,7 +328,8 @@ export class RunEngine {
     }
     if (def?.extends(InputRequiredEvent)) this.#publish(event, false);
     let taken = false;
-    for (const waiter of Object.values(s.waiters)) {
+    for (const id in s.waiters) {
+      const waiter = s.waiters[id] as Waiter;
       if (waiter.answer || waiter.expired || (target !== null && waiter.item.step !== target)) continue;
       if (!matchesWaiter(waiter, event)) continue;
       waiter.answer = event;
@@ -335,9 +338,8 @@ export class RunEngine {
       taken = true;
       break;
     }
-    for (const step of this.workflow.steps) {
+    for (const step of this.workflow.stepsAccepting(event.qualifiedName)) {
       if (target !== null && step.name !== target) continue;
-      if (!step.accepts.some((d) => d.name === event.qualifiedName)) continue;
       this.#queue(step.name).push(this.#newItem(step.name, event));
       taken = true;
     }
@@ -349,29 +351,33 @@ export class RunEngine {
 
   #pump(): void {
     if (!this.#live) return;
-    for (const step of this.workflow.steps) {
-      const q = this.state.queues[step.name];
-      if (!q || q.length === 0) continue;
-      let busy = this.#busy.get(step.name) ?? 0;
+    const queues = this.state.queues;
+    for (const name in queues) {
+      const q = queues[name] as QueuedItem[];
+      const step = this.workflow.getStep(name) as StepDeclaration;
+      let busy = this.#busy.get(name) ?? 0;
       while (q.length > 0 && busy < step.numWorkers) {
         this.#startItem(step, q.shift() as QueuedItem);
         busy++;
       }
-      this.#busy.set(step.name, busy);
-      if (q.length === 0) delete this.state.queues[step.name];
+      this.#busy.set(name, busy);
+      if (q.length === 0) delete queues[name];
     }
   }
 
   #startItem(step: StepDeclaration, item: QueuedItem): void {
     const s = this.state;
     s.idle = false;
-    s.inFlight[item.id] = { ...item, startedAt: this.#now() };
-    const exec: Execution = { item, controller: new AbortController(), waitCalls: 0, timer: undefined };
+    s.inFlight[item.id] = {
+      id: item.id,
+      step: item.step,
+      event: item.event,
+      attempt: item.attempt,
+      startedAt: this.#now(),
+    };
+    const exec: Execution = { item, controller: null, waitCalls: 0, timer: undefined };
     this.#executions.set(item.id, exec);
     this.#publish(stepState(item, "running", null), true);
-    const runSignal = this.#runController.signal;
-    const onAbort = () => exec.controller.abort(runSignal.reason);
-    runSignal.addEventListener("abort", onAbort, { once: true });
     const ctx = this.#options.makeContext(this, exec) as Parameters<StepDeclaration["fn"]>[0];
     let work = Promise.resolve().then(() => step.fn(ctx, item.event));
     if (step.timeout !== null) {
@@ -381,22 +387,35 @@ export class RunEngine {
         new Promise<never>((_, reject) => {
           exec.timer = this.#options.clock.setTimeout(() => {
             const error = new StepTimeoutError(step.name, seconds);
-            exec.controller.abort(error);
+            this.signalOf(exec);
+            exec.controller?.abort(error);
             reject(error);
           }, seconds * 1000);
         }),
       ]);
     }
     work.then(
-      (result) => {
-        runSignal.removeEventListener("abort", onAbort);
-        this.#completed(step, exec, result);
-      },
-      (error: unknown) => {
-        runSignal.removeEventListener("abort", onAbort);
-        this.#failed(step, exec, error);
-      },
+      (result) => this.#completed(step, exec, result),
+      (error: unknown) => this.#failed(step, exec, error),
     );
+  }
+
+  /** The signal of one step execution: fires when the run stops or the attempt times out. */
+  signalOf(exec: Execution): AbortSignal {
+    if (!exec.controller) {
+      exec.controller = new AbortController();
+      if (this.#runController?.signal.aborted) exec.controller.abort(this.#runController.signal.reason);
+      else if (!this.isCurrent(exec))
+        exec.controller.abort(new WorkflowError("HANDLER_ENDED", "The step is stale"));
+    }
+    return exec.controller.signal;
+  }
+
+  /** Aborts the run's signal and every execution's. */
+  #abortAll(reason: unknown): void {
+    this.#runController ??= new AbortController();
+    this.#runController.abort(reason);
+    for (const exec of this.#executions.values()) exec.controller?.abort(reason);
   }
 
   #finishExecution(exec: Execution): void {
@@ -546,12 +565,12 @@ export class RunEngine {
     this.#publish(outcome.stopEvent, false);
     this.#live = false;
     this.#clearTimers();
+    this.#abortAll(
+      outcome.status === "cancelled"
+        ? new WorkflowCancelledError()
+        : (this.#failureCause ?? new WorkflowError("HANDLER_ENDED", "The run has ended")),
+    );
     this.#executions.clear();
-    if (outcome.status === "cancelled") this.#runController.abort(new WorkflowCancelledError());
-    else
-      this.#runController.abort(
-        this.#failureCause ?? new WorkflowError("HANDLER_ENDED", "The run has ended"),
-      );
     this.#changed();
     this.#resolveDone(outcome);
   }
@@ -588,12 +607,7 @@ export class RunEngine {
     const s = this.state;
     if (this.#live) {
       this.#pump();
-      if (
-        !s.idle &&
-        Object.keys(s.queues).length === 0 &&
-        Object.keys(s.inFlight).length === 0 &&
-        Object.keys(s.retries).length === 0
-      ) {
+      if (!s.idle && isEmpty(s.queues) && isEmpty(s.inFlight) && isEmpty(s.retries)) {
         s.idle = true;
         this.#publish(WorkflowIdleEvent.create({}), true);
       }
@@ -622,6 +636,11 @@ export class UndeclaredEventError extends WorkflowError {
   constructor(message: string) {
     super("INVALID_WORKFLOW", message);
   }
+}
+
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 function matchesWaiter(waiter: Waiter, event: WorkflowEvent): boolean {

@@ -109,6 +109,12 @@ export class Workflow<
   readonly stateSchema: z.ZodType<S, any> | null;
   readonly #steps = new Map<string, StepDeclaration>();
   #validated: EventDefinition | null = null;
+  // Derived from the steps on first use and dropped when a step is added: the run loop reads them per event.
+  #cache: {
+    steps: StepDeclaration[];
+    events: Map<string, EventDefinition>;
+    routes: Map<string, StepDeclaration[]>;
+  } | null = null;
 
   constructor(options: WorkflowOptions<S>) {
     if (typeof options.name !== "string" || options.name.length === 0) {
@@ -160,16 +166,39 @@ export class Workflow<
       fn: fn as StepDeclaration["fn"],
     });
     this.#validated = null;
+    this.#cache = null;
     return this as unknown as Workflow<S, A | SA[number], E | SE[number]>;
+  }
+
+  #derived() {
+    if (this.#cache) return this.#cache;
+    const steps = [...this.#steps.values()];
+    const events = new Map<string, EventDefinition>();
+    const routes = new Map<string, StepDeclaration[]>();
+    for (const step of steps) {
+      for (const d of [...step.accepts, ...step.emits]) if (!events.has(d.name)) events.set(d.name, d);
+      for (const d of step.accepts) {
+        const list = routes.get(d.name) ?? [];
+        list.push(step);
+        routes.set(d.name, list);
+      }
+    }
+    this.#cache = { steps, events, routes };
+    return this.#cache;
   }
 
   /** The steps, in declaration order. */
   get steps(): readonly StepDeclaration[] {
-    return [...this.#steps.values()];
+    return this.#derived().steps;
   }
 
   getStep(name: string): StepDeclaration | undefined {
     return this.#steps.get(name);
+  }
+
+  /** The steps that accept an event, by its qualified name (routing is by exact definition). */
+  stepsAccepting(qualifiedName: string): readonly StepDeclaration[] {
+    return this.#derived().routes.get(qualifiedName) ?? NO_STEPS;
   }
 
   /** The event that starts a run (validates the workflow). */
@@ -179,11 +208,7 @@ export class Workflow<
 
   /** Every event the steps accept or emit, without duplicates, in declaration order. */
   get events(): EventDefinition[] {
-    const seen = new Map<string, EventDefinition>();
-    for (const step of this.#steps.values()) {
-      for (const d of [...step.accepts, ...step.emits]) if (!seen.has(d.name)) seen.set(d.name, d);
-    }
-    return [...seen.values()];
+    return [...this.#derived().events.values()];
   }
 
   /** The events that end a run (StopEvent and what extends it) among those the steps emit. */
@@ -206,7 +231,7 @@ export class Workflow<
 
   /** The definition for a published event's qualified name. */
   definitionOf(qualifiedName: string): EventDefinition | undefined {
-    return this.events.find((d) => d.name === qualifiedName) ?? lookupEventDefinition(qualifiedName);
+    return this.#derived().events.get(qualifiedName) ?? lookupEventDefinition(qualifiedName);
   }
 
   /**
@@ -295,6 +320,8 @@ export class Workflow<
     return this.stateSchema.parse({}) as Record<string, JsonValue>;
   }
 }
+
+const NO_STEPS: readonly StepDeclaration[] = Object.freeze([]);
 
 /** Any workflow, whatever its types. */
 // biome-ignore lint/suspicious/noExplicitAny: the widest workflow type, for registries
