@@ -126,9 +126,10 @@ export class SqliteStore implements Store {
     if (opened === null) return;
     try {
       opened.db.pragma("optimize");
-    } finally {
-      opened.db.close();
+    } catch {
+      // Only a hint to the query planner: a busy database must not make close fail.
     }
+    opened.db.close();
   }
 
   async commit(batch: CommitBatch): Promise<void> {
