@@ -1,0 +1,49 @@
+// Human in the loop with ctx.waitForEvent: the step publishes an InputRequiredEvent, then waits for an
+// Approval that no step declares, so the server is told about it with `additionalEvents`.
+// Try it: start a run with run-nowait, then
+//   curl -X POST localhost:8080/events/<handler_id> -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
+
+import {
+  defineEvent,
+  HumanResponseEvent,
+  InputRequiredEvent,
+  StartEvent,
+  StopEvent,
+  Workflow,
+} from "workflows";
+import { z } from "zod";
+
+export const ExpenseInput = defineEvent(
+  "ExpenseInput",
+  z.object({ item: z.string().default("a new laptop"), amount: z.number().positive().default(1200) }),
+  { extends: StartEvent },
+);
+export const ApprovalRequested = defineEvent("ApprovalRequested", z.object({ question: z.string() }), {
+  extends: InputRequiredEvent,
+});
+export const Approval = defineEvent(
+  "Approval",
+  z.object({ approved: z.boolean(), comment: z.string().optional() }),
+  { extends: HumanResponseEvent },
+);
+
+export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: 3600 }).step(
+  "review",
+  { accepts: [ExpenseInput], emits: [StopEvent] },
+  async (ctx, ev) => {
+    // The step ends at the wait and runs again from the top once an Approval arrives (even after a
+    // server restart), so keep the code before the wait free of side effects.
+    const answer = await ctx.waitForEvent(Approval, {
+      waiterEvent: ApprovalRequested.create({
+        question: `Approve ${ev.data.item} for $${ev.data.amount}?`,
+      }),
+    });
+    const verdict = answer.data.approved ? "approved" : "rejected";
+    return StopEvent.create({
+      result: `${ev.data.item}: ${verdict}${answer.data.comment ? ` (${answer.data.comment})` : ""}`,
+    });
+  },
+);
+
+/** Pass these to `server.addWorkflow("approval", approval, { additionalEvents })`. */
+export const approvalEvents = [Approval];
