@@ -213,6 +213,10 @@ export class SqliteStore implements Store {
     return this.#open().deleteHandler.immediate(handlerId);
   }
 
+  /**
+   * Notifies about this instance's own writes only: several processes may share the file, but a
+   * server that must see another process's writes live needs a shared store (Postgres).
+   */
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.#listeners.add(listener);
   }
