@@ -2,7 +2,7 @@
 // including the spec's client.ts run unchanged in a child process and a TCP proxy that cuts the
 // event stream's socket mid-stream.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,14 +13,18 @@ import { type EventEnvelope, WorkflowClient, WorkflowClientError } from "workflo
 import { MemoryStore, WorkflowServer } from "workflows/server";
 import { z } from "zod";
 
-const specExamples = "/work/shared/spec/examples";
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 const repoDir = fileURLToPath(new URL("../../../..", import.meta.url));
+// The spec's own files where they are at hand (outside the repository), else the repository's copies.
+const specExamples = existsSync("/work/shared/spec/examples/client.ts")
+  ? "/work/shared/spec/examples"
+  : join(repoDir, "examples");
+const exampleFiles = ["client.ts", "greeting-server.ts", "human-in-the-loop-server.ts"];
 
 // The spec's examples, copied unchanged into a scratch folder under the package (git-ignored
 // `.vitest-*`) so that `workflows` and `zod` resolve as they do for the project's own files.
 const scratch = mkdtempSync(join(packageDir, "test", "client", ".vitest-spec-examples-"));
-for (const file of readdirSync(specExamples)) copyFileSync(join(specExamples, file), join(scratch, file));
+for (const file of exampleFiles) copyFileSync(join(specExamples, file), join(scratch, file));
 
 interface ExampleModules {
   greeting: AnyWorkflow;

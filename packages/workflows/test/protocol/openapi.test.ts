@@ -1,22 +1,39 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "workflows/protocol";
 
-// Every row of the spec's endpoint table, read from the spec itself so that a new row fails here.
-const spec = readFileSync(new URL("../../../../../shared/spec/http-api.md", import.meta.url), "utf8");
-const rows = [...spec.matchAll(/^\| (GET|POST) \| `([^`]+)`/gm)]
-  .map((m) => ({ method: m[1]!.toLowerCase(), path: m[2]! }))
-  .filter((r) => r.path !== "/");
+// The endpoint table of http-api.md. Where the spec is at hand (it lives outside the repository), the
+// test also checks that this list is still the spec's, so that a new row fails here.
+const endpoints = [
+  ["get", "/health"],
+  ["get", "/workflows"],
+  ["post", "/workflows/{name}/run"],
+  ["post", "/workflows/{name}/run-nowait"],
+  ["get", "/results/{handler_id}"],
+  ["get", "/events/{handler_id}"],
+  ["post", "/events/{handler_id}"],
+  ["get", "/handlers"],
+  ["get", "/handlers/{handler_id}"],
+  ["post", "/handlers/{handler_id}/cancel"],
+  ["get", "/workflows/{name}/schema"],
+  ["get", "/workflows/{name}/events"],
+  ["get", "/workflows/{name}/representation"],
+  ["get", "/openapi.json"],
+].map(([method, path]) => ({ method: method!, path: path! }));
+const specFile = new URL("../../../../../shared/spec/http-api.md", import.meta.url);
 
 describe("OpenAPI document", () => {
   const doc = buildOpenApiDocument({ title: "T", version: "9.9.9" });
 
-  it("reads the spec's endpoint table", () => {
-    expect(rows.length).toBeGreaterThanOrEqual(14);
+  it.runIf(existsSync(specFile))("lists exactly the spec's endpoint table", () => {
+    const rows = [...readFileSync(specFile, "utf8").matchAll(/^\| (GET|POST) \| `([^`]+)`/gm)]
+      .map((m) => ({ method: m[1]!.toLowerCase(), path: m[2]! }))
+      .filter((r) => r.path !== "/");
+    expect(rows).toEqual(endpoints);
   });
 
   it("has every path and method of the spec", () => {
-    for (const { method, path } of rows) {
+    for (const { method, path } of endpoints) {
       expect(doc.paths[path], path).toBeDefined();
       expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     }
