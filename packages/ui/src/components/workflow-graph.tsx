@@ -57,7 +57,7 @@ function WorkflowNode({ data }: NodeProps<FlowNode>) {
       <Handle type="target" position={Position.Left} />
       {live && lastSequence !== null && <span key={lastSequence} className="flash" aria-hidden="true" />}
       <span className="wf-kind" aria-hidden="true">
-        {node.nodeType === "step" ? "ƒ" : node.nodeType === "event" ? "◆" : "👤"}
+        {node.nodeType === "step" ? "ƒ" : node.nodeType === "event" ? "◆" : "☺"}
       </span>
       <span className="wf-label">{node.label}</span>
       {state && <span className="wf-state">{state}</span>}
@@ -154,7 +154,7 @@ export function WorkflowGraph({
         nodesConnectable={false}
         edgesFocusable={false}
         fitView
-        fitViewOptions={{ padding: 0.15 }}
+        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
         minZoom={0.2}
         colorMode="system"
       >
