@@ -150,7 +150,9 @@ export class RunManager {
   /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
   async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
     const { store, writer } = this.#o;
-    const record = await store.getHandler(handlerId);
+    const live = this.#live.get(handlerId);
+    // A run that just started is live before its first record is durable.
+    const record = live ? live.record() : await store.getHandler(handlerId);
     if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
     if (record.status === "running") {
       const run = await this.acquire(handlerId);
