@@ -55,10 +55,11 @@ async function isFile(path: string): Promise<boolean> {
  * Answers null when the path names no file (the caller answers 404). Never leaves `root`.
  */
 export async function serveUiFile(
-  root: string | null,
+  configured: string | null,
   pathname: string,
   head: boolean,
 ): Promise<Response | null> {
+  const root = configured !== null && (await isFile(resolve(configured, "index.html"))) ? configured : null;
   if (root === null) {
     if (pathname !== "/" && pathname !== "/index.html") return null;
     return new Response(head ? null : NOT_BUILT, {
