@@ -821,6 +821,48 @@ export function runStoreContract(name: string, open: OpenStore): void {
         );
       });
 
+      it("pages through any set of handlers in newest-first order, each exactly once", async () => {
+        const idArb = fc
+          .array(fc.constantFrom("a", "B", "z", "0", "_", "-", ".", "é", "ｚ", "😀", "中"), {
+            minLength: 1,
+            maxLength: 4,
+          })
+          .map((chars) => chars.join(""));
+        const utf8Order = (a: string, b: string) =>
+          Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(fc.record({ id: idArb, at: fc.integer({ min: 0, max: 3 }) }), {
+              selector: (h) => h.id,
+              maxLength: 25,
+            }),
+            fc.integer({ min: 1, max: 7 }),
+            async (specs, limit) => {
+              const workflowName = fresh("paging");
+              await store.commit({
+                handlers: specs.map((h) =>
+                  handlerRecord(`${workflowName}/${h.id}`, { workflowName, startedAt: iso(h.at) }),
+                ),
+              });
+              const expected = specs
+                .map((h) => ({ id: `${workflowName}/${h.id}`, at: iso(h.at) }))
+                .sort((x, y) => utf8Order(y.at, x.at) || utf8Order(y.id, x.id))
+                .map((h) => h.id);
+              const seen: string[] = [];
+              let cursor: string | null = null;
+              do {
+                const page = await store.listHandlers({ limit, cursor, workflowName: [workflowName] });
+                expect(page.handlers.length).toBeLessThanOrEqual(limit);
+                seen.push(...page.handlers.map((h) => h.handlerId));
+                cursor = page.nextCursor;
+              } while (cursor !== null);
+              expect(seen).toEqual(expected);
+            },
+          ),
+          { numRuns: 60 },
+        );
+      });
+
       it("round trips any JSON value through states, results, event values and inbox items", async () => {
         await fc.assert(
           fc.asyncProperty(jsonValue, dangerousObject, async (value, object) => {
