@@ -44,7 +44,10 @@ export interface WorkflowClientOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** The fetch to use; default the global one. */
+  /**
+   * The fetch to use; default the global one. To talk to a server in the same process without a
+   * socket: `fetch: (url, init) => server.fetch(new Request(url, init))`.
+   */
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every request. */
   headers?: Record<string, string>;

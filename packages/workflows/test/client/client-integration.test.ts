@@ -272,6 +272,19 @@ describe("WorkflowClient against WorkflowServer", () => {
   });
 });
 
+describe("in process", () => {
+  it("works over the server's fetch handler without a socket, streams included", async () => {
+    const local = new WorkflowClient({
+      baseUrl: "http://in-process.local",
+      fetch: (url, init) => server.fetch(new Request(url, init)),
+    });
+    const { handlerId } = await local.runWorkflowNowait("greet", { startEvent: { name: "Local" } });
+    const events = await collect(local.getWorkflowEvents(handlerId));
+    expect(events.at(-1)?.value).toEqual({ result: "Hello, Local!" });
+    expect((await local.getResult(handlerId)).status).toBe("completed");
+  });
+});
+
 describe("bearer token", () => {
   it("is sent by the client and required by the server, except for /health", async () => {
     const guarded = new WorkflowServer({ store: new MemoryStore(), token: "s3cret" });
