@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { busyPort, type CliProcess, fixture, freePort, startCli, tempDir } from "./cli-process.js";
+import { busyPort, type CliProcess, fixture, freePort, repoRoot, startCli, tempDir } from "./cli-process.js";
 
 const running: CliProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -63,6 +63,33 @@ describe("workflows serve", { timeout: 120_000 }, () => {
     );
     expect(cli.stderr()).toBe("");
     expect(await json(`${url}health`)).toEqual({ status: 200, body: { status: "healthy" } });
+  });
+
+  it("serves the demo of examples/ (what npm start serves), the spec's examples among it", async () => {
+    const { url } = await serve(["examples/demo-server.ts", "--host", "127.0.0.1", "--port", "0"], {
+      TSX_TSCONFIG_PATH: join(repoRoot, "examples", "tsconfig.json"),
+    });
+    expect((await json(`${url}workflows`)).body["workflows"]).toEqual([
+      "greet",
+      "human",
+      "math",
+      "fan-out",
+      "counter",
+      "approval",
+      "flaky",
+      "trip-planner",
+    ]);
+    expect((await post(`${url}workflows/greet/run`, { start_event: { name: "John" } })).body["result"]).toBe(
+      "Hello, John!",
+    );
+    expect((await post(`${url}workflows/math/run`, { start_event: { a: 12, b: 3 } })).body["result"]).toEqual(
+      {
+        sum: 15,
+        subtraction: 9,
+        multiplication: 36,
+        division: 4,
+      },
+    );
   });
 
   it("serves the only exported instance when there is no default export", async () => {
