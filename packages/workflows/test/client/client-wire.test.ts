@@ -3,6 +3,7 @@
 // real WorkflowServer does not produce on demand. The client against the real server is in
 // client-integration.test.ts.
 import { once } from "node:events";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defineEvent, HumanResponseEvent, StartEvent } from "workflows";
 import {
@@ -409,5 +410,45 @@ describe("event stream", () => {
     );
     expect(seen).toEqual([0]);
     expect(error).toBe(reason);
+  });
+
+  it("yields every event exactly once whatever byte offsets the connections are cut at", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.nat({ max: 600 }), { maxLength: 4 }),
+        fc.boolean(),
+        async (count, cuts, sse) => {
+          const all = Array.from({ length: count }, (_, i) =>
+            i === count - 1
+              ? envelope(i, "StopEvent", { result: "é😀" })
+              : envelope(i, "StreamEvent", { text: "日本" }),
+          );
+          let connection = 0;
+          server.handle((req, res) => {
+            const after = Number(req.url.searchParams.get("after_sequence"));
+            const rest = all.filter((e) => e.sequence > after);
+            const body = Buffer.from(
+              rest.map((e) => (sse ? sseFrame(e) : `${JSON.stringify(e)}\n`)).join(""),
+            );
+            res.writeHead(200, { "content-type": sse ? "text/event-stream" : "application/x-ndjson" });
+            const cut = cuts[connection++];
+            if (cut === undefined || cut >= body.length) {
+              res.end(body);
+              return;
+            }
+            res.flushHeaders();
+            res.write(body.subarray(0, cut), () => res.socket?.destroy());
+          });
+          const client = new WorkflowClient({ baseUrl: server.baseUrl });
+          const events = await collect(
+            client.getWorkflowEvents("h1", { sse, maxReconnects: cuts.length + 1, reconnectDelayMs: 0 }),
+          );
+          expect(events.map((e) => e.sequence)).toEqual(all.map((e) => e.sequence));
+          expect(events.at(-1)?.value).toEqual({ result: "é😀" });
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -256,3 +256,40 @@ describe("decodeStartEvent", () => {
     expect(wrong.issues).toEqual([{ path: "start_event.name", message: expect.any(String) }]);
   });
 });
+
+describe("decoding anything a client may send", () => {
+  const anything = fc.oneof(
+    fc.jsonValue(),
+    fc.json(),
+    fc.string(),
+    fc.record({
+      type: fc.oneof(
+        fc.constantFrom("ResponseEvent", "StopEvent", "workflows.events.StopEvent"),
+        fc.string(),
+      ),
+      value: fc.jsonValue(),
+    }),
+    fc.record({ qualified_name: fc.string(), data: fc.jsonValue(), __is_pydantic: fc.boolean() }),
+  );
+
+  it("either decodes or throws a WorkflowError with issues, never anything else", () => {
+    fc.assert(
+      fc.property(anything, (raw) => {
+        for (const decode of [
+          () => decodeIncomingEvent(raw, resolve, "event"),
+          () => decodeStartEvent(raw, NameStart, resolve),
+          () => decodeStartEvent(raw, StartEvent, resolve),
+        ]) {
+          try {
+            const event = decode();
+            expect(typeof event.qualifiedName).toBe("string");
+          } catch (error) {
+            expect(error).toBeInstanceOf(WorkflowError);
+            expect((error as WorkflowError).issues?.length).toBeGreaterThan(0);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
