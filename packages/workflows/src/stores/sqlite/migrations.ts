@@ -27,13 +27,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX handlers_newest ON handlers (started_at DESC, handler_id DESC);
       CREATE INDEX handlers_status_newest ON handlers (status, started_at DESC, handler_id DESC);
 
-      -- Clustered by handler and sequence: replaying a stream reads contiguous pages.
+      -- A rowid table: appends stay sequential (a WITHOUT ROWID table keyed by random handler ids
+      -- was 3-4x slower to insert into); the primary key's index serves reads by handler.
       CREATE TABLE events (
         handler_id TEXT NOT NULL,
         sequence   INTEGER NOT NULL,
         envelope   TEXT NOT NULL,     -- JSON of the PublishedEvent
         PRIMARY KEY (handler_id, sequence)
-      ) WITHOUT ROWID;
+      );
 
       CREATE TABLE states (
         handler_id TEXT PRIMARY KEY,
