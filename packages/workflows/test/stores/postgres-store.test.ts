@@ -3,6 +3,7 @@ import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PublishedEvent, type RunState, WorkflowError } from "../../src/core/index.js";
+import { runStoreContract } from "../../src/stores/contract-suite.js";
 import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
 import {
@@ -237,6 +238,19 @@ async function expectUnavailable(promise: Promise<unknown>): Promise<void> {
   expect(error).toBeInstanceOf(WorkflowError);
   expect((error as WorkflowError).code).toBe("STORE_UNAVAILABLE");
 }
+
+runStoreContract("postgres", async () => {
+  const schema = freshSchema();
+  const store = new PostgresStore({ connectionString: dbUrl, max: 4 }, { schema });
+  await store.init();
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await withDb((db) => db.query(`DROP SCHEMA ${schema} CASCADE`));
+    },
+  };
+});
 
 describe("PostgresStore init", () => {
   it("applies each migration exactly once when five stores initialize a fresh schema at once", async () => {

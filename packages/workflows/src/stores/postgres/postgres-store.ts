@@ -105,19 +105,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async #init(): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    try {
-      await migrate(client, this.#schema);
-      client.release();
-    } catch (error) {
-      client.release(isConnectionError(error) ? (error as Error) : undefined);
-      throw toStoreError(error);
-    }
+    await this.#withClient((client) => migrate(client, this.#schema));
     try {
       await this.#feed.start();
     } catch (error) {
@@ -145,7 +133,7 @@ export class PostgresStore implements Store, LeaseStore {
     const fences = dedupeFences(batch.fence ?? []);
     try {
       if (fences.length === 0) {
-        await this.#pool.query(this.#sql.commit, params);
+        await this.#statement(this.#sql.commit, params);
       } else {
         await this.#transaction(async (client) => {
           const { rows } = await client.query<{ handler_id: string }>(this.#sql.checkFences, [
@@ -214,8 +202,9 @@ export class PostgresStore implements Store, LeaseStore {
       g.events.map((e) => [g.handlerId, e.sequence] as const),
     );
     let found: { handler_id: string; sequence: string } | undefined;
+    if (pairs.length === 1) return new SequenceConflictError(pairs[0]![0], pairs[0]![1], { cause });
     try {
-      const { rows } = await this.#pool.query<{ handler_id: string; sequence: string }>(
+      const { rows } = await this.#statement<{ handler_id: string; sequence: string }>(
         this.#sql.findStoredSequences,
         [pairs.map((p) => p[0]), pairs.map((p) => String(p[1]))],
       );
@@ -360,33 +349,57 @@ export class PostgresStore implements Store, LeaseStore {
    */
   #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     this.#open();
-    return this.#track(
-      this.#pool.query<R>(text, values).catch((error: unknown) => {
-        throw toStoreError(error);
-      }),
-    );
+    return this.#track(this.#statement<R>(text, values));
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  // Not pool.query: it destroys the connection after any error, even a unique violation, and
+  // reconnecting costs far more than the statement.
+  #statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#withClient((client) => client.query<R>(text, values));
+  }
+
+  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#withClient(async (client, broken) => {
+      await client.query("BEGIN");
+      try {
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        if (!isConnectionError(error)) await client.query("ROLLBACK").catch(broken);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Runs `work` on a pooled client. A client whose connection broke (or that could not be rolled
+   * back) is destroyed rather than returned to the pool; connection failures become STORE_UNAVAILABLE.
+   */
+  async #withClient<T>(
+    work: (client: pg.PoolClient, broken: (error: unknown) => void) => Promise<T>,
+  ): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
     } catch (error) {
       throw toStoreError(error);
     }
-    let broken: Error | undefined;
+    let failure: Error | undefined;
+    const broken = (error: unknown) => {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    };
+    // A checked-out client emits "error" when its connection drops, even mid-query: without a
+    // listener that would crash the process.
+    client.on("error", broken);
     try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
+      return await work(client, broken);
     } catch (error) {
-      if (isConnectionError(error)) broken = error as Error;
-      else await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
-      throw error;
+      if (isConnectionError(error)) broken(error);
+      throw toStoreError(error);
     } finally {
-      // A client whose connection broke is destroyed rather than returned to the pool.
-      client.release(broken);
+      client.off("error", broken);
+      client.release(failure);
     }
   }
 
