@@ -1,5 +1,6 @@
 export * from "./codec.js";
 export * from "./error-status.js";
+export * from "./incoming-event.js";
 export * from "./openapi.js";
 export * from "./parse.js";
 export * from "./wire.js";

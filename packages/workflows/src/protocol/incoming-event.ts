@@ -1,0 +1,171 @@
+import { EventValidationError, type ValidationIssue, WorkflowError } from "../core/errors.js";
+import type { EventDefinition, WorkflowEvent } from "../core/events.js";
+
+/**
+ * Events coming in from clients (the `event` of POST /events, the `start_event` of run), in any of
+ * the wire's forms, resolved against a workflow's events and validated against their schemas.
+ */
+
+/** Finds an event definition by qualified name or by short type. */
+export type EventResolver = (name: string) => EventDefinition | undefined;
+
+/**
+ * A resolver over a workflow's events: matches a qualified name whole, else a short type when exactly
+ * one of the definitions has it (an ambiguous short type resolves to nothing).
+ */
+export function eventResolver(definitions: Iterable<EventDefinition>): EventResolver {
+  const byName = new Map<string, EventDefinition>();
+  const byType = new Map<string, EventDefinition | null>();
+  for (const d of definitions) {
+    byName.set(d.name, d);
+    const seen = byType.get(d.type);
+    byType.set(d.type, seen === undefined || seen === d ? d : null);
+  }
+  return (name) => byName.get(name) ?? byType.get(name) ?? undefined;
+}
+
+const ENVELOPE_KEYS = new Set([
+  "type",
+  "value",
+  "data",
+  "qualified_name",
+  "__is_pydantic",
+  "types",
+  "sequence",
+]);
+
+const shortName = (name: string): string => name.slice(name.lastIndexOf(".") + 1);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const bodyError = (path: string, message: string) =>
+  new WorkflowError("INVALID_BODY", `Invalid ${path}: ${message}`, { issues: [{ path, message }] });
+
+// JSON.parse makes `__proto__` an own key, harmless until someone copies it into a plain object by
+// assignment; an incoming value is rejected when one appears at any depth.
+function findForbiddenKey(value: unknown, path: string, depth = 0): ValidationIssue | null {
+  if (depth > 64) return { path, message: "Nested too deeply" };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findForbiddenKey(value[i], `${path}.${i}`, depth + 1);
+      if (found) return found;
+    }
+  } else if (isPlainObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (key === "__proto__") return { path: `${path}.${key}`, message: "Forbidden key __proto__" };
+      const found = findForbiddenKey(value[key], `${path}.${key}`, depth + 1);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function parseObject(raw: unknown, path: string): Record<string, unknown> {
+  let value = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw bodyError(path, "Not valid JSON");
+    }
+  }
+  if (!isPlainObject(value)) throw bodyError(path, "Expected an object");
+  const forbidden = findForbiddenKey(value, path);
+  if (forbidden) throw new WorkflowError("INVALID_BODY", forbidden.message, { issues: [forbidden] });
+  return value;
+}
+
+function validate(definition: EventDefinition, data: unknown, path: string): WorkflowEvent {
+  if (data !== undefined && data !== null && !isPlainObject(data))
+    throw bodyError(path, "Expected an object");
+  const parsed = definition.schema.safeParse(data ?? {});
+  if (!parsed.success) throw new EventValidationError(definition.type, parsed.error.issues, path);
+  return { type: definition.type, qualifiedName: definition.name, data: parsed.data };
+}
+
+interface EventForm {
+  /** Names to try, most precise first, with the field each came from. */
+  names: { name: string; field: string }[];
+  value: unknown;
+  valueField: string;
+}
+
+function readForm(obj: Record<string, unknown>): EventForm {
+  const names: EventForm["names"] = [];
+  const qualified = obj["qualified_name"];
+  const type = obj["type"];
+  if (typeof qualified === "string") names.push({ name: qualified, field: "qualified_name" });
+  if (typeof type === "string") names.push({ name: type, field: "type" });
+  if (typeof qualified === "string" && shortName(qualified) !== qualified) {
+    names.push({ name: shortName(qualified), field: "qualified_name" });
+  }
+  const valueField = obj["value"] === undefined && obj["data"] !== undefined ? "data" : "value";
+  return { names, value: obj[valueField], valueField };
+}
+
+function resolveForm(form: EventForm, resolve: EventResolver, path: string): EventDefinition {
+  for (const { name } of form.names) {
+    const definition = resolve(name);
+    if (definition) return definition;
+  }
+  const first = form.names[0];
+  if (!first) throw bodyError(path, "Expected an event with a `type` or a `qualified_name`");
+  const issue = { path: `${path}.${first.field}`, message: `Unknown event type "${first.name}"` };
+  throw new WorkflowError("UNKNOWN_EVENT", `Unknown event type "${first.name}"`, { issues: [issue] });
+}
+
+/**
+ * Decodes an event sent into a run (the `event` of POST /events): an object or a JSON string of one,
+ * in the forms `{type,value}`, `{type,data}` or `{__is_pydantic,value,qualified_name}`. The definition
+ * is found by `qualified_name` (whole), then `type`, then the part of `qualified_name` after the last
+ * dot; the value is validated against its schema.
+ *
+ * @param path where the event sits in the request, for issues (`"event"`).
+ * @throws WorkflowError `UNKNOWN_EVENT` when no definition matches, `INVALID_BODY` when the shape is
+ *   wrong, and {@link EventValidationError} (`VALIDATION_ERROR`) when the value does not fit the schema;
+ *   each with `issues` located under `path`.
+ */
+export function decodeIncomingEvent(raw: unknown, resolve: EventResolver, path: string): WorkflowEvent {
+  const obj = parseObject(raw, path);
+  const form = readForm(obj);
+  const definition = resolveForm(form, resolve, path);
+  return validate(definition, form.value, `${path}.${form.valueField}`);
+}
+
+/**
+ * Decodes the `start_event` of a run request. Besides the forms of {@link decodeIncomingEvent}, a bare
+ * object of fields means the workflow's start event, and a missing one means the start event with no
+ * fields. An object is read as an event form when all its keys are envelope keys (`type`, `value`,
+ * `data`, `qualified_name`, `__is_pydantic`, `types`, `sequence`), it names a type, and it carries a
+ * value or its name resolves; otherwise it is the start event's fields.
+ *
+ * @throws like {@link decodeIncomingEvent}; also `INVALID_BODY` when the event is not the start event.
+ */
+export function decodeStartEvent(
+  raw: unknown,
+  startDefinition: EventDefinition,
+  resolve: EventResolver,
+  path = "start_event",
+): WorkflowEvent {
+  if (raw === undefined || raw === null) return validate(startDefinition, {}, path);
+  const obj = parseObject(raw, path);
+  const withStart: EventResolver = (name) =>
+    name === startDefinition.name || name === startDefinition.type ? startDefinition : resolve(name);
+  const form = readForm(obj);
+  const keys = Object.keys(obj);
+  const isEventForm =
+    keys.length > 0 &&
+    keys.every((k) => ENVELOPE_KEYS.has(k)) &&
+    form.names.length > 0 &&
+    ("value" in obj || "data" in obj || "__is_pydantic" in obj || form.names.some((n) => withStart(n.name)));
+  if (!isEventForm) return validate(startDefinition, obj, path);
+  const definition = resolveForm(form, withStart, path);
+  if (definition.name !== startDefinition.name) {
+    throw bodyError(
+      path,
+      `Expected the workflow's start event ${startDefinition.type}, got ${definition.type}`,
+    );
+  }
+  return validate(definition, form.value, `${path}.${form.valueField}`);
+}
