@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/stores/sqlite-commit.ts            # 2 s per case
  *   BENCH_SECONDS=5 npx tsx bench/stores/sqlite-commit.ts
+ *   BENCH_SECONDS=30 BENCH_BATCHES=500 npx tsx bench/stores/sqlite-commit.ts   # sustained, growing file
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,7 @@ import {
 } from "../../packages/workflows/src/stores/index.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
-const BATCH_SIZES = [1, 10, 100, 500];
+const BATCH_SIZES = (process.env["BENCH_BATCHES"] ?? "1,10,100,500").split(",").map(Number);
 const MODES = ["full", "normal"] as const;
 const ROWS_PER_RUN = 5;
 
