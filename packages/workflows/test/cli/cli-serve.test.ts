@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { busyPort, type CliProcess, fixture, freePort, repoRoot, startCli, tempDir } from "./cli-process.js";
+import { type Envelope, getJson, postJson, readEvents as readNdjson } from "./http.js";
 
 const running: CliProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -21,37 +22,14 @@ async function serve(
   return { cli, url: await cli.ready() };
 }
 
-const json = async (url: string, init?: RequestInit) => {
-  const res = await fetch(url, init);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
-const post = (url: string, body: unknown) =>
-  json(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const json = getJson;
+const post = postJson;
 
 /** Reads an NDJSON event stream until `stop` says so (or the stream ends); returns the envelopes. */
-async function readEvents(url: string, stop: (ev: Record<string, unknown>) => boolean = () => false) {
-  const res = await fetch(url);
-  expect(res.headers.get("content-type")).toMatch(/application\/x-ndjson/);
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const events: Record<string, unknown>[] = [];
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return events;
-    buffered += decoder.decode(value, { stream: true });
-    const lines = buffered.split("\n");
-    buffered = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      const ev = JSON.parse(line) as Record<string, unknown>;
-      events.push(ev);
-      if (stop(ev)) {
-        await reader.cancel();
-        return events;
-      }
-    }
-  }
+async function readEvents(url: string, stop: (ev: Envelope) => boolean = () => false) {
+  const read = await readNdjson(url, stop);
+  expect(read.status).toBe(200);
+  return read.events;
 }
 
 describe("workflows serve", { timeout: 120_000 }, () => {
