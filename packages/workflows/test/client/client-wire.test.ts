@@ -1,3 +1,7 @@
+// Protocol-level tests: the client against a real HTTP server on 127.0.0.1:0 that answers with
+// canned bytes, for wire edge cases (malformed bodies, non-JSON errors, 202/500 answers, timeouts,
+// aborts) that the real WorkflowServer does not produce on demand. The client against the real server
+// is in client-integration.test.ts; the event stream's wire cases in event-stream-wire.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defineEvent, HumanResponseEvent, StartEvent } from "workflows";
 import {
