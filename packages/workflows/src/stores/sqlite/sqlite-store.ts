@@ -177,7 +177,7 @@ export class SqliteStore implements Store {
   }
 
   async lastSequence(handlerId: string): Promise<number> {
-    const last = this.#open().statements.lastSequence.get(handlerId) as number | null;
+    const last = this.#open().statements.lastSequence.get(handlerId) as number | undefined;
     return last ?? -1;
   }
 
@@ -291,7 +291,9 @@ function prepare(db: Database.Database): Opened {
     readEvents: db
       .prepare("SELECT envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?")
       .pluck(),
-    lastSequence: db.prepare("SELECT MAX(sequence) FROM events WHERE handler_id = ?").pluck(),
+    lastSequence: db
+      .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
+      .pluck(),
     loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
     appendInbox: db.prepare("INSERT INTO inbox (handler_id, item_id, item) VALUES (?, ?, ?)"),
     readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
