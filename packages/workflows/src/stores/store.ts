@@ -148,7 +148,8 @@ export interface Store {
   /**
    * Calls `listener` with the ids of handlers that got new events, inbox items or a new record,
    * after the write is durable: this process's own commits and, for a shared store, other
-   * processes' too. Returns an unsubscribe function.
+   * processes' too. Returns an unsubscribe function. Listeners run synchronously after the write;
+   * one that throws is ignored (the write stands, the other listeners still run).
    */
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void;
 }
