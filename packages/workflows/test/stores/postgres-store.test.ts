@@ -590,6 +590,34 @@ describe("PostgresStore leases", () => {
     expect(await b!.lastSequence("h")).toBe(0);
   });
 
+  it("never lets the old owner write after a takeover returned, even with its commits in flight", async () => {
+    const [a, b] = await sharedStores(2);
+    for (let round = 0; round < 15; round++) {
+      const handlerId = `taken-${round}`;
+      const lease = await a!.acquireLease(handlerId, "old", 0);
+      const fence = [{ handlerId, owner: "old", token: lease!.token }];
+      const written: number[] = [];
+      // The new owner takes over while the old one keeps committing, then reads what is stored.
+      const takeOver = async (): Promise<number> => {
+        expect(await b!.acquireLease(handlerId, "new", 60_000)).not.toBeNull();
+        return b!.lastSequence(handlerId);
+      };
+      let takeover: Promise<number> | null = null;
+      for (let sequence = 0; ; sequence++) {
+        try {
+          await a!.commit({ events: [{ handlerId, events: [event(sequence)] }], fence });
+          written.push(sequence);
+        } catch (error) {
+          if (error instanceof LeaseLostError) break;
+          throw error;
+        }
+        if (sequence === 2) takeover = takeOver();
+      }
+      // Everything the old owner ever wrote was already there when the new owner looked.
+      expect(await takeover).toBe(Math.max(...written));
+    }
+  });
+
   it("rejects a fenced commit whose owner does not match, even with the current token", async () => {
     const [store] = await sharedStores(1);
     const lease = await store!.acquireLease("h", "p1", 60_000);

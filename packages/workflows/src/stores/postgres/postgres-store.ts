@@ -64,7 +64,12 @@ export class PostgresStore implements Store, LeaseStore {
 
     const base: pg.PoolConfig =
       typeof connection === "string" ? { connectionString: connection } : connection;
-    this.#pool = new pg.Pool({ connectionTimeoutMillis: 10_000, application_name: "workflows", ...base });
+    this.#pool = new pg.Pool({
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: "workflows",
+      ...base,
+    });
     // Idle clients error when the server goes away; the pool drops them and reconnects on demand.
     this.#pool.on("error", (error) => this.#logger.warn("workflows: idle Postgres connection failed", error));
 
