@@ -15,6 +15,12 @@ export function createApp(ctx: ServerContext): Hono {
 
   app.onError((error) => errorResponse(error, ctx.logger));
 
+  // While shutting down, every answer closes its connection so that close() need not wait on keep-alive.
+  app.use("*", async (c, next) => {
+    await next();
+    if (ctx.phase() === "closing") c.res.headers.set("connection", "close");
+  });
+
   app.use(
     "*",
     cors({

@@ -120,6 +120,11 @@ export class WorkflowServer {
     return this.#registry.names;
   }
 
+  /** Runs held in memory right now (ended runs are dropped at once, idle ones after `idleReleaseMs`). */
+  get liveRunCount(): number {
+    return this.#resolved?.manager.liveCount ?? 0;
+  }
+
   /** The web-standard handler: mount it in any framework, or call it in tests. */
   async fetch(request: Request): Promise<Response> {
     return this.#app.fetch(request);
@@ -189,6 +194,8 @@ export class WorkflowServer {
       await runtime.store.close();
     }
     if (http) {
+      // Answers sent meanwhile (503s, ended streams) left keep-alive connections idle.
+      http.closeIdleConnections();
       const timer = setTimeout(() => http.closeAllConnections(), 2_000);
       timer.unref();
       await stopped;

@@ -5,7 +5,8 @@ let server: ReturnType<typeof makeServer>;
 afterEach(async () => server?.close());
 
 const nowait = async (name: string, body: Record<string, unknown> = {}) =>
-  (await callJson<{ handler_id: string }>(server, "POST", `/workflows/${name}/run-nowait`, body)).body.handler_id;
+  (await callJson<{ handler_id: string }>(server, "POST", `/workflows/${name}/run-nowait`, body)).body
+    .handler_id;
 
 const send = (id: string, event: unknown, step?: string) =>
   callJson(server, "POST", `/events/${id}`, step === undefined ? { event } : { event, step });
@@ -38,7 +39,9 @@ describe("GET /events/{id}", () => {
     const all = await readNdjson(await call(server, "GET", `/events/${id}?sse=false&include_internal=true`));
     expect(all.map((e) => e.type)).toContain("StepStateChanged");
     expect(all.map((e) => e.sequence)).toEqual(all.map((_, i) => i));
-    const bare = await readNdjson(await call(server, "GET", `/events/${id}?sse=false&include_qualified_name=false`));
+    const bare = await readNdjson(
+      await call(server, "GET", `/events/${id}?sse=false&include_qualified_name=false`),
+    );
     expect(bare.every((e) => e.qualified_name === undefined)).toBe(true);
   });
 
@@ -48,7 +51,11 @@ describe("GET /events/{id}", () => {
     const all = await readNdjson(await call(server, "GET", `/events/${id}?sse=false&include_internal=true`));
     const cut = all[4]?.sequence as number;
     const after = await readNdjson(
-      await call(server, "GET", `/events/${id}?sse=false&include_internal=true&after_sequence=${cut}&acquire_timeout=1.5`),
+      await call(
+        server,
+        "GET",
+        `/events/${id}?sse=false&include_internal=true&after_sequence=${cut}&acquire_timeout=1.5`,
+      ),
     );
     expect(after).toEqual(all.slice(5));
     const resumed = envelopes(
@@ -103,10 +110,14 @@ describe("GET /events/{id}", () => {
     server = makeServer();
     const id = await nowait("waiting");
     await send(id, { type: "Ping", value: { n: 1 } });
-    const before = await readNdjson(await call(server, "GET", `/events/${id}?sse=false&include_internal=true&after_sequence=-1`).then(async (r) => {
-      // the run is still going: read until the first Pong only
-      return new Response(await firstLines(r, (l) => l.includes('"Pong"')));
-    }));
+    const before = await readNdjson(
+      await call(server, "GET", `/events/${id}?sse=false&include_internal=true&after_sequence=-1`).then(
+        async (r) => {
+          // the run is still going: read until the first Pong only
+          return new Response(await firstLines(r, (l) => l.includes('"Pong"')));
+        },
+      ),
+    );
     const nowStream = call(server, "GET", `/events/${id}?sse=false&after_sequence=now`);
     const res = await nowStream;
     await send(id, { type: "Ping", value: { n: 2 } });
@@ -149,7 +160,9 @@ describe("POST /events/{id}", () => {
     const sent = await send(id, { type: "ResponseEvent", value: { response: "Ada" } });
     expect(sent).toMatchObject({ status: 200, body: { status: "sent" } });
     const rest = envelopes(
-      await readSse(await call(server, "GET", `/events/${id}`, undefined, { "Last-Event-ID": String(request?.sequence) })),
+      await readSse(
+        await call(server, "GET", `/events/${id}`, undefined, { "Last-Event-ID": String(request?.sequence) }),
+      ),
     );
     expect(rest.at(-1)).toMatchObject({ type: "OutEvent", value: { output: "Hello, Ada" } });
     const result = await callJson(server, "GET", `/results/${id}`);
@@ -184,7 +197,10 @@ describe("POST /events/{id}", () => {
   test("400 for an unknown event, an invalid value, an unknown step, a step that rejects it; bad bodies", async () => {
     server = makeServer();
     const id = await nowait("waiting");
-    expect(await send(id, { type: "Nope", value: {} })).toMatchObject({ status: 400, body: { code: "UNKNOWN_EVENT" } });
+    expect(await send(id, { type: "Nope", value: {} })).toMatchObject({
+      status: 400,
+      body: { code: "UNKNOWN_EVENT" },
+    });
     const invalid = await send(id, { type: "Ping", value: { n: "x" } });
     expect(invalid).toMatchObject({ status: 400, body: { code: "VALIDATION_ERROR" } });
     expect((invalid.body["issues"] as { path: string }[])[0]?.path).toBe("event.value.n");

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import {
   defineEvent,
   HumanResponseEvent,
@@ -7,6 +6,7 @@ import {
   StopEvent,
   Workflow,
 } from "workflows";
+import { z } from "zod";
 
 // The seed's two example workflows (as in /work/shared/spec/examples), with the greeting's pause
 // shortened so that tests stay quick.

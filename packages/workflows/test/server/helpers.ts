@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MemoryStore, type WorkflowServerOptions, WorkflowServer } from "workflows/server";
-import { add, approval, counter, failing, fork, greeting, human, waiting, Approval } from "./fixtures.js";
+import { MemoryStore, WorkflowServer, type WorkflowServerOptions } from "workflows/server";
+import { Approval, add, approval, counter, failing, fork, greeting, human, waiting } from "./fixtures.js";
 
 export const BASE = "http://test.local";
 

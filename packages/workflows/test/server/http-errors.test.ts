@@ -14,7 +14,9 @@ afterEach(async () => {
 describe("size limit", () => {
   test("a body over the limit with Content-Length is a 413", async () => {
     server = makeServer({ bodyLimitBytes: 1000 });
-    const res = await callJson(server, "POST", "/workflows/greet/run", { start_event: { name: "x".repeat(2000) } });
+    const res = await callJson(server, "POST", "/workflows/greet/run", {
+      start_event: { name: "x".repeat(2000) },
+    });
     expect(res).toMatchObject({ status: 413, body: { code: "PAYLOAD_TOO_LARGE" } });
   });
 
@@ -66,10 +68,18 @@ describe("auth", () => {
     expect((await callJson(server, "GET", "/health")).status).toBe(200);
     const none = await callJson(server, "GET", "/workflows");
     expect(none).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED" } });
-    expect((await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer nope" })).status).toBe(401);
-    expect((await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer s3cret1" })).status).toBe(401);
-    expect((await callJson(server, "GET", "/workflows", undefined, { authorization: "s3cret" })).status).toBe(401);
-    expect((await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer s3cret" })).status).toBe(200);
+    expect(
+      (await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer nope" })).status,
+    ).toBe(401);
+    expect(
+      (await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer s3cret1" })).status,
+    ).toBe(401);
+    expect((await callJson(server, "GET", "/workflows", undefined, { authorization: "s3cret" })).status).toBe(
+      401,
+    );
+    expect(
+      (await callJson(server, "GET", "/workflows", undefined, { authorization: "Bearer s3cret" })).status,
+    ).toBe(200);
     expect((await callJson(server, "POST", "/workflows/greet/run", {})).status).toBe(401);
     expect((await callJson(server, "GET", "/openapi.json")).status).toBe(401);
   });
@@ -81,7 +91,9 @@ describe("auth", () => {
       const { WorkflowServer } = await import("workflows/server");
       const s = new WorkflowServer({ store: new MemoryStore() });
       expect((await s.fetch(new Request(`${BASE}/workflows`))).status).toBe(401);
-      const ok = await s.fetch(new Request(`${BASE}/workflows`, { headers: { authorization: "Bearer from-env" } }));
+      const ok = await s.fetch(
+        new Request(`${BASE}/workflows`, { headers: { authorization: "Bearer from-env" } }),
+      );
       expect(ok.status).toBe(200);
       await s.close();
     } finally {
@@ -178,8 +190,15 @@ describe("the debugger UI", () => {
     const js = await call(server, "GET", "/assets/app-123.js");
     expect(js.headers.get("content-type")).toContain("javascript");
     expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
-    expect((await call(server, "GET", "/assets/app-123.css")).headers.get("content-type")).toContain("text/css");
-    for (const path of ["/../secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt"]) {
+    expect((await call(server, "GET", "/assets/app-123.css")).headers.get("content-type")).toContain(
+      "text/css",
+    );
+    for (const path of [
+      "/../secret.txt",
+      "/assets/%2e%2e/%2e%2e/secret.txt",
+      "/%2e%2e/secret.txt",
+      "/assets/..%2f..%2fsecret.txt",
+    ]) {
       const res = await call(server, "GET", path);
       expect(res.status, path).toBe(404);
     }
