@@ -37,6 +37,11 @@ export interface WorkflowServerOptions {
   uiDir?: string;
   /** How often an idle SSE stream carries a `: ping` comment. Default 15 000. */
   pingIntervalMs?: number;
+  /**
+   * How long a client may take to send a whole request (headers and body); a slower one is cut off
+   * (408). Event streams are responses and are not limited by it. Default 60 000.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface ServeOptions {
@@ -137,15 +142,17 @@ export class WorkflowServer {
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8080;
     await this.#ensureRuntime();
+    const requestTimeout = this.#options.requestTimeoutMs ?? 60_000;
     const server = createAdaptorServer({
       fetch: this.#app.fetch,
       createServer,
       serverOptions: {
         // Slow clients cannot pin connections: the request (headers and body) must arrive in time.
         // These bound receiving the request only, so long event streams stay open.
-        headersTimeout: 20_000,
-        requestTimeout: 60_000,
+        requestTimeout: requestTimeout,
+        headersTimeout: Math.min(20_000, requestTimeout),
         keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       },
     }) as Server;
     this.#http = server;

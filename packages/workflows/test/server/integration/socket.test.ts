@@ -146,3 +146,29 @@ describe("over a real socket", () => {
     await other.close();
   });
 });
+
+describe("slow clients", () => {
+  test("a client that never finishes its request is cut off, while event streams outlive the timeout", async () => {
+    const { connect } = await import("node:net");
+    const url = await start({ requestTimeoutMs: 200, pingIntervalMs: 50 });
+    const { port } = new URL(url);
+    const { handler_id } = (await (
+      await fetch(`${url}/workflows/waiting/run-nowait`, { method: "POST" })
+    ).json()) as { handler_id: string };
+    const opened = Date.now();
+    const streamed = readSse(await fetch(`${url}/events/${handler_id}`), () => Date.now() - opened > 700);
+
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.write("POST /workflows/greet/run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+    const answer = await new Promise<string>((resolve) => {
+      let data = "";
+      socket.on("data", (d) => {
+        data += d.toString();
+      });
+      socket.on("close", () => resolve(data));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    const frames = await streamed;
+    expect(frames.filter((f) => f.comment === "ping").length).toBeGreaterThan(5);
+  });
+});
