@@ -209,6 +209,14 @@ class TcpProxy {
     this.#server = server;
   }
 
+  /** Stops carrying bytes on the open connections, without closing them: a half-open network. */
+  freeze(): void {
+    for (const s of this.#sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = null;
@@ -466,6 +474,32 @@ describe("PostgresStore subscribe", () => {
     await states.reaches("listening", mark);
     await a!.commit({ handlers: [record("after")] });
     await heardByB.hears(["after"], "the commit made after LISTEN came back");
+  });
+
+  it("notices a LISTEN connection that stopped answering, polls meanwhile, and listens again", async () => {
+    const schema = freshSchema();
+    const [a] = await sharedStores(1, { schema });
+    const proxy = await startProxy();
+    const states = stateWatcher();
+    const b = openStore({
+      schema,
+      listenConnection: proxy.url(),
+      pollIntervalMs: 50,
+      heartbeatMs: 100,
+      ...states,
+    });
+    await b.init();
+    const heardByB = listen(b);
+
+    const mark = states.seen.length;
+    proxy.freeze();
+    await states.reaches("polling", mark);
+    await a!.commit({ handlers: [record("while-silent")] });
+    await heardByB.hears(["while-silent"]);
+    // New connections through the proxy work: the store listens again on a fresh one.
+    await states.reaches("listening", mark + 1);
+    await a!.commit({ handlers: [record("after-silence")] });
+    await heardByB.hears(["after-silence"]);
   });
 
   it("reconnects its LISTEN client after the database terminates it, missing nothing committed meanwhile", async () => {

@@ -221,7 +221,12 @@ export class ChangeFeed {
       const client = this.#client;
       const generation = this.#generation;
       try {
-        const xmin = await this.#currentXmin(client!);
+        // A half-open connection never answers: treat silence as a loss.
+        const xmin = await withTimeout(
+          this.#currentXmin(client!),
+          this.#options.heartbeatMs,
+          "the LISTEN connection did not answer its heartbeat",
+        );
         if (generation !== this.#generation) return;
         this.#cursor = this.#pendingCursor;
         this.#pendingCursor = xmin;
@@ -245,4 +250,13 @@ export class ChangeFeed {
     this.#state = state;
     this.#options.onStateChange(state);
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

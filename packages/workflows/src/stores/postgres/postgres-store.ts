@@ -50,6 +50,7 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #pending = new Set<Promise<unknown>>();
   #initializing: Promise<void> | null = null;
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   constructor(connection: string | pg.PoolConfig, options: PostgresStoreOptions = {}) {
     this.#schema = options.schema ?? "workflows";
@@ -118,13 +119,16 @@ export class PostgresStore implements Store, LeaseStore {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Finishes the calls in flight, then stops listening and closes every connection. */
+  close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#pending]);
-    this.#listeners.clear();
-    await this.#feed.stop();
-    await this.#pool.end();
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#pending]);
+      this.#listeners.clear();
+      await this.#feed.stop();
+      await this.#pool.end();
+    })();
+    return this.#closing;
   }
 
   commit(batch: FencedCommitBatch): Promise<void> {
@@ -136,19 +140,20 @@ export class PostgresStore implements Store, LeaseStore {
     const params = this.#commitParams(batch);
     const ids = changedHandlerIds(batch);
     const fences = dedupeFences(batch.fence ?? []);
+    if (fences.length === 0 && isEmpty(batch)) return;
     try {
       if (fences.length === 0) {
         await this.#statement(this.#sql.commit, params);
       } else {
         await this.#transaction(async (client) => {
-          const { rows } = await client.query<{ handler_id: string }>(this.#sql.checkFences, [
+          const { rows } = await client.query<LeaseRow>(this.#sql.checkFences, [
             fences.map((f) => f.handlerId),
             fences.map((f) => f.owner),
             fences.map((f) => String(f.token)),
           ]);
-          const held = new Set(rows.map((r) => r.handler_id));
-          const lost = fences.filter((f) => !held.has(f.handlerId)).map((f) => f.handlerId);
-          if (lost.length > 0) throw new LeaseLostError(lost);
+          const held = new Set(rows.map((r) => fenceKey(toLease(r))));
+          const lost = fences.filter((f) => !held.has(fenceKey(f))).map((f) => f.handlerId);
+          if (lost.length > 0) throw new LeaseLostError([...new Set(lost)]);
           await client.query(this.#sql.commit, params);
         });
       }
@@ -445,9 +450,22 @@ function checkLeaseArgs(owner: string, ttlMs: number): void {
     throw new RangeError(`ttlMs must be a non-negative number, got ${ttlMs}`);
 }
 
+function isEmpty(batch: FencedCommitBatch): boolean {
+  return (
+    !batch.handlers?.length &&
+    !batch.events?.some((g) => g.events.length > 0) &&
+    !batch.states?.length &&
+    !batch.inboxDone?.some((d) => d.ids.length > 0)
+  );
+}
+
+function fenceKey(f: Fence): string {
+  return JSON.stringify([f.handlerId, f.owner, f.token]);
+}
+
 function dedupeFences(fences: readonly Fence[]): Fence[] {
   const seen = new Map<string, Fence>();
-  for (const f of fences) seen.set(`${f.handlerId}\u0000${f.owner}\u0000${f.token}`, f);
+  for (const f of fences) seen.set(fenceKey(f), f);
   return [...seen.values()].sort((a, b) => compareIds(a.handlerId, b.handlerId));
 }
 

@@ -67,7 +67,7 @@ export function buildStatements(schema: string) {
 
     /** Locks the fenced leases that still match (FOR SHARE: a takeover waits for this commit). */
     checkFences: `
-      SELECT l.handler_id FROM ${t.leases} l
+      SELECT l.handler_id, l.owner, l.token::text AS token, '' AS expires_at FROM ${t.leases} l
       JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(handler_id, owner, token)
         ON l.handler_id = f.handler_id AND l.owner = f.owner AND l.token = f.token
       ORDER BY l.handler_id
