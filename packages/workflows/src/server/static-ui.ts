@@ -34,12 +34,18 @@ the HTTP API is available (see <a href="/openapi.json">/openapi.json</a>).</p></
  * repository's `packages/ui/dist` (development, running from sources).
  */
 export async function defaultUiDir(): Promise<string | null> {
-  const candidates = [new URL("../ui/", import.meta.url), new URL("../../../ui/dist/", import.meta.url)];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (await isFile(resolve(dir, "index.html"))) return dir;
+  const packaged = fileURLToPath(new URL("../ui/", import.meta.url));
+  if (await isFile(resolve(packaged, "index.html"))) return packaged;
+  // Only the repository's own UI package, never some other `ui` folder next to an installed package.
+  const repo = fileURLToPath(new URL("../../../ui/", import.meta.url));
+  try {
+    const manifest = JSON.parse(await readFile(resolve(repo, "package.json"), "utf8")) as { name?: unknown };
+    if (manifest.name !== "@workflows/ui") return null;
+  } catch {
+    return null;
   }
-  return null;
+  const dist = resolve(repo, "dist");
+  return (await isFile(resolve(dist, "index.html"))) ? dist : null;
 }
 
 async function isFile(path: string): Promise<boolean> {

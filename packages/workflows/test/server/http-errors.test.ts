@@ -214,3 +214,13 @@ describe("the debugger UI", () => {
     expect(await res.text()).toContain("not built");
   });
 });
+
+describe("the debugger UI by default", () => {
+  test("is the repository's UI build when running from sources (or the not-built page)", async () => {
+    server = makeServer();
+    const res = await call(server, "GET", "/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+  });
+});
