@@ -35,6 +35,9 @@ export async function loadUserModule(path: string, shown: string): Promise<Recor
   }
 }
 
+const CJS_HINT =
+  ' (if the file is loaded as CommonJS, add "type": "module" to package.json or rename it to .mts)';
+
 /** One line saying why a module did not load: a syntax error, a failed import, or what its code threw. */
 export function describeLoadError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
@@ -55,7 +58,9 @@ export function describeLoadError(error: unknown): string {
     return `top-level await needs an ES module: add "type": "module" to package.json or rename the file to .mts`;
   }
   if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
-    return `an import failed: ${firstLine(error)}`;
+    // The package's exports are ESM-only: a file loaded as CommonJS cannot require it.
+    const hint = /No "exports" main|not defined by "exports"/.test(message) ? CJS_HINT : "";
+    return `an import failed: ${firstLine(error)}${hint}`;
   }
   if (error instanceof SyntaxError) return `SyntaxError: ${firstLine(error)}`;
   const name = error instanceof Error ? error.name : "error";

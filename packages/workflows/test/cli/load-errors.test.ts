@@ -21,6 +21,14 @@ describe("describeLoadError", () => {
     expect(describeLoadError(error)).toBe("an import failed: Cannot find module 'nope'");
   });
 
+  it("suggests ESM when a CommonJS file cannot require the ESM-only package", () => {
+    const error = withCode(
+      'No "exports" main defined in /p/node_modules/workflows/package.json',
+      "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    );
+    expect(describeLoadError(error)).toMatch(/^an import failed: No "exports" main .* add "type": "module"/);
+  });
+
   it("reports what the module's code threw", () => {
     expect(describeLoadError(new TypeError("bad\nmore"))).toBe("it threw TypeError: bad");
   });
