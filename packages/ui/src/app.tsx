@@ -42,7 +42,7 @@ export function App() {
   // The list is the newest page of runs, re-read while shown; "older runs" makes the page longer.
   const [runLimit, setRunLimit] = useState(RUNS_PAGE);
   const runs = useResource(current && `runs:${current}`, (api) => api.listRuns(current!, runLimit));
-  useInterval(runs.reload, current ? RUNS_POLL_MS : null);
+  useInterval(() => document.hidden || runs.reload(), current ? RUNS_POLL_MS : null);
 
   const stream = useRunEvents(view === "run" ? runId : null);
   const runRecord = useResource(runId && `run:${runId}:${stream.ended}`, (api) => api.getRun(runId!));

@@ -22,7 +22,8 @@ export function formatDuration(ms: number): string {
 /** How long a run took, or has taken so far. */
 export function runDuration(startedAt: string, completedAt: string | null, now: number): string {
   const end = completedAt ? Date.parse(completedAt) : now;
-  return formatDuration(end - Date.parse(startedAt));
+  // The server's clock may run a little ahead of the browser's.
+  return formatDuration(Math.max(0, end - Date.parse(startedAt)));
 }
 
 /** Milliseconds and all, for the events log. */

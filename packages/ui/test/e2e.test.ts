@@ -135,6 +135,18 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.emulateMedia({ colorScheme: "light" });
     const light = await page.evaluate(() => getComputedStyle(document.body.parentElement!).backgroundColor);
     expect(dark).not.toBe(light);
+
+    // Nodes can be dragged; the controls zoom.
+    await page.mouse.move(first!.x + first!.width / 2, first!.y + first!.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(first!.x + first!.width / 2 + 20, first!.y + first!.height / 2 + 80, { steps: 8 });
+    await page.mouse.up();
+    const dragged = await node("prompt_human").boundingBox();
+    expect(dragged!.y).toBeGreaterThan(first!.y + 40);
+    const width = dragged!.width;
+    await page.getByRole("button", { name: "Zoom In" }).click();
+    await expect.poll(async () => (await node("prompt_human").boundingBox())!.width).toBeGreaterThan(width);
+    await page.getByRole("button", { name: "Fit View" }).click();
     await page.close();
   });
 
@@ -184,6 +196,7 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     // The waiting input-required event is highlighted, with a one-click way to answer.
     await page.locator('.event.waiting[data-type="RequestEvent"]').waitFor();
     await page.locator(".input-required").getByText("What is your name?").waitFor();
+    await page.locator('[data-node-id="RequestEvent"][data-state="done"]').waitFor();
     await screenshot(page, "human-waiting");
 
     await page.getByRole("button", { name: "Send event" }).click();

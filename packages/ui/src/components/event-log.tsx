@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { isInputRequired, isInternal, isTerminal, type RunEvent } from "../api/types.js";
 import { formatPreciseTime } from "../format.js";
 import type { RunEvents } from "../state/use-run-events.js";
@@ -94,13 +94,15 @@ function EventItem({
       : isInternal(event)
         ? "internal"
         : "";
+  // The JSON is rendered only once opened: a long log stays cheap.
+  const [open, setOpen] = useState(false);
   return (
     <li
       className={`event ${kind} ${waiting ? "waiting" : ""}`}
       data-sequence={event.sequence}
       data-type={event.type}
     >
-      <details>
+      <details onToggle={(e) => setOpen(e.currentTarget.open)}>
         <summary>
           <span className="event-seq">#{event.sequence}</span>
           <time className="event-time" dateTime={event.time}>
@@ -109,14 +111,16 @@ function EventItem({
           <span className="event-type">{event.type}</span>
           {isInputRequired(event) && <span className="tag">input required</span>}
         </summary>
-        <JsonView
-          value={{
-            type: event.type,
-            qualified_name: event.qualifiedName,
-            types: event.types,
-            value: event.value,
-          }}
-        />
+        {open && (
+          <JsonView
+            value={{
+              type: event.type,
+              qualified_name: event.qualifiedName,
+              types: event.types,
+              value: event.value,
+            }}
+          />
+        )}
       </details>
       {waiting && (
         <button type="button" className="small-button" onClick={onAnswer}>

@@ -15,7 +15,7 @@ import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo, useState } from "react";
 import type { WorkflowGraph as Graph, GraphNode } from "../api/types.js";
 import { eventKey, type GraphActivity } from "../graph/activity.js";
-import { layoutGraph } from "../graph/layout.js";
+import { layoutGraph, nodeWidth } from "../graph/layout.js";
 
 interface NodeData extends Record<string, unknown> {
   node: GraphNode;
@@ -53,6 +53,8 @@ function WorkflowNode({ data }: NodeProps<FlowNode>) {
       data-node-id={node.id}
       data-state={running > 0 ? "running" : count > 0 ? "done" : "idle"}
       title={`${what}: ${node.label}`}
+      // The width ELK laid the node out with, so that a state badge never makes nodes overlap.
+      style={{ width: nodeWidth(node.label) }}
     >
       <Handle type="target" position={Position.Left} />
       {live && lastSequence !== null && <span key={lastSequence} className="flash" aria-hidden="true" />}

@@ -11,11 +11,25 @@ export interface Positioned {
 }
 
 const NODE_HEIGHT = 40;
-const CHAR_WIDTH = 7.5;
+// Must match `.wf-node` and `.wf-label` in styles.css: the label's font, and padding + icon + gap + borders.
+const LABEL_FONT =
+  '600 13px system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif';
+const CHROME = 56;
 
-/** A node's size before layout, from its label (the node component renders at this width). */
+let measure: CanvasRenderingContext2D | null | undefined;
+const widths = new Map<string, number>();
+
+/** A node's width before layout, from its label as the browser draws it (the node renders at this width). */
 export function nodeWidth(label: string): number {
-  return Math.max(90, Math.round(label.length * CHAR_WIDTH + 40));
+  let width = widths.get(label);
+  if (width === undefined) {
+    measure ??= typeof document === "undefined" ? null : document.createElement("canvas").getContext("2d");
+    if (measure) measure.font = LABEL_FONT;
+    const text = measure ? measure.measureText(label).width : label.length * 8.5;
+    width = Math.max(90, Math.ceil(text) + CHROME);
+    widths.set(label, width);
+  }
+  return width;
 }
 
 // ELK is large: it runs in a Web Worker loaded from its own asset, only once a graph is shown.

@@ -11,9 +11,9 @@ export function useInterval(callback: () => void, ms: number | null): void {
   }, [ms]);
 }
 
-/** The current time, ticking every second while `live` (for durations of running runs). */
+/** The current time, re-rendering every second while `live` (for durations of running runs). */
 export function useNow(live: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useInterval(() => setNow(Date.now()), live ? 1000 : null);
-  return live ? now : Date.now();
+  const [, setTick] = useState(0);
+  useInterval(() => setTick((t) => t + 1), live ? 1000 : null);
+  return Date.now();
 }

@@ -24,22 +24,45 @@ export function useRunEvents(handlerId: string | null): RunEvents {
     if (handlerId === null) return;
     const abort = new AbortController();
     setState({ ...EMPTY, handlerId });
+    // Events arrive in bursts (a replay is all at once): they are appended once per frame, not one by one.
+    let pending: RunEvent[] = [];
+    let scheduled = 0;
+    const flush = () => {
+      scheduled = 0;
+      const batch = pending;
+      pending = [];
+      setState((s) => {
+        if (s.handlerId !== handlerId) return s;
+        let last = s.events[s.events.length - 1]?.sequence ?? -1;
+        const fresh: RunEvent[] = [];
+        for (const ev of batch) {
+          if (ev.sequence <= last) continue;
+          fresh.push(ev);
+          last = ev.sequence;
+        }
+        if (fresh.length === 0) return s;
+        return { ...s, events: [...s.events, ...fresh], ended: s.ended || fresh.some(isTerminal) };
+      });
+    };
     (async () => {
       try {
         for await (const ev of api.streamEvents(handlerId, abort.signal)) {
-          setState((s) => {
-            const last = s.events[s.events.length - 1];
-            if (s.handlerId !== handlerId || (last && ev.sequence <= last.sequence)) return s;
-            return { ...s, events: [...s.events, ev], ended: s.ended || isTerminal(ev) };
-          });
+          pending.push(ev);
+          scheduled ||= window.setTimeout(flush, 16);
         }
-        if (!abort.signal.aborted) setState((s) => (s.handlerId === handlerId ? { ...s, ended: true } : s));
+        if (abort.signal.aborted) return;
+        flush();
+        setState((s) => (s.handlerId === handlerId ? { ...s, ended: true } : s));
       } catch (error) {
         if (abort.signal.aborted || handleAuthError(error)) return;
+        flush();
         setState((s) => (s.handlerId === handlerId ? { ...s, error: describeError(error) } : s));
       }
     })();
-    return () => abort.abort();
+    return () => {
+      abort.abort();
+      window.clearTimeout(scheduled);
+    };
   }, [api, handlerId, handleAuthError]);
 
   return state.handlerId === handlerId ? state : EMPTY;
