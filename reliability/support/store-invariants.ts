@@ -1,0 +1,72 @@
+import type { PublishedEvent } from "workflows";
+import type { HandlerRecord, Store } from "workflows/server";
+
+export interface StoreSummary {
+  handlers: HandlerRecord[];
+  events: number;
+  /** Every way the store's contents break the invariants; empty when sound. */
+  problems: string[];
+}
+
+/** Every handler of a store, following its pages. */
+export async function allHandlers(store: Store): Promise<HandlerRecord[]> {
+  const all: HandlerRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listHandlers({ limit: 1000, cursor });
+    all.push(...page.handlers);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return all;
+}
+
+/** A handler's stored events, all of them, in order. */
+export async function allEvents(store: Store, handlerId: string): Promise<PublishedEvent[]> {
+  const events: PublishedEvent[] = [];
+  for (;;) {
+    const page = await store.readEvents(handlerId, events.at(-1)?.sequence ?? -1, 1000);
+    if (page.length === 0) return events;
+    events.push(...page);
+  }
+}
+
+/**
+ * Checks that nothing is half-recorded: every handler has a state, its events' sequences are
+ * 0..n-1 without gap or repeat, its state's `nextSequence` is n (events and state were written
+ * together), the record's status is the state's, an ended handler ends with one terminal event,
+ * and a running one has none after its last run's start.
+ */
+export async function checkStore(store: Store): Promise<StoreSummary> {
+  const handlers = await allHandlers(store);
+  const problems: string[] = [];
+  let events = 0;
+  for (const record of handlers) {
+    const id = record.handlerId;
+    const stored = await allEvents(store, id);
+    events += stored.length;
+    stored.forEach((e, i) => {
+      if (e.sequence !== i) problems.push(`${id}: event #${i} has sequence ${e.sequence}`);
+    });
+    const state = await store.loadState(id);
+    if (!state) {
+      problems.push(`${id}: a record without a state`);
+      continue;
+    }
+    if (state.nextSequence !== stored.length) {
+      problems.push(`${id}: state.nextSequence ${state.nextSequence} but ${stored.length} events stored`);
+    }
+    if (state.status !== record.status) {
+      problems.push(`${id}: record status ${record.status} but state status ${state.status}`);
+    }
+    const terminal = stored.filter((e) => e.types.includes("workflows.events.StopEvent"));
+    if (record.status === "running" && terminal.length > 0) {
+      problems.push(`${id}: running with a terminal event stored`);
+    }
+    if (record.status !== "running") {
+      if (terminal.length !== 1)
+        problems.push(`${id}: ${record.status} with ${terminal.length} terminal events`);
+      if (record.completedAt === null) problems.push(`${id}: ${record.status} without completed_at`);
+    }
+  }
+  return { handlers, events, problems };
+}
