@@ -8,7 +8,7 @@ export const TripRequest = defineEvent(
   z.object({
     traveller: z.object({
       name: z.string().min(1),
-      email: z.string().email().optional(),
+      email: z.email().optional(),
     }),
     destination: z.string().default("Lisbon"),
     nights: z.number().int().min(1).max(30).default(3),
