@@ -11,7 +11,7 @@ import { greeting } from "../../../examples/greeting-server.js";
 import { human } from "../../../examples/human-in-the-loop-server.js";
 import { type Browser, launchChromium } from "./support/browser.js";
 import { buildUi } from "./support/ui-build.js";
-import { failing, order, slow } from "./support/workflows.js";
+import { failing, Nudge, order, slow } from "./support/workflows.js";
 
 // The debugger in a real Chromium against a real server serving the UI's production build.
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
   server = new WorkflowServer({ store: new MemoryStore(), uiDir, token: "" });
   server
     .addWorkflow("greet", greeting)
-    .addWorkflow("human", human)
+    .addWorkflow("human", human, { additionalEvents: [Nudge] })
     .addWorkflow("order", order)
     .addWorkflow("failing", failing)
     .addWorkflow("slow", slow);
@@ -199,10 +199,22 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.locator('[data-node-id="RequestEvent"][data-state="done"]').waitFor();
     await screenshot(page, "human-waiting");
 
+    // Escape closes the dialog (and it can be opened again).
     await page.getByRole("button", { name: "Send event" }).click();
     const dialog = page.getByRole("dialog", { name: "Send an event" });
     await dialog.waitFor();
-    expect(await dialog.getByLabel("Event", { exact: true }).inputValue()).toBe("ResponseEvent");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Send event" }).click();
+    await dialog.waitFor();
+    // The declared events and the additional ones are offered; the human response comes first.
+    const select = dialog.getByLabel("Event", { exact: true });
+    const offered = await select
+      .locator("option")
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(offered[0]).toBe("ResponseEvent");
+    expect(offered).toEqual(expect.arrayContaining(["ResponseEvent", "RequestEvent", "OutEvent", "Nudge"]));
+    expect(await select.inputValue()).toBe("ResponseEvent");
     // Invalid input is explained before anything is sent.
     await dialog.getByRole("button", { name: "Send ResponseEvent" }).click();
     await dialog.getByText("Required").waitFor();

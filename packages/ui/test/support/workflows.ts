@@ -49,3 +49,6 @@ export const slow = new Workflow({ name: "SlowWorkflow", timeout: null }).step(
     return StopEvent.create({ result: "never" });
   },
 );
+
+/** Not declared by any step: the server is told about it with `additionalEvents`, and the UI offers it. */
+export const Nudge = defineEvent("Nudge", z.object({ note: z.string().optional() }));
