@@ -559,6 +559,31 @@ describe("PostgresStore when the database goes away", () => {
   });
 });
 
+describe("PostgresStore when the whole database is unreachable for a while", () => {
+  it("catches up on what others committed meanwhile and listens again once it is back", async () => {
+    const schema = freshSchema();
+    const [a] = await sharedStores(1, { schema });
+    const proxy = await startProxy();
+    const states = stateWatcher();
+    const b = openStore({ url: proxy.url(), schema, pollIntervalMs: 50, ...states });
+    await b.init();
+    const heardByB = listen(b);
+
+    const mark = states.seen.length;
+    await proxy.stop();
+    await states.reaches("polling", mark);
+    await a!.commit({ handlers: [record("during-outage")] });
+    await expectUnavailable(b.getHandler("during-outage"));
+    // Polls fail while the database is away; once it is back, the store recovers by itself.
+    await proxy.start();
+    await states.reaches("listening", mark + 1);
+    await heardByB.hears(["during-outage"]);
+    await a!.commit({ handlers: [record("after-outage")] });
+    await heardByB.hears(["after-outage"]);
+    expect(await b.getHandler("during-outage")).toEqual(record("during-outage"));
+  });
+});
+
 describe("PostgresStore leases", () => {
   it("is a lease store", async () => {
     const [store] = await sharedStores(1);

@@ -110,14 +110,16 @@ export class ChangeFeed {
     const client = this.#client;
     this.#client = null;
     this.#setState("stopped");
-    await this.#polling;
+    await this.#polling.catch(() => undefined);
     await client?.end().catch(() => undefined);
   }
 
   /** Runs one poll now (serialized with any other), e.g. when a notice asks for it. */
   poll(): Promise<void> {
-    this.#polling = this.#polling.then(() => this.#pollOnce());
-    return this.#polling;
+    // Chained after the previous poll whatever its outcome: one failure must not fail the next.
+    const next = this.#polling.catch(() => undefined).then(() => this.#pollOnce());
+    this.#polling = next;
+    return next;
   }
 
   async #pollOnce(): Promise<void> {

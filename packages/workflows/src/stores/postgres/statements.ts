@@ -126,7 +126,8 @@ export function buildStatements(schema: string) {
       e AS (DELETE FROM ${t.events} WHERE handler_id = $1 RETURNING 1),
       s AS (DELETE FROM ${t.states} WHERE handler_id = $1 RETURNING 1),
       i AS (DELETE FROM ${t.inbox} WHERE handler_id = $1 RETURNING 1),
-      l AS (DELETE FROM ${t.leases} WHERE handler_id = $1 RETURNING 1)
+      l AS (DELETE FROM ${t.leases} WHERE handler_id = $1 RETURNING 1),
+      c AS (DELETE FROM ${t.changes} WHERE handler_id = $1 RETURNING 1)
       SELECT count(*)::int AS deleted FROM h`,
 
     /**
