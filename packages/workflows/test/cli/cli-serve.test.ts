@@ -79,6 +79,13 @@ describe("workflows serve", { timeout: 120_000 }, () => {
     });
   });
 
+  it("serves a plain JavaScript file too", async () => {
+    const { url } = await serve([fixture("js-server.mjs"), "--host", "127.0.0.1", "--port", "0"]);
+    expect((await post(`${url}workflows/shout/run`, { start_event: { text: "hi" } })).body["result"]).toBe(
+      "HI",
+    );
+  });
+
   it("takes --host and --port over both environments' variables", async () => {
     const busy = await busyPort();
     cleanups.push(busy.release);
