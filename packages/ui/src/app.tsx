@@ -35,7 +35,11 @@ export function App() {
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
 
   const workflows = useResource("workflows", (api) => api.listWorkflows());
-  const current = workflow ?? workflows.data?.[0] ?? null;
+  // A workflow named by the URL that the server does not serve falls back to the first one.
+  const current =
+    workflow !== null && workflows.data?.includes(workflow) !== false
+      ? workflow
+      : (workflows.data?.[0] ?? null);
   const schema = useResource(current && `schema:${current}`, (api) => api.getSchema(current!));
   const eventSchemas = useResource(current && `events:${current}`, (api) => api.getEventSchemas(current!));
   const graph = useResource(current && `graph:${current}`, (api) => api.getGraph(current!));

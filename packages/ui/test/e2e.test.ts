@@ -260,6 +260,8 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.locator(".run-summary .status-cancelled").waitFor();
     await page.locator('.event[data-type="WorkflowCancelledEvent"]').waitFor();
     expect((await client.getHandler(handlerId)).status).toBe("cancelled");
+    // The graph no longer shows the step at work.
+    await page.locator('[data-node-id="wait_forever"][data-state="done"]').waitFor();
     await page.close();
   });
 

@@ -1,4 +1,4 @@
-import { EVENT_NAMES, type GraphNode, isInternal, type RunEvent } from "../api/types.js";
+import { EVENT_NAMES, type GraphNode, isInternal, isTerminal, type RunEvent } from "../api/types.js";
 
 /** What a run did to its graph so far, derived from its events (internal step-state events included). */
 export interface GraphActivity {
@@ -46,7 +46,9 @@ export function graphActivity(events: readonly RunEvent[]): GraphActivity {
     }
   }
 
+  // Once the run has ended (a cancelled step may never report going idle), nothing is at work.
+  const ended = events.some(isTerminal);
   const running = new Map<string, number>();
-  for (const [step, active] of workers) if (active.size > 0) running.set(step, active.size);
+  for (const [step, active] of workers) if (active.size > 0 && !ended) running.set(step, active.size);
   return { running, stepRuns, fired };
 }

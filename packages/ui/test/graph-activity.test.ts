@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../src/api/types.js";
+import { graphActivity } from "../src/graph/activity.js";
+
+let sequence = 0;
+const event = (
+  qualifiedName: string,
+  value: Record<string, unknown> = {},
+  types: string[] = [],
+): RunEvent => ({
+  sequence: sequence++,
+  type: qualifiedName.slice(qualifiedName.lastIndexOf(".") + 1),
+  qualifiedName,
+  types: ["workflows.events.Event", ...types, qualifiedName],
+  value,
+  time: "2026-01-01T00:00:00.000Z",
+});
+const stepState = (
+  step: string,
+  state: "running" | "idle",
+  worker: string,
+  input: string,
+  output: string | null,
+) =>
+  event("workflows.events.StepStateChanged", {
+    step,
+    state,
+    worker_id: worker,
+    input_event: input,
+    output_event: output,
+  });
+const stop = () => event("workflows.events.StopEvent", { result: 1 });
+
+describe("graphActivity", () => {
+  it("marks a step running while any of its workers is busy", () => {
+    const events = [
+      stepState("greet", "running", "w1", "workflows.events.StartEvent", null),
+      stepState("greet", "running", "w2", "workflows.events.StartEvent", null),
+      stepState("greet", "idle", "w1", "workflows.events.StartEvent", "workflows.events.StopEvent"),
+    ];
+    const activity = graphActivity(events);
+    expect(activity.running.get("greet")).toBe(1);
+    expect(activity.stepRuns.get("greet")).toBe(2);
+    expect(activity.fired.get("StartEvent")?.count).toBe(2);
+    expect(activity.fired.get("StopEvent")).toEqual({ count: 1, lastSequence: events[2]!.sequence });
+  });
+
+  it("shows nothing at work once the run has ended, even without a last step-state change", () => {
+    const cancelled = event("workflows.events.WorkflowCancelledEvent", {}, ["workflows.events.StopEvent"]);
+    const activity = graphActivity([stepState("wait", "running", "w1", "StartEvent", null), cancelled]);
+    expect(activity.running.size).toBe(0);
+    expect(activity.stepRuns.get("wait")).toBe(1);
+  });
+
+  it("counts published events when the stream has no step-state changes", () => {
+    const activity = graphActivity([event("RequestEvent", { prompt: "?" }), stop()]);
+    expect(activity.fired.get("RequestEvent")?.count).toBe(1);
+    expect(activity.fired.get("StopEvent")?.count).toBe(1);
+  });
+});
