@@ -58,6 +58,8 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
   try {
     ({ url } = await server.serve({ host: options.host, port: options.port }));
   } catch (error) {
+    // A signal during startup already closes the server and exits: its failure to listen is no news.
+    if (stopping) return server;
     // The store may be open and runs resumed: put them back before giving up.
     await server.close().catch(() => undefined);
     throw new CliError(describeServeError(error, options), { cause: error });
