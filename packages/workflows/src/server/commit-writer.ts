@@ -157,11 +157,17 @@ export class CommitWriter {
     );
   }
 
+  // Waiters are pushed in generation order (generations only grow): settle from the front.
   #settle(): void {
-    if (this.#waiters.length === 0) return;
-    const done = this.#waiters.filter((w) => w.generation <= this.#durableGeneration);
-    if (done.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.generation > this.#durableGeneration);
+    let count = 0;
+    while (
+      count < this.#waiters.length &&
+      (this.#waiters[count] as Waiter).generation <= this.#durableGeneration
+    ) {
+      count++;
+    }
+    if (count === 0) return;
+    const done = this.#waiters.splice(0, count);
     for (const w of done) w.resolve();
   }
 }
