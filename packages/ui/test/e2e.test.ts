@@ -408,8 +408,9 @@ describe("the workflow debugger behind a connection that drops", { timeout: 90_0
     const page = await openDebugger(base);
     const streams: string[] = [];
     page.on("request", (r) => {
-      if (r.url().includes("/events/"))
-        streams.push(new URL(r.url()).searchParams.get("after_sequence") ?? "");
+      const requested = new URL(r.url());
+      if (requested.pathname.startsWith("/events/"))
+        streams.push(requested.searchParams.get("after_sequence") ?? "");
     });
     await selectWorkflow(page, "human");
     const handlerId = await startRun(page);
