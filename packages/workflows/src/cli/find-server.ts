@@ -34,6 +34,12 @@ export interface FoundServer {
  */
 export function findServer(namespace: Record<string, unknown>, file: string): FoundServer {
   if (isBrandedServer(namespace["default"])) return { server: namespace["default"], exportName: "default" };
+  // A TypeScript file loaded as CommonJS: its `export`s are properties of `module.exports`, the default.
+  const commonJs = namespace["default"] as Record<string, unknown> | null | undefined;
+  if (typeof commonJs === "object" && commonJs !== null && commonJs["__esModule"] === true) {
+    const { __esModule: _, ...exports } = commonJs;
+    return findServer(exports, file);
+  }
 
   const byInstance = new Map<ServableServer, string[]>();
   for (const [name, value] of Object.entries(namespace)) {

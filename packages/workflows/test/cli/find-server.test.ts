@@ -52,6 +52,15 @@ describe("findServer", () => {
     expect(findServer({ a: only, b: only }, "app.ts").server).toBe(only);
   });
 
+  it("looks inside module.exports of a TypeScript file loaded as CommonJS", () => {
+    const only = server();
+    expect(findServer({ default: { __esModule: true, default: only } }, "app.ts")).toEqual({
+      server: only,
+      exportName: "default",
+    });
+    expect(findServer({ default: { __esModule: true, app: only } }, "app.ts").exportName).toBe("app");
+  });
+
   it("refuses several servers and names them", () => {
     const error = failure({ one: server(), two: server(), other: 1 });
     expect(error.message).toBe(
