@@ -106,6 +106,14 @@ describe("GET /events/{id}", () => {
     expect(seen[0]?.at(-1)?.type).toBe("StopEvent");
   });
 
+  test("a stream ends when its handler is purged", async () => {
+    server = makeServer();
+    const id = await nowait("waiting");
+    const reading = call(server, "GET", `/events/${id}?sse=false`).then((r) => r.text());
+    await callJson(server, "POST", `/handlers/${id}/cancel?purge=true`);
+    await expect(reading).resolves.toBeTypeOf("string");
+  });
+
   test("after_sequence=now streams only what comes after the request", async () => {
     server = makeServer();
     const id = await nowait("waiting");

@@ -114,6 +114,28 @@ describe("restart durability on a SQLite file", () => {
     expect((await callJson(second, "GET", `/results/${body.handler_id}`)).status).not.toBe(404);
   });
 
+  test("an idle run stays in the store after a restart until an event brings it back", async () => {
+    const path = dbFile();
+    const first = onFile(path);
+    const { body } = await callJson<{ handler_id: string }>(
+      first,
+      "POST",
+      "/workflows/waiting/run-nowait",
+      {},
+    );
+    await readSse(await call(first, "GET", `/events/${body.handler_id}?include_internal=true`), (fs) =>
+      envelopes(fs).some((e) => e.type === "WorkflowIdleEvent"),
+    );
+    await first.close();
+    const second = onFile(path);
+    expect((await callJson(second, "GET", "/health")).status).toBe(200);
+    expect(second.liveRunCount).toBe(0);
+    await callJson(second, "POST", `/events/${body.handler_id}`, {
+      event: { type: "Ping", value: { n: 1 } },
+    });
+    expect(second.liveRunCount).toBe(1);
+  });
+
   test("continuation after a restart carries the state and goes on with the sequence", async () => {
     const path = dbFile();
     const first = onFile(path);
