@@ -14,6 +14,7 @@ const event = (
   types: ["workflows.events.Event", ...types, qualifiedName],
   value,
   time: "2026-01-01T00:00:00.000Z",
+  timeSource: "server",
 });
 const stepState = (
   step: string,

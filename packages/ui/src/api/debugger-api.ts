@@ -69,16 +69,18 @@ export class DebuggerApi {
     return started.handlerId;
   }
 
-  /** The run's events, internal ones included, from `afterSequence` on; resumes after dropped connections. */
+  /** Every event of the run, internal ones included, from the first; resumes after dropped connections. */
   async *streamEvents(handlerId: string, signal: AbortSignal): AsyncIterable<RunEvent> {
     for await (const ev of this.#client.getWorkflowEvents(handlerId, { includeInternal: true, signal })) {
+      const recorded = timestampOf(ev);
       yield {
         sequence: ev.sequence,
         type: ev.type,
         qualifiedName: ev.qualifiedName ?? ev.types[ev.types.length - 1] ?? ev.type,
         types: ev.types,
         value: ev.value,
-        time: timestampOf(ev) ?? new Date().toISOString(),
+        time: recorded ?? new Date().toISOString(),
+        timeSource: recorded ? "server" : "received",
       };
     }
   }

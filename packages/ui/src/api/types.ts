@@ -23,8 +23,9 @@ export interface RunEvent {
   /** Lineage, from `workflows.events.Event` down to the event itself. */
   types: string[];
   value: Record<string, unknown>;
-  /** When the server recorded it, or when this page received it. */
+  /** When the server recorded it, or (when the server does not say) when this page received it. */
   time: string;
+  timeSource: "server" | "received";
 }
 
 export interface GraphNode {

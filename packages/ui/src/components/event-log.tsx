@@ -105,7 +105,11 @@ function EventItem({
       <details onToggle={(e) => setOpen(e.currentTarget.open)}>
         <summary>
           <span className="event-seq">#{event.sequence}</span>
-          <time className="event-time" dateTime={event.time}>
+          <time
+            className="event-time"
+            dateTime={event.time}
+            title={event.timeSource === "server" ? "Recorded by the server" : "Received by this page"}
+          >
             {formatPreciseTime(event.time)}
           </time>
           <span className="event-type">{event.type}</span>
