@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { Fence, FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
+import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
 import { LeaseLostError } from "../leases.js";
-import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   DuplicateInboxItemError,
@@ -17,6 +17,7 @@ import {
   StoreClosedError,
 } from "../store.js";
 import { ChangeFeed, type ListenState, noticePayloads } from "./change-feed.js";
+import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
 import { migrate } from "./migrations.js";
 import { type PostgresStoreLogger, type PostgresStoreOptions, silentLogger } from "./options.js";
 import { buildStatements, type HandlerRow, type LeaseRow, type Statements } from "./statements.js";
@@ -137,7 +138,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async #commit(batch: FencedCommitBatch): Promise<void> {
-    const params = this.#commitParams(batch);
+    const params = commitParams(batch, this.#channel, this.#origin);
     const ids = changedHandlerIds(batch);
     const fences = dedupeFences(batch.fence ?? []);
     if (fences.length === 0 && isEmpty(batch)) return;
@@ -163,47 +164,6 @@ export class PostgresStore implements Store, LeaseStore {
       throw toStoreError(error);
     }
     this.#listeners.notify(ids);
-  }
-
-  /** Checks the batch and lays it out as the commit statement's parameter arrays, sorted by key. */
-  #commitParams(batch: FencedCommitBatch): unknown[] {
-    const handlers = sortById([...new Map((batch.handlers ?? []).map((h) => [h.handlerId, h])).values()]);
-    const events: { handlerId: string; sequence: number; json: string }[] = [];
-    const claimed = new Set<string>();
-    for (const group of batch.events ?? []) {
-      for (const event of group.events) {
-        checkSequence(group.handlerId, event.sequence);
-        const key = `${event.sequence}:${group.handlerId}`;
-        if (claimed.has(key)) throw new SequenceConflictError(group.handlerId, event.sequence);
-        claimed.add(key);
-        events.push({ handlerId: group.handlerId, sequence: event.sequence, json: JSON.stringify(event) });
-      }
-    }
-    events.sort((a, b) => compareIds(a.handlerId, b.handlerId) || a.sequence - b.sequence);
-    const states = sortById([...new Map((batch.states ?? []).map((s) => [s.handlerId, s])).values()]);
-    const done = (batch.inboxDone ?? []).flatMap((d) => d.ids.map((id) => ({ handlerId: d.handlerId, id })));
-    const changed = [...changedHandlerIds(batch)].sort(compareIds);
-    return [
-      handlers.map((h) => h.handlerId),
-      handlers.map((h) => h.workflowName),
-      handlers.map((h) => h.runId),
-      handlers.map((h) => h.status),
-      handlers.map((h) => JSON.stringify(h.result ?? null)),
-      handlers.map((h) => h.error ?? null),
-      handlers.map((h) => h.startedAt),
-      handlers.map((h) => h.updatedAt),
-      handlers.map((h) => h.completedAt ?? null),
-      events.map((e) => e.handlerId),
-      events.map((e) => String(e.sequence)),
-      events.map((e) => e.json),
-      states.map((s) => s.handlerId),
-      states.map((s) => JSON.stringify(s.state)),
-      done.map((d) => d.handlerId),
-      done.map((d) => d.id),
-      changed,
-      this.#channel,
-      noticePayloads(this.#origin, changed),
-    ];
   }
 
   /** Names the event that collided with a stored one (the batch was rolled back as a whole). */
@@ -448,32 +408,4 @@ function checkLeaseArgs(owner: string, ttlMs: number): void {
     throw new TypeError("owner must be a non-empty string");
   if (!Number.isFinite(ttlMs) || ttlMs < 0)
     throw new RangeError(`ttlMs must be a non-negative number, got ${ttlMs}`);
-}
-
-function isEmpty(batch: FencedCommitBatch): boolean {
-  return (
-    !batch.handlers?.length &&
-    !batch.events?.some((g) => g.events.length > 0) &&
-    !batch.states?.length &&
-    !batch.inboxDone?.some((d) => d.ids.length > 0)
-  );
-}
-
-function fenceKey(f: Fence): string {
-  return JSON.stringify([f.handlerId, f.owner, f.token]);
-}
-
-function dedupeFences(fences: readonly Fence[]): Fence[] {
-  const seen = new Map<string, Fence>();
-  for (const f of fences) seen.set(fenceKey(f), f);
-  return [...seen.values()].sort((a, b) => compareIds(a.handlerId, b.handlerId));
-}
-
-function sortById<T extends { handlerId: string }>(items: T[]): T[] {
-  return items.sort((a, b) => compareIds(a.handlerId, b.handlerId));
-}
-
-/** Any fixed total order will do: concurrent batches then lock the rows they share in the same order. */
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

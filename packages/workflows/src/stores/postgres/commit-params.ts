@@ -1,0 +1,81 @@
+import type { Fence } from "../leases.js";
+import { checkSequence } from "../limits.js";
+import { changedHandlerIds } from "../listeners.js";
+import { type CommitBatch, SequenceConflictError } from "../store.js";
+import { noticePayloads } from "./change-feed.js";
+
+/**
+ * Checks a batch and lays it out as the parameters of the commit statement (see statements.ts):
+ * one array per column, rows sorted by key so that concurrent batches lock shared rows in the same
+ * order. A handler or state given twice keeps the last one. Throws, before anything is written,
+ * on a bad or repeated sequence or a value JSON cannot represent.
+ */
+export function commitParams(batch: CommitBatch, channel: string, origin: string): unknown[] {
+  const handlers = sortById([...new Map((batch.handlers ?? []).map((h) => [h.handlerId, h])).values()]);
+  const events: { handlerId: string; sequence: number; json: string }[] = [];
+  const claimed = new Set<string>();
+  for (const group of batch.events ?? []) {
+    for (const event of group.events) {
+      checkSequence(group.handlerId, event.sequence);
+      const key = `${event.sequence}:${group.handlerId}`;
+      if (claimed.has(key)) throw new SequenceConflictError(group.handlerId, event.sequence);
+      claimed.add(key);
+      events.push({ handlerId: group.handlerId, sequence: event.sequence, json: JSON.stringify(event) });
+    }
+  }
+  events.sort((a, b) => compareIds(a.handlerId, b.handlerId) || a.sequence - b.sequence);
+  const states = sortById([...new Map((batch.states ?? []).map((s) => [s.handlerId, s])).values()]);
+  const done = (batch.inboxDone ?? []).flatMap((d) => d.ids.map((id) => ({ handlerId: d.handlerId, id })));
+  const changed = [...changedHandlerIds(batch)].sort(compareIds);
+  return [
+    handlers.map((h) => h.handlerId),
+    handlers.map((h) => h.workflowName),
+    handlers.map((h) => h.runId),
+    handlers.map((h) => h.status),
+    handlers.map((h) => JSON.stringify(h.result ?? null)),
+    handlers.map((h) => h.error ?? null),
+    handlers.map((h) => h.startedAt),
+    handlers.map((h) => h.updatedAt),
+    handlers.map((h) => h.completedAt ?? null),
+    events.map((e) => e.handlerId),
+    events.map((e) => String(e.sequence)),
+    events.map((e) => e.json),
+    states.map((s) => s.handlerId),
+    states.map((s) => JSON.stringify(s.state)),
+    done.map((d) => d.handlerId),
+    done.map((d) => d.id),
+    changed,
+    channel,
+    noticePayloads(origin, changed),
+  ];
+}
+
+/** True when the batch writes nothing. */
+export function isEmpty(batch: CommitBatch): boolean {
+  return (
+    !batch.handlers?.length &&
+    !batch.events?.some((g) => g.events.length > 0) &&
+    !batch.states?.length &&
+    !batch.inboxDone?.some((d) => d.ids.length > 0)
+  );
+}
+
+export function fenceKey(f: Fence): string {
+  return JSON.stringify([f.handlerId, f.owner, f.token]);
+}
+
+/** Each fence once, sorted by handler id. */
+export function dedupeFences(fences: readonly Fence[]): Fence[] {
+  const seen = new Map<string, Fence>();
+  for (const f of fences) seen.set(fenceKey(f), f);
+  return [...seen.values()].sort((a, b) => compareIds(a.handlerId, b.handlerId));
+}
+
+function sortById<T extends { handlerId: string }>(items: T[]): T[] {
+  return items.sort((a, b) => compareIds(a.handlerId, b.handlerId));
+}
+
+/** Any fixed total order will do: concurrent batches then lock the rows they share in the same order. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
