@@ -64,7 +64,6 @@ export const EVENT_NAMES = {
   humanResponse: "workflows.events.HumanResponseEvent",
   stepState: "workflows.events.StepStateChanged",
   idle: "workflows.events.WorkflowIdleEvent",
-  failed: "workflows.events.WorkflowFailedEvent",
 } as const;
 
 export const isInternal = (ev: RunEvent): boolean =>

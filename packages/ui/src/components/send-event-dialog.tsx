@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
 import { describeError } from "../api/debugger-api.js";
-import type { EventSchema, WorkflowGraph } from "../api/types.js";
+import { EVENT_NAMES, type EventSchema, type WorkflowGraph } from "../api/types.js";
 import { eventKey } from "../graph/activity.js";
 import { useConnection } from "../state/connection.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
@@ -141,7 +141,7 @@ function orderEvents(events: EventSchema[], graph: WorkflowGraph | undefined): O
 /** Short names of the events a person answers with: those extending HumanResponseEvent. */
 export function humanResponseTypes(graph: WorkflowGraph | undefined): string[] {
   return (graph?.nodes ?? [])
-    .filter((n) => n.nodeType === "event" && n.eventTypes.includes("workflows.events.HumanResponseEvent"))
+    .filter((n) => n.nodeType === "event" && n.eventTypes.includes(EVENT_NAMES.humanResponse))
     .map(eventKey);
 }
 

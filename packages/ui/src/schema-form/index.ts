@@ -2,7 +2,6 @@ export {
   type Draft,
   draftFromValue,
   type ExtraEntry,
-  fits,
   initialDraft,
   isObjectDraft,
   isUnionDraft,
