@@ -43,6 +43,9 @@ export interface EventDefinition<
 export type EventOf<D> =
   D extends EventDefinition<infer S, string, string> ? WorkflowEvent<z.output<S>> : never;
 
+/** What an event definition's `create` takes (before defaults are applied). */
+export type InputOf<D> = D extends EventDefinition<infer S, string, string> ? z.input<S> : never;
+
 /** The data type of an event definition. */
 export type DataOf<D> = D extends EventDefinition<infer S, string, string> ? z.output<S> : never;
 

@@ -7,6 +7,7 @@ import {
   type EventOf,
   type Extending,
   HumanResponseEvent,
+  type InputOf,
   InputRequiredEvent,
   lookupEventDefinition,
   StartEvent,
@@ -80,7 +81,7 @@ export type ResultOf<W> =
 /** What a workflow's run takes as its start: the start event's fields, or any event. */
 export type StartInput<A> = [Extending<A, typeof StartEvent.name>] extends [never]
   ? Record<string, unknown>
-  : DataOf<Extending<A, typeof StartEvent.name>>;
+  : InputOf<Extending<A, typeof StartEvent.name>>;
 
 /** The start event definition of a workflow (for typed clients). */
 export type StartEventOf<W> =
