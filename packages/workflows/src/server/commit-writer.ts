@@ -122,10 +122,17 @@ export class CommitWriter {
       states: [],
     };
     for (const [handlerId, entry] of taken) {
-      const { state, record } = entry.source.snapshot();
-      batch.handlers.push(record);
-      batch.states.push({ handlerId, state });
-      if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+      try {
+        const { state, record } = entry.source.snapshot();
+        batch.handlers.push(record);
+        batch.states.push({ handlerId, state });
+        if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+      } catch (error) {
+        this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
+          handlerId,
+          error,
+        });
+      }
     }
     const ids = [...taken.keys()];
     this.#inFlight = this.#store.commit(batch).then(

@@ -44,7 +44,9 @@ export class LiveRun implements RunJournal, CommitSource {
   changed(engine: RunEngine, published: readonly PublishedEvent[]): void {
     this.engine = engine;
     if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
-    this.#onChange(this, published);
+    // An event whose value JSON cannot hold would make every commit of the batch fail: store what JSON keeps.
+    const safe = published.map((e) => ({ ...e, value: toJson(e.value) as Record<string, unknown> }));
+    this.#onChange(this, safe);
   }
 
   /** The record as it stands now (shares nothing with the live state). */
@@ -70,7 +72,14 @@ export class LiveRun implements RunJournal, CommitSource {
   }
 }
 
+// Values from user code may hold what JSON cannot (bigint, cycles): never let that stop the writer.
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
-  return JSON.parse(JSON.stringify(value)) as unknown;
+  try {
+    return JSON.parse(
+      JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null",
+    );
+  } catch {
+    return String(value);
+  }
 }

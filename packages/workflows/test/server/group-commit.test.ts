@@ -105,3 +105,23 @@ test("a failed commit fails the request with 503 and is retried, losing nothing"
     await new Promise((r) => setTimeout(r, 50));
   }
 });
+
+test("an event value JSON cannot hold (bigint) neither crashes the server nor stalls other runs", async () => {
+  const { defineEvent, StartEvent, StopEvent, Workflow } = await import("workflows");
+  const { z } = await import("zod");
+  const Big = defineEvent("Big", z.object({ n: z.bigint() }));
+  const wf = new Workflow({ name: "BigWf" }).step(
+    "s",
+    { accepts: [StartEvent], emits: [StopEvent] },
+    (ctx) => {
+      ctx.writeEventToStream(Big.create({ n: 10n }));
+      return StopEvent.create({ result: 2n });
+    },
+  );
+  server = makeServer();
+  server.addWorkflow("big", wf);
+  const big = await callJson(server, "POST", "/workflows/big/run", {});
+  expect(big.body).toMatchObject({ status: "completed", result: "2" });
+  const other = await callJson(server, "POST", "/workflows/add/run", { start_event: { a: 1, b: 1 } });
+  expect(other.body).toMatchObject({ status: "completed", result: 2 });
+});
