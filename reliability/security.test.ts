@@ -1,0 +1,256 @@
+// Security: the bearer token guards every route but /health and the debugger's files; the check
+// takes as long whatever part of the token a guess gets right; the server binds where it is told;
+// no secret reaches its logs. That event payloads never run as markup in the debugger is proven in
+// a real Chromium by packages/ui/test/e2e.test.ts ("shows event data as text: markup and script in
+// an event never run"); here: the API only ever serves them as JSON, never as HTML.
+import nodeCrypto from "node:crypto";
+import { syncBuiltinESMExports } from "node:module";
+import { connect } from "node:net";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WorkflowClient, WorkflowClientError } from "workflows/client";
+import { MemoryStore, type ServerLogger, SqliteStore, WorkflowServer } from "workflows/server";
+import { makeBearerCheck } from "../packages/workflows/src/server/bearer-auth.js";
+import { freePort, tempDir } from "../packages/workflows/test/cli/cli-process.js";
+import { FaultyStore } from "../packages/workflows/test/support/faulty-store.js";
+import { ask, fail, retry, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
+import { serveTorture } from "./support/cli.js";
+import { percentile, reportFigures, round } from "./support/figures.js";
+
+const TOKEN = "rel-5ecret-T0ken-that-must-never-leak-9f2c";
+
+const logged: string[] = [];
+const logger: ServerLogger = {
+  info: (m, d) => void logged.push(`${m} ${describe_(d)}`),
+  warn: (m, d) => void logged.push(`${m} ${describe_(d)}`),
+  error: (m, d) => void logged.push(`${m} ${describe_(d)}`),
+};
+function describe_(details: unknown): string {
+  return JSON.stringify(details, (_k, v: unknown) =>
+    v instanceof Error ? { name: v.name, message: v.message, stack: v.stack, cause: String(v.cause) } : v,
+  );
+}
+
+let server: WorkflowServer;
+let url: string;
+let faulty: FaultyStore;
+
+beforeAll(async () => {
+  faulty = new FaultyStore(new MemoryStore());
+  server = new WorkflowServer({ store: faulty, token: TOKEN, logger });
+  server
+    .addWorkflow("retry", retry)
+    .addWorkflow("fail", fail)
+    .addWorkflow("ask", ask, { additionalEvents: [...tortureAdditionalEvents.ask] });
+  url = (await server.serve({ host: "127.0.0.1", port: 0 })).url;
+});
+afterAll(async () => server?.close());
+
+const call = (path: string, method: string, authorization?: string) =>
+  fetch(`${url}${path}`, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(authorization === undefined ? {} : { authorization }),
+    },
+    body: method === "POST" ? "{}" : undefined,
+  });
+
+describe("security", () => {
+  it("with a token, every API route refuses requests without it or with a wrong one (401); /health and the UI do not", async () => {
+    const client = new WorkflowClient({ baseUrl: url, token: TOKEN });
+    const { handlerId } = await client.runWorkflowNowait("ask", { startEvent: { n: 1 } });
+    const routes: [string, string][] = [
+      ["GET", "/workflows"],
+      ["GET", "/openapi.json"],
+      ["POST", "/workflows/retry/run"],
+      ["POST", "/workflows/retry/run-nowait"],
+      ["POST", "/workflows/nope/run-nowait"],
+      ["GET", "/workflows/retry/schema"],
+      ["GET", "/workflows/retry/events"],
+      ["GET", "/workflows/retry/representation"],
+      ["GET", `/results/${handlerId}`],
+      ["GET", `/events/${handlerId}`],
+      ["POST", `/events/${handlerId}`],
+      ["GET", "/handlers"],
+      ["GET", `/handlers/${handlerId}`],
+      ["GET", "/handlers/unknown"],
+      ["POST", `/handlers/${handlerId}/cancel`],
+      ["DELETE", `/handlers/${handlerId}`],
+      ["GET", "/workflows/x/y/z"],
+    ];
+    const wrong = [
+      undefined,
+      "",
+      "Bearer",
+      "Bearer ",
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Basic ${Buffer.from(`user:${TOKEN}`).toString("base64")}`,
+      TOKEN,
+      `Bearer ${TOKEN.toUpperCase()}`,
+    ];
+    for (const [method, path] of routes) {
+      for (const authorization of wrong) {
+        const res = await call(path, method, authorization);
+        expect(res.status, `${method} ${path} with ${String(authorization)}`).toBe(401);
+        expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        const body = (await res.json()) as { detail: string; code: string };
+        expect(body.code).toBe("UNAUTHORIZED");
+        expect(body.detail.length).toBeGreaterThan(0);
+      }
+    }
+    // nothing got through: the run still waits, nothing was cancelled or started
+    expect((await client.getResult(handlerId)).status).toBe("running");
+    expect([...(await client.getHandlersPage()).handlers].map((h) => h.handlerId)).toEqual([handlerId]);
+
+    expect((await call("/health", "GET")).status).toBe(200);
+    const ui = await call("/", "GET");
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get("content-type")).toMatch(/^text\/html/);
+    await ui.body?.cancel();
+    // the right token opens every route
+    for (const [method, path] of routes.filter(([m]) => m === "GET")) {
+      const res = await call(path, method, `Bearer ${TOKEN}`);
+      expect(res.status, `${method} ${path}`).not.toBe(401);
+      await res.body?.cancel();
+    }
+    await client.cancelHandler(handlerId);
+  });
+
+  it("checks the token in constant time: both sides hashed to 32 bytes, compared with timingSafeEqual, whatever the guess", () => {
+    const calls: [number, number][] = [];
+    const original = nodeCrypto.timingSafeEqual;
+    nodeCrypto.timingSafeEqual = (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+      calls.push([a.byteLength, b.byteLength]);
+      return original(a, b);
+    };
+    syncBuiltinESMExports();
+    try {
+      const check = makeBearerCheck(TOKEN);
+      const guesses = [
+        "",
+        "Bearer x",
+        `Bearer ${TOKEN.slice(0, -1)}`,
+        `Bearer ${TOKEN}${"x".repeat(5000)}`,
+        "Basic abc",
+      ];
+      for (const g of guesses) expect(check(g)).toBe(false);
+      expect(check(`Bearer ${TOKEN}`)).toBe(true);
+      expect(calls).toEqual(Array.from({ length: guesses.length + 1 }, () => [32, 32]));
+    } finally {
+      nodeCrypto.timingSafeEqual = original;
+      syncBuiltinESMExports();
+    }
+  });
+
+  it("takes as long for a guess right but for its last byte as for one wrong from the first (figure)", () => {
+    // A sanity figure only: with a long token, header parsing dominates either way.
+    const secret = "s".repeat(256 * 1024);
+    const check = makeBearerCheck(secret);
+    const almost = `Bearer ${secret.slice(0, -1)}t`;
+    const early = `Bearer t${secret.slice(1)}`;
+    const time = (header: string) => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < 5; i++) expect(check(header)).toBe(false);
+      return Number(process.hrtime.bigint() - t) / 5;
+    };
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      a.push(time(almost));
+      b.push(time(early));
+    }
+    const ratio = percentile(a, 50) / percentile(b, 50);
+    reportFigures("constant-time-token", {
+      median_ns_almost_right: Math.round(percentile(a, 50)),
+      median_ns_wrong_first_byte: Math.round(percentile(b, 50)),
+      ratio: round(ratio, 2),
+    });
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  });
+
+  it("serves event payloads with markup only as JSON, never as HTML", async () => {
+    const client = new WorkflowClient({ baseUrl: url, token: TOKEN });
+    const markup = `<img src=x onerror="globalThis.pwned=1"><script>globalThis.pwned=2</script>`;
+    const { handlerId } = await client.runWorkflowNowait("ask", { startEvent: { n: 2 } });
+    await client.sendEvent(handlerId, { type: "Answer", value: { text: markup } });
+    for await (const ev of client.getWorkflowEvents(handlerId)) if (ev.type === "StopEvent") break;
+    for (const [path, type] of [
+      [`/results/${handlerId}`, /^application\/json/],
+      [`/handlers/${handlerId}`, /^application\/json/],
+      [`/events/${handlerId}?sse=false`, /^application\/x-ndjson/],
+      [`/events/${handlerId}`, /^text\/event-stream/],
+    ] as const) {
+      const res = await call(path, "GET", `Bearer ${TOKEN}`);
+      expect(res.headers.get("content-type"), path).toMatch(type);
+      expect(await res.text()).toContain("<script>"); // the payload is kept as given, as data
+    }
+  });
+
+  it("binds where it is told: on 127.0.0.1 it is not reachable on the machine's other addresses", async () => {
+    const port = new URL(url).port;
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i && !i.internal && i.family === "IPv4")
+      .map((i) => i?.address as string);
+    for (const host of others) {
+      const outcome = await new Promise<string>((resolve) => {
+        const socket = connect({ host, port: Number(port) }, () => {
+          socket.destroy();
+          resolve("connected");
+        });
+        socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+      });
+      expect(outcome, `${host}:${port}`).toBe("ECONNREFUSED");
+    }
+    const loopback = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(loopback.status).toBe(200);
+    reportFigures("bind", { other_addresses_checked: others.length, refused_on_all: true });
+  });
+
+  it("logs no secret: the token never appears in the server's log, even when requests and commits fail", async () => {
+    const client = new WorkflowClient({ baseUrl: url, token: TOKEN });
+    await call("/workflows", "GET", `Bearer ${TOKEN}-wrong`);
+    await client.runWorkflow("fail", { startEvent: { n: 1, delayMs: 0 } });
+    faulty.plan({ at: { commit: [faulty.calls.commit + 1] } });
+    const refused = await client
+      .runWorkflowNowait("retry", { startEvent: { n: 1, failures: 0 } })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(WorkflowClientError);
+    faulty.plan({});
+    expect(logged.length, "something was logged").toBeGreaterThan(0);
+    for (const line of logged) expect(line).not.toContain(TOKEN);
+  });
+
+  it("the CLI prints no secret from WORKFLOWS_SERVER_TOKEN, and answers 401 without it", async () => {
+    const dir = await tempDir("reliability-security-");
+    try {
+      const { cli, url: cliUrl } = await serveTorture({
+        port: await freePort(),
+        env: { WORKFLOWS_DB: join(dir.path, "w.db"), WORKFLOWS_SERVER_TOKEN: TOKEN },
+      });
+      try {
+        expect((await fetch(`${cliUrl}/workflows`)).status).toBe(401);
+        const ok = await fetch(`${cliUrl}/workflows/fail/run`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ start_event: { n: 1, delayMs: 0 } }),
+        });
+        expect(ok.status).toBe(500); // a failed run, reported as such
+        await ok.body?.cancel();
+      } finally {
+        cli.child.kill("SIGTERM");
+        await cli.exited;
+      }
+      expect(cli.stdout() + cli.stderr()).not.toContain(TOKEN);
+      const store = new SqliteStore(join(dir.path, "w.db"));
+      expect(store.integrityCheck()).toBe("ok");
+      await store.close();
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
