@@ -1,8 +1,6 @@
-import { useState } from "react";
-import { describeError } from "../api/debugger-api.js";
 import type { Run, RunEvent } from "../api/types.js";
 import { formatTime, runDuration, toJsonText } from "../format.js";
-import { useConnection } from "../state/connection.js";
+import { useAction } from "../state/use-action.js";
 import { useNow } from "../state/use-interval.js";
 import { CopyButton } from "./copy-button.js";
 import { JsonView } from "./json-view.js";
@@ -21,23 +19,8 @@ export function RunSummary({
   onAnswer: () => void;
   onChanged: () => void;
 }) {
-  const { api, handleAuthError } = useConnection();
-  const [cancelling, setCancelling] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const cancel = useAction();
   const now = useNow(run.status === "running");
-
-  const cancel = async () => {
-    setCancelling(true);
-    setError(null);
-    try {
-      await api.cancelRun(run.handlerId);
-      onChanged();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(describeError(err));
-    } finally {
-      setCancelling(false);
-    }
-  };
 
   return (
     <section className="card run-summary" aria-labelledby="run-heading">
@@ -67,8 +50,18 @@ export function RunSummary({
         </div>
       )}
       {run.status === "running" && (
-        <button type="button" className="danger" onClick={cancel} disabled={cancelling}>
-          {cancelling ? "Cancelling…" : "Cancel run"}
+        <button
+          type="button"
+          className="danger"
+          onClick={() =>
+            cancel.run(async (api) => {
+              await api.cancelRun(run.handlerId);
+              onChanged();
+            })
+          }
+          disabled={cancel.pending}
+        >
+          {cancel.pending ? "Cancelling…" : "Cancel run"}
         </button>
       )}
       {run.status === "failed" && (
@@ -88,9 +81,9 @@ export function RunSummary({
           <JsonView value={run.result} />
         </div>
       )}
-      {error && (
+      {cancel.error && (
         <p className="error-text" role="alert">
-          {error}
+          {cancel.error}
         </p>
       )}
     </section>

@@ -1,8 +1,7 @@
 import { useId, useState } from "react";
-import { describeError } from "../api/debugger-api.js";
 import { EVENT_NAMES, type EventSchema, type WorkflowGraph } from "../api/types.js";
 import { eventKey } from "../graph/activity.js";
-import { useConnection } from "../state/connection.js";
+import { useAction } from "../state/use-action.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
 import { Dialog } from "./dialog.js";
 import { SchemaForm } from "./schema-form.js";
@@ -68,11 +67,9 @@ function EventForm({
   graph: WorkflowGraph | undefined;
   onSent: () => void;
 }) {
-  const { api, handleAuthError } = useConnection();
   const form = useSchemaForm(event.schema);
   const [step, setStep] = useState("");
-  const [sending, setSending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const send = useAction();
   const steps = graph?.nodes.filter((n) => n.nodeType === "step") ?? [];
   const accepting = new Set(acceptingSteps(event.type, graph));
   const stepId = useId();
@@ -84,15 +81,10 @@ function EventForm({
         e.preventDefault();
         const value = form.submit();
         if (value === null) return;
-        setSending(true);
-        setError(null);
-        try {
+        await send.run(async (api) => {
           await api.sendEvent(handlerId, event.type, value, step || undefined);
           onSent();
-        } catch (err) {
-          if (!handleAuthError(err)) setError(describeError(err));
-          setSending(false);
-        }
+        });
       }}
     >
       {event.schema.description && <p className="hint">{event.schema.description}</p>}
@@ -113,14 +105,14 @@ function EventForm({
           ))}
         </select>
       </div>
-      {error && (
+      {send.error && (
         <p className="error-text" role="alert">
-          {error}
+          {send.error}
         </p>
       )}
       <div className="dialog-actions">
-        <button type="submit" className="primary" disabled={sending}>
-          {sending ? "Sending…" : `Send ${event.type}`}
+        <button type="submit" className="primary" disabled={send.pending}>
+          {send.pending ? "Sending…" : `Send ${event.type}`}
         </button>
       </div>
     </form>

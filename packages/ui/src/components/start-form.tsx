@@ -1,7 +1,5 @@
-import { useState } from "react";
-import { describeError } from "../api/debugger-api.js";
 import type { JsonSchema } from "../schema-form/index.js";
-import { useConnection } from "../state/connection.js";
+import { useAction } from "../state/use-action.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
 import { SchemaForm } from "./schema-form.js";
 
@@ -15,10 +13,8 @@ export function StartForm({
   schema: JsonSchema;
   onStarted: (handlerId: string) => void;
 }) {
-  const { api, handleAuthError } = useConnection();
   const form = useSchemaForm(schema);
-  const [sending, setSending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const start = useAction();
 
   return (
     <form
@@ -29,15 +25,7 @@ export function StartForm({
         e.preventDefault();
         const value = form.submit();
         if (value === null) return;
-        setSending(true);
-        setError(null);
-        try {
-          onStarted(await api.startRun(workflow, schema.title, value));
-        } catch (err) {
-          if (!handleAuthError(err)) setError(describeError(err));
-        } finally {
-          setSending(false);
-        }
+        await start.run(async (api) => onStarted(await api.startRun(workflow, schema.title, value)));
       }}
     >
       <h2 id="start-heading" className="section-title">
@@ -45,14 +33,14 @@ export function StartForm({
       </h2>
       {schema.description && <p className="hint">{schema.description}</p>}
       <SchemaForm form={form} label={schema.title ?? "Start event"} />
-      {error && (
+      {start.error && (
         <p className="error-text" role="alert">
-          {error}
+          {start.error}
         </p>
       )}
       <div className="form-actions">
-        <button type="submit" className="primary" disabled={sending}>
-          {sending ? "Starting…" : "Start run"}
+        <button type="submit" className="primary" disabled={start.pending}>
+          {start.pending ? "Starting…" : "Start run"}
         </button>
       </div>
     </form>
