@@ -171,6 +171,18 @@ describe("memory", () => {
     expect(events.at(-1)).toMatchObject({ type: "StopEvent", value: { result: 4 } });
   });
 
+  test("a sync run answers even when its run was released while waiting and brought back", async () => {
+    const server = makeServer({ idleReleaseMs: 10 });
+    servers.push(server);
+    const pending = callJson(server, "POST", "/workflows/human/run", { handler_id: "sync-released" });
+    await until(async () => (await callJson(server, "GET", "/handlers/sync-released")).status === 200);
+    await until(() => server.liveRunCount === 0);
+    await callJson(server, "POST", "/events/sync-released", {
+      event: { type: "ResponseEvent", value: { response: "Z" } },
+    });
+    expect((await pending).body).toMatchObject({ status: "completed", result: { output: "Hello, Z" } });
+  });
+
   test("a released run is woken by its own timer (run timeout)", async () => {
     const server = makeServer({ idleReleaseMs: 10 });
     servers.push(server);
