@@ -37,6 +37,8 @@ export interface EventEnvelope {
   sequence: number;
   /** Missing when the stream was asked for with `includeQualifiedName: false`. */
   qualifiedName?: string;
+  /** When the server published the event (ISO 8601 UTC). */
+  timestamp?: string;
 }
 
 /** What run-nowait answers, in camelCase. */
@@ -112,6 +114,7 @@ export function toEnvelope(published: PublishedEvent, options: ToEnvelopeOptions
     type: published.type,
     types: [...published.types],
     sequence: published.sequence,
+    timestamp: published.timestamp,
   };
   if (options.includeQualifiedName ?? true) envelope.qualified_name = published.qualifiedName;
   return envelope;
@@ -126,6 +129,7 @@ export function fromEnvelope(envelope: Envelope): EventEnvelope {
     sequence: envelope.sequence,
   };
   if (envelope.qualified_name !== undefined) out.qualifiedName = envelope.qualified_name;
+  if (envelope.timestamp !== undefined) out.timestamp = envelope.timestamp;
   return out;
 }
 

@@ -142,6 +142,10 @@ export const EnvelopeSchema = named(
       "The lineage as qualified names, from workflows.events.Event down to the event itself.",
     ),
     sequence: described(z.number().int().min(0), "The event's position in its handler's stream, from 0."),
+    timestamp: described(
+      z.string().optional(),
+      "When the event was published (ISO 8601 UTC). Not in the seed; added for debuggers and logs.",
+    ),
   }),
   "Envelope",
   "An event as it leaves the server.",

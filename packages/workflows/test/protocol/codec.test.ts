@@ -46,7 +46,7 @@ describe("envelope codec", () => {
     );
   });
 
-  it("includes the qualified name by default and never leaks internal or timestamp fields", () => {
+  it("includes the qualified name and the publication time by default, never the internal flag", () => {
     const event: PublishedEvent = {
       sequence: 0,
       type: "StopEvent",
@@ -62,6 +62,7 @@ describe("envelope codec", () => {
       type: "StopEvent",
       types: ["workflows.events.Event", "workflows.events.StopEvent"],
       sequence: 0,
+      timestamp: "2024-10-21T14:32:15.123Z",
     });
   });
 
