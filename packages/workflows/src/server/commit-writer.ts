@@ -1,5 +1,6 @@
 import type { PublishedEvent, RunState } from "../core/index.js";
-import type { CommitBatch, HandlerRecord, Store } from "../stores/store.js";
+import type { Fence, FencedCommitBatch } from "../stores/leases.js";
+import type { HandlerRecord, Store } from "../stores/store.js";
 import type { ServerLogger } from "./logger.js";
 
 /** A live run as the writer sees it: something that can describe its current state and record. */
@@ -26,6 +27,10 @@ export interface CommitWriterOptions {
   logger: ServerLogger;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
+  /** Fences for the batch's handlers (shared stores with leases). */
+  fences?: (handlerIds: readonly string[]) => Fence[];
+  /** Called with the handlers a fenced commit found taken over; their changes are dropped. */
+  onLeaseLost?: (handlerIds: readonly string[]) => void;
 }
 
 /**
@@ -37,6 +42,7 @@ export class CommitWriter {
   readonly #store: Store;
   readonly #options: CommitWriterOptions;
   #pending = new Map<string, Pending>();
+  #inboxDone = new Map<string, string[]>();
   #changeGeneration = 0;
   #durableGeneration = 0;
   #waiters: Waiter[] = [];
@@ -63,6 +69,16 @@ export class CommitWriter {
     this.#schedule();
   }
 
+  /** Inbox items a run has taken in: deleted in the commit that holds the change they made. */
+  inboxTaken(handlerId: string, itemIds: readonly string[]): void {
+    if (itemIds.length === 0) return;
+    const list = this.#inboxDone.get(handlerId) ?? [];
+    list.push(...itemIds);
+    this.#inboxDone.set(handlerId, list);
+    this.#changeGeneration++;
+    this.#schedule();
+  }
+
   /** True while a change of the handler is not yet durable. */
   isPending(handlerId: string): boolean {
     return this.#pending.has(handlerId);
@@ -71,6 +87,7 @@ export class CommitWriter {
   /** Drops what is pending for a handler (it is being deleted). */
   forget(handlerId: string): void {
     this.#pending.delete(handlerId);
+    this.#inboxDone.delete(handlerId);
   }
 
   /** Resolves when every change noted so far is durable; rejects when the commit holding it failed. */
@@ -85,7 +102,7 @@ export class CommitWriter {
 
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0 || this.#inFlight) {
+    while (this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#inFlight) {
       if (this.#retryTimer) {
         clearTimeout(this.#retryTimer);
         this.#retryTimer = null;
@@ -107,7 +124,7 @@ export class CommitWriter {
 
   #write(): void {
     if (this.#inFlight) return;
-    if (this.#pending.size === 0) {
+    if (this.#pending.size === 0 && this.#inboxDone.size === 0) {
       // Nothing left to write (what was noted got forgotten): everything noted so far is settled.
       this.#durableGeneration = this.#changeGeneration;
       this.#settle();
@@ -115,11 +132,15 @@ export class CommitWriter {
     }
     const taken = this.#pending;
     this.#pending = new Map();
+    const inboxDone = this.#inboxDone;
+    this.#inboxDone = new Map();
     const generation = this.#changeGeneration;
-    const batch: Required<Pick<CommitBatch, "handlers" | "events" | "states">> = {
+    const batch: Required<Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone">> &
+      FencedCommitBatch = {
       handlers: [],
       events: [],
       states: [],
+      inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
     };
     for (const [handlerId, entry] of taken) {
       try {
@@ -134,7 +155,11 @@ export class CommitWriter {
         });
       }
     }
-    const ids = [...taken.keys()];
+    const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
+    if (this.#options.fences) {
+      const fence = this.#options.fences(ids);
+      if (fence.length > 0) batch.fence = fence;
+    }
     this.#inFlight = this.#store.commit(batch).then(
       () => {
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
@@ -145,7 +170,21 @@ export class CommitWriter {
       },
       (error: unknown) => {
         this.#inFlight = null;
-        this.#options.logger.error("commit failed", { error, handlers: ids.length });
+        const lost = leaseLost(error);
+        if (lost) {
+          // Taken over by another process: what this one did with them since is void.
+          for (const id of lost) {
+            taken.delete(id);
+            inboxDone.delete(id);
+            this.forget(id);
+          }
+          this.#options.onLeaseLost?.(lost);
+        } else {
+          this.#options.logger.error("commit failed", { error, handlers: ids.length });
+        }
+        for (const [handlerId, list] of inboxDone) {
+          this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
+        }
         // Nothing of the batch was written: put its events back in front of what came since.
         for (const [handlerId, entry] of taken) {
           const later = this.#pending.get(handlerId);
@@ -155,10 +194,13 @@ export class CommitWriter {
         const failed = this.#waiters.filter((w) => w.generation <= generation);
         this.#waiters = this.#waiters.filter((w) => w.generation > generation);
         for (const w of failed) w.reject(error);
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = null;
-          this.#schedule();
-        }, this.#options.retryDelayMs ?? 1000);
+        this.#retryTimer = setTimeout(
+          () => {
+            this.#retryTimer = null;
+            this.#schedule();
+          },
+          lost ? 0 : (this.#options.retryDelayMs ?? 1000),
+        );
         this.#retryTimer.unref?.();
       },
     );
@@ -177,4 +219,9 @@ export class CommitWriter {
     const done = this.#waiters.splice(0, count);
     for (const w of done) w.resolve();
   }
+}
+
+function leaseLost(error: unknown): readonly string[] | null {
+  const e = error as { code?: unknown; handlerIds?: unknown } | null;
+  return e?.code === "LEASE_LOST" && Array.isArray(e.handlerIds) ? (e.handlerIds as string[]) : null;
 }

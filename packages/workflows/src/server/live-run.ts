@@ -21,6 +21,8 @@ export class LiveRun implements RunJournal, CommitSource {
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
   idleTimer: unknown = null;
+  /** Inbox items already delivered to this run (their deletion may not be durable yet). */
+  readonly inboxTaken = new Set<string>();
   #completedAt: string | null = null;
 
   constructor(

@@ -8,6 +8,7 @@ import {
 } from "../core/index.js";
 import type { Store } from "../stores/store.js";
 import type { CommitWriter } from "./commit-writer.js";
+import type { LeaseKeeper } from "./lease-keeper.js";
 import { LiveRun } from "./live-run.js";
 import type { ServerLogger } from "./logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "./registry.js";
@@ -22,7 +23,15 @@ export interface RunManagerOptions {
   logger: ServerLogger;
   /** Called when a handler is deleted, so that its readers stop. */
   onDeleted(handlerId: string): void;
+  /** Leases on a shared store (several server processes), or null. */
+  leases: LeaseKeeper | null;
 }
+
+/** A handler that runs in another server process sharing the store. */
+const REMOTE = Symbol("remote");
+
+/** The inbox item that asks a handler's owner process to cancel it. */
+const CANCEL_EVENT = "workflows.server.CancelRequested";
 
 export interface StartRequest {
   start: WorkflowEvent;
@@ -52,7 +61,7 @@ export class RunManager {
   readonly #o: RunManagerOptions;
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
-  readonly #loading = new Map<string, Promise<LiveRun | null>>();
+  readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
   readonly #wakes = new Map<string, unknown>();
   readonly #endWaiters = new Map<string, Set<Deferred>>();
   #closing = false;
@@ -106,6 +115,7 @@ export class RunManager {
       }
       this.#checkOpen();
       if (this.#live.has(handlerId)) throw running(handlerId);
+      if (this.#o.leases && !(await this.#o.leases.acquire(handlerId))) throw running(handlerId);
       // A context of a run that was still going is resumed with its own sequence counter: this
       // handler's stream goes on from where it stands instead.
       if (isObject(context) && context["status"] === "running")
@@ -128,8 +138,13 @@ export class RunManager {
     }
   }
 
-  /** The run of a handler, in memory or loaded from the store; null when it is not running. */
-  acquire(handlerId: string): Promise<LiveRun | null> {
+  /** The run of a handler, in memory or loaded from the store; null when it is not running here. */
+  async acquire(handlerId: string): Promise<LiveRun | null> {
+    const found = await this.#locate(handlerId);
+    return found === REMOTE ? null : found;
+  }
+
+  #locate(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
     const live = this.#live.get(handlerId);
     if (live) return Promise.resolve(live);
     const loading = this.#loading.get(handlerId);
@@ -141,10 +156,81 @@ export class RunManager {
 
   /** Delivers an outside event; resolves once it is durable. */
   async send(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
-    const run = await this.acquire(handlerId);
+    const run = await this.#locate(handlerId);
+    if (run === REMOTE) {
+      await this.#toInbox(handlerId, event, step);
+      return;
+    }
     if (!run?.handler) throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     run.handler.sendEvent(event, step === null ? {} : { step });
     await this.#o.writer.flush();
+  }
+
+  /** Hands an event to the process that runs the handler, through the store's inbox. */
+  async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+    const { store, leases, clock } = this.#o;
+    await store.appendInbox(handlerId, {
+      id: randomId(),
+      event,
+      step,
+      receivedAt: new Date(clock.now()).toISOString(),
+    });
+    // The owner may have let go meanwhile (idle release): then this process takes the run in.
+    if (leases && !(await leases.heldByAnyone(handlerId))) await this.acquire(handlerId);
+  }
+
+  /** Handlers this process runs (for lease renewal). */
+  liveIds(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  /** Another process sharing the store has changed these handlers: take in their inbox items. */
+  storeChanged(handlerIds: readonly string[]): void {
+    if (!this.#o.leases) return;
+    for (const id of handlerIds) {
+      const run = this.#live.get(id);
+      if (run) void this.#drainInbox(run);
+    }
+  }
+
+  /** These handlers were taken over by another process: stop running them here. */
+  leaseLost(handlerIds: readonly string[]): void {
+    for (const id of handlerIds) {
+      const run = this.#live.get(id);
+      this.#o.leases?.drop(id);
+      this.#o.writer.forget(id);
+      if (!run) continue;
+      this.#clearIdle(run);
+      run.handler?.suspend();
+      this.#live.delete(id);
+      this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
+    }
+  }
+
+  async #drainInbox(run: LiveRun): Promise<void> {
+    let items: Awaited<ReturnType<Store["readInbox"]>>;
+    try {
+      items = await this.#o.store.readInbox(run.handlerId);
+    } catch (error) {
+      this.#o.logger.warn("could not read a handler's inbox", { handlerId: run.handlerId, error });
+      return;
+    }
+    const taken: string[] = [];
+    for (const item of items) {
+      if (run.inboxTaken.has(item.id) || this.#live.get(run.handlerId) !== run) continue;
+      run.inboxTaken.add(item.id);
+      taken.push(item.id);
+      try {
+        if (item.event.qualifiedName === CANCEL_EVENT) {
+          if (run.state.status === "running") await run.handler?.cancel();
+        } else {
+          run.handler?.sendEvent(item.event, item.step === null ? {} : { step: item.step });
+        }
+      } catch (error) {
+        this.#o.logger.warn("an inbox event was refused by its run", { handlerId: run.handlerId, error });
+      }
+    }
+    this.#o.writer.inboxTaken(run.handlerId, taken);
   }
 
   /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
@@ -155,8 +241,16 @@ export class RunManager {
     const record = live ? live.record() : await store.getHandler(handlerId);
     if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
     if (record.status === "running") {
-      const run = await this.acquire(handlerId);
-      if (run?.handler && run.state.status === "running") await run.handler.cancel();
+      const run = await this.#locate(handlerId);
+      if (run === REMOTE) {
+        await this.#toInbox(
+          handlerId,
+          { type: "CancelRequested", qualifiedName: CANCEL_EVENT, data: {} },
+          null,
+        );
+      } else if (run?.handler && run.state.status === "running") {
+        await run.handler.cancel();
+      }
       await writer.flush();
     } else if (!purge) {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
@@ -220,7 +314,7 @@ export class RunManager {
     if (this.#closing) throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
   }
 
-  async #load(handlerId: string): Promise<LiveRun | null> {
+  async #load(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
     const { store, registry, logger } = this.#o;
     const record = await store.getHandler(handlerId);
     if (!record || record.status !== "running") return null;
@@ -231,8 +325,21 @@ export class RunManager {
     this.#checkOpen();
     const live = this.#live.get(handlerId);
     if (live) return live;
+    const { leases } = this.#o;
+    if (leases) {
+      if (!(await leases.acquire(handlerId))) return REMOTE;
+      // Whatever the previous owner committed last is what this process resumes from.
+      const latest = await store.loadState(handlerId);
+      if (latest?.status !== "running") {
+        await leases.release(handlerId);
+        return null;
+      }
+      Object.assign(state, latest);
+      const again = this.#live.get(handlerId);
+      if (again) return again;
+    }
     try {
-      return this.#begin(handlerId, entry, (journal) =>
+      const run = this.#begin(handlerId, entry, (journal) =>
         entry.workflow.run(undefined, {
           context: state,
           journal,
@@ -241,6 +348,8 @@ export class RunManager {
           clock: this.#o.clock,
         }),
       );
+      if (leases) void this.#drainInbox(run);
+      return run;
     } catch (error) {
       logger.error("could not resume a handler", { handlerId, error });
       return null;
@@ -271,7 +380,10 @@ export class RunManager {
         failure = error;
       }
       this.#clearIdle(live);
-      if (this.#live.get(handlerId) === live) this.#live.delete(handlerId);
+      if (this.#live.get(handlerId) === live) {
+        this.#live.delete(handlerId);
+        if (failure === null) void this.#o.leases?.release(handlerId);
+      }
       this.#dropEndWaiters(handlerId, failure);
     });
     return live;
@@ -311,6 +423,13 @@ export class RunManager {
     run.handler?.suspend();
     this.#live.delete(run.handlerId);
     this.#scheduleWake(run.handlerId, earliestTimer(state));
+    const { leases, store } = this.#o;
+    if (leases) {
+      await leases.release(run.handlerId);
+      // An event may have reached the inbox while this process still held the lease.
+      const waiting = await store.readInbox(run.handlerId).catch(() => []);
+      if (waiting.length > 0) await this.acquire(run.handlerId).catch(() => null);
+    }
   }
 
   #clearIdle(run: LiveRun): void {

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
+import { isLeaseStore } from "../stores/leases.js";
 import type { Store } from "../stores/store.js";
 import { createApp } from "./app.js";
 import { makeBearerCheck } from "./bearer-auth.js";
@@ -10,6 +11,7 @@ import { CommitWriter } from "./commit-writer.js";
 import { createDefaultStore } from "./default-store.js";
 import type { OpenStream } from "./event-stream.js";
 import { HandlerSignals } from "./handler-signals.js";
+import { LeaseKeeper } from "./lease-keeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { RunManager } from "./run-manager.js";
@@ -83,6 +85,7 @@ export class WorkflowServer {
   #http: Server | null = null;
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
+  #leases: LeaseKeeper | null = null;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -198,6 +201,9 @@ export class WorkflowServer {
         this.#logger.error("pending commits were lost at shutdown", { error });
       }
       this.#unsubscribe?.();
+      this.#leases?.stop();
+      // Let the other processes take the suspended runs over at once instead of after the lease expires.
+      await this.#leases?.releaseAll();
       await runtime.store.close();
     }
     if (http) {
@@ -234,11 +240,26 @@ export class WorkflowServer {
     const store = this.#options.store ?? (await createDefaultStore());
     await store.init();
     const signals = new HandlerSignals();
+    // Several processes may share a store that has leases (Postgres): run only what this one holds.
+    let manager: RunManager | null = null;
+    const leases = isLeaseStore(store)
+      ? new LeaseKeeper(store, {
+          logger: this.#logger,
+          held: () => manager?.liveIds() ?? [],
+          onLost: (ids) => manager?.leaseLost(ids),
+        })
+      : null;
     const writer = new CommitWriter(store, {
       logger: this.#logger,
       onCommitted: (ids) => signals.notify(ids),
+      ...(leases
+        ? {
+            fences: (ids: readonly string[]) => leases.fences(ids),
+            onLeaseLost: (ids: readonly string[]) => manager?.leaseLost(ids),
+          }
+        : {}),
     });
-    const manager = new RunManager({
+    manager = new RunManager({
       store,
       writer,
       registry: this.#registry,
@@ -246,10 +267,17 @@ export class WorkflowServer {
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
       logger: this.#logger,
       onDeleted: (id) => signals.notify([id]),
+      leases,
     });
-    this.#unsubscribe = store.subscribe((ids) => signals.notify(ids));
+    const runs = manager;
+    this.#unsubscribe = store.subscribe((ids) => {
+      signals.notify(ids);
+      runs.storeChanged(ids);
+    });
+    this.#leases = leases;
+    leases?.start();
     await manager.resumeAll();
-    return { store, writer, manager, signals };
+    return { store, writer, manager: runs, signals };
   }
 }
 

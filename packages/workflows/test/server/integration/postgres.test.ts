@@ -40,3 +40,51 @@ test("a reader on another server sharing the Postgres store sees the run's event
     result: 2,
   });
 });
+
+function twoServers(): [ReturnType<typeof makeServer>, ReturnType<typeof makeServer>] {
+  const schema = `wf_server_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  schemas.push(schema);
+  const a = makeServer({ store: new PostgresStore(URL, { schema }) });
+  const b = makeServer({ store: new PostgresStore(URL, { schema }) });
+  servers.push(a, b);
+  return [a, b];
+}
+
+test("an event sent to a server that does not run the handler reaches the one that does", async () => {
+  const [owner, other] = twoServers();
+  await callJson(other, "GET", "/health");
+  const { body } = await callJson<{ handler_id: string }>(owner, "POST", "/workflows/waiting/run-nowait", {});
+  const id = body.handler_id;
+  const sent = await callJson(other, "POST", `/events/${id}`, { event: { type: "Ping", value: { n: 5 } } });
+  expect(sent).toMatchObject({ status: 200, body: { status: "sent" } });
+  expect(other.liveRunCount).toBe(0);
+  await callJson(other, "POST", `/events/${id}`, { event: { type: "Finish", value: {} } });
+  const events = await readNdjson(await call(other, "GET", `/events/${id}?sse=false`));
+  expect(events.at(-1)).toMatchObject({ type: "StopEvent" });
+  expect(events.filter((e) => e.type === "Pong").map((e) => e.value["n"])).toEqual([5]);
+  expect(other.liveRunCount).toBe(0);
+});
+
+test("a cancel sent to another server cancels the handler where it runs", async () => {
+  const [owner, other] = twoServers();
+  await callJson(other, "GET", "/health");
+  const { body } = await callJson<{ handler_id: string }>(owner, "POST", "/workflows/waiting/run-nowait", {});
+  expect((await callJson(other, "POST", `/handlers/${body.handler_id}/cancel`)).status).toBe(200);
+  const events = await readNdjson(await call(other, "GET", `/events/${body.handler_id}?sse=false`));
+  expect(events.at(-1)?.type).toBe("WorkflowCancelledEvent");
+});
+
+test("after its owner shut down, another server takes the handler over when an event arrives", async () => {
+  const [owner, other] = twoServers();
+  await callJson(other, "GET", "/health");
+  const { body } = await callJson<{ handler_id: string }>(owner, "POST", "/workflows/waiting/run-nowait", {});
+  await owner.close();
+  await callJson(other, "POST", `/events/${body.handler_id}`, { event: { type: "Ping", value: { n: 1 } } });
+  expect(other.liveRunCount).toBe(1);
+  await callJson(other, "POST", `/events/${body.handler_id}`, { event: { type: "Finish", value: {} } });
+  const events = await readNdjson(
+    await call(other, "GET", `/events/${body.handler_id}?sse=false&include_internal=true`),
+  );
+  expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i));
+  expect(events.at(-1)).toMatchObject({ type: "StopEvent", value: { result: 1 } });
+});

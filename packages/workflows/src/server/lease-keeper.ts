@@ -1,0 +1,100 @@
+import { randomId } from "../core/index.js";
+import type { Fence, LeaseStore } from "../stores/leases.js";
+import type { Store } from "../stores/store.js";
+import type { ServerLogger } from "./logger.js";
+
+export interface LeaseKeeperOptions {
+  /** How long a lease lasts without renewal. Default 30 000. */
+  ttlMs?: number;
+  logger: ServerLogger;
+  /** Called with the handlers whose lease this process lost (another took them over). */
+  onLost(handlerIds: readonly string[]): void;
+  /** The handlers this process runs right now (their leases are renewed). */
+  held(): readonly string[];
+}
+
+/**
+ * This process's leases on a shared store (Postgres): a handler runs only in the process that holds
+ * its lease; commits are fenced with the lease's token; leases are renewed well before they expire.
+ */
+export class LeaseKeeper {
+  readonly owner = `server-${randomId()}`;
+  readonly #store: Store & LeaseStore;
+  readonly #o: LeaseKeeperOptions;
+  readonly #ttl: number;
+  readonly #tokens = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(store: Store & LeaseStore, options: LeaseKeeperOptions) {
+    this.#store = store;
+    this.#o = options;
+    this.#ttl = options.ttlMs ?? 30_000;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.#ttl / 3)));
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Takes the handler's lease; false when another process holds a live one. */
+  async acquire(handlerId: string): Promise<boolean> {
+    const lease = await this.#store.acquireLease(handlerId, this.owner, this.#ttl);
+    if (!lease) return false;
+    this.#tokens.set(handlerId, lease.token);
+    return true;
+  }
+
+  /** True when somebody (maybe this process) holds a live lease on the handler. */
+  async heldByAnyone(handlerId: string): Promise<boolean> {
+    const lease = await this.#store.getLease(handlerId);
+    return lease !== null && Date.parse(lease.expiresAt) > Date.now();
+  }
+
+  async release(handlerId: string): Promise<void> {
+    if (!this.#tokens.delete(handlerId)) return;
+    try {
+      await this.#store.releaseLease(handlerId, this.owner);
+    } catch (error) {
+      this.#o.logger.warn("could not release a lease (it will expire)", { handlerId, error });
+    }
+  }
+
+  /** Gives up every lease this process holds. */
+  async releaseAll(): Promise<void> {
+    for (const id of [...this.#tokens.keys()]) await this.release(id);
+  }
+
+  /** Forgets a lease without telling the store (it was lost). */
+  drop(handlerId: string): void {
+    this.#tokens.delete(handlerId);
+  }
+
+  /** Fences for the handlers of a batch that this process holds. */
+  fences(handlerIds: readonly string[]): Fence[] {
+    const out: Fence[] = [];
+    for (const handlerId of handlerIds) {
+      const token = this.#tokens.get(handlerId);
+      if (token !== undefined) out.push({ handlerId, owner: this.owner, token });
+    }
+    return out;
+  }
+
+  async #renew(): Promise<void> {
+    const ids = this.#o.held().filter((id) => this.#tokens.has(id));
+    if (ids.length === 0) return;
+    try {
+      const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
+      if (lost.length > 0) {
+        for (const id of lost) this.#tokens.delete(id);
+        this.#o.onLost(lost);
+      }
+    } catch (error) {
+      this.#o.logger.warn("lease renewal failed; retrying", { error });
+    }
+  }
+}
