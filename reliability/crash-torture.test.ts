@@ -13,9 +13,9 @@ import { reportFigures } from "./support/figures.js";
 import { SEED, seededRandom, sized } from "./support/mode.js";
 import { checkStore } from "./support/store-invariants.js";
 
-const CYCLES = sized(5, 150);
+const CYCLES = sized(5, 80);
 const RUNS_PER_CYCLE = sized(12, 16);
-const BUDGET_MS = sized(70_000, 20 * 60_000);
+const BUDGET_MS = sized(70_000, 8 * 60_000);
 const KINDS: TortureKind[] = ["stream", "ask", "fan-out", "fail", "retry"];
 const TERMINAL = "workflows.events.StopEvent";
 

@@ -19,7 +19,7 @@ import { reportFigures } from "./support/figures.js";
 import { SEED, seededRandom, sized } from "./support/mode.js";
 import { checkStore } from "./support/store-invariants.js";
 
-const ROUNDS = sized(25, 600);
+const ROUNDS = sized(25, 300);
 const KINDS: TortureKind[] = ["stream", "ask", "fan-out", "fail", "retry"];
 
 const cleanups: (() => Promise<void>)[] = [];
