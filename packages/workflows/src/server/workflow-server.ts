@@ -17,6 +17,7 @@ import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { RunManager } from "./run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 import { defaultUiDir } from "./static-ui.js";
+import { TakeoverLoop } from "./takeover.js";
 
 /** Lets the CLI recognise a server created by another copy of this module. */
 export const WORKFLOW_SERVER_BRAND: unique symbol = Symbol.for("workflows.WorkflowServer") as never;
@@ -44,6 +45,12 @@ export interface WorkflowServerOptions {
    * (408). Event streams are responses and are not limited by it. Default 60 000.
    */
   requestTimeoutMs?: number;
+  /**
+   * With a store shared by several processes (Postgres): how long a handler's lease lives without
+   * renewal. A dead process's handlers run elsewhere after about 1.5 × this. Default
+   * `WORKFLOWS_LEASE_TTL_MS`, else 10 000.
+   */
+  leaseTtlMs?: number;
 }
 
 export interface ServeOptions {
@@ -86,6 +93,7 @@ export class WorkflowServer {
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
   #leases: LeaseKeeper | null = null;
+  #takeover: TakeoverLoop | null = null;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -202,6 +210,7 @@ export class WorkflowServer {
       }
       this.#unsubscribe?.();
       this.#leases?.stop();
+      await this.#takeover?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
       await this.#leases?.releaseAll();
       await runtime.store.close();
@@ -242,8 +251,10 @@ export class WorkflowServer {
     const signals = new HandlerSignals();
     // Several processes may share a store that has leases (Postgres): run only what this one holds.
     let manager: RunManager | null = null;
+    const leaseTtlMs = this.#options.leaseTtlMs ?? (Number(process.env["WORKFLOWS_LEASE_TTL_MS"]) || 10_000);
     const leases = isLeaseStore(store)
       ? new LeaseKeeper(store, {
+          ttlMs: leaseTtlMs,
           logger: this.#logger,
           held: () => manager?.liveIds() ?? [],
           onLost: (ids) => manager?.leaseLost(ids),
@@ -277,6 +288,18 @@ export class WorkflowServer {
     this.#leases = leases;
     leases?.start();
     await manager.resumeAll();
+    if (isLeaseStore(store)) {
+      // Handlers of processes that die from now on: resumed here within about 1.5 lease lifetimes.
+      this.#takeover = new TakeoverLoop({
+        store,
+        intervalMs: leaseTtlMs / 2,
+        logger: this.#logger,
+        clock: this.#clock,
+        isLive: (id) => runs.live(id) !== undefined,
+        resume: (id) => runs.acquire(id),
+      });
+      this.#takeover.start();
+    }
     return { store, writer, manager: runs, signals };
   }
 }
