@@ -1,6 +1,7 @@
 // Crash torture: start the server through the CLI on a SQLite file, drive a mix of runs through the
 // real client, SIGKILL it at a random moment, check the database, restart, again. Then let every run
 // finish and check that nothing was lost and every result is what an uninterrupted run gives.
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WorkflowClient, WorkflowClientError } from "workflows/client";
@@ -79,6 +80,7 @@ describe("crash torture", () => {
       expect(await client.isHealthy()).toBe(true);
       let alive = true;
       const lives = new AbortController();
+      setMaxListeners(0, lives.signal); // one abort listener per reader
       const killed = new Promise<void>((resolve) => lives.signal.addEventListener("abort", () => resolve()));
 
       // Readers for every handler still running, from what was last seen.
