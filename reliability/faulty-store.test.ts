@@ -126,7 +126,7 @@ describe("fault injection (FaultyStore)", () => {
   });
 
   // A commit that lands but reports an error wedges the server: see
-  // packages/workflows/test/regression/commit-outcome-unknown-wedges-writer.test.ts (it.fails until fixed).
+  // packages/workflows/test/regression/commit-outcome-unknown-wedges-writer.test.ts (fixed).
 
   it("random refused commits under a mix of runs: every error is a clear 5xx, the store is never half-written, every run ends right", {
     timeout: sized(60_000, 600_000),

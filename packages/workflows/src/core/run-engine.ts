@@ -47,8 +47,12 @@ export interface Execution {
 
 const MAX_UNCLAIMED = 1000;
 
-/** Lets a step's `waitForEvent` end the execution without running anything after the await. */
-const NEVER = new Promise<never>(() => {});
+/**
+ * Lets a step's `waitForEvent` end the execution without running anything after the await. A fresh
+ * promise each time: nothing but the parked step references it, so both are garbage collected
+ * (a shared one would keep every parked step's frame alive through its reaction list).
+ */
+const never = (): Promise<never> => new Promise<never>(() => {});
 
 /**
  * The run loop. It owns one RunState and is the only code that changes it; every change ends in
@@ -254,7 +258,7 @@ export class RunEngine {
       timeout?: number | null;
     },
   ): WorkflowEvent | Promise<never> {
-    if (!this.isCurrent(exec)) return NEVER;
+    if (!this.isCurrent(exec)) return never();
     const id = `${exec.item.id}:${exec.waitCalls++}`;
     const s = this.state;
     const existing = s.waiters[id];
@@ -290,7 +294,7 @@ export class RunEngine {
     this.#finishExecution(exec);
     this.#publish(stepState(exec.item, "idle", null), true);
     this.#changed();
-    return NEVER;
+    return never();
   }
 
   // ---- the loop ----------------------------------------------------------------------------------

@@ -90,6 +90,19 @@ export class CommitWriter {
     this.#inboxDone.delete(handlerId);
   }
 
+  /** Removes from the pending batch the events of these handlers that the store already holds. */
+  async #dropStored(handlerIds: readonly string[]): Promise<void> {
+    for (const handlerId of handlerIds) {
+      try {
+        const last = await this.#store.lastSequence(handlerId);
+        const entry = this.#pending.get(handlerId);
+        if (entry) entry.events = entry.events.filter((e) => e.sequence > last);
+      } catch {
+        // The store is still down: the retry will fail and come back here.
+      }
+    }
+  }
+
   /** Resolves when every change noted so far is durable; rejects when the commit holding it failed. */
   flush(): Promise<void> {
     const generation = this.#changeGeneration;
@@ -194,10 +207,15 @@ export class CommitWriter {
         const failed = this.#waiters.filter((w) => w.generation <= generation);
         this.#waiters = this.#waiters.filter((w) => w.generation > generation);
         for (const w of failed) w.reject(error);
+        const retried = [...taken.keys()];
         this.#retryTimer = setTimeout(
           () => {
-            this.#retryTimer = null;
-            this.#schedule();
+            // A commit may have landed although it reported an error (connection lost after COMMIT):
+            // drop the events the store already has before writing the batch again.
+            void this.#dropStored(lost ? [] : retried).finally(() => {
+              this.#retryTimer = null;
+              this.#schedule();
+            });
           },
           lost ? 0 : (this.#options.retryDelayMs ?? 1000),
         );

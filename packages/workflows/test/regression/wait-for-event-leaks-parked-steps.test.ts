@@ -1,15 +1,13 @@
-// Regression: every step parked by `ctx.waitForEvent` stays in memory forever, with its whole run.
-// `RunEngine.waitFor` returns one module-level `NEVER` promise (src/core/run-engine.ts); the parked
+// Regression: every step parked by `ctx.waitForEvent` stayed in memory forever, with its whole run.
+// `RunEngine.waitFor` returned one module-level `NEVER` promise (src/core/run-engine.ts); the parked
 // step's async frame awaits it, so NEVER's reaction list holds the frame → StepContext → RunEngine →
 // its state and journal (the server's LiveRun). NEVER never settles and is never collected, so the
 // reactions pile up: a run that waited for input is never freed, not when the server releases it
 // as idle, not when it completes. Found by the load test (reliability/load.test.ts): ~6 KiB of heap
 // per waiting run stays after the idle release; a heap snapshot shows the path above.
 //
-// Suggested fix (src/core/run-engine.ts): return a fresh `new Promise<never>(() => {})` per call
-// instead of the shared NEVER; nothing references it but the parked frame, so both are collected.
-//
-// `it.fails` while the bug stands; drop `.fails` once it is fixed.
+// Fixed: `waitFor` returns a fresh never-settling promise per call; nothing references it but the
+// parked frame, so both are collected.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
@@ -50,7 +48,7 @@ async function completedRun(): Promise<WeakRef<object>> {
 }
 
 describe("regression: steps parked by waitForEvent", () => {
-  it.fails("are freed with their run once it has completed", async () => {
+  it("are freed with their run once it has completed", async () => {
     const ref = await completedRun();
     for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
       await new Promise((resolve) => setImmediate(resolve));
