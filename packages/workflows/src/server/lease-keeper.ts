@@ -23,6 +23,8 @@ export class LeaseKeeper {
   readonly #o: LeaseKeeperOptions;
   readonly #ttl: number;
   readonly #tokens = new Map<string, number>();
+  /** Local time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
+  readonly #renewedAt = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(store: Store & LeaseStore, options: LeaseKeeperOptions) {
@@ -43,9 +45,11 @@ export class LeaseKeeper {
 
   /** Takes the handler's lease; false when another process holds a live one. */
   async acquire(handlerId: string): Promise<boolean> {
+    const sent = Date.now();
     const lease = await this.#store.acquireLease(handlerId, this.owner, this.#ttl);
     if (!lease) return false;
     this.#tokens.set(handlerId, lease.token);
+    this.#renewedAt.set(handlerId, sent);
     return true;
   }
 
@@ -56,6 +60,7 @@ export class LeaseKeeper {
   }
 
   async release(handlerId: string): Promise<void> {
+    this.#renewedAt.delete(handlerId);
     if (!this.#tokens.delete(handlerId)) return;
     try {
       await this.#store.releaseLease(handlerId, this.owner);
@@ -72,6 +77,7 @@ export class LeaseKeeper {
   /** Forgets a lease without telling the store (it was lost). */
   drop(handlerId: string): void {
     this.#tokens.delete(handlerId);
+    this.#renewedAt.delete(handlerId);
   }
 
   /** Fences for the handlers of a batch that this process holds. */
@@ -85,16 +91,36 @@ export class LeaseKeeper {
   }
 
   async #renew(): Promise<void> {
+    this.#stopStale();
     const ids = this.#o.held().filter((id) => this.#tokens.has(id));
     if (ids.length === 0) return;
+    const sent = Date.now();
     try {
       const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
+      const gone = new Set(lost);
+      for (const id of ids) if (!gone.has(id) && this.#tokens.has(id)) this.#renewedAt.set(id, sent);
       if (lost.length > 0) {
-        for (const id of lost) this.#tokens.delete(id);
+        for (const id of lost) this.drop(id);
         this.#o.onLost(lost);
       }
     } catch (error) {
       this.#o.logger.warn("lease renewal failed; retrying", { error });
     }
+  }
+
+  /**
+   * Cut off from the store (a partition, an outage, a renewal that hangs), this process cannot know
+   * whether another took its handlers over: it stops running those whose lease may expire soon, before
+   * another process may start them. Fencing already rejects their writes; this keeps their steps
+   * from running twice. They are resumed (here or elsewhere) once the store is reachable again.
+   */
+  #stopStale(): void {
+    const limit = Date.now() - this.#ttl * 0.6;
+    const stale: string[] = [];
+    for (const [id, at] of this.#renewedAt) if (at < limit) stale.push(id);
+    if (stale.length === 0) return;
+    this.#o.logger.warn("leases not renewed in time: stopping their runs", { handlers: stale.length });
+    for (const id of stale) this.drop(id);
+    this.#o.onLost(stale);
   }
 }
