@@ -12,7 +12,7 @@ import { MODE, sized } from "./support/mode.js";
 const IDLE_CONNECTIONS = 200;
 const DRIBBLERS = 20;
 const NORMAL_REQUESTS = sized(60, 400);
-const ANSWER_BOUND_MS = 2_000;
+const ANSWER_BOUND_MS = 5_000; // generous: CI runs every test file at once on two cores
 
 let server: WorkflowServer;
 let port: number;
