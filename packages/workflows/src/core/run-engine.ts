@@ -64,6 +64,8 @@ export class RunEngine {
   readonly history: PublishedEvent[] | null;
   readonly #options: RunEngineOptions;
   #runController: AbortController | null = null;
+  /** Why the run stopped; made on demand (an Error's stack is costly and rarely read). */
+  #stopReason: (() => unknown) | null = null;
   readonly #executions = new Map<string, Execution>();
   readonly #busy = new Map<string, number>();
   readonly #timers = new Map<string, unknown>();
@@ -96,7 +98,10 @@ export class RunEngine {
 
   /** Fires when the run is cancelled, times out, ends or is suspended. */
   get signal(): AbortSignal {
-    this.#runController ??= new AbortController();
+    if (!this.#runController) {
+      this.#runController = new AbortController();
+      if (this.#stopReason) this.#runController.abort(this.#stopReason());
+    }
     return this.#runController.signal;
   }
 
@@ -174,7 +179,7 @@ export class RunEngine {
     if (!this.#live) return;
     this.#live = false;
     this.#clearTimers();
-    this.#abortAll(new WorkflowError("SERVER_CLOSING", "The run was suspended"));
+    this.#abortAll(() => new WorkflowError("SERVER_CLOSING", "The run was suspended"));
     this.#executions.clear();
     this.#flushListeners();
   }
@@ -408,7 +413,7 @@ export class RunEngine {
   signalOf(exec: Execution): AbortSignal {
     if (!exec.controller) {
       exec.controller = new AbortController();
-      if (this.#runController?.signal.aborted) exec.controller.abort(this.#runController.signal.reason);
+      if (this.#stopReason) exec.controller.abort(this.signal.reason);
       else if (!this.isCurrent(exec))
         exec.controller.abort(new WorkflowError("HANDLER_ENDED", "The step is stale"));
     }
@@ -416,10 +421,15 @@ export class RunEngine {
   }
 
   /** Aborts the run's signal and every execution's. */
-  #abortAll(reason: unknown): void {
-    this.#runController ??= new AbortController();
-    this.#runController.abort(reason);
-    for (const exec of this.#executions.values()) exec.controller?.abort(reason);
+  #abortAll(reason: () => unknown): void {
+    let made: unknown;
+    const get = () => {
+      made ??= reason();
+      return made;
+    };
+    this.#stopReason = get;
+    this.#runController?.abort(get());
+    for (const exec of this.#executions.values()) exec.controller?.abort(get());
   }
 
   #finishExecution(exec: Execution): void {
@@ -569,10 +579,11 @@ export class RunEngine {
     this.#publish(outcome.stopEvent, false);
     this.#live = false;
     this.#clearTimers();
-    this.#abortAll(
+    const cause = this.#failureCause;
+    this.#abortAll(() =>
       outcome.status === "cancelled"
         ? new WorkflowCancelledError()
-        : (this.#failureCause ?? new WorkflowError("HANDLER_ENDED", "The run has ended")),
+        : (cause ?? new WorkflowError("HANDLER_ENDED", "The run has ended")),
     );
     this.#executions.clear();
     this.#changed();
