@@ -78,10 +78,15 @@ export class LiveRun implements RunJournal, CommitSource {
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
   try {
-    return JSON.parse(
-      JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null",
-    );
+    // Without a replacer first: V8's fast path; a bigint throws and takes the slow one.
+    return JSON.parse(JSON.stringify(value) ?? "null");
   } catch {
-    return String(value);
+    try {
+      return JSON.parse(
+        JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null",
+      );
+    } catch {
+      return String(value);
+    }
   }
 }

@@ -98,7 +98,8 @@ export class RunManager {
     this.#claims.add(handlerId);
     try {
       const { store } = this.#o;
-      const existing = await store.getHandler(handlerId);
+      // A generated id is new by construction: no need to look it up.
+      const existing = request.handlerId ? await store.getHandler(handlerId) : null;
       if (existing?.status === "running") throw running(handlerId);
       let context: unknown = request.context;
       let firstSequence = 0;

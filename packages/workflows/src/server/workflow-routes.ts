@@ -41,7 +41,12 @@ export function mountWorkflowRoutes(app: Hono, ctx: ServerContext): void {
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
-    const record: HandlerRecord | null = (await store.getHandler(run.handlerId)) ?? run.record();
+    // The live record is the final one once `ended` settles, unless the run left memory while it
+    // waited (idle release) and ended in another LiveRun: then the store has it.
+    const record: HandlerRecord =
+      run.state.status !== "running"
+        ? run.record()
+        : ((await store.getHandler(run.handlerId)) ?? run.record());
     return json(toHandlerData(record), record.status === "completed" ? 200 : 500);
   };
   app.post("/workflows/:name/run", (c) => start(c.req.raw, c.req.param("name"), true));
