@@ -6,6 +6,8 @@ import { earliestTimer } from "./run-manager.js";
 
 /** How many orphaned handlers one pass looks at, beyond the idle ones it already knows. */
 const BATCH = 100;
+/** How many handlers a pass resumes at once (each takes a few round trips to the store). */
+const CONCURRENCY = 8;
 
 export interface TakeoverOptions {
   store: Store & LeaseStore;
@@ -95,29 +97,36 @@ export class TakeoverLoop {
       const listed = new Set(ids);
       for (const id of [...this.#idle.keys()]) if (!listed.has(id)) this.#idle.delete(id);
     }
-    for (const id of ids) {
-      if (this.#stopped) return;
-      if (this.#o.isLive(id)) continue;
-      const now = this.#clock.now();
-      if (this.#idle.has(id)) {
-        const at = this.#idle.get(id) ?? null;
-        if (at === null || at > now) continue;
-        this.#idle.delete(id);
-      }
-      try {
-        const state = await store.loadState(id);
-        if (state?.status !== "running") continue;
-        if (state.idle) {
-          const at = earliestTimer(state);
-          if ((at === null || at > now) && (await store.readInbox(id)).length === 0) {
-            this.#idle.set(id, at);
-            continue;
-          }
+    const queue = ids.filter((id) => !this.#o.isLive(id));
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined && !this.#stopped; id = queue.shift()) {
+        try {
+          await this.#takeOver(id);
+        } catch (error) {
+          logger.warn("takeover of a handler failed; the next pass tries again", { handlerId: id, error });
         }
-        await this.#o.resume(id);
-      } catch (error) {
-        logger.warn("takeover of a handler failed; the next pass tries again", { handlerId: id, error });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  }
+
+  async #takeOver(id: string): Promise<void> {
+    const { store } = this.#o;
+    const now = this.#clock.now();
+    if (this.#idle.has(id)) {
+      const at = this.#idle.get(id) ?? null;
+      if (at === null || at > now) return;
+      this.#idle.delete(id);
+    }
+    const state = await store.loadState(id);
+    if (state?.status !== "running") return;
+    if (state.idle) {
+      const at = earliestTimer(state);
+      if ((at === null || at > now) && (await store.readInbox(id)).length === 0) {
+        this.#idle.set(id, at);
+        return;
       }
     }
+    if (!this.#o.isLive(id)) await this.#o.resume(id);
   }
 }
