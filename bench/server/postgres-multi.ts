@@ -22,6 +22,7 @@ const tsx = createRequire(import.meta.url).resolve("tsx");
 const ADMIN = process.env["WORKFLOWS_BENCH_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 32);
+const CASES = (process.env["BENCH_CASES"] ?? "sqlite,pg1,pg2,failover").split(",");
 const run = promisify(execFile);
 
 interface Node {
@@ -209,8 +210,10 @@ async function main(): Promise<void> {
     console.log(
       `trivial sync runs (POST /workflows/trivial/run), wrk ${CONNECTIONS} connections, ${SECONDS} s per case`,
     );
-    await throughput("SQLite, 1 process", { WORKFLOWS_DB: join(dir, "w.db") }, 1);
+    if (CASES.includes("sqlite"))
+      await throughput("SQLite, 1 process", { WORKFLOWS_DB: join(dir, "w.db") }, 1);
     for (const count of [1, 2]) {
+      if (!CASES.includes(`pg${count}`)) continue;
       const db = await freshDatabase(admin);
       try {
         await throughput(
@@ -222,7 +225,7 @@ async function main(): Promise<void> {
         await db.drop();
       }
     }
-    for (const ttl of [10_000, 2_000]) {
+    for (const ttl of CASES.includes("failover") ? [10_000, 2_000] : []) {
       const db = await freshDatabase(admin);
       try {
         await failover(db.url, ttl, 20);
