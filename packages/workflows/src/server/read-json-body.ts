@@ -1,5 +1,14 @@
 import { WorkflowError } from "../core/index.js";
 
+/** The node request (`c.env.incoming` when served by node), read instead of the web stream. */
+export interface NodeBody extends AsyncIterable<Uint8Array> {
+  destroy(): void;
+}
+
+/** The node request behind a hono context, when node serves it. */
+export const nodeBody = (env: unknown): NodeBody | undefined =>
+  (env as { incoming?: NodeBody } | undefined)?.incoming;
+
 const tooLarge = (limit: number) =>
   new WorkflowError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
 
@@ -10,22 +19,34 @@ const tooLarge = (limit: number) =>
  *
  * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
  */
-export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+export async function readJsonBody(request: Request, limit: number, incoming?: NodeBody): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  if (!request.body) return undefined;
-  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
+  if (incoming) {
+    // Served by node: read the socket's request directly; a web stream over it costs more than the run.
+    for await (const chunk of incoming) {
+      size += chunk.byteLength;
+      if (size > limit) {
+        incoming.destroy();
+        throw tooLarge(limit);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(value);
+  } else {
+    if (!request.body) return undefined;
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
+    }
   }
   if (size === 0) return undefined;
   const bytes = new Uint8Array(size);

@@ -9,7 +9,7 @@ import {
 import type { HandlerRecord } from "../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "./event-schemas.js";
 import { json } from "./json-response.js";
-import { readJsonBody } from "./read-json-body.js";
+import { nodeBody, readJsonBody } from "./read-json-body.js";
 import type { ServerContext } from "./server-context.js";
 
 /** /workflows, run, run-nowait, and the schema, events and graph look-ups; /openapi.json. */
@@ -22,9 +22,9 @@ export function mountWorkflowRoutes(app: Hono, ctx: ServerContext): void {
 
   app.get("/workflows", () => json({ workflows: ctx.registry.names }));
 
-  const start = async (request: Request, name: string, wait: boolean): Promise<Response> => {
+  const start = async (request: Request, env: unknown, name: string, wait: boolean): Promise<Response> => {
     const entry = ctx.registry.require(name);
-    const body = parseRunRequest(await readJsonBody(request, ctx.bodyLimitBytes));
+    const body = parseRunRequest(await readJsonBody(request, ctx.bodyLimitBytes, nodeBody(env)));
     const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
     const context = body.context && Object.keys(body.context).length > 0 ? body.context : null;
     const { manager, writer, store } = await ctx.runtime();
@@ -49,8 +49,8 @@ export function mountWorkflowRoutes(app: Hono, ctx: ServerContext): void {
         : ((await store.getHandler(run.handlerId)) ?? run.record());
     return json(toHandlerData(record), record.status === "completed" ? 200 : 500);
   };
-  app.post("/workflows/:name/run", (c) => start(c.req.raw, c.req.param("name"), true));
-  app.post("/workflows/:name/run-nowait", (c) => start(c.req.raw, c.req.param("name"), false));
+  app.post("/workflows/:name/run", (c) => start(c.req.raw, c.env, c.req.param("name"), true));
+  app.post("/workflows/:name/run-nowait", (c) => start(c.req.raw, c.env, c.req.param("name"), false));
 
   app.get("/workflows/:name/schema", (c) =>
     json(startStopSchemas(ctx.registry.require(c.req.param("name")))),
