@@ -125,8 +125,30 @@ describe("fault injection (FaultyStore)", () => {
     expect((await client.getResult("asked")).result).toEqual({ kind: "ask", n: 3, answer: answerFor(3) });
   });
 
-  // A commit that lands but reports an error wedges the server: see
-  // packages/workflows/test/regression/commit-outcome-unknown-wedges-writer.test.ts (fixed).
+  it("a commit that lands but reports an error (outcome unknown) wedges neither the handler nor the server", async () => {
+    const { inner, store, client } = await setup();
+    await client.runWorkflowNowait("ask", { handlerId: "unknown-outcome", startEvent: { n: 5 } });
+    store.plan({ at: { commit: [store.calls.commit + 1] }, timing: "after" });
+    const answered = await client
+      .sendEvent("unknown-outcome", { type: "Answer", value: { text: answerFor(5) } })
+      .catch((e: unknown) => e);
+    expectClearServerError(answered);
+    expect((await checkStore(inner)).problems).toEqual([]);
+    // Later writes of this handler and of others still go through (regression:
+    // packages/workflows/test/regression/commit-outcome-unknown-wedges-writer.test.ts).
+    const other = await client.runWorkflow("retry", {
+      handlerId: "other",
+      startEvent: { n: 4, failures: 0 },
+    });
+    expect(other.result).toEqual({ kind: "retry", n: 4, triple: 12 });
+    await whenStored(inner, async () => (await inner.getHandler("unknown-outcome"))?.status === "completed");
+    expect((await checkStore(inner)).problems).toEqual([]);
+    expect((await client.getResult("unknown-outcome")).result).toEqual({
+      kind: "ask",
+      n: 5,
+      answer: answerFor(5),
+    });
+  });
 
   it("random refused commits under a mix of runs: every error is a clear 5xx, the store is never half-written, every run ends right", {
     timeout: sized(60_000, 600_000),
