@@ -55,6 +55,7 @@ export class LiveRun implements RunJournal, CommitSource {
   record(): HandlerRecord {
     const state = this.state;
     const ended = state.status !== "running";
+    const completedAt = ended ? (this.#completedAt ?? isoTime(this.#clock.now())) : null;
     return {
       handlerId: this.handlerId,
       workflowName: this.entry.name,
@@ -63,8 +64,9 @@ export class LiveRun implements RunJournal, CommitSource {
       result: ended && state.outcome ? toJson(state.outcome.result) : null,
       error: ended ? (state.outcome?.error ?? null) : null,
       startedAt: isoTime(state.startedAt),
-      updatedAt: isoTime(this.#clock.now()),
-      completedAt: ended ? (this.#completedAt ?? isoTime(this.#clock.now())) : null,
+      // An ended run's record no longer changes: the same answer from memory and from the store.
+      updatedAt: completedAt ?? isoTime(this.#clock.now()),
+      completedAt,
     };
   }
 
