@@ -13,6 +13,7 @@ import type { OpenStream } from "./event-stream.js";
 import { HandlerSignals } from "./handler-signals.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
+import { OwnNotices } from "./own-notices.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { RunManager } from "./run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
@@ -260,12 +261,21 @@ export class WorkflowServer {
           onLost: (ids) => manager?.leaseLost(ids),
         })
       : null;
+    // Inboxes are read on other processes' notifications only, not after each own commit.
+    const notices = leases ? new OwnNotices() : null;
     const writer = new CommitWriter(store, {
       logger: this.#logger,
-      onCommitted: (ids) => signals.notify(ids),
+      onCommitted: (ids) => {
+        signals.notify(ids);
+        notices?.committed(ids);
+      },
       ...(leases
         ? {
-            fences: (ids: readonly string[]) => leases.fences(ids),
+            fences: (ids: readonly string[]) => {
+              const again = notices?.cut(ids) ?? [];
+              if (again.length > 0) manager?.storeChanged(again);
+              return leases.fences(ids);
+            },
             onLeaseLost: (ids: readonly string[]) => manager?.leaseLost(ids),
           }
         : {}),
@@ -283,7 +293,7 @@ export class WorkflowServer {
     const runs = manager;
     this.#unsubscribe = store.subscribe((ids) => {
       signals.notify(ids);
-      runs.storeChanged(ids);
+      runs.storeChanged(notices ? notices.foreign(ids) : ids);
     });
     this.#leases = leases;
     leases?.start();
