@@ -70,6 +70,9 @@ export class PostgresStore implements Store, LeaseStore {
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
       application_name: "workflows",
+      // A client cut off mid-transaction (a network partition) would keep its row locks, lease rows
+      // among them, until the server notices the dead connection: takeovers would wait that long.
+      idle_in_transaction_session_timeout: 2_000,
       ...base,
     });
     // Idle clients error when the server goes away; the pool drops them and reconnects on demand.
