@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { WorkflowError } from "../core/index.js";
 import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../protocol/index.js";
 import type { HandlerRecord } from "../stores/store.js";
+import { awaitEnded, CANCEL_WAIT_MS } from "./await-ended.js";
 import { json } from "./json-response.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 
@@ -41,8 +42,12 @@ export function mountHandlerRoutes(app: Hono, ctx: ServerContext): void {
 
   app.post("/handlers/:id/cancel", async (c) => {
     const { purge } = parseCancelQuery(new URL(c.req.url).searchParams);
-    const { manager } = await ctx.runtime();
-    const status = await manager.cancel(c.req.param("id"), purge);
+    const { manager, store, signals } = await ctx.runtime();
+    const handlerId = c.req.param("id");
+    const status = await manager.cancel(handlerId, purge);
+    // Through a process that does not run the handler, the cancellation went to its owner's inbox:
+    // answer once the owner applied it (bounded: the request is durable either way).
+    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS);
     return json({ status });
   });
 }

@@ -156,6 +156,13 @@ describe("several server processes on one Postgres database", { timeout: 180_000
     const otherId = other.body["handler_id"] as string;
     const cancelled = await getJson(`${c.url}handlers/${otherId}/cancel`, { method: "POST" });
     expect(cancelled).toEqual({ status: 200, body: { status: "cancelled" } });
+    // Answered once the owner (A) applied it: every process sees it ended at once.
+    for (const node of [a, b, c]) {
+      expect(await getJson(`${node.url}results/${otherId}`)).toMatchObject({
+        status: 200,
+        body: { status: "cancelled" },
+      });
+    }
     const cancelledStream = await fullStream(b.url, otherId);
     expect(cancelledStream.at(-1)?.type).toBe("WorkflowCancelledEvent");
     expectGapFree(cancelledStream);
