@@ -228,8 +228,9 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       // Resumed where A stood (a tick in flight may run again), up to the last tick.
       expect(progress.at(-1)?.value["i"]).toBe(11);
       const firstOnB = afterKill[0] as Envelope;
-      // Taken over within a bounded time: lease expiry (ttl) plus a takeover pass (ttl/2), with slack.
-      expect(Date.parse(String(firstOnB["timestamp"])) - killedAt).toBeLessThan(LEASE_TTL_MS * 4);
+      // Taken over within a bounded time: lease expiry (≤ ttl) plus a takeover pass (ttl/2), with
+      // room for a loaded machine.
+      expect(Date.parse(String(firstOnB["timestamp"])) - killedAt).toBeLessThan(LEASE_TTL_MS * 6);
     }
   });
 
