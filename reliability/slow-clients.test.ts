@@ -140,10 +140,11 @@ describe("slow clients", () => {
       ANSWER_BOUND_MS,
     );
 
-    // The flood was stopped once past the limit. The contract wants a 413 with its detail; the server
-    // currently resets the connection instead: test/regression/oversized-chunked-body-reset-without-413.test.ts.
+    // The flood was refused once past the limit, with the contract's 413 and its detail.
     const floodMs = await refused;
     const floodAnswer = flood.received().match(/^HTTP\/1\.1 (\d+)/)?.[1] ?? "connection reset, no answer";
+    expect(floodAnswer).toBe("413");
+    expect(flood.received()).toContain("PAYLOAD_TOO_LARGE");
 
     let headerCutMs = Number.NaN;
     let bodyCutMs = Number.NaN;

@@ -1,13 +1,16 @@
 import { WorkflowError } from "../core/index.js";
 
-/** The node request (`c.env.incoming` when served by node), read instead of the web stream. */
-export interface NodeBody extends AsyncIterable<Uint8Array> {
-  destroy(): void;
+/** The node request and response behind a hono context (`c.env` when node serves it). */
+export interface NodeBody {
+  incoming: AsyncIterable<Uint8Array> & { resume(): void };
+  outgoing: { setHeader(name: string, value: string): void };
 }
 
-/** The node request behind a hono context, when node serves it. */
-export const nodeBody = (env: unknown): NodeBody | undefined =>
-  (env as { incoming?: NodeBody } | undefined)?.incoming;
+/** The node request and response behind a hono context, when node serves it. */
+export const nodeBody = (env: unknown): NodeBody | undefined => {
+  const e = env as Partial<NodeBody> | undefined;
+  return e?.incoming && e.outgoing ? { incoming: e.incoming, outgoing: e.outgoing } : undefined;
+};
 
 const tooLarge = (limit: number) =>
   new WorkflowError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
@@ -19,17 +22,19 @@ const tooLarge = (limit: number) =>
  *
  * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
  */
-export async function readJsonBody(request: Request, limit: number, incoming?: NodeBody): Promise<unknown> {
+export async function readJsonBody(request: Request, limit: number, node?: NodeBody): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  if (incoming) {
+  if (node) {
     // Served by node: read the socket's request directly; a web stream over it costs more than the run.
-    for await (const chunk of incoming) {
+    for await (const chunk of node.incoming) {
       size += chunk.byteLength;
       if (size > limit) {
-        incoming.destroy();
+        // Answer 413 and close the connection once it is written; the rest of the body is discarded.
+        node.outgoing.setHeader("connection", "close");
+        node.incoming.resume();
         throw tooLarge(limit);
       }
       chunks.push(chunk);
