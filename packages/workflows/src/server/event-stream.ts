@@ -113,7 +113,7 @@ export function openEventStream(o: EventStreamOptions): OpenStream {
               if (page.text) return;
               if (page.read > 0) continue;
               const record = await o.store.getHandler(o.handlerId);
-              if (!record || record.status !== "running") {
+              if (record?.status !== "running") {
                 // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
                 const last = await readPage();
                 send(last.text);

@@ -318,7 +318,7 @@ export class RunManager {
   async #load(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
     const { store, registry, logger } = this.#o;
     const record = await store.getHandler(handlerId);
-    if (!record || record.status !== "running") return null;
+    if (record?.status !== "running") return null;
     const entry = registry.get(record.workflowName);
     if (!entry) return null;
     const state = await store.loadState(handlerId);
