@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { WorkflowError } from "../core/index.js";
+import { UnknownStepError, WorkflowError } from "../core/index.js";
 import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../protocol/index.js";
 import { nothingAfter, openEventStream } from "./event-stream.js";
 import { requireHandler } from "./handler-routes.js";
@@ -75,6 +75,8 @@ export function mountEventRoutes(app: Hono, ctx: ServerContext): void {
     if (record.status !== "running") {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
     }
+    // Checked here as well: a process that does not run the handler only records the event for its owner.
+    if (body.step != null && !entry.workflow.getStep(body.step)) throw new UnknownStepError(body.step);
     await runtime.manager.send(handlerId, event, body.step ?? null);
     return json({ status: "sent" });
   });

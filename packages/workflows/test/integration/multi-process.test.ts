@@ -133,6 +133,12 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       expect((await getJson(`${node.url}results/${id}`)).status).toBe(202);
       expect((await getJson(`${node.url}handlers/${id}`)).body).toMatchObject({ status: "running" });
     }
+    // A step the workflow does not have is refused by any process, not only by the owner.
+    const wrongStep = await postJson(`${c.url}events/${id}`, {
+      event: { type: "Answer", value: { text: "no" } },
+      step: "nope",
+    });
+    expect(wrongStep).toMatchObject({ status: 400, body: { code: "UNKNOWN_STEP" } });
     const sent = await postJson(`${c.url}events/${id}`, {
       event: { type: "Answer", value: { text: "yes" } },
     });
