@@ -2,38 +2,20 @@
 // takeover loop brings them back by itself, and the next event resumes them wherever it arrives.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { callJson, makeServer } from "../server/helpers.js";
+import { useFreshDatabase } from "../support/fresh-database.js";
 
-const ADMIN_URL = process.env["WORKFLOWS_TEST_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const TTL_MS = 600;
 
-let admin: pg.Client;
-let dbName = "";
-let dbUrl = "";
+const db = useFreshDatabase("workflows_idle");
 const servers: ReturnType<typeof makeServer>[] = [];
 const stores: PostgresStore[] = [];
-
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  await admin.connect();
-  dbName = `workflows_idle_${randomBytes(6).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  dbUrl = url.toString();
-});
 
 afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.close()));
   await Promise.allSettled(stores.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  if (dbName) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
 });
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -48,17 +30,17 @@ it("leaves an idle handler in the store, on no process, until an event brings it
   const schema = `idle_${randomBytes(4).toString("hex")}`;
   // A lets idle runs go at once; B keeps a run it took in for a while, so that it can be seen.
   const a = makeServer({
-    store: new PostgresStore(dbUrl, { schema }),
+    store: new PostgresStore(db.url, { schema }),
     idleReleaseMs: 50,
     leaseTtlMs: TTL_MS,
   });
   const b = makeServer({
-    store: new PostgresStore(dbUrl, { schema }),
+    store: new PostgresStore(db.url, { schema }),
     idleReleaseMs: 5000,
     leaseTtlMs: TTL_MS,
   });
   servers.push(a, b);
-  const probe = new PostgresStore(dbUrl, { schema });
+  const probe = new PostgresStore(db.url, { schema });
   stores.push(probe);
   await callJson(b, "GET", "/health");
   const { body } = await callJson<{ handler_id: string }>(a, "POST", "/workflows/waiting/run-nowait", {});

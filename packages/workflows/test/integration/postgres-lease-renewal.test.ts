@@ -2,38 +2,20 @@
 // processes' takeover passes never take a handler from a process that is alive and connected.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { z } from "zod";
 import { defineEvent, StartEvent, StopEvent, Workflow } from "../../src/core/index.js";
 import { WorkflowServer } from "../../src/server/index.js";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
+import { useFreshDatabase } from "../support/fresh-database.js";
 
-const ADMIN_URL = process.env["WORKFLOWS_TEST_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const TTL_MS = 1000;
 
-let admin: pg.Client;
-let dbName = "";
-let dbUrl = "";
+const db = useFreshDatabase("workflows_renew");
 const servers: WorkflowServer[] = [];
-
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  await admin.connect();
-  dbName = `workflows_renew_${randomBytes(6).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  dbUrl = url.toString();
-});
 
 afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  if (dbName) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
 });
 
 const Tick = defineEvent("RenewTick", z.object({ i: z.number().int() }));
@@ -64,7 +46,7 @@ it("keeps a run longer than several lease lifetimes on its process while others 
   const ran: string[] = [];
   const make = (by: string) => {
     const s = new WorkflowServer({
-      store: new PostgresStore(dbUrl, { schema }),
+      store: new PostgresStore(db.url, { schema }),
       token: "",
       leaseTtlMs: TTL_MS,
     });

@@ -4,8 +4,7 @@
 // nothing it acknowledged, and recovers when the database is back.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   defineEvent,
   HumanResponseEvent,
@@ -16,35 +15,18 @@ import {
 } from "workflows";
 import { PostgresStore, WorkflowServer } from "workflows/server";
 import { z } from "zod";
+import { ADMIN_URL, useFreshDatabase } from "../support/fresh-database.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 
-const ADMIN_URL = process.env["WORKFLOWS_TEST_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const TTL_MS = 1000;
 
-let admin: pg.Client;
-let dbUrl = "";
-let dbName = "";
+const db = useFreshDatabase("workflows_outage");
 const servers: WorkflowServer[] = [];
 const proxies: TcpProxy[] = [];
-
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  await admin.connect();
-  dbName = `workflows_outage_${randomBytes(6).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  dbUrl = url.toString();
-});
 
 afterEach(async () => {
   for (const p of proxies.splice(0)) await p.down();
   await Promise.allSettled(servers.splice(0).map((s) => s.close()));
-});
-
-afterAll(async () => {
-  if (dbName) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
 });
 
 let schemas = 0;
@@ -132,8 +114,8 @@ describe("Postgres outages", { timeout: 60_000 }, () => {
     const schema = freshSchema();
     const spans: Span[] = [];
     const link = await proxy();
-    const a = server(link.url(dbUrl), schema, "A", spans);
-    const b = server(dbUrl, schema, "B", spans);
+    const a = server(link.url(db.url), schema, "A", spans);
+    const b = server(db.url, schema, "B", spans);
     await call(b, "GET", "/health");
     const started = await call(a, "POST", "/workflows/ticker/run-nowait", {});
     const id = started.body["handler_id"] as string;
@@ -168,7 +150,7 @@ describe("Postgres outages", { timeout: 60_000 }, () => {
   it("answers 503 while the database is down, loses nothing it acknowledged, and recovers when it is back", async () => {
     const schema = freshSchema();
     const link = await proxy();
-    const s = server(link.url(dbUrl), schema, "A", [], 3);
+    const s = server(link.url(db.url), schema, "A", [], 3);
     const waiting = await call(s, "POST", "/workflows/reply/run-nowait", {});
     expect(waiting.status).toBe(200);
     const id = waiting.body["handler_id"] as string;
