@@ -1,4 +1,4 @@
-export { type Clock, isoTime, randomId, systemClock } from "./clock.js";
+export { type Clock, isoTime, randomId, systemClock, timeOrderedId } from "./clock.js";
 export { Context, StepContext, type WaitForEventOptions } from "./context.js";
 export * from "./errors.js";
 export * from "./events.js";

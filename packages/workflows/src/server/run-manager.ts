@@ -1,12 +1,12 @@
 import {
   type Clock,
-  type PublishedEvent,
   type RunState,
   randomId,
+  timeOrderedId,
   WorkflowError,
   type WorkflowEvent,
 } from "../core/index.js";
-import type { Store } from "../stores/store.js";
+import type { EventRow, Store } from "../stores/store.js";
 import type { CommitWriter } from "./commit-writer.js";
 import type { LeaseKeeper } from "./lease-keeper.js";
 import { LiveRun } from "./live-run.js";
@@ -91,7 +91,7 @@ export class RunManager {
    */
   async start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun> {
     this.#checkOpen();
-    const handlerId = request.handlerId || randomId();
+    const handlerId = request.handlerId || timeOrderedId(this.#o.clock.now());
     if (this.#live.has(handlerId) || this.#claims.has(handlerId) || this.#loading.has(handlerId)) {
       throw running(handlerId);
     }
@@ -390,7 +390,7 @@ export class RunManager {
     return live;
   }
 
-  #changed(run: LiveRun, published: readonly PublishedEvent[]): void {
+  #changed(run: LiveRun, published: readonly EventRow[]): void {
     this.#o.writer.changed(run, published);
     const state = run.state;
     if (state.status === "running" && state.idle) {
