@@ -14,7 +14,12 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
 import { PostgresStore } from "../../packages/workflows/src/stores/postgres/index.js";
-import type { CommitBatch, HandlerRecord } from "../../packages/workflows/src/stores/store.js";
+import {
+  type CommitBatch,
+  eventRows,
+  type HandlerRecord,
+  stateJson,
+} from "../../packages/workflows/src/stores/store.js";
 
 const ADMIN_URL = process.env["BENCH_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
@@ -78,7 +83,7 @@ function run(id: string, now: number): CommitBatch {
     events: [
       {
         handlerId: id,
-        events: [
+        events: eventRows([
           event(0, "StepStateChanged", {
             step: "greet",
             state: "running",
@@ -92,10 +97,10 @@ function run(id: string, now: number): CommitBatch {
             output_event: "StopEvent",
           }),
           event(2, "StopEvent", { result: "Hello, World!" }),
-        ],
+        ]),
       },
     ],
-    states: [{ handlerId: id, state }],
+    states: [{ handlerId: id, json: stateJson(state) }],
   };
 }
 

@@ -15,8 +15,10 @@ import { join } from "node:path";
 import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
 import {
   type CommitBatch,
+  eventRows,
   type HandlerRecord,
   SqliteStore,
+  stateJson,
 } from "../../packages/workflows/src/stores/index.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
@@ -80,7 +82,7 @@ function run(id: string, now: number): CommitBatch {
     events: [
       {
         handlerId: id,
-        events: [
+        events: eventRows([
           event(0, "StepStateChanged", {
             step: "greet",
             state: "running",
@@ -94,10 +96,10 @@ function run(id: string, now: number): CommitBatch {
             output_event: "StopEvent",
           }),
           event(2, "StopEvent", { result: "Hello, World!" }),
-        ],
+        ]),
       },
     ],
-    states: [{ handlerId: id, state }],
+    states: [{ handlerId: id, json: stateJson(state) }],
   };
 }
 

@@ -1,18 +1,17 @@
-import type { PublishedEvent, RunState } from "../core/index.js";
 import type { Fence, FencedCommitBatch } from "../stores/leases.js";
-import type { HandlerRecord, Store } from "../stores/store.js";
+import type { EventRow, HandlerRecord, Store } from "../stores/store.js";
 import type { ServerLogger } from "./logger.js";
 
 /** A live run as the writer sees it: something that can describe its current state and record. */
 export interface CommitSource {
   readonly handlerId: string;
   /** Called synchronously when the batch is cut, so that state and events are consistent. */
-  snapshot(): { state: RunState; record: HandlerRecord };
+  snapshot(): { stateJson: string; record: HandlerRecord };
 }
 
 interface Pending {
   source: CommitSource;
-  events: PublishedEvent[];
+  events: EventRow[];
 }
 
 interface Waiter {
@@ -56,7 +55,7 @@ export class CommitWriter {
   }
 
   /** Notes a change of `source` with the events it published; the batch is cut at the end of the tick. */
-  changed(source: CommitSource, events: readonly PublishedEvent[]): void {
+  changed(source: CommitSource, events: readonly EventRow[]): void {
     let entry = this.#pending.get(source.handlerId);
     if (!entry) {
       entry = { source, events: [] };
@@ -157,9 +156,9 @@ export class CommitWriter {
     };
     for (const [handlerId, entry] of taken) {
       try {
-        const { state, record } = entry.source.snapshot();
+        const { stateJson, record } = entry.source.snapshot();
         batch.handlers.push(record);
-        batch.states.push({ handlerId, state });
+        batch.states.push({ handlerId, json: stateJson });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
       } catch (error) {
         this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {

@@ -7,7 +7,7 @@ import {
   type RunState,
   type WorkflowHandler,
 } from "../core/index.js";
-import type { HandlerRecord } from "../stores/store.js";
+import type { EventRow, HandlerRecord } from "../stores/store.js";
 import type { CommitSource } from "./commit-writer.js";
 import type { RegisteredWorkflow } from "./registry.js";
 
@@ -16,7 +16,7 @@ export class LiveRun implements RunJournal, CommitSource {
   readonly handlerId: string;
   readonly entry: RegisteredWorkflow;
   readonly #clock: Clock;
-  readonly #onChange: (run: LiveRun, published: readonly PublishedEvent[]) => void;
+  readonly #onChange: (run: LiveRun, published: readonly EventRow[]) => void;
   engine: RunEngine | null = null;
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
@@ -29,7 +29,7 @@ export class LiveRun implements RunJournal, CommitSource {
     handlerId: string,
     entry: RegisteredWorkflow,
     clock: Clock,
-    onChange: (run: LiveRun, published: readonly PublishedEvent[]) => void,
+    onChange: (run: LiveRun, published: readonly EventRow[]) => void,
   ) {
     this.handlerId = handlerId;
     this.entry = entry;
@@ -46,9 +46,13 @@ export class LiveRun implements RunJournal, CommitSource {
   changed(engine: RunEngine, published: readonly PublishedEvent[]): void {
     this.engine = engine;
     if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
-    // An event whose value JSON cannot hold would make every commit of the batch fail: store what JSON keeps.
-    const safe = published.map((e) => ({ ...e, value: toJson(e.value) as Record<string, unknown> }));
-    this.#onChange(this, safe);
+    // Serialized now, once: user code may change an event's value after publishing it.
+    const rows: EventRow[] = new Array(published.length);
+    for (let i = 0; i < published.length; i++) {
+      const e = published[i] as PublishedEvent;
+      rows[i] = { sequence: e.sequence, json: eventJson(e) };
+    }
+    this.#onChange(this, rows);
   }
 
   /** The record as it stands now (shares nothing with the live state). */
@@ -70,9 +74,27 @@ export class LiveRun implements RunJournal, CommitSource {
     };
   }
 
-  snapshot(): { state: RunState; record: HandlerRecord } {
-    // A deep copy now: the store may serialize after an await, when the live state has moved on.
-    return { state: toJson(this.state) as RunState, record: this.record() };
+  snapshot(): { stateJson: string; record: HandlerRecord } {
+    // Serialized now: the store may write after an await, when the live state has moved on.
+    return { stateJson: jsonText(this.state), record: this.record() };
+  }
+}
+
+/** An event's JSON; a value JSON cannot hold (bigint, cycles) must not make every commit of the batch fail. */
+function eventJson(e: PublishedEvent): string {
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return JSON.stringify({ ...e, value: toJson(e.value) });
+  }
+}
+
+/** JSON text of what JSON can keep of `value`. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? "null";
+  } catch {
+    return JSON.stringify(toJson(value));
   }
 }
 

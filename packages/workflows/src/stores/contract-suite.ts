@@ -4,12 +4,14 @@ import type { JsonValue, PublishedEvent, RunState, RunStatus } from "../core/ind
 import {
   type CommitBatch,
   DuplicateInboxItemError,
+  eventRows,
   type HandlerRecord,
   type InboxItem,
   InvalidCursorError,
   SequenceConflictError,
   type Store,
   StoreClosedError,
+  stateJson,
 } from "./store.js";
 
 /** Opens a fresh, initialised store; `cleanup` closes it (if still open) and removes what it left. */
@@ -125,12 +127,12 @@ export function runStoreContract(name: string, open: OpenStore): void {
         await store.commit({
           handlers: [handlerRecord("a"), handlerRecord("b", { workflowName: "other" })],
           events: [
-            { handlerId: "a", events: [publishedEvent(0), publishedEvent(1)] },
-            { handlerId: "b", events: [publishedEvent(0)] },
+            { handlerId: "a", events: eventRows([publishedEvent(0), publishedEvent(1)]) },
+            { handlerId: "b", events: eventRows([publishedEvent(0)]) },
           ],
           states: [
-            { handlerId: "a", state: runState({ who: "a" }) },
-            { handlerId: "b", state: runState({ who: "b" }) },
+            { handlerId: "a", json: stateJson(runState({ who: "a" })) },
+            { handlerId: "b", json: stateJson(runState({ who: "b" })) },
           ],
         });
         expect(await store.getHandler("a")).toEqual(handlerRecord("a"));
@@ -158,9 +160,9 @@ export function runStoreContract(name: string, open: OpenStore): void {
         await store.commit({
           handlers: [handlerRecord("a"), handlerRecord("b"), handlerRecord("a", { status: "completed" })],
           states: [
-            { handlerId: "a", state: runState({ n: 1 }) },
-            { handlerId: "b", state: runState({ n: 1 }) },
-            { handlerId: "a", state: runState({ n: 2 }) },
+            { handlerId: "a", json: stateJson(runState({ n: 1 })) },
+            { handlerId: "b", json: stateJson(runState({ n: 1 })) },
+            { handlerId: "a", json: stateJson(runState({ n: 2 })) },
           ],
         });
         expect(await store.getHandler("a")).toEqual(handlerRecord("a", { status: "completed" }));
@@ -178,7 +180,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
       it("rejects a batch with an already stored sequence and writes nothing of it", async () => {
         await store.commit({
           handlers: [handlerRecord("a")],
-          events: [{ handlerId: "a", events: [publishedEvent(0)] }],
+          events: [{ handlerId: "a", events: eventRows([publishedEvent(0)]) }],
         });
         await store.appendInbox("a", inboxItem("i1"));
         const calls: (readonly string[])[] = [];
@@ -187,10 +189,10 @@ export function runStoreContract(name: string, open: OpenStore): void {
         const failing = store.commit({
           handlers: [handlerRecord("b"), handlerRecord("a", { status: "completed" })],
           events: [
-            { handlerId: "b", events: [publishedEvent(0)] },
-            { handlerId: "a", events: [publishedEvent(1), publishedEvent(0, { again: true })] },
+            { handlerId: "b", events: eventRows([publishedEvent(0)]) },
+            { handlerId: "a", events: eventRows([publishedEvent(1), publishedEvent(0, { again: true })]) },
           ],
-          states: [{ handlerId: "b", state: runState() }],
+          states: [{ handlerId: "b", json: stateJson(runState()) }],
           inboxDone: [{ handlerId: "a", ids: ["i1"] }],
         });
         await expect(failing).rejects.toBeInstanceOf(SequenceConflictError);
@@ -210,8 +212,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
         const twice = store.commit({
           handlers: [handlerRecord("a")],
           events: [
-            { handlerId: "a", events: [publishedEvent(0)] },
-            { handlerId: "a", events: [publishedEvent(1), publishedEvent(0)] },
+            { handlerId: "a", events: eventRows([publishedEvent(0)]) },
+            { handlerId: "a", events: eventRows([publishedEvent(1), publishedEvent(0)]) },
           ],
         });
         await expect(twice).rejects.toBeInstanceOf(SequenceConflictError);
@@ -223,7 +225,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
         for (const sequence of [-1, 1.5, Number.NaN]) {
           const batch: CommitBatch = {
             handlers: [handlerRecord("a")],
-            events: [{ handlerId: "a", events: [publishedEvent(0), { ...publishedEvent(1), sequence }] }],
+            events: [{ handlerId: "a", events: eventRows([publishedEvent(0), { ...publishedEvent(1), sequence }]) }],
           };
           await expect(store.commit(batch)).rejects.toBeInstanceOf(RangeError);
         }
@@ -232,12 +234,11 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
 
       it("writes nothing when a value in the batch cannot be serialized", async () => {
-        const unserializable = runState({}) as RunState & { bad: bigint };
-        unserializable.bad = 1n;
+        // Events and states arrive as JSON text (the writer serializes them); a record's result does not.
         const failing = store.commit({
-          handlers: [handlerRecord("a")],
-          events: [{ handlerId: "a", events: [publishedEvent(0)] }],
-          states: [{ handlerId: "a", state: unserializable }],
+          handlers: [handlerRecord("a", { result: 1n })],
+          events: [{ handlerId: "a", events: eventRows([publishedEvent(0)]) }],
+          states: [{ handlerId: "a", json: stateJson(runState()) }],
         });
         await expect(failing).rejects.toThrow();
         expect(await store.getHandler("a")).toBeNull();
@@ -257,8 +258,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
         const state = runState({ count: 1 });
         await store.commit({
           handlers: [record],
-          events: [{ handlerId: "a", events: [event] }],
-          states: [{ handlerId: "a", state }],
+          events: [{ handlerId: "a", events: eventRows([event]) }],
+          states: [{ handlerId: "a", json: stateJson(state) }],
         });
         (record.result as { nested: { n: number } }).nested.n = 2;
         (event.value["list"] as number[]).push(2);
@@ -464,8 +465,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
       beforeEach(async () => {
         await store.commit({
           events: [
-            { handlerId: "a", events: [0, 1, 2, 3, 4].map((s) => publishedEvent(s)) },
-            { handlerId: "b", events: [publishedEvent(0, { of: "b" })] },
+            { handlerId: "a", events: eventRows([0, 1, 2, 3, 4].map((s) => publishedEvent(s))) },
+            { handlerId: "b", events: eventRows([publishedEvent(0, { of: "b" })]) },
           ],
         });
       });
@@ -484,8 +485,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
 
       it("returns events in sequence order whatever order they were committed in", async () => {
-        await store.commit({ events: [{ handlerId: "c", events: [publishedEvent(2), publishedEvent(0)] }] });
-        await store.commit({ events: [{ handlerId: "c", events: [publishedEvent(1)] }] });
+        await store.commit({ events: [{ handlerId: "c", events: eventRows([publishedEvent(2), publishedEvent(0)]) }] });
+        await store.commit({ events: [{ handlerId: "c", events: eventRows([publishedEvent(1)]) }] });
         expect((await store.readEvents("c", -1, 10)).map((e) => e.sequence)).toEqual([0, 1, 2]);
         expect((await store.readEvents("c", 0, 10)).map((e) => e.sequence)).toEqual([1, 2]);
       });
@@ -506,7 +507,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
           internal: true,
           timestamp: iso(7),
         };
-        await store.commit({ events: [{ handlerId: "a", events: [event] }] });
+        await store.commit({ events: [{ handlerId: "a", events: eventRows([event]) }] });
         expect(await store.readEvents("a", 4, 10)).toEqual([event]);
       });
 
@@ -528,12 +529,12 @@ export function runStoreContract(name: string, open: OpenStore): void {
       });
 
       it("returns the last committed state, JSON values intact", async () => {
-        await store.commit({ states: [{ handlerId: "a", state: runState({ v: 1 }) }] });
+        await store.commit({ states: [{ handlerId: "a", json: stateJson(runState({ v: 1 })) }] });
         const tricky = JSON.parse(
           '{"__proto__":{"polluted":true},"constructor":{"prototype":1},"":"empty key","ünï":"🚀\\u0000\\ud800",' +
             '"big":1.7976931348623157e308,"small":5e-324,"neg":-12.5,"nested":[[[]],{}],"nul":null,"t":true}',
         ) as Record<string, JsonValue>;
-        await store.commit({ states: [{ handlerId: "a", state: runState(tricky) }] });
+        await store.commit({ states: [{ handlerId: "a", json: stateJson(runState(tricky)) }] });
         const loaded = await store.loadState("a");
         expect(loaded).toEqual(runState(tricky));
         expect(Object.keys(loaded?.store ?? {})).toEqual(Object.keys(tricky));
@@ -561,7 +562,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
         for (const id of ["1", "2", "3", "4"]) await store.appendInbox("h", inboxItem(id));
         await store.appendInbox("other", inboxItem("2"));
         await store.commit({
-          states: [{ handlerId: "h", state: runState() }],
+          states: [{ handlerId: "h", json: stateJson(runState()) }],
           inboxDone: [{ handlerId: "h", ids: ["2", "4", "unknown"] }],
         });
         expect(await store.readInbox("h")).toEqual([inboxItem("1"), inboxItem("3")]);
@@ -584,8 +585,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
         for (const id of ["a", "b"]) {
           await store.commit({
             handlers: [handlerRecord(id)],
-            events: [{ handlerId: id, events: [publishedEvent(0), publishedEvent(1)] }],
-            states: [{ handlerId: id, state: runState() }],
+            events: [{ handlerId: id, events: eventRows([publishedEvent(0), publishedEvent(1)]) }],
+            states: [{ handlerId: id, json: stateJson(runState()) }],
           });
           await store.appendInbox(id, inboxItem("i"));
         }
@@ -604,7 +605,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
 
         await store.commit({
           handlers: [handlerRecord("a")],
-          events: [{ handlerId: "a", events: [publishedEvent(0)] }],
+          events: [{ handlerId: "a", events: eventRows([publishedEvent(0)]) }],
         });
         expect(await store.readEvents("a", -1, 10)).toEqual([publishedEvent(0)]);
       });
@@ -628,11 +629,11 @@ export function runStoreContract(name: string, open: OpenStore): void {
         await store.commit({
           handlers: [handlerRecord("a")],
           events: [
-            { handlerId: "b", events: [publishedEvent(0)] },
-            { handlerId: "a", events: [publishedEvent(0)] },
-            { handlerId: "b", events: [publishedEvent(1)] },
+            { handlerId: "b", events: eventRows([publishedEvent(0)]) },
+            { handlerId: "a", events: eventRows([publishedEvent(0)]) },
+            { handlerId: "b", events: eventRows([publishedEvent(1)]) },
           ],
-          states: [{ handlerId: "c", state: runState() }],
+          states: [{ handlerId: "c", json: stateJson(runState()) }],
         });
         expect(calls).toEqual([["a", "b"]]);
         // The write was visible when the listener ran.
@@ -715,7 +716,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
           for (;;) {
             const next = (await lastSequence(handlerId)) + 1;
             try {
-              await commit({ events: [{ handlerId, events: [publishedEvent(next, { writer, i })] }] });
+              await commit({ events: [{ handlerId, events: eventRows([publishedEvent(next, { writer, i })]) }] });
               break;
             } catch (error) {
               if (!(error instanceof SequenceConflictError)) throw error;
@@ -795,7 +796,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
                 handlers: groups.map((g) => handlerRecord(`${prefix}-${g.handler}`)),
                 events: groups.map((g) => ({
                   handlerId: `${prefix}-${g.handler}`,
-                  events: g.sequences.map((seq) => publishedEvent(seq)),
+                  events: eventRows(g.sequences.map((seq) => publishedEvent(seq))),
                 })),
               };
               if (conflict) {
@@ -873,8 +874,8 @@ export function runStoreContract(name: string, open: OpenStore): void {
             const item = inboxItem("i", { value, object });
             await store.commit({
               handlers: [record],
-              events: [{ handlerId, events: [event] }],
-              states: [{ handlerId, state }],
+              events: [{ handlerId, events: eventRows([event]) }],
+              states: [{ handlerId, json: stateJson(state) }],
             });
             await store.appendInbox(handlerId, item);
             expect(await store.loadState(handlerId)).toEqual(state);

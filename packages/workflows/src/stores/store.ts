@@ -30,6 +30,16 @@ export interface InboxItem {
   receivedAt: string;
 }
 
+/**
+ * A published event as a commit carries it: its sequence and its JSON text. The writer serializes
+ * each event once; stores write the text as it is and parse it when it is read.
+ */
+export interface EventRow {
+  sequence: number;
+  /** `JSON.stringify` of the {@link PublishedEvent}, whose `sequence` is the same. */
+  json: string;
+}
+
 /** Writes of any number of handlers, applied atomically: all of them or none. */
 export interface CommitBatch {
   /** Inserted or replaced whole, by `handlerId`. */
@@ -38,12 +48,20 @@ export interface CommitBatch {
    * Appended to each handler's event log. Sequences are assigned by the engine; a store rejects
    * (throws, committing nothing) a sequence that is already stored for that handler.
    */
-  events?: { handlerId: string; events: PublishedEvent[] }[];
-  /** Each handler's run state, replacing the previous one. */
-  states?: { handlerId: string; state: RunState }[];
+  events?: { handlerId: string; events: EventRow[] }[];
+  /** Each handler's run state as JSON text (`JSON.stringify` of its {@link RunState}), replacing the previous one. */
+  states?: { handlerId: string; json: string }[];
   /** Inbox items the run has taken into its state; deleted in the same transaction. */
   inboxDone?: { handlerId: string; ids: string[] }[];
 }
+
+/** The rows of published events for a {@link CommitBatch} (each serialized once). */
+export function eventRows(events: readonly PublishedEvent[]): EventRow[] {
+  return events.map((event) => ({ sequence: event.sequence, json: JSON.stringify(event) }));
+}
+
+/** The JSON text of a run state for a {@link CommitBatch}. */
+export const stateJson = (state: RunState): string => JSON.stringify(state);
 
 export interface ListHandlersQuery {
   /** Any of these statuses (OR); all when empty or missing. */

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "vitest";
+import type { RunState } from "workflows";
 import { type CommitBatch, MemoryStore } from "workflows/server";
 import { callJson, makeServer } from "./helpers.js";
 
@@ -50,7 +51,8 @@ test("a commit's events and state agree: the state's next sequence follows its l
   await callJson(server, "POST", "/workflows/greet/run", {});
   for (const batch of store.commits) {
     for (const group of batch.events ?? []) {
-      const state = batch.states?.find((s) => s.handlerId === group.handlerId)?.state;
+      const json = batch.states?.find((s) => s.handlerId === group.handlerId)?.json;
+      const state = json === undefined ? undefined : (JSON.parse(json) as RunState);
       expect(state?.nextSequence).toBe((group.events.at(-1)?.sequence ?? -2) + 1);
     }
   }

@@ -12,7 +12,13 @@ import {
   PostgresStore,
   type PostgresStoreOptions,
 } from "../../src/stores/postgres/index.js";
-import { type HandlerRecord, SequenceConflictError, StoreClosedError } from "../../src/stores/store.js";
+import {
+  eventRows,
+  type HandlerRecord,
+  SequenceConflictError,
+  StoreClosedError,
+  stateJson,
+} from "../../src/stores/store.js";
 
 // Real PostgreSQL, as the house style asks: this file makes its own database and drops it at the end.
 const ADMIN_URL = process.env.WORKFLOWS_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -282,7 +288,7 @@ describe("PostgresStore init", () => {
     const schema = freshSchema();
     const first = openStore({ schema });
     await first.init();
-    await first.commit({ handlers: [record("kept")], events: [{ handlerId: "kept", events: [event(0)] }] });
+    await first.commit({ handlers: [record("kept")], events: [{ handlerId: "kept", events: eventRows([event(0)]) }] });
     const again = openStore({ schema });
     await again.init();
     await again.init();
@@ -323,8 +329,8 @@ describe("PostgresStore commit", () => {
     const ids = Array.from({ length: 300 }, (_, i) => `run-${String(i).padStart(3, "0")}`);
     await store!.commit({
       handlers: ids.map((id, i) => record(id, { startedAt: iso(i) })),
-      events: ids.map((id) => ({ handlerId: id, events: [event(0), event(1), event(2)] })),
-      states: ids.map((id) => ({ handlerId: id, state: runState(3) })),
+      events: ids.map((id) => ({ handlerId: id, events: eventRows([event(0), event(1), event(2)]) })),
+      states: ids.map((id) => ({ handlerId: id, json: stateJson(runState(3)) })),
     });
     expect(await store!.getHandler("run-042")).toEqual(record("run-042", { startedAt: iso(42) }));
     expect(await store!.readEvents("run-299", -1, 10)).toEqual([event(0), event(1), event(2)]);
@@ -336,7 +342,7 @@ describe("PostgresStore commit", () => {
     const [store] = await sharedStores(1);
     await store!.commit({
       handlers: [record("old")],
-      events: [{ handlerId: "old", events: [event(0), event(1)] }],
+      events: [{ handlerId: "old", events: eventRows([event(0), event(1)]) }],
     });
     await store!.appendInbox("old", { id: "i1", event: ping(), step: null, receivedAt: iso(5) });
 
@@ -344,10 +350,10 @@ describe("PostgresStore commit", () => {
       .commit({
         handlers: [record("new"), record("old", { status: "completed", completedAt: iso(9) })],
         events: [
-          { handlerId: "new", events: [event(0)] },
-          { handlerId: "old", events: [event(2), event(1)] },
+          { handlerId: "new", events: eventRows([event(0)]) },
+          { handlerId: "old", events: eventRows([event(2), event(1)]) },
         ],
-        states: [{ handlerId: "new", state: runState(1) }],
+        states: [{ handlerId: "new", json: stateJson(runState(1)) }],
         inboxDone: [{ handlerId: "old", ids: ["i1"] }],
       })
       .catch((e: unknown) => e);
@@ -367,8 +373,8 @@ describe("PostgresStore commit", () => {
     const odd = "a\u0000b \u{1F600} \\ \" '";
     await store!.commit({
       handlers: [record("nul", { status: "completed", result: { text: odd }, completedAt: iso(1) })],
-      events: [{ handlerId: "nul", events: [event(0, { text: odd })] }],
-      states: [{ handlerId: "nul", state: runState(1, { text: odd }) }],
+      events: [{ handlerId: "nul", events: eventRows([event(0, { text: odd })]) }],
+      states: [{ handlerId: "nul", json: stateJson(runState(1, { text: odd })) }],
     });
     expect((await store!.getHandler("nul"))?.result).toEqual({ text: odd });
     expect((await store!.readEvents("nul", -1, 1))[0]?.value).toEqual({ text: odd });
@@ -379,7 +385,7 @@ describe("PostgresStore commit", () => {
     const [store, reader] = await sharedStores(2);
     const writing = store!.commit({
       handlers: [record("last")],
-      events: [{ handlerId: "last", events: [event(0)] }],
+      events: [{ handlerId: "last", events: eventRows([event(0)]) }],
     });
     await store!.close();
     await writing;
@@ -397,7 +403,7 @@ describe("PostgresStore subscribe", () => {
   it("wakes a subscriber of another store instance when a commit lands", async () => {
     const [a, b] = await sharedStores(2);
     const heardByB = listen(b!);
-    await a!.commit({ handlers: [record("h1")], events: [{ handlerId: "h1", events: [event(0)] }] });
+    await a!.commit({ handlers: [record("h1")], events: [{ handlerId: "h1", events: eventRows([event(0)]) }] });
     await heardByB.hears(["h1"]);
     expect(heardByB.calls).toEqual([["h1"]]);
   });
@@ -467,7 +473,7 @@ describe("PostgresStore subscribe", () => {
     expect(b.listenState).toBe("polling");
     await a!.commit({
       handlers: [record("while-down")],
-      events: [{ handlerId: "while-down", events: [event(0)] }],
+      events: [{ handlerId: "while-down", events: eventRows([event(0)]) }],
     });
     await heardByB.hears(["while-down"], "the commit made while LISTEN was down (by polling)");
 
@@ -629,8 +635,8 @@ describe("PostgresStore leases", () => {
     const error = await a!
       .commit({
         handlers: [record("h"), record("other")],
-        events: [{ handlerId: "h", events: [event(0)] }],
-        states: [{ handlerId: "h", state: runState(1) }],
+        events: [{ handlerId: "h", events: eventRows([event(0)]) }],
+        states: [{ handlerId: "h", json: stateJson(runState(1)) }],
         inboxDone: [{ handlerId: "h", ids: ["i1"] }],
         fence: [{ handlerId: "h", owner: "process-a", token: stale!.token }],
       })
@@ -645,7 +651,7 @@ describe("PostgresStore leases", () => {
 
     await b!.commit({
       handlers: [record("h")],
-      events: [{ handlerId: "h", events: [event(0)] }],
+      events: [{ handlerId: "h", events: eventRows([event(0)]) }],
       fence: [{ handlerId: "h", owner: "process-b", token: current!.token }],
     });
     expect(await b!.lastSequence("h")).toBe(0);
@@ -666,7 +672,7 @@ describe("PostgresStore leases", () => {
       let takeover: Promise<number> | null = null;
       for (let sequence = 0; ; sequence++) {
         try {
-          await a!.commit({ events: [{ handlerId, events: [event(sequence)] }], fence });
+          await a!.commit({ events: [{ handlerId, events: eventRows([event(sequence)]) }], fence });
           written.push(sequence);
         } catch (error) {
           if (error instanceof LeaseLostError) break;

@@ -10,7 +10,7 @@ import {
   runState,
   runStoreContract,
 } from "../../src/stores/contract-suite.js";
-import { SequenceConflictError, SqliteStore } from "../../src/stores/index.js";
+import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
 import { LATEST_VERSION, migrate } from "../../src/stores/sqlite/index.js";
 
 async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
@@ -63,8 +63,8 @@ describe("SqliteStore on a file", () => {
     const first = openStore(path);
     await first.commit({
       handlers: [0, 1, 2].map((i) => handlerRecord(`h${i}`, { startedAt: new Date(1e12 + i).toISOString() })),
-      events: [{ handlerId: "h1", events: [publishedEvent(0), publishedEvent(1, { ü: "🚀" })] }],
-      states: [{ handlerId: "h1", state: runState({ count: 2 }) }],
+      events: [{ handlerId: "h1", events: eventRows([publishedEvent(0), publishedEvent(1, { ü: "🚀" })]) }],
+      states: [{ handlerId: "h1", json: stateJson(runState({ count: 2 })) }],
     });
     await first.appendInbox("h1", inboxItem("i1"));
     const cursor = (await first.listHandlers({ limit: 1 })).nextCursor;
@@ -121,7 +121,7 @@ describe("SqliteStore on a file", () => {
     const store = openStore(path);
     await store.commit({
       handlers: [handlerRecord("h")],
-      events: [{ handlerId: "h", events: [publishedEvent(0)] }],
+      events: [{ handlerId: "h", events: eventRows([publishedEvent(0)]) }],
     });
     await store.close();
 
@@ -165,13 +165,13 @@ describe("SqliteStore on a file", () => {
     const b = openStore(path, { synchronous: "normal", busyTimeoutMs: 1000 });
     await a.commit({
       handlers: [handlerRecord("h")],
-      events: [{ handlerId: "h", events: [publishedEvent(0)] }],
+      events: [{ handlerId: "h", events: eventRows([publishedEvent(0)]) }],
     });
     expect(await b.lastSequence("h")).toBe(0);
     await expect(
-      b.commit({ events: [{ handlerId: "h", events: [publishedEvent(0)] }] }),
+      b.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(0)]) }] }),
     ).rejects.toBeInstanceOf(SequenceConflictError);
-    await b.commit({ events: [{ handlerId: "h", events: [publishedEvent(1)] }] });
+    await b.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(1)]) }] });
     expect((await a.readEvents("h", -1, 10)).map((e) => e.sequence)).toEqual([0, 1]);
   });
 

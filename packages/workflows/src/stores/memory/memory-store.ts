@@ -82,13 +82,10 @@ export class MemoryStore implements Store {
           throw new SequenceConflictError(group.handlerId, event.sequence);
         }
         seen.add(event.sequence);
-        events.push({ handlerId: group.handlerId, sequence: event.sequence, json: JSON.stringify(event) });
+        events.push({ handlerId: group.handlerId, sequence: event.sequence, json: event.json });
       }
     }
-    const states = (batch.states ?? []).map((s) => ({
-      handlerId: s.handlerId,
-      json: JSON.stringify(s.state),
-    }));
+    const states = batch.states ?? [];
     const done = batch.inboxDone ?? [];
 
     for (const h of handlers) this.#handlers.set(h.handlerId, h.entry);

@@ -20,7 +20,7 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
       const key = `${event.sequence}:${group.handlerId}`;
       if (claimed.has(key)) throw new SequenceConflictError(group.handlerId, event.sequence);
       claimed.add(key);
-      events.push({ handlerId: group.handlerId, sequence: event.sequence, json: JSON.stringify(event) });
+      events.push({ handlerId: group.handlerId, sequence: event.sequence, json: event.json });
     }
   }
   events.sort((a, b) => compareIds(a.handlerId, b.handlerId) || a.sequence - b.sequence);
@@ -41,7 +41,7 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     events.map((e) => String(e.sequence)),
     events.map((e) => e.json),
     states.map((s) => s.handlerId),
-    states.map((s) => JSON.stringify(s.state)),
+    states.map((s) => s.json),
     done.map((d) => d.handlerId),
     done.map((d) => d.id),
     changed,

@@ -322,7 +322,7 @@ function prepare(db: Database.Database): Opened {
       for (const event of group.events) {
         checkSequence(group.handlerId, event.sequence);
         try {
-          statements.insertEvent.run(group.handlerId, event.sequence, JSON.stringify(event));
+          statements.insertEvent.run(group.handlerId, event.sequence, event.json);
         } catch (error) {
           if (isConstraintError(error, "SQLITE_CONSTRAINT_PRIMARYKEY"))
             throw new SequenceConflictError(group.handlerId, event.sequence, { cause: error });
@@ -331,7 +331,7 @@ function prepare(db: Database.Database): Opened {
       }
     }
     for (const s of lastById(batch.states ?? []))
-      statements.upsertState.run(s.handlerId, JSON.stringify(s.state));
+      statements.upsertState.run(s.handlerId, s.json);
     for (const done of batch.inboxDone ?? []) {
       for (const id of done.ids) statements.deleteInboxItem.run(done.handlerId, id);
     }
