@@ -288,7 +288,10 @@ describe("PostgresStore init", () => {
     const schema = freshSchema();
     const first = openStore({ schema });
     await first.init();
-    await first.commit({ handlers: [record("kept")], events: [{ handlerId: "kept", events: eventRows([event(0)]) }] });
+    await first.commit({
+      handlers: [record("kept")],
+      events: [{ handlerId: "kept", events: eventRows([event(0)]) }],
+    });
     const again = openStore({ schema });
     await again.init();
     await again.init();
@@ -403,7 +406,10 @@ describe("PostgresStore subscribe", () => {
   it("wakes a subscriber of another store instance when a commit lands", async () => {
     const [a, b] = await sharedStores(2);
     const heardByB = listen(b!);
-    await a!.commit({ handlers: [record("h1")], events: [{ handlerId: "h1", events: eventRows([event(0)]) }] });
+    await a!.commit({
+      handlers: [record("h1")],
+      events: [{ handlerId: "h1", events: eventRows([event(0)]) }],
+    });
     await heardByB.hears(["h1"]);
     expect(heardByB.calls).toEqual([["h1"]]);
   });

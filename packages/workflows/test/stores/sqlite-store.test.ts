@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -18,10 +20,15 @@ async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-for (const synchronous of ["full", "normal"] as const) {
-  runStoreContract(`sqlite file (synchronous ${synchronous})`, async () => {
+// Writes on the writer thread (the default) for both durability settings, and on the calling thread.
+for (const [synchronous, writer] of [
+  ["full", "thread"],
+  ["normal", "thread"],
+  ["full", "inline"],
+] as const) {
+  runStoreContract(`sqlite file (synchronous ${synchronous}, ${writer} writer)`, async () => {
     const { dir, remove } = await tempDir();
-    const store = new SqliteStore(join(dir, "workflows.db"), { synchronous });
+    const store = new SqliteStore(join(dir, "workflows.db"), { synchronous, writer });
     await store.init();
     return {
       store,
@@ -178,5 +185,39 @@ describe("SqliteStore on a file", () => {
   it("rejects invalid options", () => {
     expect(() => new SqliteStore(join(dir, "x.db"), { synchronous: "off" as "full" })).toThrow(TypeError);
     expect(() => new SqliteStore(join(dir, "x.db"), { busyTimeoutMs: -1 })).toThrow(TypeError);
+    expect(() => new SqliteStore(join(dir, "x.db"), { writer: "fork" as "thread" })).toThrow(TypeError);
+  });
+
+  it("writes on its writer thread: the event loop keeps turning during a large commit", async () => {
+    const store = openStore(join(dir, "thread.db"));
+    await store.init();
+    const events = Array.from({ length: 30_000 }, (_, i) => publishedEvent(i, { padding: "x".repeat(100) }));
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      await store.commit({
+        handlers: [handlerRecord("big")],
+        events: [{ handlerId: "big", events: eventRows(events) }],
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(turns).toBeGreaterThan(0);
+    expect(await store.lastSequence("big")).toBe(29_999);
+  });
+
+  it("lets a process that committed and closed its store end by itself", async () => {
+    const path = join(dir, "exit.db");
+    const script = fileURLToPath(new URL("./fixtures/commit-and-close.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", script, path], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect({ code, out }).toEqual({ code: 0, out: "closed\n" });
+    expect((await openStore(path).getHandler("h"))?.status).toBe("running");
   });
 });

@@ -1,22 +1,20 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
-  DuplicateInboxItemError,
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
-  SequenceConflictError,
   type Store,
   StoreClosedError,
 } from "../store.js";
 import { migrate } from "./migrations.js";
+import { WriterThread } from "./writer.js";
+import { connect, isInMemory, prepareWrites, type Writes } from "./writes.js";
 
 export interface SqliteStoreOptions {
   /**
@@ -31,6 +29,14 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
   /** How long a write waits for another process's lock before failing with SQLITE_BUSY. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * Where writes run. `"thread"` (default for a file): in a worker thread with its own connection,
+   * so that a commit's work and its fsync never block the event loop; reads stay on the calling
+   * thread (WAL lets them run beside the writer). `"inline"`: on the calling thread (always the
+   * case for `":memory:"`, whose database one connection cannot share; also for a bundler that
+   * cannot ship the `writer-thread.js` module next to this one).
+   */
+  writer?: "thread" | "inline";
 }
 
 interface HandlerRow {
@@ -47,46 +53,37 @@ interface HandlerRow {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** Every statement the store runs, prepared once when the database is opened. */
+/** Every read the store runs, prepared once when the database is opened. */
 interface Statements {
-  upsertHandler: Statement;
-  insertEvent: Statement;
-  upsertState: Statement;
-  deleteInboxItem: Statement;
   getHandler: Statement;
   listRunning: Statement;
   readEvents: Statement;
   lastSequence: Statement;
   loadState: Statement;
-  appendInbox: Statement;
   readInbox: Statement;
-  deleteHandler: Statement;
-  deleteEvents: Statement;
-  deleteState: Statement;
-  deleteInbox: Statement;
 }
 
 interface Opened {
   db: Database.Database;
   statements: Statements;
-  commit: Database.Transaction<(batch: CommitBatch) => void>;
-  deleteHandler: Database.Transaction<(handlerId: string) => boolean>;
+  /** Writes on this connection, or null when the writer thread does them. */
+  writes: Writes | null;
   /** Listing statements by the shape of their filters (number of statuses, of names, cursor or not). */
   listings: Map<string, Statement>;
 }
 
 const MAX_CACHED_LISTINGS = 64;
-/** SQLite's page cache per connection (its default is 2 MiB). */
-const CACHE_KIB = 16 * 1024;
 
 /**
  * The embedded, durable store: one SQLite file (better-sqlite3) in WAL mode. The parent directory is
  * created when missing; `":memory:"` keeps everything in memory. The schema is created or migrated
  * on the first use (or by `init()`), in a transaction, so several processes may open one file.
  *
- * better-sqlite3 is synchronous: each method does its work at once and returns a settled promise;
- * errors become rejections. `commit` runs one transaction of prepared statements, however many
- * handlers the batch holds: batching many runs' changes into one commit is what makes it fast.
+ * better-sqlite3 is synchronous. Reads run on the calling thread and return settled promises.
+ * Writes run in a worker thread with a connection of its own (see `writer`), in the order they
+ * were made; a write's promise settles once its transaction is committed (and, with `synchronous:
+ * "full"`, on disk). `commit` runs one transaction however many handlers the batch holds: batching
+ * many runs' changes into one commit is what makes it fast.
  *
  * @example
  * const server = new WorkflowServer({ store: new SqliteStore(".workflows/workflows.db") });
@@ -96,6 +93,7 @@ export class SqliteStore implements Store {
   readonly #synchronous: "full" | "normal";
   readonly #busyTimeoutMs: number;
   readonly #listeners = new StoreListeners();
+  readonly #thread: WriterThread | null;
   #opened: Opened | null = null;
   #closed = false;
 
@@ -108,9 +106,17 @@ export class SqliteStore implements Store {
     if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       throw new TypeError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
     }
+    const writer = options.writer ?? "thread";
+    if (writer !== "thread" && writer !== "inline") {
+      throw new TypeError(`writer must be "thread" or "inline", got ${String(writer)}`);
+    }
     this.path = path;
     this.#synchronous = synchronous;
     this.#busyTimeoutMs = busyTimeoutMs;
+    this.#thread =
+      writer === "thread" && !isInMemory(path)
+        ? new WriterThread(path, { synchronous, busyTimeoutMs })
+        : null;
   }
 
   async init(): Promise<void> {
@@ -123,6 +129,8 @@ export class SqliteStore implements Store {
     this.#listeners.clear();
     const opened = this.#opened;
     this.#opened = null;
+    // The writes already made finish first.
+    await this.#thread?.close();
     if (opened === null) return;
     try {
       opened.db.pragma("optimize");
@@ -133,7 +141,15 @@ export class SqliteStore implements Store {
   }
 
   async commit(batch: CommitBatch): Promise<void> {
-    this.#open().commit.immediate(batch);
+    const { writes } = this.#open();
+    if (writes) {
+      writes.commit(batch);
+    } else {
+      // Checked here too, so that a bad batch fails before it is copied to the writer thread.
+      for (const group of batch.events ?? [])
+        for (const e of group.events) checkSequence(group.handlerId, e.sequence);
+      await this.#write({ op: "commit", batch });
+    }
     this.#listeners.notify(changedHandlerIds(batch));
   }
 
@@ -187,20 +203,9 @@ export class SqliteStore implements Store {
   }
 
   async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
-    const { statements } = this.#open();
-    const json = JSON.stringify({
-      id: item.id,
-      event: item.event,
-      step: item.step ?? null,
-      receivedAt: item.receivedAt,
-    });
-    try {
-      statements.appendInbox.run(handlerId, item.id, json);
-    } catch (error) {
-      if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
-        throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
-      throw error;
-    }
+    const { writes } = this.#open();
+    if (writes) writes.appendInbox(handlerId, item);
+    else await this.#write({ op: "appendInbox", handlerId, item });
     this.#listeners.notify([handlerId]);
   }
 
@@ -210,7 +215,9 @@ export class SqliteStore implements Store {
   }
 
   async deleteHandler(handlerId: string): Promise<boolean> {
-    return this.#open().deleteHandler.immediate(handlerId);
+    const { writes } = this.#open();
+    if (writes) return writes.deleteHandler(handlerId);
+    return (await this.#write({ op: "deleteHandler", handlerId })) as boolean;
   }
 
   /**
@@ -233,16 +240,23 @@ export class SqliteStore implements Store {
     return this.#opened;
   }
 
+  /** A write on the writer thread; a store closed meanwhile fails it. */
+  #write(call: Parameters<WriterThread["call"]>[0]): Promise<unknown> {
+    if (this.#closed || this.#thread === null) return Promise.reject(new StoreClosedError());
+    return this.#thread.call(call);
+  }
+
   #connect(): Opened {
-    const inMemory = this.path === ":memory:" || this.path === "";
-    if (!inMemory) mkdirSync(dirname(resolve(this.path)), { recursive: true });
-    const db = new Database(this.path, { timeout: this.#busyTimeoutMs });
+    // The schema is migrated here, before the writer thread opens its own connection.
+    const db = connect(this.path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
     try {
-      db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${this.#synchronous === "full" ? "FULL" : "NORMAL"}`);
-      db.pragma(`cache_size = -${CACHE_KIB}`);
       migrate(db);
-      return prepare(db);
+      return {
+        db,
+        statements: prepareReads(db),
+        writes: this.#thread === null ? prepareWrites(db) : null,
+        listings: new Map(),
+      };
     } catch (error) {
       db.close();
       throw error;
@@ -269,21 +283,8 @@ export class SqliteStore implements Store {
   }
 }
 
-function prepare(db: Database.Database): Opened {
-  const statements: Statements = {
-    upsertHandler: db.prepare(
-      `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (handler_id) DO UPDATE SET
-         workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
-         result = excluded.result, error = excluded.error, started_at = excluded.started_at,
-         updated_at = excluded.updated_at, completed_at = excluded.completed_at`,
-    ),
-    insertEvent: db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)"),
-    upsertState: db.prepare(
-      "INSERT INTO states (handler_id, state) VALUES (?, ?) ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state",
-    ),
-    deleteInboxItem: db.prepare("DELETE FROM inbox WHERE handler_id = ? AND item_id = ?"),
+function prepareReads(db: Database.Database): Statements {
+  return {
     getHandler: db.prepare("SELECT * FROM handlers WHERE handler_id = ?"),
     listRunning: db.prepare(
       "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
@@ -295,57 +296,8 @@ function prepare(db: Database.Database): Opened {
       .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
       .pluck(),
     loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
-    appendInbox: db.prepare("INSERT INTO inbox (handler_id, item_id, item) VALUES (?, ?, ?)"),
     readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
-    deleteHandler: db.prepare("DELETE FROM handlers WHERE handler_id = ?"),
-    deleteEvents: db.prepare("DELETE FROM events WHERE handler_id = ?"),
-    deleteState: db.prepare("DELETE FROM states WHERE handler_id = ?"),
-    deleteInbox: db.prepare("DELETE FROM inbox WHERE handler_id = ?"),
   };
-
-  const commit = db.transaction((batch: CommitBatch) => {
-    // A group commit may carry several versions of one handler's record and state: only the last counts.
-    for (const r of lastById(batch.handlers ?? [])) {
-      statements.upsertHandler.run(
-        r.handlerId,
-        r.workflowName,
-        r.runId,
-        r.status,
-        JSON.stringify(r.result ?? null),
-        r.error ?? null,
-        r.startedAt,
-        r.updatedAt,
-        r.completedAt ?? null,
-      );
-    }
-    for (const group of batch.events ?? []) {
-      for (const event of group.events) {
-        checkSequence(group.handlerId, event.sequence);
-        try {
-          statements.insertEvent.run(group.handlerId, event.sequence, event.json);
-        } catch (error) {
-          if (isConstraintError(error, "SQLITE_CONSTRAINT_PRIMARYKEY"))
-            throw new SequenceConflictError(group.handlerId, event.sequence, { cause: error });
-          throw error;
-        }
-      }
-    }
-    for (const s of lastById(batch.states ?? []))
-      statements.upsertState.run(s.handlerId, s.json);
-    for (const done of batch.inboxDone ?? []) {
-      for (const id of done.ids) statements.deleteInboxItem.run(done.handlerId, id);
-    }
-  });
-
-  const deleteHandler = db.transaction((handlerId: string): boolean => {
-    const existed = statements.deleteHandler.run(handlerId).changes > 0;
-    statements.deleteEvents.run(handlerId);
-    statements.deleteState.run(handlerId);
-    statements.deleteInbox.run(handlerId);
-    return existed;
-  });
-
-  return { db, statements, commit, deleteHandler, listings: new Map() };
 }
 
 function toRecord(row: HandlerRow): HandlerRecord {
@@ -360,18 +312,6 @@ function toRecord(row: HandlerRow): HandlerRecord {
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
   };
-}
-
-function isConstraintError(error: unknown, code: string): boolean {
-  return error instanceof Database.SqliteError && error.code === code;
-}
-
-/** The items of `list` with the last one of each `handlerId`, without copying when there are no repeats. */
-function lastById<T extends { handlerId: string }>(list: readonly T[]): Iterable<T> {
-  if (list.length < 2) return list;
-  const last = new Map<string, T>();
-  for (const item of list) last.set(item.handlerId, item);
-  return last.size === list.length ? list : last.values();
 }
 
 function placeholders(n: number): string {

@@ -1,0 +1,137 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { checkSequence } from "../limits.js";
+import {
+  type CommitBatch,
+  DuplicateInboxItemError,
+  type InboxItem,
+  SequenceConflictError,
+} from "../store.js";
+
+/** SQLite's page cache per connection (its default is 2 MiB). */
+const CACHE_KIB = 16 * 1024;
+
+export interface ConnectionOptions {
+  synchronous: "full" | "normal";
+  busyTimeoutMs: number;
+}
+
+export const isInMemory = (path: string): boolean => path === ":memory:" || path === "";
+
+/** Opens a connection in WAL mode with the store's settings (the parent directory is created when missing). */
+export function connect(path: string, options: ConnectionOptions): Database.Database {
+  if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new Database(path, { timeout: options.busyTimeoutMs });
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Everything that writes: run in one connection, on the main thread or in the writer thread. */
+export interface Writes {
+  commit(batch: CommitBatch): void;
+  appendInbox(handlerId: string, item: InboxItem): void;
+  deleteHandler(handlerId: string): boolean;
+}
+
+/** Prepares the write statements of a connection whose schema is current. */
+export function prepareWrites(db: Database.Database): Writes {
+  const upsertHandler = db.prepare(
+    `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (handler_id) DO UPDATE SET
+       workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
+       result = excluded.result, error = excluded.error, started_at = excluded.started_at,
+       updated_at = excluded.updated_at, completed_at = excluded.completed_at`,
+  );
+  const insertEvent = db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)");
+  const upsertState = db.prepare(
+    "INSERT INTO states (handler_id, state) VALUES (?, ?) ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state",
+  );
+  const deleteInboxItem = db.prepare("DELETE FROM inbox WHERE handler_id = ? AND item_id = ?");
+  const appendInbox = db.prepare("INSERT INTO inbox (handler_id, item_id, item) VALUES (?, ?, ?)");
+  const deleteHandler = db.prepare("DELETE FROM handlers WHERE handler_id = ?");
+  const deleteEvents = db.prepare("DELETE FROM events WHERE handler_id = ?");
+  const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
+  const deleteInbox = db.prepare("DELETE FROM inbox WHERE handler_id = ?");
+
+  const commit = db.transaction((batch: CommitBatch) => {
+    // A group commit may carry several versions of one handler's record and state: only the last counts.
+    for (const r of lastById(batch.handlers ?? [])) {
+      upsertHandler.run(
+        r.handlerId,
+        r.workflowName,
+        r.runId,
+        r.status,
+        JSON.stringify(r.result ?? null),
+        r.error ?? null,
+        r.startedAt,
+        r.updatedAt,
+        r.completedAt ?? null,
+      );
+    }
+    for (const group of batch.events ?? []) {
+      for (const event of group.events) {
+        checkSequence(group.handlerId, event.sequence);
+        try {
+          insertEvent.run(group.handlerId, event.sequence, event.json);
+        } catch (error) {
+          if (isConstraintError(error, "SQLITE_CONSTRAINT_PRIMARYKEY"))
+            throw new SequenceConflictError(group.handlerId, event.sequence, { cause: error });
+          throw error;
+        }
+      }
+    }
+    for (const s of lastById(batch.states ?? [])) upsertState.run(s.handlerId, s.json);
+    for (const done of batch.inboxDone ?? []) {
+      for (const id of done.ids) deleteInboxItem.run(done.handlerId, id);
+    }
+  });
+
+  const remove = db.transaction((handlerId: string): boolean => {
+    const existed = deleteHandler.run(handlerId).changes > 0;
+    deleteEvents.run(handlerId);
+    deleteState.run(handlerId);
+    deleteInbox.run(handlerId);
+    return existed;
+  });
+
+  return {
+    commit: (batch) => commit.immediate(batch),
+    appendInbox(handlerId, item) {
+      const json = JSON.stringify({
+        id: item.id,
+        event: item.event,
+        step: item.step ?? null,
+        receivedAt: item.receivedAt,
+      });
+      try {
+        appendInbox.run(handlerId, item.id, json);
+      } catch (error) {
+        if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
+          throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
+        throw error;
+      }
+    },
+    deleteHandler: (handlerId) => remove.immediate(handlerId),
+  };
+}
+
+function isConstraintError(error: unknown, code: string): boolean {
+  return error instanceof Database.SqliteError && error.code === code;
+}
+
+/** The items of `list` with the last one of each `handlerId`, without copying when there are no repeats. */
+function lastById<T extends { handlerId: string }>(list: readonly T[]): Iterable<T> {
+  if (list.length < 2) return list;
+  const last = new Map<string, T>();
+  for (const item of list) last.set(item.handlerId, item);
+  return last.size === list.length ? list : last.values();
+}
