@@ -1,4 +1,5 @@
 export * from "./codec.js";
+export * from "./envelope-json.js";
 export * from "./error-status.js";
 export * from "./incoming-event.js";
 export * from "./openapi.js";

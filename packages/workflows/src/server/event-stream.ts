@@ -1,5 +1,5 @@
 import type { PublishedEvent } from "../core/index.js";
-import { STOP_EVENT_NAME, toEnvelope } from "../protocol/index.js";
+import { EnvelopeJsonWriter, STOP_EVENT_NAME } from "../protocol/index.js";
 import type { Store } from "../stores/store.js";
 import type { HandlerSignals } from "./handler-signals.js";
 
@@ -61,8 +61,9 @@ export function openEventStream(o: EventStreamOptions): OpenStream {
     wake?.();
     o.onEnd?.();
   };
+  const envelopes = new EnvelopeJsonWriter({ includeQualifiedName: o.includeQualifiedName });
   const frame = (e: PublishedEvent): string => {
-    const data = JSON.stringify(toEnvelope(e, { includeQualifiedName: o.includeQualifiedName }));
+    const data = envelopes.write(e);
     return o.sse ? `id: ${e.sequence}\ndata: ${data}\n\n` : `${data}\n`;
   };
 
