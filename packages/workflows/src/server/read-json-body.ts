@@ -2,7 +2,15 @@ import { WorkflowError } from "../core/index.js";
 
 /** The node request and response behind a hono context (`c.env` when node serves it). */
 export interface NodeBody {
-  incoming: AsyncIterable<Uint8Array> & { resume(): void };
+  incoming: {
+    on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+    on(event: "end", listener: () => void): unknown;
+    on(event: "error", listener: (error: Error) => void): unknown;
+    on(event: "close", listener: () => void): unknown;
+    removeAllListeners(event: "data"): unknown;
+    resume(): void;
+    readableEnded: boolean;
+  };
   outgoing: { setHeader(name: string, value: string): void };
 }
 
@@ -11,6 +19,9 @@ export const nodeBody = (env: unknown): NodeBody | undefined => {
   const e = env as Partial<NodeBody> | undefined;
   return e?.incoming && e.outgoing ? { incoming: e.incoming, outgoing: e.outgoing } : undefined;
 };
+
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const tooLarge = (limit: number) =>
   new WorkflowError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
@@ -25,20 +36,12 @@ const tooLarge = (limit: number) =>
 export async function readJsonBody(request: Request, limit: number, node?: NodeBody): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  const chunks: Uint8Array[] = [];
+  let chunks: Uint8Array[] = [];
   let size = 0;
   if (node) {
-    // Served by node: read the socket's request directly; a web stream over it costs more than the run.
-    for await (const chunk of node.incoming) {
-      size += chunk.byteLength;
-      if (size > limit) {
-        // Answer 413 and close the connection once it is written; the rest of the body is discarded.
-        node.outgoing.setHeader("connection", "close");
-        node.incoming.resume();
-        throw tooLarge(limit);
-      }
-      chunks.push(chunk);
-    }
+    // Served by node: read the socket's request directly; a web stream over it, or even an async
+    // iterator, costs more than a trivial run.
+    ({ chunks, size } = await readNode(node, limit));
   } else {
     if (!request.body) return undefined;
     const reader = request.body.getReader();
@@ -62,7 +65,7 @@ export async function readJsonBody(request: Request, limit: number, node?: NodeB
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch (cause) {
     throw new WorkflowError("INVALID_JSON", "The request body is not valid UTF-8", { cause });
   }
@@ -72,4 +75,31 @@ export async function readJsonBody(request: Request, limit: number, node?: NodeB
   } catch (cause) {
     throw new WorkflowError("INVALID_JSON", "The request body is not valid JSON", { cause });
   }
+}
+
+/** The body's chunks from node's request, refused as soon as they pass `limit`. */
+function readNode(node: NodeBody, limit: number): Promise<{ chunks: Uint8Array[]; size: number }> {
+  const { incoming, outgoing } = node;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (incoming.readableEnded) return Promise.resolve({ chunks, size });
+  return new Promise((resolve, reject) => {
+    incoming.on("data", (chunk) => {
+      if (size > limit) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        // Answer 413 and close the connection once it is written; the rest of the body is discarded.
+        outgoing.setHeader("connection", "close");
+        incoming.removeAllListeners("data");
+        incoming.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.on("end", () => resolve({ chunks, size }));
+    incoming.on("error", reject);
+    // A client gone before the end of its body: settled either way (after "end" this does nothing).
+    incoming.on("close", () => reject(new WorkflowError("INVALID_JSON", "The request body was cut off")));
+  });
 }
