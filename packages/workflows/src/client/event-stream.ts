@@ -1,4 +1,10 @@
-import { EnvelopeSchema, type EventEnvelope, fromEnvelope, isTerminalEnvelope } from "../protocol/index.js";
+import {
+  EnvelopeSchema,
+  type EventEnvelope,
+  envelopeFromJson,
+  fromEnvelope,
+  isTerminalEnvelope,
+} from "../protocol/index.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 import { NdjsonSplitter, SseParser } from "./sse-parser.js";
 import { type CallOptions, delay, errorFromAnswer, type OpenResponse, type Transport } from "./transport.js";
@@ -71,13 +77,15 @@ export async function* streamEvents(
           if (!RETRYABLE_STATUSES.has(status)) throw error;
           throw new Dropped(error.message, { cause: error });
         }
-        for await (const envelope of readEnvelopes(open, sse)) {
-          // a server replaying from an older cursor must not make us repeat an event
-          if (typeof cursor === "number" && envelope.sequence <= cursor) continue;
-          cursor = envelope.sequence;
-          failures = 0;
-          yield envelope;
-          if (isTerminalEnvelope(envelope)) return;
+        for await (const batch of readEnvelopes(open, sse)) {
+          for (const envelope of batch) {
+            // a server replaying from an older cursor must not make us repeat an event
+            if (typeof cursor === "number" && envelope.sequence <= cursor) continue;
+            cursor = envelope.sequence;
+            failures = 0;
+            yield envelope;
+            if (isTerminalEnvelope(envelope)) return;
+          }
         }
         throw new Dropped("The event stream ended before the run's terminal event");
       } finally {
@@ -123,6 +131,8 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
       cause,
     });
   }
+  const fast = envelopeFromJson(json);
+  if (fast) return fast;
   const parsed = EnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     throw new WorkflowClientError({
@@ -135,9 +145,10 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
   return fromEnvelope(parsed.data);
 }
 
-// Reads one connection's envelopes. A read that fails (socket reset) becomes `Dropped`; a malformed
-// event is a WorkflowClientError and is not retried.
-async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<EventEnvelope> {
+// Reads one connection's envelopes, those of each chunk together (one await per chunk, not per
+// event). A read that fails (socket reset) becomes `Dropped`; a malformed event is a
+// WorkflowClientError and is not retried.
+async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<EventEnvelope[]> {
   const body = open.response.body;
   if (!body) return;
   const reader = body.getReader();
@@ -154,13 +165,21 @@ async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<
         throw mapped;
       }
       if (chunk.done) break;
-      if (sseParser) {
-        for (const item of sseParser.push(chunk.value)) {
-          if (item.kind === "event") yield decodeEnvelope(item.data, open.url);
+      const batch: EventEnvelope[] = [];
+      try {
+        if (sseParser) {
+          for (const item of sseParser.push(chunk.value)) {
+            if (item.kind === "event") batch.push(decodeEnvelope(item.data, open.url));
+          }
+        } else if (lines) {
+          for (const line of lines.push(chunk.value)) batch.push(decodeEnvelope(line, open.url));
         }
-      } else if (lines) {
-        for (const line of lines.push(chunk.value)) yield decodeEnvelope(line, open.url);
+      } catch (error) {
+        // the events before a malformed one are still delivered, as they were one by one
+        if (batch.length > 0) yield batch;
+        throw error;
       }
+      if (batch.length > 0) yield batch;
     }
     if (lines) {
       // a last line without its line break is kept only when it is whole; else the drop cut it
@@ -172,7 +191,7 @@ async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<
         } catch {
           envelope = null;
         }
-        if (envelope) yield envelope;
+        if (envelope) yield [envelope];
       }
     }
   } finally {

@@ -75,19 +75,23 @@ class LineBuffer {
       this.#afterCr = false;
       if (text.charCodeAt(0) === 10) start = 1;
     }
-    for (let i = start; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const line = this.#pending + text.slice(start, i);
+    // indexOf rather than a loop over every character: most chunks hold no CR at all
+    let lf = text.indexOf("\n", start);
+    let cr = text.indexOf("\r", start);
+    while (lf !== -1 || cr !== -1) {
+      const i = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
+      const line = this.#pending === "" ? text.slice(start, i) : this.#pending + text.slice(start, i);
       this.#pending = "";
-      if (c === 13) {
-        if (i + 1 < text.length) {
-          if (text.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+      if (i === cr) {
+        if (start < text.length) {
+          if (text.charCodeAt(start) === 10) start++;
         } else {
           this.#afterCr = true;
         }
       }
-      start = i + 1;
+      if (lf !== -1 && lf < start) lf = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
       onLine(line);
     }
     if (start < text.length) {

@@ -1,5 +1,5 @@
 import type { PublishedEvent } from "../core/run-state.js";
-import { type ToEnvelopeOptions, toEnvelope } from "./codec.js";
+import { type EventEnvelope, type ToEnvelopeOptions, toEnvelope } from "./codec.js";
 
 /** The JSON of one kind of event's fixed parts, made once per kind rather than once per event. */
 interface KindParts {
@@ -79,3 +79,35 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * `fromEnvelope(EnvelopeSchema.parse(json))` for parsed JSON that is a well-formed envelope, checked
+ * by hand (a stream reader meets thousands a second); null for anything else, which the caller then
+ * gives to the schema for its verdict and its error. Never accepts what the schema rejects, and gives
+ * the same result when both accept.
+ */
+export function envelopeFromJson(json: unknown): EventEnvelope | null {
+  if (!isObject(json)) return null;
+  const { value, qualified_name, type, types, sequence, timestamp } = json as Record<string, unknown>;
+  if (
+    !isObject(value) ||
+    Object.hasOwn(value, "__proto__") || // the schema's record drops it; leave that to the schema
+    typeof type !== "string" ||
+    !Array.isArray(types) ||
+    typeof sequence !== "number" ||
+    !Number.isSafeInteger(sequence) ||
+    sequence < 0 ||
+    (qualified_name !== undefined && typeof qualified_name !== "string") ||
+    (timestamp !== undefined && typeof timestamp !== "string")
+  ) {
+    return null;
+  }
+  for (let i = 0; i < types.length; i++) if (typeof types[i] !== "string") return null;
+  const out: EventEnvelope = { type, value: value as Record<string, unknown>, types, sequence };
+  if (qualified_name !== undefined) out.qualifiedName = qualified_name;
+  if (timestamp !== undefined) out.timestamp = timestamp;
+  return out;
+}
+
+// What the schema's object and record accept: JSON.parse makes no other kinds of object.
+const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -160,6 +160,24 @@ describe("event stream", () => {
     expect(error).toMatchObject({ code: "INVALID_RESPONSE" });
   });
 
+  it("delivers the events before a malformed one that came in the same chunk, then throws", async () => {
+    server.handle((_req, res) => {
+      res
+        .writeHead(200, { "content-type": "text/event-stream" })
+        .end(`${sseFrame(envelope(0))}${sseFrame(envelope(1))}data: {"hello":"world"}\n\n`);
+    });
+    const seen: number[] = [];
+    const error = await rejection(
+      (async () => {
+        for await (const e of new WorkflowClient({ baseUrl: server.baseUrl }).getWorkflowEvents("h1")) {
+          seen.push(e.sequence);
+        }
+      })(),
+    );
+    expect(seen).toEqual([0, 1]);
+    expect(error).toMatchObject({ code: "INVALID_RESPONSE" });
+  });
+
   it("closes the connection when the loop is left early", async () => {
     let closed: Promise<unknown> = Promise.resolve();
     server.handle((_req, res) => {
