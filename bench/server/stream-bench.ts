@@ -1,15 +1,19 @@
 // Streams and restarts of the server on its default durable store (SQLite, synchronous=full).
 // Run: npm run bench:stream   (or: node_modules/.bin/tsx bench/server/stream-bench.ts [--quick])
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { WorkflowClient } from "../../packages/workflows/src/client/index.js";
 import { defineEvent, StartEvent, StopEvent, Workflow } from "../../packages/workflows/src/core/index.js";
 import { SqliteStore, WorkflowServer } from "../../packages/workflows/src/server/index.js";
 
 const quick = process.argv.includes("--quick");
+const here = dirname(fileURLToPath(import.meta.url));
 const Tick = defineEvent("Tick", z.object({ i: z.number(), at: z.number() }));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -42,7 +46,7 @@ const open = async () => {
   const server = new WorkflowServer({ store: new SqliteStore(file) });
   server.addWorkflow("emit", emit).addWorkflow("hold", hold);
   const info = await server.serve({ host: "127.0.0.1", port: 0 });
-  return { server, client: new WorkflowClient({ baseUrl: info.url }) };
+  return { server, url: info.url, client: new WorkflowClient({ baseUrl: info.url }) };
 };
 
 async function read(
@@ -59,20 +63,49 @@ async function read(
   }
   return { count, latencies };
 }
+/** A WorkflowClient reader in a child process (stream-reader.ts): `read` resolves with its count. */
+async function startReader(baseUrl: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", join(here, "stream-reader.ts"), baseUrl], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== "ready") throw new Error("the reader did not start");
+  return {
+    async read(handlerId: string): Promise<{ count: number }> {
+      child.stdin.write(`${handlerId}\n`);
+      const line = await lines.next();
+      return JSON.parse(String(line.value)) as { count: number };
+    },
+    stop: () => child.kill(),
+  };
+}
+
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] ?? Number.NaN;
 
-let { server, client } = await open();
+let { server, url, client } = await open();
 
-// 1. One SSE reader, one run publishing N events as fast as it can.
+// 1. One SSE reader, one run publishing N events as fast as it can: the reader in its own process (as
+// a client is), then in the server's process (which then does everything on one thread).
 {
   const n = quick ? 20_000 : 100_000;
+  const reader = await startReader(url);
+  for (let round = 0; round < 3; round++) {
+    const t = performance.now();
+    const { handlerId } = await client.runWorkflowNowait("emit", { startEvent: { n } });
+    const { count } = await reader.read(handlerId);
+    const s = (performance.now() - t) / 1000;
+    console.log(
+      `1 SSE reader (own process), 1 run of ${n} events: ${(count / s).toFixed(0).padStart(8)} events/s delivered (end to end, durable)`,
+    );
+  }
+  reader.stop();
   const t = performance.now();
   const { handlerId } = await client.runWorkflowNowait("emit", { startEvent: { n } });
   const { count } = await read(client, handlerId);
   const s = (performance.now() - t) / 1000;
   console.log(
-    `1 SSE reader, 1 run of ${n} events:        ${(count / s).toFixed(0).padStart(8)} events/s delivered (end to end, durable)`,
+    `1 SSE reader (same process), 1 run of ${n} events: ${(count / s).toFixed(0).padStart(8)} events/s delivered (end to end, durable)`,
   );
 }
 
@@ -107,7 +140,7 @@ let { server, client } = await open();
   }
   await server.close();
   const t = performance.now();
-  ({ server, client } = await open());
+  ({ server, url, client } = await open());
   while (server.liveRunCount < n) await new Promise((r) => setTimeout(r, 5));
   console.log(
     `restart: ${n} running handlers resumed in ${(performance.now() - t).toFixed(0)} ms (from a new server on the same file to every run live)`,

@@ -1,5 +1,6 @@
 import type { PublishedEvent } from "../core/run-state.js";
 import { type EventEnvelope, type ToEnvelopeOptions, toEnvelope } from "./codec.js";
+import { STOP_EVENT_NAME } from "./wire.js";
 
 /** The JSON of one kind of event's fixed parts, made once per kind rather than once per event. */
 interface KindParts {
@@ -11,6 +12,25 @@ interface KindParts {
   /** `,"qualified_name":…}` or `}` */
   end: string;
 }
+
+/** An envelope cut from an event's stored JSON, with what a stream needs to know of the event. */
+export interface StoredFrame {
+  /** `JSON.stringify(toEnvelope(event, options))`. */
+  json: string;
+  internal: boolean;
+  /** Its lineage holds the StopEvent: the run ended with it. */
+  terminal: boolean;
+}
+
+/** The stored form's fixed parts of one kind: the envelope's, and the facts a stream needs. */
+interface StoredKind {
+  parts: KindParts;
+  terminal: boolean;
+}
+
+const TIMESTAMP_KEY = ',"timestamp":"';
+const INTERNAL_KEY = ',"internal":';
+const VALUE_KEY = ',"value":';
 
 // A stream sees a handful of kinds; past this many, the cache starts afresh rather than grow.
 const MAX_KINDS = 256;
@@ -28,6 +48,7 @@ export class EnvelopeJsonWriter {
   readonly #includeQualifiedName: boolean;
   readonly #options: ToEnvelopeOptions;
   readonly #kinds = new Map<string, KindParts>();
+  readonly #storedKinds = new Map<string, StoredKind>();
 
   constructor(options: ToEnvelopeOptions = {}) {
     this.#includeQualifiedName = options.includeQualifiedName ?? true;
@@ -51,6 +72,59 @@ export class EnvelopeJsonWriter {
       return JSON.stringify(toEnvelope(published, this.#options));
     }
     return `{"value":${valueJson}${kind.middle}${sequence},"timestamp":${JSON.stringify(timestamp)}${kind.end}`;
+  }
+
+  /**
+   * The envelope of an event from the JSON text it was stored as (`JSON.stringify` of the
+   * PublishedEvent, whose keys come in the engine's order: sequence, type, qualifiedName, types,
+   * value, internal, timestamp), cut out of that text without parsing its value. Null when the
+   * text is not in that form: the caller parses it and uses {@link write}.
+   */
+  writeStored(sequence: number, json: string): StoredFrame | null {
+    const head = `{"sequence":${sequence},"type":`;
+    if (!json.startsWith(head) || !json.endsWith('"}')) return null;
+    // Inside a JSON string every quote is escaped, so `,"` only ever separates keys: the first
+    // `,"value":` is the top-level key (no key before it holds an object).
+    const valueAt = json.indexOf(VALUE_KEY, head.length);
+    // The value may hold `,"internal":` itself; the timestamp cannot: the last one is the top-level key.
+    const internalAt = json.lastIndexOf(INTERNAL_KEY);
+    const timestampAt = json.lastIndexOf(TIMESTAMP_KEY);
+    if (valueAt < 0 || internalAt < valueAt || timestampAt < internalAt) return null;
+    const flag = json.slice(internalAt + INTERNAL_KEY.length, timestampAt);
+    if (flag !== "true" && flag !== "false") return null;
+    const timestamp = json.slice(timestampAt + TIMESTAMP_KEY.length, json.length - 2);
+    if (timestamp.includes('"') || timestamp.includes("\\")) return null;
+    const kind = this.#storedKind(json.slice(head.length - 7, valueAt));
+    if (kind === null) return null;
+    const value = json.slice(valueAt + VALUE_KEY.length, internalAt);
+    if (value === "null") return null; // written differently by toEnvelope
+    return {
+      json: `{"value":${value}${kind.parts.middle}${sequence},"timestamp":"${timestamp}"${kind.parts.end}`,
+      internal: flag === "true",
+      terminal: kind.terminal,
+    };
+  }
+
+  /** `"type":…,"qualifiedName":…,"types":[…]`, parsed once per kind. */
+  #storedKind(text: string): StoredKind | null {
+    const known = this.#storedKinds.get(text);
+    if (known !== undefined) return known;
+    let fields: unknown;
+    try {
+      fields = JSON.parse(`{${text}}`);
+    } catch {
+      return null;
+    }
+    const { type, qualifiedName, types } = fields as Partial<PublishedEvent>;
+    const keys = Object.keys(fields as object);
+    if (keys.length !== 3 || keys[0] !== "type" || keys[1] !== "qualifiedName" || keys[2] !== "types")
+      return null;
+    const parts = this.#kind({ type, qualifiedName, types } as PublishedEvent);
+    if (parts === null) return null;
+    const kind = { parts, terminal: (types as string[]).includes(STOP_EVENT_NAME) };
+    if (this.#storedKinds.size >= MAX_KINDS) this.#storedKinds.clear();
+    this.#storedKinds.set(text, kind);
+    return kind;
   }
 
   #kind(published: PublishedEvent): KindParts | null {

@@ -1,6 +1,6 @@
 import type { PublishedEvent } from "../core/index.js";
-import { EnvelopeJsonWriter, STOP_EVENT_NAME } from "../protocol/index.js";
-import type { Store } from "../stores/store.js";
+import { EnvelopeJsonWriter, STOP_EVENT_NAME, type StoredFrame } from "../protocol/index.js";
+import type { EventRow, Store } from "../stores/store.js";
 import type { HandlerSignals } from "./handler-signals.js";
 
 export interface EventStreamOptions {
@@ -62,23 +62,28 @@ export function openEventStream(o: EventStreamOptions): OpenStream {
     o.onEnd?.();
   };
   const envelopes = new EnvelopeJsonWriter({ includeQualifiedName: o.includeQualifiedName });
-  const frame = (e: PublishedEvent): string => {
-    const data = envelopes.write(e);
-    return o.sse ? `id: ${e.sequence}\ndata: ${data}\n\n` : `${data}\n`;
+  // The envelope cut from the stored text; an event stored in another form is parsed first.
+  const envelope = (row: EventRow): StoredFrame => {
+    const cut = envelopes.writeStored(row.sequence, row.json);
+    if (cut !== null) return cut;
+    const e = JSON.parse(row.json) as PublishedEvent;
+    return { json: envelopes.write(e), internal: e.internal, terminal: isTerminal(e) };
   };
 
   // One page: the frames to send, and whether the stream ends after them.
   const readPage = async (): Promise<{ text: string; read: number; end: boolean }> => {
-    const events = await o.store.readEvents(o.handlerId, cursor, o.pageSize);
+    const events = await o.store.readEventRows(o.handlerId, cursor, o.pageSize);
     let text = "";
     for (let i = 0; i < events.length; i++) {
-      const e = events[i] as PublishedEvent;
-      cursor = e.sequence;
+      const row = events[i] as EventRow;
+      cursor = row.sequence;
+      const e = envelope(row);
       if (e.internal && !o.includeInternal) continue;
-      text += frame(e);
-      if (isTerminal(e)) {
+      text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
+      if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
-        const next = i + 1 < events.length || (await o.store.readEvents(o.handlerId, cursor, 1)).length > 0;
+        const next =
+          i + 1 < events.length || (await o.store.readEventRows(o.handlerId, cursor, 1)).length > 0;
         if (!next) return { text, read: events.length, end: true };
       }
     }

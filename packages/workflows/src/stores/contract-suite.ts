@@ -515,6 +515,18 @@ export function runStoreContract(name: string, open: OpenStore): void {
         expect(await store.readEvents("a", 4, 10)).toEqual([event]);
       });
 
+      it("gives the rows of the same events as they were committed, text for text", async () => {
+        const rows = eventRows([publishedEvent(10, { text: 'ü "q" \\ 🚀' }), publishedEvent(11)]);
+        await store.commit({ events: [{ handlerId: "a", events: rows }] });
+        expect(await store.readEventRows("a", 9, 10)).toEqual(rows);
+        expect(await store.readEventRows("a", 1, 2)).toEqual(
+          (await store.readEvents("a", 1, 2)).map((e) => ({ sequence: e.sequence, json: JSON.stringify(e) })),
+        );
+        expect(await store.readEventRows("a", 11, 10)).toEqual([]);
+        expect(await store.readEventRows("unknown", -1, 10)).toEqual([]);
+        await expect(store.readEventRows("a", -1, -1)).rejects.toBeInstanceOf(RangeError);
+      });
+
       it("rejects a negative or fractional limit", async () => {
         await expect(store.readEvents("a", -1, -1)).rejects.toBeInstanceOf(RangeError);
         await expect(store.readEvents("a", -1, 0.5)).rejects.toBeInstanceOf(RangeError);

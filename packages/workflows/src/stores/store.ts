@@ -147,6 +147,11 @@ export interface Store {
 
   /** Events with `sequence > afterSequence`, in order, at most `limit` (a non-negative integer) of them. */
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;
+  /**
+   * Like `readEvents`, but each event as the JSON text it was committed as (byte for byte), for
+   * readers that pass events on without looking inside every one (event streams).
+   */
+  readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]>;
   /** The highest stored sequence of the handler, or -1. */
   lastSequence(handlerId: string): Promise<number>;
 

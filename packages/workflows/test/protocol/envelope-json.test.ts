@@ -44,6 +44,63 @@ describe("EnvelopeJsonWriter", () => {
     );
   });
 
+  it("cuts from an event's stored JSON exactly the envelope of the parsed event, or declines", () => {
+    const values = fc.dictionary(
+      fc.string(),
+      fc.oneof(fc.jsonValue(), fc.constantFrom(',"internal":true', ',"value":1', '"}', "\\")),
+    );
+    const stored = fc.record({
+      sequence: fc.nat(),
+      type: name,
+      qualifiedName: name,
+      types: fc.array(fc.oneof(name, fc.constant("workflows.events.StopEvent")), { maxLength: 3 }),
+      value: values,
+      internal: fc.boolean(),
+      timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    });
+    fc.assert(
+      fc.property(fc.array(stored, { maxLength: 20 }), fc.boolean(), (events, includeQualifiedName) => {
+        const writer = new EnvelopeJsonWriter({ includeQualifiedName });
+        for (const event of events) {
+          const json = JSON.stringify(event);
+          const parsed = JSON.parse(json) as PublishedEvent;
+          const frame = writer.writeStored(event.sequence, json);
+          expect(frame).not.toBeNull();
+          expect(frame).toEqual({
+            json: JSON.stringify(toEnvelope(parsed, { includeQualifiedName })),
+            internal: event.internal,
+            terminal: event.types.includes("workflows.events.StopEvent"),
+          });
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("declines stored text in any other form: the stream parses it instead", () => {
+    const writer = new EnvelopeJsonWriter();
+    const event = {
+      sequence: 1,
+      type: "A",
+      qualifiedName: "A",
+      types: ["A"],
+      value: { a: 1 },
+      internal: false,
+      timestamp: "2024-10-21T14:32:15.123Z",
+    };
+    const { type, ...rest } = event;
+    for (const json of [
+      JSON.stringify({ ...rest, type }), // keys in another order
+      JSON.stringify({ ...event, extra: 1 }),
+      JSON.stringify({ ...event, value: null }),
+      JSON.stringify(event, null, 1),
+      "not json",
+    ]) {
+      expect(writer.writeStored(1, json)).toBeNull();
+    }
+    expect(writer.writeStored(2, JSON.stringify(event))).toBeNull(); // another sequence than the row's
+  });
+
   it("includes the qualified name by default", () => {
     const event: PublishedEvent = {
       sequence: 3,

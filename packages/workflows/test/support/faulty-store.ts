@@ -105,6 +105,9 @@ export class FaultyStore implements Store {
   listRunning(): Promise<HandlerRecord[]> {
     return this.inner.listRunning();
   }
+  readEventRows(handlerId: string, afterSequence: number, limit: number) {
+    return this.inner.readEventRows(handlerId, afterSequence, limit);
+  }
   readEvents(handlerId: string, afterSequence: number, limit: number) {
     return this.inner.readEvents(handlerId, afterSequence, limit);
   }

@@ -5,6 +5,7 @@ import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
+  type EventRow,
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
@@ -148,13 +149,22 @@ export class MemoryStore implements Store {
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
+    const rows = await this.readEventRows(handlerId, afterSequence, limit);
+    return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
+  }
+
+  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
     this.#open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     const log = this.#events.get(handlerId);
     if (log === undefined) return [];
     const start = firstGreater(log.sequences, afterSequence);
-    return log.json.slice(start, start + limit).map((json) => JSON.parse(json) as PublishedEvent);
+    const end = Math.min(log.json.length, start + limit);
+    const rows: EventRow[] = [];
+    for (let i = start; i < end; i++)
+      rows.push({ sequence: log.sequences[i] as number, json: log.json[i] as string });
+    return rows;
   }
 
   async lastSequence(handlerId: string): Promise<number> {

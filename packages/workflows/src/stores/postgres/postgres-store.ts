@@ -8,6 +8,7 @@ import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   DuplicateInboxItemError,
+  type EventRow,
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
@@ -222,16 +223,22 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
+    const rows = await this.readEventRows(handlerId, afterSequence, limit);
+    return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
+  }
+
+  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
     this.#open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
-    const { rows } = await this.#query<{ event: string }>(this.#sql.readEvents, [
+    // The column is json (not jsonb): its text is what was committed.
+    const { rows } = await this.#query<{ sequence: string; event: string }>(this.#sql.readEvents, [
       handlerId,
       String(afterSequence),
       String(limit),
     ]);
-    return rows.map((r) => JSON.parse(r.event) as PublishedEvent);
+    return rows.map((r) => ({ sequence: Number(r.sequence), json: r.event }));
   }
 
   async lastSequence(handlerId: string): Promise<number> {

@@ -96,7 +96,7 @@ export function buildStatements(schema: string) {
       ORDER BY started_at, handler_id`,
 
     readEvents: `
-      SELECT event::text AS event FROM ${t.events}
+      SELECT sequence, event::text AS event FROM ${t.events}
       WHERE handler_id = $1 AND sequence > $2
       ORDER BY sequence
       LIMIT $3`,

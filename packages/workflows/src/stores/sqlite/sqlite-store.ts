@@ -5,6 +5,7 @@ import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } fro
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
+  type EventRow,
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
@@ -184,12 +185,17 @@ export class SqliteStore implements Store {
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
+    const rows = await this.readEventRows(handlerId, afterSequence, limit);
+    return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
+  }
+
+  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
     const { statements } = this.#open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
-    const rows = statements.readEvents.all(handlerId, afterSequence, limit) as string[];
-    return rows.map((json) => JSON.parse(json) as PublishedEvent);
+    const rows = statements.readEvents.all(handlerId, afterSequence, limit) as [number, string][];
+    return rows.map(([sequence, json]) => ({ sequence, json }));
   }
 
   async lastSequence(handlerId: string): Promise<number> {
@@ -290,8 +296,10 @@ function prepareReads(db: Database.Database): Statements {
       "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
     ),
     readEvents: db
-      .prepare("SELECT envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?")
-      .pluck(),
+      .prepare(
+        "SELECT sequence, envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+      )
+      .raw(),
     lastSequence: db
       .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
       .pluck(),
