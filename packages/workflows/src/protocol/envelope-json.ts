@@ -185,3 +185,67 @@ export function envelopeFromJson(json: unknown): EventEnvelope | null {
 
 // What the schema's object and record accept: JSON.parse makes no other kinds of object.
 const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The JSON of one kind of published event's fixed part: `"type":…,"qualifiedName":…,"types":[…]`. */
+interface PublishedKind {
+  type: string;
+  types: readonly string[];
+  json: string;
+}
+
+/**
+ * Writes published events as the JSON a store keeps, byte for byte what `JSON.stringify(event)`
+ * gives (the form {@link EnvelopeJsonWriter.writeStored} cuts envelopes from), serializing only the
+ * value: the type, qualified name and lineage of a kind are serialized once. One per process is
+ * enough; it holds a few hundred kinds at most.
+ */
+export class PublishedJsonWriter {
+  readonly #kinds = new Map<string, PublishedKind>();
+  #lastTimestamp = "";
+  #lastTimestampJson = '""';
+
+  /** `JSON.stringify(event)`. */
+  write(event: PublishedEvent): string {
+    const { sequence, value, internal, timestamp } = event;
+    const kind = this.#kind(event);
+    if (
+      kind === null ||
+      typeof sequence !== "number" ||
+      !Number.isFinite(sequence) ||
+      typeof internal !== "boolean" ||
+      typeof timestamp !== "string" ||
+      value == null ||
+      typeof value !== "object" ||
+      hasToJson(value)
+    ) {
+      return JSON.stringify(event);
+    }
+    if (timestamp !== this.#lastTimestamp) {
+      this.#lastTimestamp = timestamp;
+      this.#lastTimestampJson = JSON.stringify(timestamp);
+    }
+    return `{"sequence":${sequence},${kind.json},"value":${JSON.stringify(value)},"internal":${internal},"timestamp":${this.#lastTimestampJson}}`;
+  }
+
+  #kind(event: PublishedEvent): PublishedKind | null {
+    const { type, qualifiedName, types } = event;
+    if (typeof type !== "string" || typeof qualifiedName !== "string" || !Array.isArray(types)) return null;
+    const known = this.#kinds.get(qualifiedName);
+    if (
+      known !== undefined &&
+      known.type === type &&
+      (known.types === types || sameStrings(known.types, types))
+    ) {
+      return known;
+    }
+    if (!types.every((t) => typeof t === "string")) return null;
+    const kind: PublishedKind = {
+      type,
+      types,
+      json: `"type":${JSON.stringify(type)},"qualifiedName":${JSON.stringify(qualifiedName)},"types":${JSON.stringify(types)}`,
+    };
+    if (this.#kinds.size >= MAX_KINDS) this.#kinds.clear();
+    this.#kinds.set(qualifiedName, kind);
+    return kind;
+  }
+}

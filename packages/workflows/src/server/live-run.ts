@@ -7,6 +7,7 @@ import {
   type RunState,
   type WorkflowHandler,
 } from "../core/index.js";
+import { PublishedJsonWriter } from "../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../stores/store.js";
 import type { CommitSource } from "./commit-writer.js";
 import type { RegisteredWorkflow } from "./registry.js";
@@ -80,10 +81,12 @@ export class LiveRun implements RunJournal, CommitSource {
   }
 }
 
+const eventWriter = new PublishedJsonWriter();
+
 /** An event's JSON; a value JSON cannot hold (bigint, cycles) must not make every commit of the batch fail. */
 function eventJson(e: PublishedEvent): string {
   try {
-    return JSON.stringify(e);
+    return eventWriter.write(e);
   } catch {
     return JSON.stringify({ ...e, value: toJson(e.value) });
   }

@@ -7,6 +7,7 @@ import {
   EnvelopeSchema,
   envelopeFromJson,
   fromEnvelope,
+  PublishedJsonWriter,
   toEnvelope,
 } from "workflows/protocol";
 
@@ -169,5 +170,35 @@ describe("envelopeFromJson", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("PublishedJsonWriter", () => {
+  it("writes exactly what JSON.stringify writes, event after event", () => {
+    fc.assert(
+      fc.property(fc.array(published, { maxLength: 20 }), (events) => {
+        const writer = new PublishedJsonWriter();
+        for (const event of events) expect(writer.write(event)).toBe(JSON.stringify(event));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes what EnvelopeJsonWriter.writeStored cuts envelopes from", () => {
+    const event: PublishedEvent = {
+      sequence: 7,
+      type: "Tick",
+      qualifiedName: "app.Tick",
+      types: ["workflows.events.Event", "app.Tick"],
+      value: { i: 1, nested: { internal: true } },
+      internal: false,
+      timestamp: "2024-10-21T14:32:15.123Z",
+    };
+    const stored = new PublishedJsonWriter().write(event);
+    expect(new EnvelopeJsonWriter().writeStored(7, stored)).toEqual({
+      json: JSON.stringify(toEnvelope(event)),
+      internal: false,
+      terminal: false,
+    });
   });
 });

@@ -15,6 +15,7 @@ import {
 } from "../store.js";
 import { migrate } from "./migrations.js";
 import { WriterThread } from "./writer.js";
+import { packBatch } from "./writer-protocol.js";
 import { connect, isInMemory, prepareWrites, type Writes } from "./writes.js";
 
 export interface SqliteStoreOptions {
@@ -149,7 +150,7 @@ export class SqliteStore implements Store {
       // Checked here too, so that a bad batch fails before it is copied to the writer thread.
       for (const group of batch.events ?? [])
         for (const e of group.events) checkSequence(group.handlerId, e.sequence);
-      await this.#write({ op: "commit", batch });
+      await this.#write({ op: "commit", batch: packBatch(batch) });
     }
     this.#listeners.notify(changedHandlerIds(batch));
   }

@@ -13,9 +13,74 @@ export interface WriterData {
   options: ConnectionOptions;
 }
 
+/**
+ * A commit batch as it crosses to the writer thread: the events' JSON texts joined into one string
+ * with their lengths and sequences in typed arrays. Copying thousands of small strings and objects
+ * one by one cost the event loop more than the events' serialization itself.
+ */
+export interface PackedBatch {
+  handlers: CommitBatch["handlers"];
+  states: CommitBatch["states"];
+  inboxDone: CommitBatch["inboxDone"];
+  /** Each group's handler id and how many events it has. */
+  groups: { handlerId: string; count: number }[];
+  sequences: Float64Array;
+  lengths: Uint32Array;
+  texts: string;
+}
+
+export function packBatch(batch: CommitBatch): PackedBatch {
+  const groups: PackedBatch["groups"] = [];
+  let total = 0;
+  for (const group of batch.events ?? []) {
+    groups.push({ handlerId: group.handlerId, count: group.events.length });
+    total += group.events.length;
+  }
+  const sequences = new Float64Array(total);
+  const lengths = new Uint32Array(total);
+  const texts: string[] = new Array(total);
+  let i = 0;
+  for (const group of batch.events ?? []) {
+    for (const event of group.events) {
+      sequences[i] = event.sequence;
+      lengths[i] = event.json.length;
+      texts[i] = event.json;
+      i++;
+    }
+  }
+  return {
+    handlers: batch.handlers,
+    states: batch.states,
+    inboxDone: batch.inboxDone,
+    groups,
+    sequences,
+    lengths,
+    texts: texts.join(""),
+  };
+}
+
+export function unpackBatch(packed: PackedBatch): CommitBatch {
+  const events: NonNullable<CommitBatch["events"]> = [];
+  let i = 0;
+  let offset = 0;
+  for (const { handlerId, count } of packed.groups) {
+    const rows = new Array<{ sequence: number; json: string }>(count);
+    for (let k = 0; k < count; k++, i++) {
+      const length = packed.lengths[i] as number;
+      rows[k] = {
+        sequence: packed.sequences[i] as number,
+        json: packed.texts.slice(offset, offset + length),
+      };
+      offset += length;
+    }
+    events.push({ handlerId, events: rows });
+  }
+  return { handlers: packed.handlers, events, states: packed.states, inboxDone: packed.inboxDone };
+}
+
 /** A write for the writer thread. */
 export type WriterCall =
-  | { op: "commit"; batch: CommitBatch }
+  | { op: "commit"; batch: PackedBatch }
   | { op: "appendInbox"; handlerId: string; item: InboxItem }
   | { op: "deleteHandler"; handlerId: string }
   | { op: "close" };

@@ -1,7 +1,13 @@
 // The SQLite writer thread's entry (see writer.ts): every write of one SqliteStore runs here, on its
 // own connection, so that the transaction's work and its fsync do not block the server's event loop.
 import { parentPort, workerData } from "node:worker_threads";
-import { toWire, type WriterData, type WriterReply, type WriterRequest } from "./writer-protocol.js";
+import {
+  toWire,
+  unpackBatch,
+  type WriterData,
+  type WriterReply,
+  type WriterRequest,
+} from "./writer-protocol.js";
 import { connect, prepareWrites } from "./writes.js";
 
 const port = parentPort;
@@ -16,7 +22,7 @@ port.on("message", (request: WriterRequest) => {
     let value: unknown = null;
     switch (request.op) {
       case "commit":
-        writes.commit(request.batch);
+        writes.commit(unpackBatch(request.batch));
         break;
       case "appendInbox":
         writes.appendInbox(request.handlerId, request.item);
