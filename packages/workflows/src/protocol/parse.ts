@@ -43,11 +43,8 @@ export function parseRunRequest(raw: unknown): RunRequest {
   const body = raw ?? {};
   const handlerId = (body as { handler_id?: unknown }).handler_id;
   const parsed = RunRequestSchema.safeParse(body);
-  if (
-    !parsed.success &&
-    parsed.error.issues.every((i) => i.path[0] === "handler_id") &&
-    handlerId !== undefined
-  ) {
+  if (parsed.success) return parsed.data;
+  if (parsed.error.issues.every((i) => i.path[0] === "handler_id") && handlerId !== undefined) {
     return parseWire(RunRequestSchema, body, "INVALID_HANDLER_ID", "handler_id");
   }
   return parseWire(RunRequestSchema, body, "INVALID_BODY", "request body");
