@@ -12,106 +12,13 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
 import { PostgresStore } from "../../packages/workflows/src/stores/postgres/index.js";
-import {
-  type CommitBatch,
-  eventRows,
-  type HandlerRecord,
-  stateJson,
-} from "../../packages/workflows/src/stores/store.js";
+import { merge, ROWS_PER_RUN, trivialRun } from "./trivial-run.js";
 
 const ADMIN_URL = process.env["BENCH_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
 const BATCH_SIZES = (process.env["BENCH_BATCHES"] ?? "1,10,100,500").split(",").map(Number);
 const WRITERS = (process.env["BENCH_WRITERS"] ?? "1,4").split(",").map(Number);
-const ROWS_PER_RUN = 5;
-
-function run(id: string, now: number): CommitBatch {
-  const at = new Date(now).toISOString();
-  const handler: HandlerRecord = {
-    handlerId: id,
-    workflowName: "greet",
-    runId: `run-${id}`,
-    status: "completed",
-    result: "Hello, World!",
-    error: null,
-    startedAt: at,
-    updatedAt: at,
-    completedAt: at,
-  };
-  const event = (sequence: number, type: string, value: Record<string, unknown>): PublishedEvent => ({
-    sequence,
-    type,
-    qualifiedName: `workflows.events.${type}`,
-    types: ["workflows.events.Event", `workflows.events.${type}`],
-    value,
-    internal: type === "StepStateChanged",
-    timestamp: at,
-  });
-  const state: RunState = {
-    version: 1,
-    workflowName: "greet",
-    runId: `run-${id}`,
-    status: "completed",
-    startedAt: now,
-    deadline: now + 45_000,
-    nextSequence: 3,
-    nextItemId: 2,
-    queues: { greet: [] },
-    inFlight: {},
-    retries: {},
-    collected: {},
-    waiters: {},
-    unclaimed: [],
-    store: { greeted: "World" },
-    idle: false,
-    outcome: {
-      status: "completed",
-      result: "Hello, World!",
-      error: null,
-      stopEvent: {
-        type: "StopEvent",
-        qualifiedName: "workflows.events.StopEvent",
-        data: { result: "Hello, World!" },
-      },
-      failedStep: null,
-    },
-  };
-  return {
-    handlers: [handler],
-    events: [
-      {
-        handlerId: id,
-        events: eventRows([
-          event(0, "StepStateChanged", {
-            step: "greet",
-            state: "running",
-            worker_id: 0,
-            input_event: "StartEvent",
-          }),
-          event(1, "StepStateChanged", {
-            step: "greet",
-            state: "idle",
-            worker_id: 0,
-            output_event: "StopEvent",
-          }),
-          event(2, "StopEvent", { result: "Hello, World!" }),
-        ]),
-      },
-    ],
-    states: [{ handlerId: id, json: stateJson(state) }],
-  };
-}
-
-/** Merges runs into one group-commit batch, as the server does. */
-function merge(batches: CommitBatch[]): CommitBatch {
-  return {
-    handlers: batches.flatMap((b) => b.handlers ?? []),
-    events: batches.flatMap((b) => b.events ?? []),
-    states: batches.flatMap((b) => b.states ?? []),
-  };
-}
 
 async function measure(url: string, writers: number, batchSize: number) {
   const schema = `bench_${writers}_${batchSize}`;
@@ -119,7 +26,9 @@ async function measure(url: string, writers: number, batchSize: number) {
   await store.init();
   let next = 0;
   const makeBatch = () =>
-    merge(Array.from({ length: batchSize }, () => run(`h${String(next++).padStart(10, "0")}`, Date.now())));
+    merge(
+      Array.from({ length: batchSize }, () => trivialRun(`h${String(next++).padStart(10, "0")}`, Date.now())),
+    );
   for (let i = 0; i < 5; i++) await store.commit(makeBatch()); // warm up
   let runs = 0;
   const latencies: number[] = [];

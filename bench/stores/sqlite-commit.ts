@@ -12,112 +12,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
-import {
-  type CommitBatch,
-  eventRows,
-  type HandlerRecord,
-  SqliteStore,
-  stateJson,
-} from "../../packages/workflows/src/stores/index.js";
+import { SqliteStore } from "../../packages/workflows/src/stores/index.js";
+import { merge, ROWS_PER_RUN, trivialRun } from "./trivial-run.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);
 const BATCH_SIZES = (process.env["BENCH_BATCHES"] ?? "1,10,100,500").split(",").map(Number);
 const MODES = ["full", "normal"] as const;
-const ROWS_PER_RUN = 5;
-
-function run(id: string, now: number): CommitBatch {
-  const at = new Date(now).toISOString();
-  const handler: HandlerRecord = {
-    handlerId: id,
-    workflowName: "greet",
-    runId: `run-${id}`,
-    status: "completed",
-    result: "Hello, World!",
-    error: null,
-    startedAt: at,
-    updatedAt: at,
-    completedAt: at,
-  };
-  const event = (sequence: number, type: string, value: Record<string, unknown>): PublishedEvent => ({
-    sequence,
-    type,
-    qualifiedName: type.includes(".") ? type : `workflows.events.${type}`,
-    types: ["workflows.events.Event", `workflows.events.${type}`],
-    value,
-    internal: type === "StepStateChanged",
-    timestamp: at,
-  });
-  const state: RunState = {
-    version: 1,
-    workflowName: "greet",
-    runId: `run-${id}`,
-    status: "completed",
-    startedAt: now,
-    deadline: now + 45_000,
-    nextSequence: 3,
-    nextItemId: 2,
-    queues: { greet: [] },
-    inFlight: {},
-    retries: {},
-    collected: {},
-    waiters: {},
-    unclaimed: [],
-    store: { greeted: "World" },
-    idle: false,
-    outcome: {
-      status: "completed",
-      result: "Hello, World!",
-      error: null,
-      stopEvent: {
-        type: "StopEvent",
-        qualifiedName: "workflows.events.StopEvent",
-        data: { result: "Hello, World!" },
-      },
-      failedStep: null,
-    },
-  };
-  return {
-    handlers: [handler],
-    events: [
-      {
-        handlerId: id,
-        events: eventRows([
-          event(0, "StepStateChanged", {
-            step: "greet",
-            state: "running",
-            worker_id: 0,
-            input_event: "StartEvent",
-          }),
-          event(1, "StepStateChanged", {
-            step: "greet",
-            state: "idle",
-            worker_id: 0,
-            output_event: "StopEvent",
-          }),
-          event(2, "StopEvent", { result: "Hello, World!" }),
-        ]),
-      },
-    ],
-    states: [{ handlerId: id, json: stateJson(state) }],
-  };
-}
-
-/** Merges runs into one group-commit batch, as the server does. */
-function merge(batches: CommitBatch[]): CommitBatch {
-  return {
-    handlers: batches.flatMap((b) => b.handlers ?? []),
-    events: batches.flatMap((b) => b.events ?? []),
-    states: batches.flatMap((b) => b.states ?? []),
-  };
-}
 
 async function measure(mode: (typeof MODES)[number], batchSize: number) {
   const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-"));
   const store = new SqliteStore(join(dir, "bench.db"), { synchronous: mode });
   await store.init();
   let next = 0;
-  const makeBatch = () => merge(Array.from({ length: batchSize }, () => run(`h${next++}`, Date.now())));
+  const makeBatch = () =>
+    merge(Array.from({ length: batchSize }, () => trivialRun(`h${next++}`, Date.now())));
   for (let i = 0; i < 5; i++) await store.commit(makeBatch()); // warm up
   let runs = 0;
   let commits = 0;
