@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { WorkflowError } from "../core/index.js";
+import { apiGate } from "./api-gate.js";
+import { setCorsHeaders } from "./cors.js";
 import { mountEventRoutes } from "./event-routes.js";
 import { mountHandlerRoutes } from "./handler-routes.js";
 import { errorResponse, json } from "./json-response.js";
@@ -34,11 +35,7 @@ export function createApp(ctx: ServerContext): Hono {
     // a slow one (the adapter has to stream it); that alone cut throughput fivefold.
     const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
     if (outgoing && c.req.method !== "OPTIONS") {
-      const origin = allowedOrigin(ctx.corsOrigins, c.req.header("origin"));
-      if (origin !== null) {
-        outgoing.setHeader("access-control-allow-origin", origin);
-        if (origin !== "*") outgoing.setHeader("vary", "Origin");
-      }
+      setCorsHeaders(ctx.corsOrigins, c.req.header("origin"), outgoing);
       return next();
     }
     return corsMiddleware(c, next);
@@ -57,15 +54,8 @@ export function createApp(ctx: ServerContext): Hono {
   app.use("*", async (c, next) => {
     const path = c.req.path;
     if (!isApiPath(path)) return next();
-    if (ctx.checkToken && !ctx.checkToken(c.req.header("authorization"))) {
-      return json({ detail: "Missing or invalid bearer token", code: "UNAUTHORIZED" }, 401, {
-        "www-authenticate": 'Bearer realm="workflows"',
-      });
-    }
-    if (ctx.phase() === "closing") {
-      throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
-    }
-    return next();
+    const denied = apiGate(ctx, c.req.header("authorization"));
+    return denied ? json(denied.body, denied.status, denied.headers) : next();
   });
 
   mountWorkflowRoutes(app, ctx);
@@ -90,12 +80,4 @@ export function createApp(ctx: ServerContext): Hono {
   });
 
   return app;
-}
-
-/** The Access-Control-Allow-Origin value for a request's origin, or null when it is not allowed. */
-function allowedOrigin(allowed: string | string[], origin: string | undefined): string | null {
-  if (allowed === "*") return "*";
-  const list = typeof allowed === "string" ? [allowed] : allowed;
-  if (list.includes("*")) return "*";
-  return origin !== undefined && list.includes(origin) ? origin : null;
 }

@@ -34,7 +34,8 @@ export interface CommitWriterOptions {
 
 /**
  * Group commit: the changes of every live run made during one tick are written in ONE
- * `store.commit`, with at most one commit in flight while the next batch accumulates.
+ * `store.commit`, with at most one commit in flight while the next batch accumulates. That next batch
+ * is cut the moment the commit in flight is done, so the store is never idle while changes wait.
  * `flush()` resolves once everything changed before the call is durable.
  */
 export class CommitWriter {
@@ -176,9 +177,11 @@ export class CommitWriter {
       () => {
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
         this.#inFlight = null;
+        // What accumulated while this commit was in flight goes to the store now, before the
+        // waiters' answers are written: the store works on the next batch meanwhile.
+        if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
         this.#settle();
         this.#options.onCommitted(ids);
-        if (this.#pending.size > 0) this.#schedule();
       },
       (error: unknown) => {
         this.#inFlight = null;

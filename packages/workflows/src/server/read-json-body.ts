@@ -34,34 +34,53 @@ const tooLarge = (limit: number) =>
  * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
  */
 export async function readJsonBody(request: Request, limit: number, node?: NodeBody): Promise<unknown> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
-  let chunks: Uint8Array[] = [];
+  if (node) return readNodeJsonBody(node, request.headers.get("content-length"), limit);
+  refuseDeclared(request.headers.get("content-length"), limit);
+  if (!request.body) return undefined;
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  if (node) {
-    // Served by node: read the socket's request directly; a web stream over it, or even an async
-    // iterator, costs more than a trivial run.
-    ({ chunks, size } = await readNode(node, limit));
-  } else {
-    if (!request.body) return undefined;
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(limit);
-      }
-      chunks.push(value);
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
     }
+    chunks.push(value);
   }
+  return parseJson(chunks, size);
+}
+
+/**
+ * `readJsonBody` for a request node serves: reads the socket's request directly (a web stream over
+ * it, or even an async iterator, costs more than a trivial run). `declared` is its Content-Length.
+ */
+export async function readNodeJsonBody(
+  node: NodeBody,
+  declared: string | null | undefined,
+  limit: number,
+): Promise<unknown> {
+  refuseDeclared(declared, limit);
+  const { chunks, size } = await readNode(node, limit);
+  return parseJson(chunks, size);
+}
+
+function refuseDeclared(declared: string | null | undefined, limit: number): void {
+  if (declared !== null && declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+}
+
+/** The body's bytes as JSON; nothing (or only white space) reads as `undefined`. */
+function parseJson(chunks: Uint8Array[], size: number): unknown {
   if (size === 0) return undefined;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(size);
+  if (chunks.length > 1) {
+    let offset = 0;
+    for (const c of chunks) {
+      bytes.set(c, offset);
+      offset += c.byteLength;
+    }
   }
   let text: string;
   try {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
 import { isLeaseStore } from "../stores/leases.js";
@@ -13,6 +13,7 @@ import type { OpenStream } from "./event-stream.js";
 import { HandlerSignals } from "./handler-signals.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
+import { nodeListener } from "./node-listener.js";
 import { OwnNotices } from "./own-notices.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { RunManager } from "./run-manager.js";
@@ -86,6 +87,7 @@ export class WorkflowServer {
   readonly #clock: Clock;
   readonly #streams = new Set<OpenStream>();
   readonly #app: Hono;
+  readonly #context: ServerContext;
   #phase: Phase = "starting";
   #runtime: Promise<Runtime> | null = null;
   #resolved: Runtime | null = null;
@@ -119,6 +121,7 @@ export class WorkflowServer {
         return this.#uiDir;
       },
     };
+    this.#context = context;
     this.#app = createApp(context);
     this.fetch = this.fetch.bind(this);
   }
@@ -155,10 +158,8 @@ export class WorkflowServer {
     const port = options.port ?? 8080;
     await this.#ensureRuntime();
     const requestTimeout = this.#options.requestTimeoutMs ?? 60_000;
-    const server = createAdaptorServer({
-      fetch: this.#app.fetch,
-      createServer,
-      serverOptions: {
+    const server = createServer(
+      {
         // Slow clients cannot pin connections: the request (headers and body) must arrive in time.
         // These bound receiving the request only, so long event streams stay open.
         requestTimeout: requestTimeout,
@@ -166,7 +167,8 @@ export class WorkflowServer {
         keepAliveTimeout: 5_000,
         connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       },
-    }) as Server;
+      nodeListener(this.#context, getRequestListener(this.#app.fetch)),
+    );
     this.#http = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

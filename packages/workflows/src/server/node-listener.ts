@@ -1,0 +1,66 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { apiGate } from "./api-gate.js";
+import { setCorsHeaders } from "./cors.js";
+import { errorAnswer, type JsonAnswer } from "./json-response.js";
+import { readNodeJsonBody } from "./read-json-body.js";
+import type { ServerContext } from "./server-context.js";
+import { startRun } from "./workflow-routes.js";
+
+/**
+ * `POST /workflows/{name}/run` and `run-nowait`, with the path exactly as hono's routes match it (no
+ * trailing slash; a query is ignored). A name with `%` in it is left to hono, which decodes it.
+ */
+const RUN_PATH = /^\/workflows\/([^/?%]+)\/(run|run-nowait)(?:\?.*)?$/;
+
+/**
+ * The node request listener of `serve()`: starting a run, the hot path, is answered here directly;
+ * everything else goes to the hono app (`fallback`). Through hono, a trivial run spends about a third
+ * of its time building and reading the web Request and Response; here it reads node's request and
+ * writes node's response. The answers are the same as the app's (test/server/node-listener.test.ts
+ * compares them): CORS, the token, shutdown, the body limit, and every error.
+ */
+export function nodeListener(ctx: ServerContext, fallback: RequestListener): RequestListener {
+  return (request, response) => {
+    if (request.method === "POST") {
+      const match = RUN_PATH.exec(request.url ?? "");
+      if (match) {
+        void answerRun(ctx, request, response, match[1] as string, match[2] === "run");
+        return;
+      }
+    }
+    fallback(request, response);
+  };
+}
+
+async function answerRun(
+  ctx: ServerContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  name: string,
+  wait: boolean,
+): Promise<void> {
+  let answer: JsonAnswer;
+  try {
+    setCorsHeaders(ctx.corsOrigins, request.headers.origin, response);
+    answer =
+      apiGate(ctx, request.headers.authorization) ??
+      (await startRun(ctx, name, wait, () =>
+        readNodeJsonBody(
+          { incoming: request, outgoing: response },
+          request.headers["content-length"],
+          ctx.bodyLimitBytes,
+        ),
+      ));
+  } catch (error) {
+    answer = errorAnswer(error, ctx.logger);
+  }
+  // While shutting down, every answer closes its connection so that close() need not wait on keep-alive.
+  if (ctx.phase() === "closing") response.setHeader("connection", "close");
+  const text = JSON.stringify(answer.body);
+  response.writeHead(answer.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...answer.headers,
+  });
+  response.end(text);
+}
