@@ -22,8 +22,16 @@ export interface EventStreamOptions {
 
 /** A stream the server can end (on shutdown). */
 export interface OpenStream {
-  body: ReadableStream<Uint8Array>;
   end(): void;
+}
+
+/**
+ * A handler's events as text, a page at a time: what a stream's reader is sent next. Pull-based: the
+ * store is read only when the reader asks, so a slow reader holds nothing and costs the run nothing.
+ */
+export interface EventFeed extends OpenStream {
+  /** The next frames (a page of events, or a ping); null once the stream is over. */
+  next(): Promise<string | null>;
 }
 
 const encoder = new TextEncoder();
@@ -32,28 +40,13 @@ const isTerminal = (e: PublishedEvent) => e.types.includes(STOP_EVENT_NAME);
 
 /**
  * A handler's events as SSE frames or NDJSON lines: the stored events after the cursor, then the new
- * ones as they become durable, ending right after the terminal event. Pull-based: the store is read
- * a page at a time only when the reader wants more, so a slow reader holds nothing and costs the run
- * nothing; a disconnect (cancel) releases everything.
+ * ones as they become durable, ending right after the terminal event. `end()` (a disconnect, or the
+ * server closing) releases everything.
  */
-export function openEventStream(o: EventStreamOptions): OpenStream {
+export function openEventFeed(o: EventStreamOptions): EventFeed {
   let cursor = o.after;
   let ended = false;
   let wake: (() => void) | null = null;
-  let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      controllerRef?.close();
-    } catch {
-      // the reader went away first
-    }
-  };
-  const send = (text: string) => {
-    if (!closed && text) controllerRef?.enqueue(encoder.encode(text));
-  };
 
   const finish = () => {
     if (ended) return;
@@ -90,88 +83,148 @@ export function openEventStream(o: EventStreamOptions): OpenStream {
     return { text, read: events.length, end: false };
   };
 
+  // The last page's text, then the end.
+  const last = (text: string): string | null => {
+    finish();
+    return text || null;
+  };
+
+  const next = async (): Promise<string | null> => {
+    try {
+      for (;;) {
+        if (ended) return null;
+        let changed = false;
+        const off = o.signals.once(o.handlerId, () => {
+          changed = true;
+          wake?.();
+        });
+        try {
+          const page = await readPage();
+          if (ended) continue;
+          if (page.end) return last(page.text);
+          if (page.text) return page.text;
+          if (page.read > 0) continue;
+          const record = await o.store.getHandler(o.handlerId);
+          if (record?.status !== "running") {
+            // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
+            const again = await readPage();
+            if (again.read === 0 || again.end) return last(again.text);
+            if (again.text) return again.text;
+            continue;
+          }
+          if (changed) continue;
+          const pinged = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(true), o.pingIntervalMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(false);
+            };
+            if (changed || ended) wake();
+          });
+          wake = null;
+          if (pinged && o.sse && !ended) return ": ping\n\n";
+        } finally {
+          off();
+        }
+      }
+    } catch (error) {
+      finish();
+      throw error;
+    }
+  };
+
+  return { next, end: finish };
+}
+
+/** A feed as a web stream of UTF-8 bytes (what `fetch` answers with). */
+export function feedToWebStream(feed: EventFeed): { body: ReadableStream<Uint8Array>; end(): void } {
+  let controllerRef: ReadableStreamDefaultController<Uint8Array> | null = null;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      controllerRef?.close();
+    } catch {
+      // the reader went away first
+    }
+  };
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
         controllerRef = controller;
       },
-      async pull() {
+      async pull(controller) {
         try {
-          for (;;) {
-            if (ended) {
-              close();
-              return;
-            }
-            let changed = false;
-            const off = o.signals.once(o.handlerId, () => {
-              changed = true;
-              wake?.();
-            });
-            try {
-              const page = await readPage();
-              if (ended) continue;
-              send(page.text);
-              if (page.end) {
-                finish();
-                close();
-                return;
-              }
-              if (page.text) return;
-              if (page.read > 0) continue;
-              const record = await o.store.getHandler(o.handlerId);
-              if (record?.status !== "running") {
-                // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
-                const last = await readPage();
-                send(last.text);
-                if (last.read === 0 || last.end) {
-                  finish();
-                  close();
-                  return;
-                }
-                if (last.text) return;
-                continue;
-              }
-              if (changed) continue;
-              const pinged = await new Promise<boolean>((resolve) => {
-                const timer = setTimeout(() => resolve(true), o.pingIntervalMs);
-                wake = () => {
-                  clearTimeout(timer);
-                  resolve(false);
-                };
-                if (changed || ended) wake();
-              });
-              wake = null;
-              if (pinged && o.sse && !ended) {
-                send(": ping\n\n");
-                return;
-              }
-            } finally {
-              off();
-            }
-          }
+          const text = await feed.next();
+          if (closed) return;
+          if (text === null) close();
+          else controller.enqueue(encoder.encode(text));
         } catch (error) {
-          finish();
           if (!closed) {
             closed = true;
-            controllerRef?.error(error);
+            controller.error(error);
           }
         }
       },
       cancel() {
         closed = true;
-        finish();
+        feed.end();
       },
     },
     { highWaterMark: 0 },
   );
-
   return {
     body,
     end() {
-      finish();
+      feed.end();
       close();
     },
   };
+}
+
+/**
+ * Writes a feed to node's response as it comes, waiting for the socket to drain when the reader is
+ * slow: strings go to the socket as they are, without a web stream or an encoder in between. The
+ * response must have its head written. Resolves when the stream is over (or the reader left).
+ */
+export async function pipeFeedToNode(feed: EventFeed, response: NodeSink): Promise<void> {
+  const gone = () => feed.end();
+  response.on("close", gone);
+  try {
+    for (;;) {
+      const text = await feed.next();
+      if (text === null || response.destroyed || response.writableEnded) break;
+      if (!response.write(text)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            response.off("drain", done);
+            response.off("close", done);
+            resolve();
+          };
+          response.on("drain", done);
+          response.on("close", done);
+        });
+      }
+    }
+    if (!response.writableEnded) response.end();
+  } catch {
+    // The store failed mid-stream: the reader sees the connection cut, not a clean end.
+    response.destroy();
+  } finally {
+    response.off("close", gone);
+  }
+}
+
+/** What pipeFeedToNode needs of node's ServerResponse. */
+export interface NodeSink {
+  write(text: string): boolean;
+  end(): void;
+  destroy(): void;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  on(event: "drain" | "close", listener: () => void): unknown;
+  off(event: "drain" | "close", listener: () => void): unknown;
 }
 
 /**

@@ -1,10 +1,46 @@
 // serve() answers POST /workflows/{name}/run and run-nowait with its own node listener instead of the
 // hono app (node-listener.ts). These tests send the same requests both ways, to `server.fetch` (the
 // app) and over a real socket (the node path), and require the same answers.
-import { request as httpRequest } from "node:http";
-import { afterEach, describe, expect, test } from "vitest";
+import { request as httpRequest, ServerResponse } from "node:http";
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
 import type { WorkflowServer } from "workflows/server";
+import { z } from "zod";
 import { callJson, makeServer } from "./helpers.js";
+
+const BLOBS = 4096;
+const Blob = defineEvent("Blob", z.object({ i: z.number(), pad: z.string() }));
+/** Writes BLOBS events of 4 KiB each (16 MiB), then stops. */
+const blobs = new Workflow({ name: "Blobs", timeout: null }).step(
+  "emit",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx) => {
+    const pad = "x".repeat(4096);
+    for (let i = 0; i < BLOBS; i++) {
+      ctx.writeEventToStream(Blob.create({ i, pad }));
+      if (i % 256 === 255) await new Promise((r) => setImmediate(r));
+    }
+    return StopEvent.create({ result: BLOBS });
+  },
+);
+
+/** Counts the times a node stream waited for its socket to drain (a slow reader), from now on. */
+function countDrainWaits(): () => number {
+  let count = 0;
+  const original = ServerResponse.prototype.write;
+  const spy = vi.spyOn(ServerResponse.prototype, "write").mockImplementation(function (
+    this: ServerResponse,
+    ...args: Parameters<ServerResponse["write"]>
+  ) {
+    const ok = original.apply(this, args);
+    if (!ok) count++;
+    return ok;
+  });
+  return () => {
+    spy.mockRestore();
+    return count;
+  };
+}
 
 let server: WorkflowServer | undefined;
 afterEach(async () => server?.close());
@@ -205,4 +241,129 @@ describe("serve(): starting runs through the node listener answers as the app do
     const results = ok.map((a) => (a.body as { result: number }).result).sort((x, y) => x - y);
     expect(results).toEqual(results.map((_, i) => i + 2));
   });
+});
+
+/** A GET over the socket, its whole body as text. */
+function getText(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers as Record<string, string | undefined>,
+          text,
+        }),
+      );
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("serve(): event streams through the node listener answer as the app does", () => {
+  async function endedGreeting(): Promise<string> {
+    const s = server as WorkflowServer;
+    const run = await callJson<{ handler_id: string }>(s, "POST", "/workflows/add/run", {
+      start_event: { a: 1, b: 2 },
+    });
+    return run.body.handler_id;
+  }
+
+  test.each([
+    ["SSE", ""],
+    ["NDJSON", "?sse=false"],
+    [
+      "NDJSON with internal events and qualified names",
+      "?sse=false&include_internal=true&include_qualified_name=true",
+    ],
+    ["SSE after a cursor", "?include_internal=true&after_sequence=1"],
+    ["after_sequence=now on an ended run (204)", "?after_sequence=now"],
+    ["a cursor past the end (204)", "?after_sequence=99"],
+    ["a malformed cursor (400)", "?after_sequence=x"],
+  ])("%s", async (_label, query) => {
+    start();
+    const { url } = await served;
+    const id = await endedGreeting();
+    const viaApp = await (server as WorkflowServer).fetch(
+      new Request(`http://test.local/events/${id}${query}`),
+    );
+    const appText = await viaApp.text();
+    const viaNode = await getText(url, `/events/${id}${query}`);
+    expect(viaNode.status).toBe(viaApp.status);
+    expect(viaNode.text).toBe(appText);
+    expect(viaNode.headers["content-type"]).toBe(viaApp.headers.get("content-type") ?? undefined);
+    expect(viaNode.headers["cache-control"]).toBe(viaApp.headers.get("cache-control") ?? undefined);
+  });
+
+  test("Last-Event-ID: resumes after it, and a malformed one is a 400 with issues", async () => {
+    start();
+    const { url } = await served;
+    const id = await endedGreeting();
+    for (const lastEventId of ["1", "x"]) {
+      const headers = { "last-event-id": lastEventId };
+      const viaApp = await (server as WorkflowServer).fetch(
+        new Request(`http://test.local/events/${id}?include_internal=true`, { headers }),
+      );
+      const viaNode = await getText(url, `/events/${id}?include_internal=true`, headers);
+      expect(viaNode.status).toBe(viaApp.status);
+      expect(viaNode.text).toBe(await viaApp.text());
+    }
+  });
+
+  test("an unknown handler is a 404, a missing token a 401, and an allowed origin gets CORS", async () => {
+    start({ token: "s3cret", corsOrigins: ["https://app.example"] });
+    const { url } = await served;
+    const unknown = await getText(url, "/events/nope", { authorization: "Bearer s3cret" });
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.text)).toMatchObject({ code: "HANDLER_NOT_FOUND" });
+    const denied = await getText(url, "/events/nope", { origin: "https://app.example" });
+    expect(denied.status).toBe(401);
+    expect(denied.headers["www-authenticate"]).toBe('Bearer realm="workflows"');
+    expect(denied.headers["access-control-allow-origin"]).toBe("https://app.example");
+  });
+
+  test("a reader that stops reading holds the stream back and then gets every event in order", async () => {
+    start();
+    const s = server as WorkflowServer;
+    s.addWorkflow("blobs", blobs);
+    const { url } = await served;
+    const run = await callJson<{ handler_id: string }>(s, "POST", "/workflows/blobs/run-nowait", {});
+    const id = run.body.handler_id;
+    const drains = countDrainWaits();
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      const req = httpRequest(`${url}/events/${id}?sse=false`, { agent: false }, (res) => {
+        res.pause();
+        void (async () => {
+          // Nobody reads while the run writes 16 MiB of events: more than the socket's buffers hold.
+          while ((await callJson(s, "GET", `/results/${id}`)).status === 202) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          res.on("end", () => resolve(text.split("\n").filter((l) => l !== "")));
+          res.resume();
+        })().catch(reject);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const events = lines.map((l) => JSON.parse(l) as { type: string; value: { i?: number; pad?: string } });
+    const blobsSeen = events.filter((e) => e.type === "Blob");
+    expect(blobsSeen.map((e) => e.value.i)).toEqual(Array.from({ length: BLOBS }, (_, i) => i));
+    expect(blobsSeen.every((e) => e.value.pad?.length === 4096)).toBe(true);
+    expect(events.at(-1)?.type).toBe("StopEvent");
+    expect(drains()).toBeGreaterThan(0);
+  }, 60_000);
 });
