@@ -9,6 +9,8 @@ export interface CommitSource {
   snapshot(): { stateJson: string; record: HandlerRecord };
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 interface Pending {
   source: CommitSource;
   events: EventRow[];
@@ -21,8 +23,8 @@ interface Waiter {
 }
 
 export interface CommitWriterOptions {
-  /** Called with the handler ids of every durable commit. */
-  onCommitted(handlerIds: readonly string[]): void;
+  /** Called with the handler ids and the events of every durable commit. */
+  onCommitted(handlerIds: readonly string[], events: readonly { handlerId: string; events: EventRow[] }[]): void;
   logger: ServerLogger;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
@@ -47,6 +49,7 @@ export class CommitWriter {
   #durableGeneration = 0;
   #waiters: Waiter[] = [];
   #inFlight: Promise<void> | null = null;
+  #inFlightIds: ReadonlySet<string> = NONE;
   #scheduled = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -77,6 +80,15 @@ export class CommitWriter {
     this.#inboxDone.set(handlerId, list);
     this.#changeGeneration++;
     this.#schedule();
+  }
+
+  /**
+   * The ids among these whose commit is not in flight. The store tells its subscribers of a commit
+   * before this writer hears it is done; the ids in flight are announced by `onCommitted` instead.
+   */
+  notInFlight(handlerIds: readonly string[]): readonly string[] {
+    if (this.#inFlightIds.size === 0) return handlerIds;
+    return handlerIds.filter((id) => !this.#inFlightIds.has(id));
   }
 
   /** True while a change of the handler is not yet durable. */
@@ -173,18 +185,21 @@ export class CommitWriter {
       const fence = this.#options.fences(ids);
       if (fence.length > 0) batch.fence = fence;
     }
+    this.#inFlightIds = new Set(ids);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
         this.#inFlight = null;
+        this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
         // waiters' answers are written: the store works on the next batch meanwhile.
         if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
         this.#settle();
-        this.#options.onCommitted(ids);
+        this.#options.onCommitted(ids, batch.events);
       },
       (error: unknown) => {
         this.#inFlight = null;
+        this.#inFlightIds = NONE;
         const lost = leaseLost(error);
         if (lost) {
           // Taken over by another process: what this one did with them since is void.

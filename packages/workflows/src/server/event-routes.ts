@@ -68,6 +68,7 @@ export async function prepareEventStream(
         onEnd,
         store: runtime.store,
         signals: runtime.signals,
+        recent: runtime.recent,
         handlerId,
         after,
         sse: query.sse,

@@ -2,10 +2,13 @@ import type { PublishedEvent } from "../core/index.js";
 import { EnvelopeJsonWriter, STOP_EVENT_NAME, type StoredFrame } from "../protocol/index.js";
 import type { EventRow, Store } from "../stores/store.js";
 import type { HandlerSignals } from "./handler-signals.js";
+import type { RecentEvents } from "./recent-events.js";
 
 export interface EventStreamOptions {
   store: Store;
   signals: HandlerSignals;
+  /** The events this process just committed, read before the store. */
+  recent: RecentEvents | null;
   handlerId: string;
   /** Stream events whose sequence is greater. */
   after: number;
@@ -48,12 +51,16 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   let ended = false;
   let wake: (() => void) | null = null;
 
+  const unwatch = o.recent?.watch(o.handlerId);
   const finish = () => {
     if (ended) return;
     ended = true;
+    unwatch?.();
     wake?.();
     o.onEnd?.();
   };
+  const rows = async (after: number, limit: number): Promise<EventRow[]> =>
+    o.recent?.read(o.handlerId, after, limit) ?? o.store.readEventRows(o.handlerId, after, limit);
   const envelopes = new EnvelopeJsonWriter({ includeQualifiedName: o.includeQualifiedName });
   // The envelope cut from the stored text; an event stored in another form is parsed first.
   const envelope = (row: EventRow): StoredFrame => {
@@ -65,7 +72,7 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
 
   // One page: the frames to send, and whether the stream ends after them.
   const readPage = async (): Promise<{ text: string; read: number; end: boolean }> => {
-    const events = await o.store.readEventRows(o.handlerId, cursor, o.pageSize);
+    const events = await rows(cursor, o.pageSize);
     let text = "";
     for (let i = 0; i < events.length; i++) {
       const row = events[i] as EventRow;
@@ -76,7 +83,7 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
       if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
         const next =
-          i + 1 < events.length || (await o.store.readEventRows(o.handlerId, cursor, 1)).length > 0;
+          i + 1 < events.length || (await rows(cursor, 1)).length > 0;
         if (!next) return { text, read: events.length, end: true };
       }
     }

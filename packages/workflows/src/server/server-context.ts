@@ -3,6 +3,7 @@ import type { CommitWriter } from "./commit-writer.js";
 import type { OpenStream } from "./event-stream.js";
 import type { HandlerSignals } from "./handler-signals.js";
 import type { ServerLogger } from "./logger.js";
+import type { RecentEvents } from "./recent-events.js";
 import type { WorkflowRegistry } from "./registry.js";
 import type { RunManager } from "./run-manager.js";
 
@@ -12,6 +13,7 @@ export interface Runtime {
   manager: RunManager;
   writer: CommitWriter;
   signals: HandlerSignals;
+  recent: RecentEvents;
 }
 
 /** Everything the HTTP app is built from. */

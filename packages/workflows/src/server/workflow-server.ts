@@ -16,6 +16,7 @@ import { type ServerLogger, silentLogger } from "./logger.js";
 import { nodeListener } from "./node-listener.js";
 import { OwnNotices } from "./own-notices.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
+import { RecentEvents } from "./recent-events.js";
 import { RunManager } from "./run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 import { defaultUiDir } from "./static-ui.js";
@@ -67,6 +68,9 @@ export interface ServeInfo {
   port: number;
   url: string;
 }
+
+/** Events kept in memory for a handler a stream reads: one page to a page and a half of a stream's reads. */
+const RECENT_EVENTS_PER_HANDLER = 1000;
 
 type Phase = "starting" | "ready" | "closing" | "failed";
 
@@ -265,9 +269,11 @@ export class WorkflowServer {
       : null;
     // Inboxes are read on other processes' notifications only, not after each own commit.
     const notices = leases ? new OwnNotices() : null;
+    const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
     const writer = new CommitWriter(store, {
       logger: this.#logger,
-      onCommitted: (ids) => {
+      onCommitted: (ids, events) => {
+        for (const group of events) recent.add(group.handlerId, group.events);
         signals.notify(ids);
         notices?.committed(ids);
       },
@@ -289,12 +295,16 @@ export class WorkflowServer {
       clock: this.#clock,
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
       logger: this.#logger,
-      onDeleted: (id) => signals.notify([id]),
+      onDeleted: (id) => {
+        recent.forget(id);
+        signals.notify([id]);
+      },
       leases,
     });
     const runs = manager;
     this.#unsubscribe = store.subscribe((ids) => {
-      signals.notify(ids);
+      // This process's own commits wake readers from onCommitted, once their events are in `recent`.
+      signals.notify(writer.notInFlight(ids));
       runs.storeChanged(notices ? notices.foreign(ids) : ids);
     });
     this.#leases = leases;
@@ -312,7 +322,7 @@ export class WorkflowServer {
       });
       this.#takeover.start();
     }
-    return { store, writer, manager: runs, signals };
+    return { store, writer, manager: runs, signals, recent };
   }
 }
 
