@@ -24,7 +24,10 @@ interface Waiter {
 
 export interface CommitWriterOptions {
   /** Called with the handler ids and the events of every durable commit. */
-  onCommitted(handlerIds: readonly string[], events: readonly { handlerId: string; events: EventRow[] }[]): void;
+  onCommitted(
+    handlerIds: readonly string[],
+    events: readonly { handlerId: string; events: EventRow[] }[],
+  ): void;
   logger: ServerLogger;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;

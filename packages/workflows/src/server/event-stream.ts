@@ -82,8 +82,7 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
       text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
       if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
-        const next =
-          i + 1 < events.length || (await rows(cursor, 1)).length > 0;
+        const next = i + 1 < events.length || (await rows(cursor, 1)).length > 0;
         if (!next) return { text, read: events.length, end: true };
       }
     }
