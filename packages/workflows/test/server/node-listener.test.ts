@@ -51,14 +51,14 @@ interface Answer {
   body: unknown;
 }
 
-/** One request over the socket, with exactly the headers given (no content-type added). */
-function send(
+/** One request over the socket, with exactly the headers given (no content-type added): its body as text. */
+function requestText(
   base: string,
   method: string,
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-): Promise<Answer> {
+): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${base}${path}`, { method, headers, agent: false }, (res) => {
       let text = "";
@@ -70,13 +70,25 @@ function send(
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers as Record<string, string | undefined>,
-          body: text ? (JSON.parse(text) as unknown) : null,
+          text,
         }),
       );
     });
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/** One request over the socket, its JSON answer parsed. */
+async function send(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const { status, headers: answerHeaders, text } = await requestText(base, method, path, body, headers);
+  return { status, headers: answerHeaders, body: text ? (JSON.parse(text) as unknown) : null };
 }
 
 /** Ids, run ids and timestamps differ from run to run: replaced by their kind. */
@@ -244,30 +256,8 @@ describe("serve(): starting runs through the node listener answers as the app do
 });
 
 /** A GET over the socket, its whole body as text. */
-function getText(
-  base: string,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, string | undefined>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { headers, agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers as Record<string, string | undefined>,
-          text,
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const getText = (base: string, path: string, headers: Record<string, string> = {}) =>
+  requestText(base, "GET", path, undefined, headers);
 
 describe("serve(): event streams through the node listener answer as the app does", () => {
   async function endedGreeting(): Promise<string> {
