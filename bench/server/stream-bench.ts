@@ -102,9 +102,7 @@ let { server, url, client } = await open();
       `1 SSE reader (own process), 1 run of ${n} events: ${(count / s).toFixed(0).padStart(8)} events/s delivered (end to end, durable)${round === 0 ? " (warm-up)" : ""}`,
     );
   }
-  console.log(
-    `1 SSE reader (own process): median of rounds 2-5 ${pct(rates, 0.5).toFixed(0)} events/s`,
-  );
+  console.log(`1 SSE reader (own process): median of rounds 2-5 ${pct(rates, 0.5).toFixed(0)} events/s`);
   reader.stop();
   const t = performance.now();
   const { handlerId } = await client.runWorkflowNowait("emit", { startEvent: { n } });
