@@ -208,6 +208,25 @@ export function runStoreContract(name: string, open: OpenStore): void {
         expect(calls).toEqual([]);
       });
 
+      it("names the conflicting event of a long batch, wherever it is, and writes nothing of it", async () => {
+        await store.commit({
+          handlers: [handlerRecord("a")],
+          events: [{ handlerId: "a", events: eventRows([publishedEvent(130)]) }],
+        });
+        const long = store.commit({
+          handlers: [handlerRecord("b")],
+          events: [
+            { handlerId: "b", events: eventRows(Array.from({ length: 100 }, (_, i) => publishedEvent(i))) },
+            { handlerId: "a", events: eventRows(Array.from({ length: 140 }, (_, i) => publishedEvent(i))) },
+          ],
+        });
+        await expect(long).rejects.toBeInstanceOf(SequenceConflictError);
+        await expect(long).rejects.toMatchObject({ handlerId: "a", sequence: 130 });
+        expect(await store.getHandler("b")).toBeNull();
+        expect(await store.lastSequence("b")).toBe(-1);
+        expect(await store.readEvents("a", -1, 1000)).toEqual([publishedEvent(130)]);
+      });
+
       it("rejects a batch that holds one sequence twice for a handler, across groups too", async () => {
         const twice = store.commit({
           handlers: [handlerRecord("a")],
