@@ -1,6 +1,8 @@
 import { errorBody, statusOf } from "../protocol/index.js";
 import type { ServerLogger } from "./logger.js";
 
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
 /** A JSON answer before it becomes a Response (or is written to node's response directly). */
 export interface JsonAnswer {
   status: number;
@@ -12,7 +14,7 @@ export interface JsonAnswer {
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    headers: { "content-type": JSON_CONTENT_TYPE, ...headers },
   });
 
 /** The answer to any thrown error: `{detail, code, issues?}` with its code's status; internals never leak. */

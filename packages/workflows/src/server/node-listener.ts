@@ -3,7 +3,7 @@ import { apiGate } from "./api-gate.js";
 import { setCorsHeaders } from "./cors.js";
 import { type PreparedStream, prepareEventStream } from "./event-routes.js";
 import { type OpenStream, pipeFeedToNode } from "./event-stream.js";
-import { errorAnswer, type JsonAnswer } from "./json-response.js";
+import { errorAnswer, JSON_CONTENT_TYPE, type JsonAnswer } from "./json-response.js";
 import { readNodeJsonBody } from "./read-json-body.js";
 import type { ServerContext } from "./server-context.js";
 import { startRun } from "./workflow-routes.js";
@@ -116,7 +116,7 @@ function writeJson(ctx: ServerContext, response: ServerResponse, answer: JsonAns
   if (ctx.phase() === "closing") response.setHeader("connection", "close");
   const text = JSON.stringify(answer.body);
   response.writeHead(answer.status, {
-    "content-type": "application/json; charset=utf-8",
+    "content-type": JSON_CONTENT_TYPE,
     "content-length": Buffer.byteLength(text),
     ...answer.headers,
   });

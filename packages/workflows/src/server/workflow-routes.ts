@@ -8,7 +8,7 @@ import {
 } from "../protocol/index.js";
 import type { HandlerRecord } from "../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "./event-schemas.js";
-import { type JsonAnswer, json } from "./json-response.js";
+import { JSON_CONTENT_TYPE, type JsonAnswer, json } from "./json-response.js";
 import { nodeBody, readJsonBody } from "./read-json-body.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -53,7 +53,7 @@ export function mountWorkflowRoutes(app: Hono, ctx: ServerContext): void {
   let openApi: string | null = null;
   app.get("/openapi.json", () => {
     openApi ??= JSON.stringify(buildOpenApiDocument());
-    return new Response(openApi, { headers: { "content-type": "application/json; charset=utf-8" } });
+    return new Response(openApi, { headers: { "content-type": JSON_CONTENT_TYPE } });
   });
 
   app.get("/workflows", () => json({ workflows: ctx.registry.names }));
