@@ -1,15 +1,15 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (p: string) => fileURLToPath(new URL(`./packages/workflows/src/${p}`, import.meta.url));
+const src = (p: string) => fileURLToPath(new URL(`./packages/eventloom/src/${p}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^workflows\/server$/, replacement: src("server/index.ts") },
-      { find: /^workflows\/client$/, replacement: src("client/index.ts") },
-      { find: /^workflows\/protocol$/, replacement: src("protocol/index.ts") },
-      { find: /^workflows$/, replacement: src("core/index.ts") },
+      { find: /^eventloom\/server$/, replacement: src("server/index.ts") },
+      { find: /^eventloom\/client$/, replacement: src("client/index.ts") },
+      { find: /^eventloom\/protocol$/, replacement: src("protocol/index.ts") },
+      { find: /^eventloom$/, replacement: src("core/index.ts") },
     ],
   },
   test: {

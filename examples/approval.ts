@@ -10,7 +10,7 @@ import {
   StartEvent,
   StopEvent,
   Workflow,
-} from "workflows";
+} from "eventloom";
 import { z } from "zod";
 
 export const ExpenseInput = defineEvent(

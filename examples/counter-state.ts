@@ -2,7 +2,7 @@
 // The state is persisted with the run and carried over when a handler is continued (send the same
 // handler_id again and the count goes on from where it ended).
 
-import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 export const CountTo = defineEvent(

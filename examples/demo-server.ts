@@ -1,6 +1,6 @@
 // The demo that `npm start` serves: the seed's two workflows plus one example per feature.
 //   npm start   →  open http://127.0.0.1:8080/ for the debugger
-import { WorkflowServer } from "workflows/server";
+import { WorkflowServer } from "eventloom/server";
 import { approval, approvalEvents } from "./approval.js";
 import { counter } from "./counter-state.js";
 import { fanOut } from "./fan-out.js";

@@ -2,7 +2,7 @@
 // parallel, and a collecting step waits until every result has arrived.
 // Try it: curl -X POST localhost:8080/workflows/fan-out/run -d '{"start_event": {"words": ["a", "bb", "ccc"]}}'
 
-import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 export const WordsInput = defineEvent("WordsInput", z.object({ words: z.array(z.string()).min(1) }), {

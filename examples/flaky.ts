@@ -1,7 +1,7 @@
 // A step with retries: it fails on its first attempts (as a flaky API would) and succeeds later.
 // Watch the attempts with: curl "localhost:8080/events/<handler_id>?sse=false&include_internal=true"
 
-import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 export const FlakyInput = defineEvent(

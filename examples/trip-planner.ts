@@ -1,6 +1,6 @@
 // A start event with nested and optional fields, to show the debugger's generated forms.
 
-import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 export const TripRequest = defineEvent(

@@ -3,11 +3,11 @@
 // finish and check that nothing was lost and every result is what an uninterrupted run gives.
 import { setMaxListeners } from "node:events";
 import { join } from "node:path";
+import { WorkflowClient, WorkflowClientError } from "eventloom/client";
+import { SqliteStore } from "eventloom/server";
 import { afterAll, describe, expect, it } from "vitest";
-import { WorkflowClient, WorkflowClientError } from "workflows/client";
-import { SqliteStore } from "workflows/server";
-import { type CliProcess, freePort, tempDir } from "../packages/workflows/test/cli/cli-process.js";
-import { type Envelope, readEvents } from "../packages/workflows/test/cli/http.js";
+import { type CliProcess, freePort, tempDir } from "../packages/eventloom/test/cli/cli-process.js";
+import { type Envelope, readEvents } from "../packages/eventloom/test/cli/http.js";
 import { answerFor, expectedOutcome, startInput, type TortureKind } from "./fixtures/torture-workflows.js";
 import { serveTorture } from "./support/cli.js";
 import { reportFigures } from "./support/figures.js";

@@ -2,11 +2,11 @@
 // A failed write must never leave a half-recorded handler or event, the client must get a clear
 // error, and the server must recover once the faults stop.
 import { join } from "node:path";
+import { WorkflowClient, WorkflowClientError } from "eventloom/client";
+import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, it } from "vitest";
-import { WorkflowClient, WorkflowClientError } from "workflows/client";
-import { SqliteStore, WorkflowServer } from "workflows/server";
-import { tempDir } from "../packages/workflows/test/cli/cli-process.js";
-import { FaultyStore } from "../packages/workflows/test/support/faulty-store.js";
+import { tempDir } from "../packages/eventloom/test/cli/cli-process.js";
+import { FaultyStore } from "../packages/eventloom/test/support/faulty-store.js";
 import {
   answerFor,
   expectedOutcome,
@@ -135,7 +135,7 @@ describe("fault injection (FaultyStore)", () => {
     expectClearServerError(answered);
     expect((await checkStore(inner)).problems).toEqual([]);
     // Later writes of this handler and of others still go through (regression:
-    // packages/workflows/test/regression/commit-outcome-unknown-wedges-writer.test.ts).
+    // packages/eventloom/test/regression/commit-outcome-unknown-wedges-writer.test.ts).
     const other = await client.runWorkflow("retry", {
       handlerId: "other",
       startEvent: { n: 4, failures: 0 },

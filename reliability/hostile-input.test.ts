@@ -1,10 +1,11 @@
 // Hostile input: property-based fuzzing of every endpoint's path, query and body. Every answer is a
 // success or a 4xx with a clear `detail` and `code`, never a 5xx; afterwards the server is healthy
 // and the handlers it already had are intact and still work.
+
+import { WorkflowClient } from "eventloom/client";
+import { MemoryStore, WorkflowServer } from "eventloom/server";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkflowClient } from "workflows/client";
-import { MemoryStore, WorkflowServer } from "workflows/server";
 import { answerFor, ask, retry, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { reportFigures } from "./support/figures.js";
 import { SEED, sized } from "./support/mode.js";

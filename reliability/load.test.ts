@@ -4,10 +4,10 @@
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { WorkflowClient } from "eventloom/client";
+import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, describe, expect, it } from "vitest";
-import { WorkflowClient } from "workflows/client";
-import { SqliteStore, WorkflowServer } from "workflows/server";
-import { tempDir } from "../packages/workflows/test/cli/cli-process.js";
+import { tempDir } from "../packages/eventloom/test/cli/cli-process.js";
 import { answerFor, ask, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
 import { sized } from "./support/mode.js";

@@ -2,9 +2,9 @@
 // of idle connections. A normal client must keep getting answers within a bound meanwhile. In long
 // mode the test also waits for the server's own timeouts to cut the dribblers.
 import { connect, type Socket } from "node:net";
+import { WorkflowClient } from "eventloom/client";
+import { MemoryStore, WorkflowServer } from "eventloom/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WorkflowClient } from "workflows/client";
-import { MemoryStore, WorkflowServer } from "workflows/server";
 import { ask, retry, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
 import { MODE, sized } from "./support/mode.js";

@@ -2,7 +2,7 @@
 // Run: npm run bench:engine   (or: node_modules/.bin/tsx bench/engine/engine-bench.ts [--quick])
 import { createWorkflow, workflowEvent } from "@llamaindex/workflow-core";
 import { z } from "zod";
-import { defineEvent, StartEvent, StopEvent, Workflow } from "../../packages/workflows/src/core/index.js";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "../../packages/eventloom/src/core/index.js";
 
 const quick = process.argv.includes("--quick");
 const STEPS = 10;

@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { StartEvent, StopEvent, Workflow } from "../../packages/workflows/src/core/index.js";
-import { WorkflowServer } from "../../packages/workflows/src/server/index.js";
-import { SqliteStore } from "../../packages/workflows/src/stores/index.js";
+import { StartEvent, StopEvent, Workflow } from "../../packages/eventloom/src/core/index.js";
+import { WorkflowServer } from "../../packages/eventloom/src/server/index.js";
+import { SqliteStore } from "../../packages/eventloom/src/stores/index.js";
 
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 3 : 8;

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const pkg = join(root, "packages", "workflows");
+const pkg = join(root, "packages", "eventloom");
 const cliMain = join(pkg, "src", "cli", "main.ts");
 const fixture = join(pkg, "test", "integration", "fixtures", "multi-server.ts");
 const tsx = createRequire(import.meta.url).resolve("tsx");

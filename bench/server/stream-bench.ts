@@ -8,9 +8,9 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { WorkflowClient } from "../../packages/workflows/src/client/index.js";
-import { defineEvent, StartEvent, StopEvent, Workflow } from "../../packages/workflows/src/core/index.js";
-import { SqliteStore, WorkflowServer } from "../../packages/workflows/src/server/index.js";
+import { WorkflowClient } from "../../packages/eventloom/src/client/index.js";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "../../packages/eventloom/src/core/index.js";
+import { SqliteStore, WorkflowServer } from "../../packages/eventloom/src/server/index.js";
 
 const quick = process.argv.includes("--quick");
 const here = dirname(fileURLToPath(import.meta.url));

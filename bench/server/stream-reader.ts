@@ -1,7 +1,7 @@
 // A reader in its own process, as a real client is: started by stream-bench.ts, it reads the events
 // of the handler id it gets on stdin through WorkflowClient and prints how many Tick events arrived.
 import { createInterface } from "node:readline";
-import { WorkflowClient } from "../../packages/workflows/src/client/index.js";
+import { WorkflowClient } from "../../packages/eventloom/src/client/index.js";
 
 const client = new WorkflowClient({ baseUrl: process.argv[2] ?? "" });
 const lines = createInterface({ input: process.stdin });

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { PostgresStore } from "../../packages/workflows/src/stores/postgres/index.js";
+import { PostgresStore } from "../../packages/eventloom/src/stores/postgres/index.js";
 import { merge, ROWS_PER_RUN, trivialRun } from "./trivial-run.js";
 
 const ADMIN_URL = process.env["BENCH_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";

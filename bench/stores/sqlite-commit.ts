@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteStore } from "../../packages/workflows/src/stores/index.js";
+import { SqliteStore } from "../../packages/eventloom/src/stores/index.js";
 import { merge, ROWS_PER_RUN, trivialRun } from "./trivial-run.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 2);

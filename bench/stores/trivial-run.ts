@@ -1,11 +1,11 @@
 // The batch the store commit benchmarks write: trivial runs merged the way the server's group commit does.
-import type { PublishedEvent, RunState } from "../../packages/workflows/src/core/index.js";
+import type { PublishedEvent, RunState } from "../../packages/eventloom/src/core/index.js";
 import {
   type CommitBatch,
   eventRows,
   type HandlerRecord,
   stateJson,
-} from "../../packages/workflows/src/stores/store.js";
+} from "../../packages/eventloom/src/stores/store.js";
 
 /** Rows one trivial run writes. */
 export const ROWS_PER_RUN = 5;

@@ -10,8 +10,8 @@ export default defineConfig({
     alias: [
       // The UI bundles the client from source: it speaks to the server only through it.
       {
-        find: /^workflows\/client$/,
-        replacement: fileURLToPath(new URL("../workflows/src/client/index.ts", import.meta.url)),
+        find: /^eventloom\/client$/,
+        replacement: fileURLToPath(new URL("../eventloom/src/client/index.ts", import.meta.url)),
       },
     ],
   },

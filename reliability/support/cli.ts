@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CliProcess, childEnv, cliMain, watch } from "../../packages/workflows/test/cli/cli-process.js";
+import { type CliProcess, childEnv, cliMain, watch } from "../../packages/eventloom/test/cli/cli-process.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const reliabilityDir = join(here, "..");
@@ -19,7 +19,7 @@ export interface ServeOptions {
   file?: string;
 }
 
-/** `workflows serve <torture-server> --host 127.0.0.1 --port <port>`; resolves once it serves. */
+/** `eventloom serve <torture-server> --host 127.0.0.1 --port <port>`; resolves once it serves. */
 export async function serveTorture(options: ServeOptions): Promise<{ cli: CliProcess; url: string }> {
   const args = [
     "serve",

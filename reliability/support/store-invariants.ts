@@ -1,5 +1,5 @@
-import type { PublishedEvent } from "workflows";
-import type { HandlerRecord, Store } from "workflows/server";
+import type { PublishedEvent } from "eventloom";
+import type { HandlerRecord, Store } from "eventloom/server";
 
 export interface StoreSummary {
   handlers: HandlerRecord[];

@@ -1,4 +1,4 @@
-import { type HandlerInfo, WorkflowClient } from "workflows/client";
+import { type HandlerInfo, WorkflowClient } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 import type { EventSchema, GraphNode, Run, RunEvent, StartSchema, WorkflowGraph } from "./types.js";
 

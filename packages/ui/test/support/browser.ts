@@ -16,7 +16,7 @@ export interface Browser {
 
 /** Debian's Chromium, headless, in a fresh profile, with nothing of its own calling home. */
 export async function launchChromium(): Promise<Browser> {
-  const profile = await mkdtemp(join(tmpdir(), "workflows-ui-e2e-"));
+  const profile = await mkdtemp(join(tmpdir(), "eventloom-ui-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

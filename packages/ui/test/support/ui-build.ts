@@ -6,9 +6,9 @@ import { build } from "vite";
 
 const uiRoot = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Builds the UI as `npm run build -w @workflows/ui` does, into a temporary folder, and returns it. */
+/** Builds the UI as `npm run build -w @eventloom/ui` does, into a temporary folder, and returns it. */
 export async function buildUi(): Promise<string> {
-  const outDir = await mkdtemp(join(tmpdir(), "workflows-ui-dist-"));
+  const outDir = await mkdtemp(join(tmpdir(), "eventloom-ui-dist-"));
   await build({
     root: uiRoot,
     configFile: join(uiRoot, "vite.config.ts"),

@@ -1,4 +1,4 @@
-import { defineEvent, StartEvent, StopEvent, Workflow } from "workflows";
+import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 /** A typed start event with nested, optional, enum, list and defaulted fields. */

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Copies the debugger's production build (packages/ui/dist) into this package's dist/ui, where the
+// server finds it when the package is installed. Run after `npm run build -w @eventloom/ui`.
+import { cp, rm, stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const from = fileURLToPath(new URL("../../ui/dist/", import.meta.url));
+const to = fileURLToPath(new URL("../dist/ui/", import.meta.url));
+
+try {
+  if (!(await stat(`${from}index.html`)).isFile()) throw new Error("not a file");
+} catch {
+  console.error(`copy-ui: ${from}index.html is missing. Build the UI first: npm run build -w @eventloom/ui`);
+  process.exit(1);
+}
+
+await rm(to, { recursive: true, force: true });
+await cp(from, to, { recursive: true });
+console.log(`copy-ui: copied ${from} to ${to}`);

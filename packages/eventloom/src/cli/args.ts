@@ -1,0 +1,100 @@
+import { parseArgs } from "node:util";
+import { CliError, USAGE_EXIT_CODE } from "./cli-error.js";
+
+/** What the command line asks for. */
+export type CliCommand =
+  | { command: "help" }
+  | { command: "version" }
+  | { command: "serve"; file: string; host: string; port: number };
+
+export const DEFAULT_HOST = "0.0.0.0";
+export const DEFAULT_PORT = 8080;
+
+export const USAGE = `Usage: eventloom serve <file> [--host <host>] [--port <port>]
+
+Loads <file> (TypeScript or JavaScript, no build step), finds the WorkflowServer it exports
+(the default export, else the only exported instance) and serves it with its debugger.
+
+Options:
+  --host <host>  Interface to listen on. Env: WORKFLOWS_SERVER_HOST, WORKFLOWS_PY_SERVER_HOST. Default ${DEFAULT_HOST}.
+  --port <port>  Port to listen on, 0 for any free port. Env: WORKFLOWS_SERVER_PORT, WORKFLOWS_PY_SERVER_PORT. Default ${DEFAULT_PORT}.
+  -h, --help     Show this help.
+  -v, --version  Show the version.
+
+Environment:
+  WORKFLOWS_DB            SQLite file, :memory: or postgres:// URL of the default store (.workflows/workflows.db).
+  WORKFLOWS_SERVER_TOKEN  Bearer token required by every route but /health and the debugger's files.`;
+
+const usageError = (message: string) =>
+  new CliError(`${message} (see eventloom --help)`, { exitCode: USAGE_EXIT_CODE });
+
+/**
+ * Parses the arguments after `eventloom`. Host and port come from the flags, else
+ * WORKFLOWS_SERVER_HOST/PORT, else the seed's WORKFLOWS_PY_SERVER_HOST/PORT, else 0.0.0.0:8080.
+ * Throws a {@link CliError} (exit code 2) for a command line that does not parse.
+ */
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw usageError((error as Error).message.split("\n")[0] ?? "invalid arguments");
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: "help" };
+  if (values.version) return { command: "version" };
+
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw usageError("Missing command: expected `eventloom serve <file>`");
+  if (command === "help") return { command: "help" };
+  if (command !== "serve") throw usageError(`Unknown command "${command}"`);
+  const [file, ...extra] = rest;
+  if (file === undefined || file.length === 0)
+    throw usageError("Missing file: expected `eventloom serve <file>`");
+  if (extra.length > 0) throw usageError(`Unexpected argument "${extra[0]}"`);
+
+  const host =
+    nonEmpty(values.host, "--host") ??
+    nonEmpty(env["WORKFLOWS_SERVER_HOST"]) ??
+    nonEmpty(env["WORKFLOWS_PY_SERVER_HOST"]) ??
+    DEFAULT_HOST;
+  const port =
+    portFrom(values.port, "--port") ??
+    portFrom(env["WORKFLOWS_SERVER_PORT"], "WORKFLOWS_SERVER_PORT") ??
+    portFrom(env["WORKFLOWS_PY_SERVER_PORT"], "WORKFLOWS_PY_SERVER_PORT") ??
+    DEFAULT_PORT;
+  return { command: "serve", file, host, port };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
+// An empty environment variable counts as unset; an empty flag is a mistake worth reporting.
+function nonEmpty(value: string | undefined, flag?: string): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed.length > 0) return trimmed;
+  if (flag) throw usageError(`${flag} needs a value`);
+  return undefined;
+}
+
+function portFrom(value: string | undefined, source: string): number | undefined {
+  const text = nonEmpty(value, source.startsWith("--") ? source : undefined);
+  if (text === undefined) return undefined;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw usageError(`Invalid port "${text}" from ${source}: expected an integer from 0 to 65535`);
+  }
+  return port;
+}

@@ -1,0 +1,362 @@
+import { z } from "zod";
+
+/**
+ * The wire contract of `docs/HTTP-API.md` as zod schemas. Field names are snake_case
+ * exactly as they travel; the camelCase mapping lives in `codec.ts` and nowhere else.
+ *
+ * Schemas are registered in {@link wireRegistry} (ids and descriptions) rather than zod's global
+ * registry, so that two copies of this module in one process (sources and dist) never clash and so
+ * that the OpenAPI document holds exactly these schemas.
+ */
+export interface WireMeta {
+  id?: string;
+  description?: string;
+  examples?: unknown[];
+}
+
+/** Ids and descriptions of the wire schemas: the source of the OpenAPI document's components. */
+export const wireRegistry = z.registry<WireMeta>();
+
+function named<T extends z.ZodType>(schema: T, id: string, description: string, examples?: unknown[]): T {
+  wireRegistry.add(schema, examples === undefined ? { id, description } : { id, description, examples });
+  return schema;
+}
+
+function described<T extends z.ZodType>(schema: T, description: string): T {
+  wireRegistry.add(schema, { description });
+  return schema;
+}
+
+/** `^[A-Za-z0-9_.-]{1,128}$`: what a client-supplied handler id must match. */
+export const HANDLER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** The qualified name whose presence in `types` marks a terminal event. */
+export const STOP_EVENT_NAME = "workflows.events.StopEvent";
+
+const timestamp = () => z.iso.datetime({ offset: false });
+const jsonObject = () => z.record(z.string(), z.unknown());
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+export const HandlerStatusSchema = named(
+  z.enum(["running", "completed", "failed", "cancelled"]),
+  "HandlerStatus",
+  "A handler's status: `running` until the run ends, then how it ended.",
+);
+export type HandlerStatus = z.infer<typeof HandlerStatusSchema>;
+
+export const HandlerDataSchema = named(
+  z.object({
+    handler_id: z.string(),
+    workflow_name: z.string(),
+    run_id: z.string(),
+    status: HandlerStatusSchema,
+    result: described(z.unknown(), "The run's result once completed, else null."),
+    error: described(z.string().nullable(), "A message when failed, else null."),
+    started_at: timestamp(),
+    updated_at: timestamp(),
+    completed_at: described(timestamp().nullable(), "Set when the status becomes terminal, else null."),
+  }),
+  "HandlerData",
+  "A handler: one workflow run (or a chain of continued runs) under a stable id.",
+  [
+    {
+      handler_id: "someUniqueId123",
+      workflow_name: "math_workflow",
+      run_id: "uniqueRunId456",
+      status: "completed",
+      result: { sum: 15, subtraction: 9 },
+      error: null,
+      started_at: "2024-10-21T14:32:15.123Z",
+      updated_at: "2024-10-21T14:45:30.456Z",
+      completed_at: "2024-10-21T14:45:30.456Z",
+    },
+  ],
+);
+export type HandlerData = z.infer<typeof HandlerDataSchema>;
+
+export const HandlerListSchema = named(
+  z.object({
+    handlers: z.array(HandlerDataSchema),
+    next_cursor: described(
+      z.string().nullable(),
+      "The `cursor` of the next page; null when there is no more.",
+    ),
+  }),
+  "HandlerList",
+  "One page of handlers, newest first.",
+);
+export type HandlerList = z.infer<typeof HandlerListSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+const incomingEvent = () => z.union([jsonObject(), z.string()]);
+
+export const RunRequestSchema = named(
+  z.object({
+    start_event: described(
+      incomingEvent().nullable().optional(),
+      "The start event: {type,value}, {type,data}, {__is_pydantic,value,qualified_name}, a bare object of " +
+        "the start event's fields, or a JSON string of any of them.",
+    ),
+    context: described(
+      jsonObject().nullable().optional(),
+      "A serialized Context to start from; `{}` is ignored.",
+    ),
+    handler_id: described(
+      z.union([z.literal(""), z.string().regex(HANDLER_ID_PATTERN)]).optional(),
+      "Empty or missing: a new id. An ended handler's id: continue it. A running one's: 409.",
+    ),
+  }),
+  "RunRequest",
+  "The body of run and run-nowait; every field is optional.",
+  [{ start_event: {}, context: {}, handler_id: "" }],
+);
+export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+export const RunNowaitResponseSchema = named(
+  z.object({
+    handler_id: z.string(),
+    status: z.literal("started"),
+    workflow_name: z.string(),
+    run_id: z.string(),
+    started_at: timestamp(),
+  }),
+  "RunNowaitResponse",
+  "The answer of run-nowait: the handler is recorded (status `running`) before it is sent.",
+);
+export type RunNowaitResponse = z.infer<typeof RunNowaitResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+export const EnvelopeSchema = named(
+  z.object({
+    value: described(jsonObject(), "The event's fields."),
+    qualified_name: described(z.string().optional(), "The event's full registered name."),
+    type: described(z.string(), "The short name: the part of the qualified name after the last dot."),
+    types: described(
+      z.array(z.string()),
+      "The lineage as qualified names, from workflows.events.Event down to the event itself.",
+    ),
+    sequence: described(z.number().int().min(0), "The event's position in its handler's stream, from 0."),
+    timestamp: described(
+      z.string().optional(),
+      "When the event was published (ISO 8601 UTC). Not in the seed; added for debuggers and logs.",
+    ),
+  }),
+  "Envelope",
+  "An event as it leaves the server.",
+  [
+    {
+      value: { result: 12 },
+      qualified_name: "__main__.MathEvent",
+      type: "MathEvent",
+      types: ["workflows.events.Event", "__main__.MathEvent"],
+      sequence: 4,
+    },
+  ],
+);
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+export const SendEventRequestSchema = named(
+  z.object({
+    event: described(
+      incomingEvent(),
+      "The event: {type,value}, {type,data}, {__is_pydantic,value,qualified_name}, or a JSON string of one.",
+    ),
+    step: described(z.string().nullable().optional(), "Deliver the event only to this step."),
+  }),
+  "SendEventRequest",
+  "The body of POST /events/{handler_id}.",
+  [
+    {
+      event: {
+        __is_pydantic: true,
+        value: { feedback: "This is great!", approved: true },
+        qualified_name: "__main__.HumanFeedbackEvent",
+      },
+      step: "process_human_feedback",
+    },
+  ],
+);
+export type SendEventRequest = z.infer<typeof SendEventRequestSchema>;
+
+export const SendEventResponseSchema = named(
+  z.object({ status: z.literal("sent") }),
+  "SendEventResponse",
+  "The event is durably recorded.",
+);
+export type SendEventResponse = z.infer<typeof SendEventResponseSchema>;
+
+export const CancelResponseSchema = named(
+  z.object({ status: z.enum(["cancelled", "deleted"]) }),
+  "CancelResponse",
+  "`cancelled`, or `deleted` with purge=true.",
+);
+export type CancelResponse = z.infer<typeof CancelResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Server and workflows
+
+export const HealthSchema = named(
+  z.object({ status: z.enum(["healthy", "unhealthy"]) }),
+  "Health",
+  "`healthy` (200), or `unhealthy` (503) while starting or shutting down.",
+);
+export type Health = z.infer<typeof HealthSchema>;
+
+export const WorkflowListSchema = named(
+  z.object({ workflows: z.array(z.string()) }),
+  "WorkflowList",
+  "The registered workflows' names, in registration order.",
+);
+export type WorkflowList = z.infer<typeof WorkflowListSchema>;
+
+export const ValidationIssueSchema = named(
+  z.object({ path: z.string(), message: z.string() }),
+  "ValidationIssue",
+  "One problem with a request, located by a dotted path.",
+);
+
+export const ErrorBodySchema = named(
+  z.object({
+    detail: described(z.string(), "A sentence for a person."),
+    code: described(z.string(), "A stable SCREAMING_SNAKE identifier for programs."),
+    issues: z.array(ValidationIssueSchema).optional(),
+  }),
+  "ErrorBody",
+  "Every error answer.",
+  [{ detail: "Handler not found", code: "HANDLER_NOT_FOUND" }],
+);
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+const jsonSchema = () => described(jsonObject(), "A JSON Schema (draft 2020-12).");
+
+export const WorkflowSchemaResponseSchema = named(
+  z.object({ start: jsonSchema(), stop: jsonSchema() }),
+  "WorkflowSchemaResponse",
+  "JSON Schemas of the workflow's start and stop events.",
+);
+export type WorkflowSchemaResponse = z.infer<typeof WorkflowSchemaResponseSchema>;
+
+export const WorkflowEventsResponseSchema = named(
+  z.object({ events: z.array(jsonSchema()) }),
+  "WorkflowEventsResponse",
+  "JSON Schemas of every event the workflow declares plus its additional events; each `title` is the type.",
+);
+export type WorkflowEventsResponse = z.infer<typeof WorkflowEventsResponseSchema>;
+
+export const StepNodeSchema = named(
+  z.object({ id: z.string(), label: z.string(), node_type: z.literal("step") }),
+  "StepNode",
+  "A step of the workflow.",
+);
+export const EventNodeSchema = named(
+  z.object({
+    id: z.string(),
+    label: z.string(),
+    node_type: z.literal("event"),
+    event_type: z.string(),
+    event_types: z.array(z.string()),
+    event_schema: jsonObject(),
+  }),
+  "EventNode",
+  "An event kind; `event_types` is its lineage.",
+);
+export const ExternalNodeSchema = named(
+  z.object({ id: z.string(), label: z.string(), node_type: z.literal("external") }),
+  "ExternalNode",
+  "`external_step`: the outside world answering input-required events.",
+);
+export const GraphNodeSchema = named(
+  z.discriminatedUnion("node_type", [StepNodeSchema, EventNodeSchema, ExternalNodeSchema]),
+  "GraphNode",
+  "A node of the workflow graph.",
+);
+export type GraphNode = z.infer<typeof GraphNodeSchema>;
+
+export const GraphEdgeSchema = named(
+  z.object({ source: z.string(), target: z.string() }),
+  "GraphEdge",
+  "event → accepting step; step → emitted event; input-required event → external_step → response event.",
+);
+export type GraphEdge = z.infer<typeof GraphEdgeSchema>;
+
+export const RepresentationSchema = named(
+  z.object({
+    graph: z.object({ name: z.string(), nodes: z.array(GraphNodeSchema), edges: z.array(GraphEdgeSchema) }),
+  }),
+  "Representation",
+  "The workflow's graph of steps and events.",
+);
+export type Representation = z.infer<typeof RepresentationSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Query strings. Their inputs are strings (arrays for repeatable keys, see `queryRecord`); their
+// outputs are typed. Not registered as components: OpenAPI lists them field by field as parameters.
+
+const booleanParam = (fallback: "true" | "false", description: string) =>
+  described(z.enum(["true", "false"]).default(fallback), description).transform((v) => v === "true");
+
+const AFTER_SEQUENCE_PATTERN = /^(now|-1|0|[1-9][0-9]{0,15})$/;
+
+export const EventsQuerySchema = z.object({
+  sse: booleanParam("true", "`true`: text/event-stream; `false`: application/x-ndjson."),
+  include_internal: booleanParam("false", "Also stream internal events (step state changes, idle)."),
+  include_qualified_name: booleanParam("true", "With `false`, `qualified_name` is omitted."),
+  after_sequence: described(
+    z.string().regex(AFTER_SEQUENCE_PATTERN, "Expected an integer >= -1 or `now`").default("-1"),
+    "Stream events whose sequence is greater; -1 = from the first, `now` = only later events.",
+  ).transform((v): number | "now" => (v === "now" ? "now" : Number(v))),
+  acquire_timeout: described(
+    z
+      .string()
+      .refine((v) => v.trim() !== "" && Number.isFinite(Number(v)), "Expected a number")
+      .optional(),
+    "Accepted for the seed's clients; has no effect (there is no reader lock).",
+  ),
+});
+export type EventsQuery = z.output<typeof EventsQuerySchema>;
+export type EventsQueryInput = z.input<typeof EventsQuerySchema>;
+
+const LIMIT_PATTERN = /^[1-9][0-9]{0,3}$/;
+
+export const HandlersQuerySchema = z.object({
+  status: described(z.array(HandlerStatusSchema).default([]), "Any of these statuses; repeatable."),
+  workflow_name: described(z.array(z.string()).default([]), "Any of these workflows; repeatable."),
+  limit: described(
+    z
+      .string()
+      .regex(LIMIT_PATTERN, "Expected an integer from 1 to 1000")
+      .refine((v) => Number(v) <= 1000, "Expected an integer from 1 to 1000")
+      .default("100"),
+    "Page size, 1..1000.",
+  ).transform(Number),
+  cursor: described(z.string().min(1).optional(), "The `next_cursor` of the previous page."),
+});
+export type HandlersQuery = z.output<typeof HandlersQuerySchema>;
+export type HandlersQueryInput = z.input<typeof HandlersQuerySchema>;
+
+export const CancelQuerySchema = z.object({
+  purge: booleanParam("false", "Also delete the handler and everything stored for it."),
+});
+export type CancelQuery = z.output<typeof CancelQuerySchema>;
+
+/** Query keys that may repeat; every other key takes its last value. */
+export const REPEATABLE_QUERY_KEYS: ReadonlySet<string> = new Set(["status", "workflow_name"]);
+
+/**
+ * A URL's query as the query schemas' input: arrays for repeatable keys, the last value otherwise.
+ * Built on a null-prototype object so that a `__proto__` key is just a key.
+ */
+export function queryRecord(params: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    out[key] = REPEATABLE_QUERY_KEYS.has(key) ? values : values[values.length - 1]!;
+  }
+  return out;
+}

@@ -1,0 +1,336 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import type { Hono } from "hono";
+import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
+import { isLeaseStore } from "../stores/leases.js";
+import type { Store } from "../stores/store.js";
+import { createApp } from "./app.js";
+import { makeBearerCheck } from "./bearer-auth.js";
+import { CommitWriter } from "./commit-writer.js";
+import { createDefaultStore } from "./default-store.js";
+import type { OpenStream } from "./event-stream.js";
+import { HandlerSignals } from "./handler-signals.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { type ServerLogger, silentLogger } from "./logger.js";
+import { nodeListener } from "./node-listener.js";
+import { OwnNotices } from "./own-notices.js";
+import { RecentEvents } from "./recent-events.js";
+import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
+import { RunManager } from "./run-manager.js";
+import type { Runtime, ServerContext } from "./server-context.js";
+import { defaultUiDir } from "./static-ui.js";
+import { TakeoverLoop } from "./takeover.js";
+
+/** Lets the CLI recognise a server created by another copy of this module. */
+export const WORKFLOW_SERVER_BRAND: unique symbol = Symbol.for("eventloom.WorkflowServer") as never;
+
+export interface WorkflowServerOptions {
+  /** Where handlers, events and run states are kept. Default: SQLite at `WORKFLOWS_DB`, else `.workflows/workflows.db`. */
+  store?: Store;
+  /** Bearer token every route but /health and the UI requires. Default: `WORKFLOWS_SERVER_TOKEN`, else none. */
+  token?: string;
+  /** Allowed CORS origins. Default `*`. */
+  corsOrigins?: string | string[];
+  /** Largest accepted request body. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** A run waiting for outside input this long is dropped from memory (it stays in the store). Default 60 000. */
+  idleReleaseMs?: number;
+  /** Default: silent. */
+  logger?: ServerLogger;
+  clock?: Clock;
+  /** The debugger's build. Default: `dist/ui` of the package, else the repository's `packages/ui/dist`. */
+  uiDir?: string;
+  /** How often an idle SSE stream carries a `: ping` comment. Default 15 000. */
+  pingIntervalMs?: number;
+  /**
+   * How long a client may take to send a whole request (headers and body); a slower one is cut off
+   * (408). Event streams are responses and are not limited by it. Default 60 000.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * With a store shared by several processes (Postgres): how long a handler's lease lives without
+   * renewal. A dead process's handlers run elsewhere after about 1.5 × this. Default
+   * `WORKFLOWS_LEASE_TTL_MS`, else 10 000.
+   */
+  leaseTtlMs?: number;
+}
+
+export interface ServeOptions {
+  /** Default `0.0.0.0`. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+}
+
+export interface ServeInfo {
+  host: string;
+  port: number;
+  url: string;
+}
+
+/** Events kept in memory for a handler a stream reads: one page to a page and a half of a stream's reads. */
+const RECENT_EVENTS_PER_HANDLER = 1000;
+
+type Phase = "starting" | "ready" | "closing" | "failed";
+
+/**
+ * Serves workflows over HTTP: runs them durably in its store, streams their events, and mounts the
+ * debugger UI at `/`.
+ *
+ * @example
+ * const server = new WorkflowServer({ store: new SqliteStore(".workflows/workflows.db") });
+ * server.addWorkflow("greet", greeting);
+ * const { url } = await server.serve({ host: "127.0.0.1", port: 8080 });
+ */
+export class WorkflowServer {
+  readonly [WORKFLOW_SERVER_BRAND] = true;
+  readonly #registry = new WorkflowRegistry();
+  readonly #options: WorkflowServerOptions;
+  readonly #logger: ServerLogger;
+  readonly #clock: Clock;
+  readonly #streams = new Set<OpenStream>();
+  readonly #app: Hono;
+  readonly #context: ServerContext;
+  #phase: Phase = "starting";
+  #runtime: Promise<Runtime> | null = null;
+  #resolved: Runtime | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #http: Server | null = null;
+  #closed: Promise<void> | null = null;
+  #uiDir: Promise<string | null> | null = null;
+  #leases: LeaseKeeper | null = null;
+  #takeover: TakeoverLoop | null = null;
+
+  constructor(options: WorkflowServerOptions = {}) {
+    const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+    if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    const token = options.token ?? process.env["WORKFLOWS_SERVER_TOKEN"] ?? "";
+    const context: ServerContext = {
+      registry: this.#registry,
+      logger: this.#logger,
+      bodyLimitBytes: bodyLimit,
+      checkToken: token ? makeBearerCheck(token) : null,
+      corsOrigins: options.corsOrigins ?? "*",
+      pingIntervalMs: options.pingIntervalMs ?? 15_000,
+      pageSize: 1000,
+      runtime: () => this.#ensureRuntime(),
+      phase: () => this.#phase,
+      streams: this.#streams,
+      uiDir: () => {
+        this.#uiDir ??= options.uiDir !== undefined ? Promise.resolve(options.uiDir) : defaultUiDir();
+        return this.#uiDir;
+      },
+    };
+    this.#context = context;
+    this.#app = createApp(context);
+    this.fetch = this.fetch.bind(this);
+  }
+
+  /**
+   * Registers a workflow under `name`. Validates it (with its additional events); a duplicate name
+   * throws.
+   */
+  addWorkflow(name: string, workflow: AnyWorkflow, options: AddWorkflowOptions = {}): this {
+    this.#registry.add(name, workflow, options);
+    return this;
+  }
+
+  /** The registered workflows' names, in registration order. */
+  get workflowNames(): string[] {
+    return this.#registry.names;
+  }
+
+  /** Runs held in memory right now (ended runs are dropped at once, idle ones after `idleReleaseMs`). */
+  get liveRunCount(): number {
+    return this.#resolved?.manager.liveCount ?? 0;
+  }
+
+  /** The web-standard handler: mount it in any framework, or call it in tests. */
+  async fetch(request: Request): Promise<Response> {
+    return this.#app.fetch(request);
+  }
+
+  /** Starts the store (resuming running handlers) and listens. Resolves once listening. */
+  async serve(options: ServeOptions = {}): Promise<ServeInfo> {
+    if (this.#http) throw new Error("The server is already serving");
+    if (this.#phase === "closing") throw new Error("The server is closed");
+    const host = options.host ?? "0.0.0.0";
+    const port = options.port ?? 8080;
+    await this.#ensureRuntime();
+    const requestTimeout = this.#options.requestTimeoutMs ?? 60_000;
+    const server = createServer(
+      {
+        // Slow clients cannot pin connections: the request (headers and body) must arrive in time.
+        // These bound receiving the request only, so long event streams stay open.
+        requestTimeout: requestTimeout,
+        headersTimeout: Math.min(20_000, requestTimeout),
+        keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
+      },
+      nodeListener(this.#context, getRequestListener(this.#app.fetch)),
+    );
+    this.#http = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    const urlHost = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
+    return { host, port: address.port, url: `http://${urlHost}:${address.port}` };
+  }
+
+  /**
+   * Shuts down gracefully: /health turns 503, no new connections, open streams end, pending commits
+   * are written, live runs are suspended (they stay `running` in the store, resumable), the store closes.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#phase = "closing";
+    const http = this.#http;
+    const stopped = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+    http?.closeIdleConnections();
+    for (const stream of [...this.#streams]) stream.end();
+    let runtime: Runtime | null = null;
+    try {
+      runtime = this.#runtime ? await this.#runtime : null;
+    } catch {
+      runtime = null;
+    }
+    if (runtime) {
+      runtime.manager.suspendAll();
+      try {
+        await runtime.writer.drain();
+      } catch (error) {
+        this.#logger.error("pending commits were lost at shutdown", { error });
+      }
+      this.#unsubscribe?.();
+      this.#leases?.stop();
+      await this.#takeover?.stop();
+      // Let the other processes take the suspended runs over at once instead of after the lease expires.
+      await this.#leases?.releaseAll();
+      await runtime.store.close();
+    }
+    if (http) {
+      // Answers sent meanwhile (503s, ended streams) left keep-alive connections idle.
+      http.closeIdleConnections();
+      const timer = setTimeout(() => http.closeAllConnections(), 2_000);
+      timer.unref();
+      await stopped;
+      clearTimeout(timer);
+    }
+  }
+
+  #ensureRuntime(): Promise<Runtime> {
+    if (this.#phase === "closing") {
+      return Promise.reject(new WorkflowError("SERVER_CLOSING", "The server is shutting down"));
+    }
+    if (this.#resolved) return Promise.resolve(this.#resolved);
+    this.#runtime ??= this.#init().then(
+      (runtime) => {
+        this.#resolved = runtime;
+        if (this.#phase === "starting") this.#phase = "ready";
+        return runtime;
+      },
+      (error: unknown) => {
+        this.#runtime = null;
+        this.#logger.error("the server could not start", { error });
+        throw new WorkflowError("STORE_UNAVAILABLE", "The store is not available", { cause: error });
+      },
+    );
+    return this.#runtime;
+  }
+
+  async #init(): Promise<Runtime> {
+    const store = this.#options.store ?? (await createDefaultStore());
+    await store.init();
+    const signals = new HandlerSignals();
+    // Several processes may share a store that has leases (Postgres): run only what this one holds.
+    let manager: RunManager | null = null;
+    const leaseTtlMs = this.#options.leaseTtlMs ?? (Number(process.env["WORKFLOWS_LEASE_TTL_MS"]) || 10_000);
+    const leases = isLeaseStore(store)
+      ? new LeaseKeeper(store, {
+          ttlMs: leaseTtlMs,
+          logger: this.#logger,
+          held: () => manager?.liveIds() ?? [],
+          onLost: (ids) => manager?.leaseLost(ids),
+        })
+      : null;
+    // Inboxes are read on other processes' notifications only, not after each own commit.
+    const notices = leases ? new OwnNotices() : null;
+    const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
+    const writer = new CommitWriter(store, {
+      logger: this.#logger,
+      onCommitted: (ids, events) => {
+        for (const group of events) recent.add(group.handlerId, group.events);
+        signals.notify(ids);
+        notices?.committed(ids);
+      },
+      ...(leases
+        ? {
+            fences: (ids: readonly string[]) => {
+              const again = notices?.cut(ids) ?? [];
+              if (again.length > 0) manager?.storeChanged(again);
+              return leases.fences(ids);
+            },
+            onLeaseLost: (ids: readonly string[]) => manager?.leaseLost(ids),
+          }
+        : {}),
+    });
+    manager = new RunManager({
+      store,
+      writer,
+      registry: this.#registry,
+      clock: this.#clock,
+      idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
+      logger: this.#logger,
+      onDeleted: (id) => {
+        recent.forget(id);
+        signals.notify([id]);
+      },
+      leases,
+    });
+    const runs = manager;
+    this.#unsubscribe = store.subscribe((ids) => {
+      // This process's own commits wake readers from onCommitted, once their events are in `recent`.
+      signals.notify(writer.notInFlight(ids));
+      runs.storeChanged(notices ? notices.foreign(ids) : ids);
+    });
+    this.#leases = leases;
+    leases?.start();
+    await manager.resumeAll();
+    if (isLeaseStore(store)) {
+      // Handlers of processes that die from now on: resumed here within about 1.5 lease lifetimes.
+      this.#takeover = new TakeoverLoop({
+        store,
+        intervalMs: leaseTtlMs / 2,
+        logger: this.#logger,
+        clock: this.#clock,
+        isLive: (id) => runs.live(id) !== undefined,
+        resume: (id) => runs.acquire(id),
+      });
+      this.#takeover.start();
+    }
+    return { store, writer, manager: runs, signals, recent };
+  }
+}
+
+/** True for a WorkflowServer, even one from another copy of this module. */
+export function isWorkflowServer(value: unknown): value is WorkflowServer {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[WORKFLOW_SERVER_BRAND] === true
+  );
+}

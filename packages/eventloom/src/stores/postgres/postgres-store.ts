@@ -1,0 +1,421 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { PublishedEvent, RunState } from "../../core/index.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
+import { LeaseLostError } from "../leases.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
+import { changedHandlerIds, StoreListeners } from "../listeners.js";
+import {
+  DuplicateInboxItemError,
+  type EventRow,
+  type HandlerPage,
+  type HandlerRecord,
+  type InboxItem,
+  type ListHandlersQuery,
+  SequenceConflictError,
+  type Store,
+  StoreClosedError,
+} from "../store.js";
+import { ChangeFeed, type ListenState, noticePayloads } from "./change-feed.js";
+import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
+import { migrate } from "./migrations.js";
+import { type PostgresStoreLogger, type PostgresStoreOptions, silentLogger } from "./options.js";
+import { buildStatements, type HandlerRow, type LeaseRow, type Statements } from "./statements.js";
+import { isConnectionError, toStoreError } from "./store-errors.js";
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const UNIQUE_VIOLATION = "23505";
+
+/**
+ * A store in PostgreSQL, for several server processes sharing one database. Writes are batched into
+ * single statements; every commit NOTIFYs the handlers it changed, so that each process's
+ * `subscribe` listeners hear about the others' writes (with a polling fallback while the LISTEN
+ * connection is down). Leases with fencing tokens ({@link LeaseStore}) let processes share the
+ * running handlers safely. A lost connection surfaces as a `WorkflowError` with code
+ * `STORE_UNAVAILABLE`; the pool reconnects by itself when the database is back.
+ *
+ * @example
+ * const store = new PostgresStore("postgres://app@db/app", { schema: "workflows" });
+ * await store.init();
+ * const server = new WorkflowServer({ store });
+ */
+export class PostgresStore implements Store, LeaseStore {
+  readonly #pool: pg.Pool;
+  readonly #sql: Statements;
+  readonly #schema: string;
+  readonly #channel: string;
+  readonly #origin = randomUUID();
+  readonly #listeners = new StoreListeners();
+  readonly #feed: ChangeFeed;
+  readonly #logger: PostgresStoreLogger;
+  readonly #pending = new Set<Promise<unknown>>();
+  #initializing: Promise<void> | null = null;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(connection: string | pg.PoolConfig, options: PostgresStoreOptions = {}) {
+    this.#schema = options.schema ?? "workflows";
+    if (!SCHEMA_NAME.test(this.#schema)) {
+      throw new TypeError(`Invalid schema name "${this.#schema}": use letters, digits and _ (at most 63)`);
+    }
+    this.#channel = options.channel ?? `workflows_changes:${this.#schema}`;
+    if (Buffer.byteLength(this.#channel) > 63)
+      throw new TypeError(`Channel name "${this.#channel}" is too long`);
+    this.#logger = options.logger ?? silentLogger;
+    this.#sql = buildStatements(this.#schema);
+
+    const base: pg.PoolConfig =
+      typeof connection === "string" ? { connectionString: connection } : connection;
+    this.#pool = new pg.Pool({
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: "eventloom",
+      // A client cut off mid-transaction (a network partition) would keep its row locks, lease rows
+      // among them, until the server notices the dead connection: takeovers would wait that long.
+      idle_in_transaction_session_timeout: 2_000,
+      ...base,
+    });
+    // Idle clients error when the server goes away; the pool drops them and reconnects on demand.
+    this.#pool.on("error", (error) => this.#logger.warn("eventloom: idle Postgres connection failed", error));
+
+    const listen = options.listenConnection ?? base;
+    const listenBase: pg.ClientConfig = typeof listen === "string" ? { connectionString: listen } : listen;
+    this.#feed = new ChangeFeed({
+      connection: {
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+        ...listenBase,
+        application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
+      },
+      pool: this.#pool,
+      channel: this.#channel,
+      changesTable: this.#sql.tables.changes,
+      origin: this.#origin,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      deliver: (ids) => this.#listeners.notify(ids),
+      onStateChange: (state) => options.onListenStateChange?.(state),
+      logger: this.#logger,
+    });
+  }
+
+  /** Whether other processes' changes arrive by LISTEN right now, or by polling. */
+  get listenState(): ListenState {
+    return this.#feed.state;
+  }
+
+  /** Applies pending migrations (safe when several processes start at once), then starts listening. */
+  init(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError());
+    this.#initializing ??= this.#track(this.#init()).catch((error: unknown) => {
+      this.#initializing = null;
+      throw error;
+    });
+    return this.#initializing;
+  }
+
+  async #init(): Promise<void> {
+    await this.#withClient((client) => migrate(client, this.#schema));
+    try {
+      await this.#feed.start();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  /** Finishes the calls in flight, then stops listening and closes every connection. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#pending]);
+      this.#listeners.clear();
+      await this.#feed.stop();
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+
+  commit(batch: FencedCommitBatch): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError());
+    return this.#track(this.#commit(batch));
+  }
+
+  async #commit(batch: FencedCommitBatch): Promise<void> {
+    const params = commitParams(batch, this.#channel, this.#origin);
+    const ids = changedHandlerIds(batch);
+    const fences = dedupeFences(batch.fence ?? []);
+    if (fences.length === 0 && isEmpty(batch)) return;
+    try {
+      if (fences.length === 0) {
+        await this.#statement(this.#sql.commit, params);
+      } else {
+        await this.#transaction(async (client) => {
+          const { rows } = await client.query<LeaseRow>(this.#sql.checkFences, [
+            fences.map((f) => f.handlerId),
+            fences.map((f) => f.owner),
+            fences.map((f) => String(f.token)),
+          ]);
+          const held = new Set(rows.map((r) => fenceKey(toLease(r))));
+          const lost = fences.filter((f) => !held.has(fenceKey(f))).map((f) => f.handlerId);
+          if (lost.length > 0) throw new LeaseLostError([...new Set(lost)]);
+          await client.query(this.#sql.commit, params);
+        });
+      }
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
+        throw await this.#sequenceConflict(batch, error);
+      throw toStoreError(error);
+    }
+    this.#listeners.notify(ids);
+  }
+
+  /** Names the event that collided with a stored one (the batch was rolled back as a whole). */
+  async #sequenceConflict(batch: FencedCommitBatch, cause: unknown): Promise<Error> {
+    const pairs = (batch.events ?? []).flatMap((g) =>
+      g.events.map((e) => [g.handlerId, e.sequence] as const),
+    );
+    let found: { handler_id: string; sequence: string } | undefined;
+    if (pairs.length === 1) return new SequenceConflictError(pairs[0]![0], pairs[0]![1], { cause });
+    try {
+      const { rows } = await this.#statement<{ handler_id: string; sequence: string }>(
+        this.#sql.findStoredSequences,
+        [pairs.map((p) => p[0]), pairs.map((p) => String(p[1]))],
+      );
+      found = rows[0];
+    } catch {
+      // Naming the event is a courtesy: the conflict itself is certain.
+    }
+    const [handlerId, sequence] = found ? [found.handler_id, Number(found.sequence)] : (pairs[0] ?? ["", -1]);
+    return new SequenceConflictError(handlerId, sequence, { cause });
+  }
+
+  async getHandler(handlerId: string): Promise<HandlerRecord | null> {
+    const { rows } = await this.#query<HandlerRow>(this.#sql.getHandler, [handlerId]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
+    this.#open();
+    checkListLimit(query.limit);
+    const after = query.cursor == null ? null : decodeCursor(query.cursor);
+    const { rows } = await this.#query<HandlerRow>(this.#sql.listHandlers, [
+      query.status?.length ? query.status : null,
+      query.workflowName?.length ? query.workflowName : null,
+      after?.startedAt ?? null,
+      after?.handlerId ?? null,
+      query.limit + 1,
+    ]);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      handlers: page.map(toRecord),
+      nextCursor:
+        rows.length > query.limit && last
+          ? encodeCursor({ startedAt: last.started_at, handlerId: last.handler_id })
+          : null,
+    };
+  }
+
+  async listRunning(): Promise<HandlerRecord[]> {
+    const { rows } = await this.#query<HandlerRow>(this.#sql.listRunning, []);
+    return rows.map(toRecord);
+  }
+
+  async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
+    const rows = await this.readEventRows(handlerId, afterSequence, limit);
+    return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
+  }
+
+  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+    this.#open();
+    checkAfterSequence(afterSequence);
+    checkReadLimit(limit);
+    if (limit === 0) return [];
+    // The column is json (not jsonb): its text is what was committed.
+    const { rows } = await this.#query<{ sequence: string; event: string }>(this.#sql.readEvents, [
+      handlerId,
+      String(afterSequence),
+      String(limit),
+    ]);
+    return rows.map((r) => ({ sequence: Number(r.sequence), json: r.event }));
+  }
+
+  async lastSequence(handlerId: string): Promise<number> {
+    const { rows } = await this.#query<{ last: string }>(this.#sql.lastSequence, [handlerId]);
+    return Number(rows[0]?.last ?? -1);
+  }
+
+  async loadState(handlerId: string): Promise<RunState | null> {
+    const { rows } = await this.#query<{ state: string }>(this.#sql.loadState, [handlerId]);
+    return rows[0] ? (JSON.parse(rows[0].state) as RunState) : null;
+  }
+
+  async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
+    const json = JSON.stringify({
+      id: item.id,
+      event: item.event,
+      step: item.step ?? null,
+      receivedAt: item.receivedAt,
+    });
+    const notice = noticePayloads(this.#origin, [handlerId])[0]!;
+    try {
+      await this.#query(this.#sql.appendInbox, [handlerId, item.id, json, this.#channel, notice]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
+        throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
+      }
+      throw error;
+    }
+    this.#listeners.notify([handlerId]);
+  }
+
+  async readInbox(handlerId: string): Promise<InboxItem[]> {
+    const { rows } = await this.#query<{ item: string }>(this.#sql.readInbox, [handlerId]);
+    return rows.map((r) => JSON.parse(r.item) as InboxItem);
+  }
+
+  /** Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits fail). */
+  async deleteHandler(handlerId: string): Promise<boolean> {
+    const { rows } = await this.#query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId]);
+    return (rows[0]?.deleted ?? 0) > 0;
+  }
+
+  subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    checkLeaseArgs(owner, ttlMs);
+    const { rows } = await this.#query<LeaseRow>(this.#sql.acquireLease, [
+      handlerId,
+      owner,
+      String(Math.ceil(ttlMs)),
+    ]);
+    return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
+    checkLeaseArgs(owner, ttlMs);
+    if (handlerIds.length === 0) return [];
+    const { rows } = await this.#query<{ handler_id: string }>(this.#sql.renewLeases, [
+      owner,
+      [...handlerIds],
+      String(Math.ceil(ttlMs)),
+    ]);
+    const renewed = new Set(rows.map((r) => r.handler_id));
+    return [...new Set(handlerIds)].filter((id) => !renewed.has(id));
+  }
+
+  async releaseLease(handlerId: string, owner: string): Promise<boolean> {
+    const result = await this.#query(this.#sql.releaseLease, [handlerId, owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async getLease(handlerId: string): Promise<Lease | null> {
+    const { rows } = await this.#query<LeaseRow>(this.#sql.getLease, [handlerId]);
+    return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  async listExpiredRunning(limit: number): Promise<string[]> {
+    checkListLimit(limit);
+    const { rows } = await this.#query<{ handler_id: string }>(this.#sql.listExpiredRunning, [limit]);
+    return rows.map((r) => r.handler_id);
+  }
+
+  /**
+   * One statement on any pooled connection. Connection failures become STORE_UNAVAILABLE; other
+   * database errors pass through as node-postgres's `DatabaseError` (with its SQLSTATE `code`).
+   */
+  #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    this.#open();
+    return this.#track(this.#statement<R>(text, values));
+  }
+
+  // Not pool.query: it destroys the connection after any error, even a unique violation, and
+  // reconnecting costs far more than the statement.
+  #statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#withClient((client) => client.query<R>(text, values));
+  }
+
+  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.#withClient(async (client, broken) => {
+      await client.query("BEGIN");
+      try {
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        if (!isConnectionError(error)) await client.query("ROLLBACK").catch(broken);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Runs `work` on a pooled client. A client whose connection broke (or that could not be rolled
+   * back) is destroyed rather than returned to the pool; connection failures become STORE_UNAVAILABLE.
+   */
+  async #withClient<T>(
+    work: (client: pg.PoolClient, broken: (error: unknown) => void) => Promise<T>,
+  ): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    let failure: Error | undefined;
+    const broken = (error: unknown) => {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    };
+    // A checked-out client emits "error" when its connection drops, even mid-query: without a
+    // listener that would crash the process.
+    client.on("error", broken);
+    try {
+      return await work(client, broken);
+    } catch (error) {
+      if (isConnectionError(error)) broken(error);
+      throw toStoreError(error);
+    } finally {
+      client.off("error", broken);
+      client.release(failure);
+    }
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#pending.add(promise);
+    const forget = () => this.#pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreClosedError();
+  }
+}
+
+function toRecord(row: HandlerRow): HandlerRecord {
+  return {
+    handlerId: row.handler_id,
+    workflowName: row.workflow_name,
+    runId: row.run_id,
+    status: row.status as HandlerRecord["status"],
+    result: JSON.parse(row.result) as unknown,
+    error: row.error,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+  };
+}
+
+function toLease(row: LeaseRow): Lease {
+  return { handlerId: row.handler_id, owner: row.owner, token: Number(row.token), expiresAt: row.expires_at };
+}
+
+function checkLeaseArgs(owner: string, ttlMs: number): void {
+  if (typeof owner !== "string" || owner.length === 0)
+    throw new TypeError("owner must be a non-empty string");
+  if (!Number.isFinite(ttlMs) || ttlMs < 0)
+    throw new RangeError(`ttlMs must be a non-negative number, got ${ttlMs}`);
+}
