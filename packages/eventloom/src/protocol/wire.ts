@@ -345,18 +345,21 @@ export const CancelQuerySchema = z.object({
 });
 export type CancelQuery = z.output<typeof CancelQuerySchema>;
 
-/** Query keys that may repeat; every other key takes its last value. */
+/** Query keys that may repeat (the handler filters); every other key takes its last value. */
 export const REPEATABLE_QUERY_KEYS: ReadonlySet<string> = new Set(["status", "workflow_name"]);
 
 /**
  * A URL's query as the query schemas' input: arrays for repeatable keys, the last value otherwise.
- * Built on a null-prototype object so that a `__proto__` key is just a key.
+ * An empty value of a repeatable filter means no filter (`status=&workflow_name=`, as LlamaIndex's
+ * Python client sends it); elsewhere an empty value stays an error. Built on a null-prototype object so that a `__proto__` key is
+ * just a key.
  */
 export function queryRecord(params: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   for (const key of new Set(params.keys())) {
     const values = params.getAll(key);
-    out[key] = REPEATABLE_QUERY_KEYS.has(key) ? values : values[values.length - 1]!;
+    if (!REPEATABLE_QUERY_KEYS.has(key)) out[key] = values[values.length - 1]!;
+    else if (values.some((v) => v !== "")) out[key] = values.filter((v) => v !== "");
   }
   return out;
 }
