@@ -1,6 +1,6 @@
 import type { PublishedEvent } from "../core/run-state.js";
 import { type EventEnvelope, type ToEnvelopeOptions, toEnvelope } from "./codec.js";
-import { STOP_EVENT_NAME } from "./wire.js";
+import { STOP_EVENT_NAME } from "./wire-values.js";
 
 /** The JSON of one kind of event's fixed parts, made once per kind rather than once per event. */
 interface KindParts {
