@@ -5,6 +5,9 @@ import { build, type Metafile } from "esbuild";
 /** The browser client's entry point, as an application bundling `eventloom/client` reaches it. */
 export const CLIENT_ENTRY = fileURLToPath(new URL("../../src/client/index.ts", import.meta.url));
 
+// paths in the metafile (and the comments esbuild writes) relative to the repository, wherever run from
+const REPOSITORY = fileURLToPath(new URL("../../../../", import.meta.url));
+
 /** The budget of the browser client, minified and gzipped (level 9). */
 export const CLIENT_GZIP_BUDGET = 15_000;
 
@@ -32,6 +35,7 @@ async function bundle(entry: string, minify: boolean): Promise<{ code: Uint8Arra
     write: false,
     metafile: true,
     logLevel: "silent",
+    absWorkingDir: REPOSITORY,
   });
   return { code: result.outputFiles[0]!.contents, metafile: result.metafile };
 }
