@@ -37,6 +37,7 @@ import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES, ISO_TIMESTAMP } fro
 
 const timestamp = matching(ISO_TIMESTAMP, "an ISO 8601 UTC timestamp");
 
+/** A handler (`HandlerDataSchema`). */
 export const HandlerDataShape: Shape<HandlerData> = object({
   handler_id: string,
   workflow_name: string,
@@ -49,11 +50,13 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   completed_at: nullable(timestamp),
 });
 
+/** One page of handlers (`HandlerListSchema`). */
 export const HandlerListShape: Shape<HandlerList> = object({
   handlers: array(HandlerDataShape),
   next_cursor: nullable(string),
 });
 
+/** Run-nowait's answer (`RunNowaitResponseSchema`). */
 export const RunNowaitResponseShape: Shape<RunNowaitResponse> = object({
   handler_id: string,
   status: oneOf(["started"]),
@@ -62,6 +65,7 @@ export const RunNowaitResponseShape: Shape<RunNowaitResponse> = object({
   started_at: timestamp,
 });
 
+/** An event of a stream (`EnvelopeSchema`). */
 export const EnvelopeShape: Shape<Envelope> = object({
   value: record,
   qualified_name: optional(string),
@@ -71,25 +75,32 @@ export const EnvelopeShape: Shape<Envelope> = object({
   timestamp: optional(string),
 });
 
+/** POST /events/{id}'s answer (`SendEventResponseSchema`). */
 export const SendEventResponseShape: Shape<SendEventResponse> = object({ status: oneOf(["sent"]) });
 
+/** Cancel's answer (`CancelResponseSchema`). */
 export const CancelResponseShape: Shape<CancelResponse> = object({ status: oneOf(CANCEL_STATUSES) });
 
+/** GET /health's answer (`HealthSchema`). */
 export const HealthShape: Shape<Health> = object({ status: oneOf(HEALTH_STATUSES) });
 
+/** GET /workflows' answer (`WorkflowListSchema`). */
 export const WorkflowListShape: Shape<WorkflowList> = object({ workflows: array(string) });
 
+/** Every error answer (`ErrorBodySchema`). */
 export const ErrorBodyShape: Shape<ErrorBody> = object({
   detail: string,
   code: string,
   issues: optional(array(object({ path: string, message: string }))),
 });
 
+/** GET /workflows/{name}/schema's answer (`WorkflowSchemaResponseSchema`). */
 export const WorkflowSchemaResponseShape: Shape<WorkflowSchemaResponse> = object({
   start: record,
   stop: record,
 });
 
+/** GET /workflows/{name}/events' answer (`WorkflowEventsResponseSchema`). */
 export const WorkflowEventsResponseShape: Shape<WorkflowEventsResponse> = object({ events: array(record) });
 
 const GraphNodeShape: Shape<GraphNode> = tagged("node_type", {
@@ -105,6 +116,7 @@ const GraphNodeShape: Shape<GraphNode> = tagged("node_type", {
   external: object({ id: string, label: string, node_type: oneOf(["external"]) }),
 });
 
+/** A workflow's graph (`RepresentationSchema`). */
 export const RepresentationShape: Shape<Representation> = object({
   graph: object({
     name: string,

@@ -30,8 +30,10 @@ const at = (path: string, key: string | number): string => (path === "" ? String
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** A string. */
 export const string: Shape<string> = (v, p) => (typeof v === "string" ? v : fail(p, "string", v));
 
+/** Any value, as is (the key must still be present in an object). */
 export const unknown: Shape<unknown> = (v) => v;
 
 /** A safe integer ≥ 0. */
@@ -50,6 +52,7 @@ export const oneOf =
   (v, p) =>
     values.includes(v as string) ? (v as T[number]) : fail(p, `one of ${values.join("|")}`, v);
 
+/** `shape`, or null. */
 export const nullable =
   <T>(shape: Shape<T>): Shape<T | null> =>
   (v, p) =>
@@ -61,6 +64,7 @@ export const optional = <T>(shape: Shape<T>): Shape<T | undefined> =>
     optional: true as const,
   });
 
+/** An array whose every item fits `shape`. */
 export const array =
   <T>(shape: Shape<T>): Shape<T[]> =>
   (v, p) =>
