@@ -1,10 +1,7 @@
-import {
-  EnvelopeSchema,
-  type EventEnvelope,
-  envelopeFromJson,
-  fromEnvelope,
-  isTerminalEnvelope,
-} from "../protocol/index.js";
+import { EnvelopeShape } from "../protocol/answer-shapes.js";
+import { type EventEnvelope, fromEnvelope, isTerminalEnvelope } from "../protocol/codec.js";
+import { envelopeFromJson } from "../protocol/envelope-json.js";
+import { checkShape } from "../protocol/shape.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 import { NdjsonSplitter, SseParser } from "./sse-parser.js";
 import { type CallOptions, delay, errorFromAnswer, type OpenResponse, type Transport } from "./transport.js";
@@ -133,16 +130,16 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
   }
   const fast = envelopeFromJson(json);
   if (fast) return fast;
-  const parsed = EnvelopeSchema.safeParse(json);
-  if (!parsed.success) {
+  const parsed = checkShape(EnvelopeShape, json);
+  if (!parsed.ok) {
     throw new WorkflowClientError({
       status: 200,
       code: "INVALID_RESPONSE",
-      detail: `An event from ${url} is not an envelope: ${parsed.error.issues[0]?.message ?? ""}`,
+      detail: `An event from ${url} is not an envelope: ${parsed.error.message}`,
       cause: parsed.error,
     });
   }
-  return fromEnvelope(parsed.data);
+  return fromEnvelope(parsed.value);
 }
 
 // Reads one connection's envelopes, those of each chunk together (one await per chunk, not per

@@ -1,28 +1,31 @@
 import type { WorkflowEvent } from "../core/events.js";
+// protocol's modules one by one, not its index: the index brings zod, too big for a browser client
 import {
-  CancelResponseSchema,
+  CancelResponseShape,
+  HandlerDataShape,
+  HandlerListShape,
+  HealthShape,
+  RepresentationShape,
+  RunNowaitResponseShape,
+  SendEventResponseShape,
+  WorkflowEventsResponseShape,
+  WorkflowListShape,
+  WorkflowSchemaResponseShape,
+} from "../protocol/answer-shapes.js";
+import {
   type EventEnvelope,
   fromHandlerData,
   fromHandlerList,
   fromRepresentation,
   fromRunNowaitResponse,
-  HandlerDataSchema,
   type HandlerInfo,
-  HandlerListSchema,
   type HandlerPageInfo,
-  HealthSchema,
-  RepresentationSchema,
-  RunNowaitResponseSchema,
-  SendEventResponseSchema,
   type StartedHandler,
   toIncomingEvent,
-  type WorkflowEventsResponse,
-  WorkflowEventsResponseSchema,
   type WorkflowGraph,
-  WorkflowListSchema,
-  type WorkflowSchemaResponse,
-  WorkflowSchemaResponseSchema,
-} from "../protocol/index.js";
+} from "../protocol/codec.js";
+import { checkShape } from "../protocol/shape.js";
+import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
 import { WorkflowClientError } from "./errors.js";
 import { type EventStreamOptions, streamEvents } from "./event-stream.js";
 import { type CallOptions, decodeAnswer, errorFromAnswer, Transport } from "./transport.js";
@@ -95,7 +98,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   async isHealthy(options: CallOptions = {}): Promise<true> {
     const answer = await this.#http.json("health", { method: "GET", ...options });
     if (answer.status === 200 || answer.status === 503) {
-      const health = decodeAnswer(HealthSchema, answer);
+      const health = decodeAnswer(HealthShape, answer);
       if (health.status === "healthy" && answer.status === 200) return true;
       throw new WorkflowClientError({
         status: answer.status,
@@ -108,7 +111,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
 
   /** The registered workflows' names, in registration order. */
   async listWorkflows(options: CallOptions = {}): Promise<string[]> {
-    return decodeAnswer(WorkflowListSchema, await this.#ok("workflows", options)).workflows;
+    return decodeAnswer(WorkflowListShape, await this.#ok("workflows", options)).workflows;
   }
 
   /**
@@ -128,11 +131,8 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
       timeoutMs: options.timeoutMs,
     });
     // a run that failed or was cancelled answers 500 with the handler itself
-    if (
-      answer.status === 200 ||
-      (answer.status === 500 && HandlerDataSchema.safeParse(answer.body).success)
-    ) {
-      return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+    if (answer.status === 200 || (answer.status === 500 && checkShape(HandlerDataShape, answer.body).ok)) {
+      return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
     }
     throw errorFromAnswer(answer.status, answer.body);
   }
@@ -143,7 +143,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<StartedHandler> {
     const answer = await this.#ok(`workflows/${segment(name)}/run-nowait`, options, runBody(options));
-    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseSchema, answer));
+    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
   }
 
   /**
@@ -154,13 +154,13 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   async getResult(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
     const answer = await this.#http.json(`results/${segment(handlerId)}`, { method: "GET", ...options });
     if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer.status, answer.body);
-    return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+    return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
   }
 
   /** One handler, whatever its status. @throws WorkflowClientError 404 for an unknown handler. */
   async getHandler(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
     return fromHandlerData(
-      decodeAnswer(HandlerDataSchema, await this.#ok(`handlers/${segment(handlerId)}`, options)),
+      decodeAnswer(HandlerDataShape, await this.#ok(`handlers/${segment(handlerId)}`, options)),
     );
   }
 
@@ -178,7 +178,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
       timeoutMs: query.timeoutMs,
     });
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
-    return fromHandlerList(decodeAnswer(HandlerListSchema, answer));
+    return fromHandlerList(decodeAnswer(HandlerListShape, answer));
   }
 
   /**
@@ -208,7 +208,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
       timeoutMs: options.timeoutMs,
     });
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
-    return decodeAnswer(CancelResponseSchema, answer).status;
+    return decodeAnswer(CancelResponseShape, answer).status;
   }
 
   /**
@@ -224,7 +224,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     const body: Record<string, unknown> = { event: toWireEvent(event) };
     if (options.step !== undefined) body["step"] = options.step;
     const answer = await this.#ok(`events/${segment(handlerId)}`, options, body);
-    return decodeAnswer(SendEventResponseSchema, answer);
+    return decodeAnswer(SendEventResponseShape, answer);
   }
 
   /**
@@ -246,7 +246,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   /** JSON Schemas of a workflow's start and stop events. */
   async getWorkflowSchema(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowSchemaResponse> {
     return decodeAnswer(
-      WorkflowSchemaResponseSchema,
+      WorkflowSchemaResponseShape,
       await this.#ok(`workflows/${segment(name)}/schema`, options),
     );
   }
@@ -260,13 +260,13 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     options: CallOptions = {},
   ): Promise<WorkflowEventsResponse["events"]> {
     const answer = await this.#ok(`workflows/${segment(name)}/events`, options);
-    return decodeAnswer(WorkflowEventsResponseSchema, answer).events;
+    return decodeAnswer(WorkflowEventsResponseShape, answer).events;
   }
 
   /** A workflow's graph of steps and events, in camelCase. */
   async getWorkflowRepresentation(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowGraph> {
     const answer = await this.#ok(`workflows/${segment(name)}/representation`, options);
-    return fromRepresentation(decodeAnswer(RepresentationSchema, answer));
+    return fromRepresentation(decodeAnswer(RepresentationShape, answer));
   }
 
   /** The server's OpenAPI 3.1 document. */

@@ -5,3 +5,4 @@ export * from "./incoming-event.js";
 export * from "./openapi.js";
 export * from "./parse.js";
 export * from "./wire.js";
+export * from "./wire-values.js";

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES } from "./wire-values.js";
 
 /**
  * The wire contract of `docs/HTTP-API.md` as zod schemas. Field names are snake_case
- * exactly as they travel; the camelCase mapping lives in `codec.ts` and nowhere else.
+ * exactly as they travel; the camelCase mapping lives in `codec.ts` and nowhere else. The client
+ * checks the answers it reads with the zod-free mirrors of `answer-shapes.ts`: change both together.
  *
  * Schemas are registered in {@link wireRegistry} (ids and descriptions) rather than zod's global
  * registry, so that two copies of this module in one process (sources and dist) never clash and so
@@ -30,9 +32,6 @@ function described<T extends z.ZodType>(schema: T, description: string): T {
 /** `^[A-Za-z0-9_.-]{1,128}$`: what a client-supplied handler id must match. */
 export const HANDLER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
-/** The qualified name whose presence in `types` marks a terminal event. */
-export const STOP_EVENT_NAME = "workflows.events.StopEvent";
-
 const timestamp = () => z.iso.datetime({ offset: false });
 const jsonObject = () => z.record(z.string(), z.unknown());
 
@@ -40,7 +39,7 @@ const jsonObject = () => z.record(z.string(), z.unknown());
 // Handlers
 
 export const HandlerStatusSchema = named(
-  z.enum(["running", "completed", "failed", "cancelled"]),
+  z.enum(HANDLER_STATUSES),
   "HandlerStatus",
   "A handler's status: `running` until the run ends, then how it ended.",
 );
@@ -192,7 +191,7 @@ export const SendEventResponseSchema = named(
 export type SendEventResponse = z.infer<typeof SendEventResponseSchema>;
 
 export const CancelResponseSchema = named(
-  z.object({ status: z.enum(["cancelled", "deleted"]) }),
+  z.object({ status: z.enum(CANCEL_STATUSES) }),
   "CancelResponse",
   "`cancelled`, or `deleted` with purge=true.",
 );
@@ -202,7 +201,7 @@ export type CancelResponse = z.infer<typeof CancelResponseSchema>;
 // Server and workflows
 
 export const HealthSchema = named(
-  z.object({ status: z.enum(["healthy", "unhealthy"]) }),
+  z.object({ status: z.enum(HEALTH_STATUSES) }),
   "Health",
   "`healthy` (200), or `unhealthy` (503) while starting or shutting down.",
 );
