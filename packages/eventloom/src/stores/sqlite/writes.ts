@@ -8,6 +8,7 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import { FileGuard } from "./file-guard.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
 const EVENTS_PER_INSERT = 64;
@@ -22,9 +23,14 @@ export interface ConnectionOptions {
 
 export const isInMemory = (path: string): boolean => path === ":memory:" || path === "";
 
+/** Creates the folder of a database file when it is missing. */
+export function ensureFolder(path: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+}
+
 /** Opens a connection in WAL mode with the store's settings (the parent directory is created when missing). */
 export function connect(path: string, options: ConnectionOptions): Database.Database {
-  if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (!isInMemory(path)) ensureFolder(path);
   const db = new Database(path, { timeout: options.busyTimeoutMs });
   try {
     db.pragma("journal_mode = WAL");
@@ -143,25 +149,36 @@ export function prepareWrites(db: Database.Database): Writes {
     return existed;
   });
 
-  return {
-    commit: (batch) => commit.immediate(batch),
-    appendInbox(handlerId, item) {
-      const json = JSON.stringify({
-        id: item.id,
-        event: item.event,
-        step: item.step ?? null,
-        receivedAt: item.receivedAt,
-      });
-      try {
-        appendInbox.run(handlerId, item.id, json);
-      } catch (error) {
-        if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
-          throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
-        throw error;
-      }
-    },
-    deleteHandler: (handlerId) => remove.immediate(handlerId),
+  // A file deleted under the connection is noticed after each write, before it is acknowledged.
+  const guard = db.memory ? null : new FileGuard(db.name);
+  const guarded = <T>(write: () => T): T => {
+    guard?.before();
+    const value = write();
+    guard?.after();
+    return value;
   };
+
+  return {
+    commit: (batch) => guarded(() => commit.immediate(batch)),
+    appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
+    deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
+  };
+
+  function insertInboxItem(handlerId: string, item: InboxItem): void {
+    const json = JSON.stringify({
+      id: item.id,
+      event: item.event,
+      step: item.step ?? null,
+      receivedAt: item.receivedAt,
+    });
+    try {
+      appendInbox.run(handlerId, item.id, json);
+    } catch (error) {
+      if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
+        throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
+      throw error;
+    }
+  }
 }
 
 function isConstraintError(error: unknown, code: string): boolean {
