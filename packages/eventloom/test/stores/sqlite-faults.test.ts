@@ -1,7 +1,7 @@
 // A SqliteStore on a file that fails under it: another process on the file, the file deleted, a full
 // disk, a read-only file or file system, a lock held too long. Real files, real mounts, real processes.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -170,6 +170,18 @@ describe.each(["thread", "inline"] as const)("a SqliteStore whose file is delete
     const next = openStore(path);
     expect((await next.listHandlers({ limit: 10 })).handlers).toEqual([]);
   });
+
+  it("refuses the first write too when the file was deleted after the store opened it, and creates no file", async () => {
+    const path = join(dir, "w.db");
+    const store = openStore(path, { writer });
+    await store.init();
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+
+    const error = await refusal(store.commit({ handlers: [handlerRecord("after")] }));
+    expect(error.code).toBe("STORE_UNAVAILABLE");
+    expect(error.message).toContain(`${path} was deleted or replaced while the store had it open`);
+    expect(existsSync(path)).toBe(false);
+  });
 });
 
 describe("a SqliteStore whose file cannot take writes", () => {
@@ -218,6 +230,26 @@ describe("a SqliteStore whose file cannot take writes", () => {
     },
   );
 
+  it.skipIf(!chattrWorks())(
+    "answers writes to a database file that is immutable when the store opens it with STORE_UNAVAILABLE (SQLITE_READONLY), and reads it (root only)",
+    async () => {
+      const path = join(dir, "w.db");
+      const first = openStore(path);
+      await first.commit({ handlers: [handlerRecord("h")] });
+      await first.close();
+      execFileSync("chattr", ["+i", path]);
+      undo.push(() => execFileSync("chattr", ["-i", path]));
+
+      const store = openStore(path);
+      expect(await store.getHandler("h")).not.toBeNull();
+      const error = await refusal(store.commit({ handlers: [handlerRecord("h2")] }));
+      expect(error.code).toBe("STORE_UNAVAILABLE");
+      expect(error.message).toBe(
+        `The SQLite store ${path} is unavailable: the database is read-only (SQLITE_READONLY)`,
+      );
+    },
+  );
+
   it.skipIf(!isRoot)(
     "answers a read-only file system with STORE_UNAVAILABLE naming the file (remounts a tmpfs read-only: root only)",
     async () => {
@@ -234,7 +266,10 @@ describe("a SqliteStore whose file cannot take writes", () => {
       await store.close();
       expect(error.code).toBe("STORE_UNAVAILABLE");
       expect(error.message).toMatch(
-        new RegExp(`^The SQLite store ${path} is unavailable: the database is read-only \\(SQLITE_READONLY`),
+        // The first write the store tries is taking its lock, in the side file.
+        new RegExp(
+          `^The SQLite store ${path}-lock is unavailable: the database is read-only \\(SQLITE_READONLY`,
+        ),
       );
     },
   );

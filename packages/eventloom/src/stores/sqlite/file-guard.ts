@@ -1,12 +1,14 @@
 import { type BigIntStats, statSync } from "node:fs";
 import { WorkflowError } from "../../core/index.js";
 
-interface Identity {
+/** Which file a path leads to. */
+export interface FileIdentity {
   dev: bigint;
   ino: bigint;
 }
 
-function identityOf(path: string): Identity | null {
+/** The identity of the file at `path` now; null when there is none. */
+export function identityOf(path: string): FileIdentity | null {
   let stats: BigIntStats | undefined;
   try {
     stats = statSync(path, { bigint: true, throwIfNoEntry: false });
@@ -16,7 +18,8 @@ function identityOf(path: string): Identity | null {
   return stats === undefined ? null : { dev: stats.dev, ino: stats.ino };
 }
 
-const same = (a: Identity, b: Identity | null): boolean => b !== null && a.dev === b.dev && a.ino === b.ino;
+const same = (a: FileIdentity, b: FileIdentity | null): boolean =>
+  b !== null && a.dev === b.dev && a.ino === b.ino;
 
 /**
  * Notices that the database file (or its WAL) was deleted or replaced while a connection has it
@@ -28,14 +31,18 @@ const same = (a: Identity, b: Identity | null): boolean => b !== null && a.dev =
  */
 export class FileGuard {
   readonly #path: string;
-  readonly #file: Identity | null;
-  #wal: Identity | null = null;
+  readonly #file: FileIdentity | null;
+  #wal: FileIdentity | null = null;
   #lost: string | null = null;
 
-  /** Call right after the connection opened `path`. */
-  constructor(path: string) {
+  /**
+   * `file` is the identity of the file the store opened (taken by the main thread right after it
+   * opened it): a writer thread started later must write to that file, not to a new one at the path.
+   */
+  constructor(path: string, file: FileIdentity | null) {
     this.#path = path;
-    this.#file = identityOf(path);
+    this.#file = file;
+    if (file !== null && !same(file, identityOf(path))) this.#lost = `${path} was deleted or replaced`;
   }
 
   /** Throws when an earlier check found the file gone: nothing more is written to it. */

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import Database from "better-sqlite3";
 import { WorkflowError } from "../../core/index.js";
+import { toStoreError } from "./store-errors.js";
 
 /** Who holds a SQLite file: what the lock's side file says about the process that took it. */
 export interface FileOwner {
@@ -53,6 +54,15 @@ const OWNER_BUSY_MS = 2000;
  * taken for good, so that a second process can name the first.
  */
 export function lockFile(path: string): FileLock {
+  try {
+    return takeLock(path);
+  } catch (error) {
+    // A fault of the side file (read-only, full, not a database) names the side file.
+    throw toStoreError(error, `${path}-lock`);
+  }
+}
+
+function takeLock(path: string): FileLock {
   const db = new Database(`${path}-lock`, { timeout: OWNER_BUSY_MS });
   try {
     db.exec(

@@ -13,6 +13,7 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
+import { FileGuard, identityOf } from "./file-guard.js";
 import { type FileLock, lockFile } from "./file-lock.js";
 import { migrate } from "./migrations.js";
 import { toStoreError } from "./store-errors.js";
@@ -284,11 +285,15 @@ export class SqliteStore implements Store {
     try {
       // The schema is migrated here, before the writer thread opens its own connection.
       db = connect(this.path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
+      // Which file this is: every write checks that the path still leads to it (see FileGuard).
+      const file = memory ? null : identityOf(this.path);
       migrate(db);
+      this.#thread?.opened(file);
       return {
         db,
         statements: prepareReads(db),
-        writes: this.#thread === null ? prepareWrites(db) : null,
+        writes:
+          this.#thread === null ? prepareWrites(db, memory ? null : new FileGuard(this.path, file)) : null,
         listings: new Map(),
         lock,
       };

@@ -6,12 +6,15 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import type { FileIdentity } from "./file-guard.js";
 import type { ConnectionOptions } from "./writes.js";
 
 /** What the writer thread is started with. */
 export interface WriterData {
   path: string;
   options: ConnectionOptions;
+  /** The file the store opened, set before the first write (see FileGuard). */
+  file: FileIdentity | null;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
-import { FileGuard } from "./file-guard.js";
+import type { FileGuard } from "./file-guard.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
 const EVENTS_PER_INSERT = 64;
@@ -19,6 +19,8 @@ const CACHE_KIB = 16 * 1024;
 export interface ConnectionOptions {
   synchronous: "full" | "normal";
   busyTimeoutMs: number;
+  /** Fail instead of creating the file (the writer thread: the store's file must already exist). */
+  fileMustExist?: boolean;
 }
 
 export const isInMemory = (path: string): boolean => path === ":memory:" || path === "";
@@ -31,7 +33,10 @@ export function ensureFolder(path: string): void {
 /** Opens a connection in WAL mode with the store's settings (the parent directory is created when missing). */
 export function connect(path: string, options: ConnectionOptions): Database.Database {
   if (!isInMemory(path)) ensureFolder(path);
-  const db = new Database(path, { timeout: options.busyTimeoutMs });
+  const db = new Database(path, {
+    timeout: options.busyTimeoutMs,
+    fileMustExist: options.fileMustExist ?? false,
+  });
   try {
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
@@ -50,8 +55,11 @@ export interface Writes {
   deleteHandler(handlerId: string): boolean;
 }
 
-/** Prepares the write statements of a connection whose schema is current. */
-export function prepareWrites(db: Database.Database): Writes {
+/**
+ * Prepares the write statements of a connection whose schema is current. `guard` (null in memory)
+ * checks after each write that the file is still at its path, before the write is acknowledged.
+ */
+export function prepareWrites(db: Database.Database, guard: FileGuard | null): Writes {
   const upsertHandler = db.prepare(
     `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -149,8 +157,6 @@ export function prepareWrites(db: Database.Database): Writes {
     return existed;
   });
 
-  // A file deleted under the connection is noticed after each write, before it is acknowledged.
-  const guard = db.memory ? null : new FileGuard(db.name);
   const guarded = <T>(write: () => T): T => {
     guard?.before();
     const value = write();
