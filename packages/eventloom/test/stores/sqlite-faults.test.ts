@@ -140,6 +140,46 @@ describe("a second process on a SqliteStore's file", () => {
   });
 });
 
+describe("processes that start on one SqliteStore file at the same moment", () => {
+  it("let exactly one of them have it; the others are refused naming it", async () => {
+    const path = join(dir, "w.db");
+    const script = fileURLToPath(new URL("./fixtures/hold-file.ts", import.meta.url));
+    const children = Array.from({ length: 3 }, () => {
+      const child = spawn(process.execPath, ["--import", "tsx", script, path], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        err += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      return { child, exited, out: () => out, err: () => err };
+    });
+    try {
+      // Each child either holds the file (and runs on) or exits refused.
+      const outcome = (c: (typeof children)[number]) =>
+        new Promise<"held" | "refused">((resolve) => {
+          c.child.stdout.on("data", () => c.out().includes("held") && resolve("held"));
+          void c.exited.then(() => resolve(c.out().includes("held") ? "held" : "refused"));
+        });
+      const outcomes = await Promise.all(children.map(outcome));
+      expect(outcomes.filter((o) => o === "held")).toHaveLength(1);
+      const holder = children[outcomes.indexOf("held")];
+      for (const [i, c] of children.entries()) {
+        if (outcomes[i] === "held") continue;
+        expect(await c.exited).not.toBe(0);
+        expect(c.err()).toContain(`is in use by another eventloom process (pid ${holder?.child.pid} `);
+      }
+    } finally {
+      for (const c of children) c.child.kill("SIGKILL");
+    }
+  });
+});
+
 describe.each(["thread", "inline"] as const)("a SqliteStore whose file is deleted (%s writer)", (writer) => {
   it("refuses every write with STORE_UNAVAILABLE naming the file, and acknowledges nothing", async () => {
     const path = join(dir, "w.db");

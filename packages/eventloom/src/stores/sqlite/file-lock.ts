@@ -51,7 +51,8 @@ const OWNER_BUSY_MS = 2000;
  * own (fcntl) write lock on a small side database `<path>-lock`, held by a transaction left open:
  * the OS drops it when the process ends, even by SIGKILL, so a crash never leaves a stale lock.
  * The side database also keeps the owner's pid, host and start time, committed before the lock is
- * taken for good, so that a second process can name the first.
+ * taken for good (a write transaction, then a second one kept open), so that a second process can
+ * name the first; a refused process that reads it while the holder is still writing it waits for it.
  */
 export function lockFile(path: string): FileLock {
   try {
@@ -69,15 +70,26 @@ function takeLock(path: string): FileLock {
       `CREATE TABLE IF NOT EXISTS owner (
          id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL)`,
     );
-    if (!tryBegin(db)) throw new StoreInUseError(path, readOwner(db));
+    const host = hostname();
+    const gone = (o: FileOwner) => o.host === host && !isAlive(o.pid);
+    // Refused: the holder may still be writing its row over a dead process's (or none).
+    if (!tryBegin(db))
+      throw new StoreInUseError(
+        path,
+        settledOwner(db, (o) => o === null || gone(o)),
+      );
     db.prepare("INSERT OR REPLACE INTO owner (id, pid, host, since) VALUES (1, ?, ?, ?)").run(
       process.pid,
-      hostname(),
+      host,
       new Date().toISOString(),
     );
     db.exec("COMMIT");
     // Another process may have taken the file between COMMIT and here: then it is the owner.
-    if (!tryBegin(db)) throw new StoreInUseError(path, readOwner(db));
+    if (!tryBegin(db)) {
+      const stale = (o: FileOwner | null) =>
+        o === null || gone(o) || (o.host === host && o.pid === process.pid);
+      throw new StoreInUseError(path, settledOwner(db, stale));
+    }
   } catch (error) {
     db.close();
     throw error;
@@ -96,6 +108,32 @@ function tryBegin(db: Database.Database): boolean {
     throw error;
   } finally {
     db.pragma(`busy_timeout = ${OWNER_BUSY_MS}`);
+  }
+}
+
+/** How long a refused store waits for the holder to write who it is (it does so within milliseconds). */
+const SETTLE_MS = 500;
+const SETTLE_STEP_MS = 10;
+
+/** The owner row, read again for up to SETTLE_MS while `stale` says it cannot be the holder's yet. */
+function settledOwner(db: Database.Database, stale: (owner: FileOwner | null) => boolean): FileOwner | null {
+  let owner = readOwner(db);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; stale(owner) && waited < SETTLE_MS; waited += SETTLE_STEP_MS) {
+    // A refused start waits once, briefly, with nothing else to do: a synchronous pause is fine.
+    Atomics.wait(pause, 0, 0, SETTLE_STEP_MS);
+    owner = readOwner(db);
+  }
+  return owner;
+}
+
+/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === "EPERM";
   }
 }
 
