@@ -1,6 +1,8 @@
+import { useRef } from "react";
 import type { Run, RunEvent } from "../api/types.js";
 import { formatTime, toJsonText } from "../format.js";
 import type { RunModel } from "../run/run-model.js";
+import { useFocusRescue } from "../state/focus.js";
 import { useAction } from "../state/use-action.js";
 import { CopyButton } from "./copy-button.js";
 import { Elapsed } from "./elapsed.js";
@@ -25,11 +27,14 @@ export function RunSummary({
   onChanged: () => void;
 }) {
   const cancel = useAction();
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Start run and Cancel run disappear once pressed: the focus lands on the run, not on the body.
+  useFocusRescue(heading, `${run.handlerId}:${run.status}:${pendingInput?.sequence}`);
 
   return (
     <section className="card run-summary" aria-labelledby="run-heading">
       <div className="section-header">
-        <h2 id="run-heading" className="section-title">
+        <h2 id="run-heading" className="section-title" tabIndex={-1} ref={heading}>
           Run <span className="mono">{run.handlerId}</span>
         </h2>
         <StatusBadge status={run.status} />

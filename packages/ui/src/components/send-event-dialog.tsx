@@ -1,6 +1,7 @@
-import { useId, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { EVENT_NAMES, type EventSchema, type RunEvent, type WorkflowGraph } from "../api/types.js";
 import { eventKey } from "../graph/activity.js";
+import { revealFirstError } from "../state/focus.js";
 import { useAction } from "../state/use-action.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
 import { Dialog } from "./dialog.js";
@@ -85,14 +86,16 @@ function EventForm({
   const accepting = new Set(acceptingSteps(event.type, graph));
   const steps = graph?.nodes.filter((n) => n.nodeType === "step" && accepting.has(n.id)) ?? [];
   const stepId = useId();
+  const ref = useRef<HTMLFormElement>(null);
 
   return (
     <form
+      ref={ref}
       noValidate
       onSubmit={async (e) => {
         e.preventDefault();
         const value = form.submit();
-        if (value === null) return;
+        if (value === null) return revealFirstError(ref.current);
         await send.run(async (api) => {
           await api.sendEvent(handlerId, event.type, value, step || undefined);
           onSent();

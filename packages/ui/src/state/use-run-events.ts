@@ -50,6 +50,11 @@ export function useRunEvents(handlerId: string | null): RunEvents {
       let failures = 0;
       while (!abort.signal.aborted) {
         try {
+          if (failures > 0) {
+            // The stream says nothing until the next event: ask once that the server is back.
+            await api.getRun(handlerId);
+            update({ error: null, retryAt: null });
+          }
           const after = model.events[model.events.length - 1]?.sequence ?? -1;
           for await (const ev of api.streamEvents(handlerId, abort.signal, after)) {
             pending.push(ev);

@@ -40,8 +40,14 @@ export function useRunList(workflow: string | null, status: RunStatus | null): R
   const [nonce, setNonce] = useState(0);
 
   const fail = useCallback(
-    (error: unknown) => {
-      if (!handleAuthError(error)) setState((s) => ({ ...s, error: describeError(error) }));
+    (error: unknown, failedKey: string) => {
+      if (handleAuthError(error)) return;
+      // The runs held stay shown (they are only stale); a failure of a new filter shows no runs.
+      setState((s) =>
+        s.key === failedKey
+          ? { ...s, error: describeError(error) }
+          : { key: failedKey, runs: [], cursor: null, error: describeError(error) },
+      );
     },
     [handleAuthError],
   );
@@ -64,11 +70,12 @@ export function useRunList(workflow: string | null, status: RunStatus | null): R
         const update = await readNewest(api, workflow, status, fresh ? [] : current.current.runs);
         if (!live) return;
         setState((s) => {
-          if (s.key !== key) return { key, runs: update.runs, cursor: update.cursor, error: null };
+          if (s.key !== key || s.runs.length === 0)
+            return { key, runs: update.runs, cursor: update.cursor, error: null };
           return { key, runs: mergeRuns(s.runs, update.runs), cursor: s.cursor, error: null };
         });
       } catch (error) {
-        if (live) fail(error);
+        if (live) fail(error, key);
       } finally {
         if (live) {
           setLoading(false);
@@ -96,7 +103,7 @@ export function useRunList(workflow: string | null, status: RunStatus | null): R
               ? { ...now, runs: appendRuns(now.runs, page.runs), cursor: page.cursor }
               : now,
           ),
-        fail,
+        (error: unknown) => fail(error, key),
       )
       .finally(() => setLoading(false));
   }, [api, workflow, status, key, loading, fail]);
