@@ -197,6 +197,8 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.locator('.event.waiting[data-type="RequestEvent"]').waitFor();
     await page.locator(".input-required").getByText("What is your name?").waitFor();
     await page.locator('[data-node-id="RequestEvent"][data-state="done"]').waitFor();
+    // The step that takes the answer is marked as waiting for it.
+    await page.locator('[data-node-id="greet_human"][data-state="waiting"]').waitFor();
     await screenshot(page, "human-waiting");
 
     // Escape closes the dialog (and it can be opened again).

@@ -148,7 +148,8 @@ const EventRow = memo(function EventRow({
         </time>
         <span className="event-type">{event.type}</span>
         {step && <span className="event-note">{step}</span>}
-        {isInputRequired(event) && <span className="tag">input required</span>}
+        {/* A waiting row says so with its Answer button; the tag would crowd out the type. */}
+        {isInputRequired(event) && !waiting && <span className="tag">input required</span>}
       </button>
       {waiting && (
         <button type="button" className="small-button" onClick={onAnswer}>

@@ -14,7 +14,7 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { memo, useEffect, useMemo, useRef, useState } from "react";
-import type { WorkflowGraph as Graph, GraphNode } from "../api/types.js";
+import { EVENT_NAMES, type WorkflowGraph as Graph, type GraphNode } from "../api/types.js";
 import { eventKey, type GraphActivity } from "../graph/activity.js";
 import { layoutGraph, nodeWidth } from "../graph/layout.js";
 
@@ -156,6 +156,16 @@ export const WorkflowGraph = memo(function WorkflowGraph({
     [graph, activity],
   );
 
+  // Steps fed by an event that extends HumanResponseEvent: they wait while the run asks for input.
+  const humanTakers = useMemo(() => {
+    const human = new Set(
+      (graph?.nodes ?? [])
+        .filter((n) => n.nodeType === "event" && n.eventTypes.includes(EVENT_NAMES.humanResponse))
+        .map((n) => n.id),
+    );
+    return new Set((graph?.edges ?? []).filter((e) => human.has(e.source)).map((e) => e.target));
+  }, [graph]);
+
   const nodes = useMemo(() => {
     if (!laidOut || laidOut.graph !== graph) return [];
     return laidOut.nodes.map((n): FlowNode => {
@@ -168,13 +178,17 @@ export const WorkflowGraph = memo(function WorkflowGraph({
         lastSequence: fired?.lastSequence ?? null,
         live,
         failed: node.nodeType === "step" && activity?.failedStep === node.id,
-        waiting: node.nodeType === "step" && (activity?.waiting.has(node.id) ?? false),
+        waiting:
+          node.nodeType === "step" &&
+          (activity?.running.get(node.id) ?? 0) === 0 &&
+          ((activity?.waiting.has(node.id) ?? false) ||
+            (activity?.awaitingInput === true && humanTakers.has(node.id))),
         picked: picked === node.id,
       };
       const state = nodeState(data).text;
       return { ...n, data, ariaLabel: `${kindName(node)} ${node.label}${state ? `, ${state}` : ""}` };
     });
-  }, [laidOut, graph, activity, live, picked]);
+  }, [laidOut, graph, activity, live, picked, humanTakers]);
 
   const pick = (id: string | undefined) => {
     const node = graph?.nodes.find((n) => n.id === id);
@@ -191,7 +205,8 @@ export const WorkflowGraph = memo(function WorkflowGraph({
     const bottom = Math.max(...ys) + 40;
     const left = Math.min(...xs);
     const top = Math.min(...ys);
-    const pad = 24;
+    // Room above the first node for its state badge.
+    const pad = 32;
     const fit = Math.min(
       (el.clientWidth - 2 * pad) / (right - left),
       (el.clientHeight - 2 * pad) / (bottom - top),
@@ -239,6 +254,8 @@ export const WorkflowGraph = memo(function WorkflowGraph({
           minZoom: nodes.length <= READABLE_NODES ? READABLE_ZOOM : 0.2,
         }}
         minZoom={0.2}
+        // The wheel scrolls a tall graph; Ctrl (or a pinch) and the controls zoom.
+        panOnScroll
         colorMode="system"
         aria-label="Workflow graph"
       >

@@ -13,6 +13,8 @@ export interface GraphActivity {
   failedStep: string | null;
   /** Steps that went idle to wait for an event that has not come yet. */
   waiting: Set<string>;
+  /** The run waits for outside input: steps that take a human response wait with it. */
+  awaitingInput: boolean;
 }
 
 export { shortName };
@@ -38,6 +40,7 @@ export function activityOf(model: RunModel, pendingInput: boolean): GraphActivit
     fired: new Map(model.fired),
     failedStep: model.ending?.kind === "failed" ? model.ending.step : null,
     waiting,
+    awaitingInput: pendingInput && !model.ending,
   };
 }
 
