@@ -473,7 +473,7 @@ export class RunEngine {
   #failed(step: StepDeclaration, exec: Execution, error: unknown): void {
     if (!this.isCurrent(exec)) return;
     this.#finishExecution(exec);
-    this.#publish(stepState(exec.item, "idle", null), true);
+    this.#publish(stepState(exec.item, "idle", null, errorOf(error)), true);
     const item = exec.item;
     const policy = step.retry;
     const retryable =
@@ -693,7 +693,12 @@ function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): bool
   }
 }
 
-function stepState(item: QueuedItem, state: "running" | "idle", output: string | null): WorkflowEvent {
+function stepState(
+  item: QueuedItem,
+  state: "running" | "idle",
+  output: string | null,
+  error?: { name: string; message: string },
+): WorkflowEvent {
   return {
     type: StepStateChanged.type,
     qualifiedName: StepStateChanged.name,
@@ -703,6 +708,15 @@ function stepState(item: QueuedItem, state: "running" | "idle", output: string |
       worker_id: item.id,
       input_event: item.event.type,
       output_event: output,
+      attempt: item.attempt,
+      ...(error ? { error } : {}),
     },
   };
+}
+
+// What a debugger shows of a failed attempt: the same shape as WorkflowFailedEvent's `error`.
+function errorOf(error: unknown): { name: string; message: string } {
+  if (error instanceof WaitTimeout) return { name: "WaitForEventTimeoutError", message: error.message };
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { name: err.name || "Error", message: err.message };
 }
