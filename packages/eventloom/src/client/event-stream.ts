@@ -5,6 +5,7 @@ import {
   fromEnvelope,
   isTerminalEnvelope,
 } from "../protocol/index.js";
+import { routePath } from "../protocol/routes.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 import { NdjsonSplitter, SseParser } from "./sse-parser.js";
 import { type CallOptions, delay, errorFromAnswer, type OpenResponse, type Transport } from "./transport.js";
@@ -49,7 +50,7 @@ export async function* streamEvents(
   const sse = options.sse ?? true;
   const maxReconnects = options.maxReconnects ?? 5;
   const baseDelay = options.reconnectDelayMs ?? 200;
-  const path = `events/${encodeURIComponent(handlerId)}`;
+  const path = routePath("streamEvents", { handler_id: handlerId });
   let cursor: number | "now" = options.afterSequence ?? -1;
   let failures = 0;
   for (;;) {
