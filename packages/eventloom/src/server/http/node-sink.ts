@@ -15,7 +15,8 @@ import { requestTarget } from "./request-target.js";
  */
 export function nodeListener(ctx: ServerContext): RequestListener {
   return (incoming, outgoing) => {
-    void serve(ctx, incoming, outgoing);
+    // The pipeline answers every error itself; this is for the socket failing under the writes.
+    serve(ctx, incoming, outgoing).catch(() => outgoing.destroy());
   };
 }
 
