@@ -34,22 +34,13 @@ function allowedOrigin(allowed: string | string[], origin: string | undefined): 
 export function preflightHeaders(allowed: string | string[], origin: string | undefined): Headers {
   const headers: Headers = {};
   const given = origin ?? "";
-  const value =
-    allowed === "*"
-      ? "*"
-      : typeof allowed === "string"
-        ? allowed === given
-          ? given
-          : null
-        : allowed.includes(given)
-          ? given
-          : null;
+  const list = typeof allowed === "string" ? [allowed] : allowed;
+  const value = allowed === "*" ? "*" : list.includes(given) ? given : null;
   if (value) headers["access-control-allow-origin"] = value;
-  const vary = allowed !== "*" ? ["Origin"] : [];
   headers["access-control-max-age"] = "600";
   headers["access-control-allow-methods"] = ALLOW_METHODS;
   headers["access-control-allow-headers"] = ALLOW_HEADERS;
-  vary.push("Access-Control-Request-Headers");
-  headers["vary"] = vary.join(", ");
+  headers["vary"] =
+    allowed === "*" ? "Access-Control-Request-Headers" : "Origin, Access-Control-Request-Headers";
   return headers;
 }
