@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { WorkflowClient, WorkflowClientError } from "eventloom/client";
 import { MemoryStore, type ServerLogger, SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBearerCheck } from "../packages/eventloom/src/server/bearer-auth.js";
+import { makeBearerCheck } from "../packages/eventloom/src/server/http/bearer-auth.js";
 import { freePort, tempDir } from "../packages/eventloom/test/cli/cli-process.js";
 import { FaultyStore } from "../packages/eventloom/test/support/faulty-store.js";
 import { ask, fail, retry, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";

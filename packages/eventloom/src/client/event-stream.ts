@@ -1,6 +1,7 @@
 import { EnvelopeShape } from "../protocol/answer-shapes.js";
 import { type EventEnvelope, fromEnvelope, isTerminalEnvelope } from "../protocol/codec.js";
 import { envelopeFromJson } from "../protocol/envelope-json.js";
+import { routePath } from "../protocol/routes.js";
 import { checkShape } from "../protocol/shape.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 import { NdjsonSplitter, SseParser } from "./sse-parser.js";
@@ -46,7 +47,7 @@ export async function* streamEvents(
   const sse = options.sse ?? true;
   const maxReconnects = options.maxReconnects ?? 5;
   const baseDelay = options.reconnectDelayMs ?? 200;
-  const path = `events/${encodeURIComponent(handlerId)}`;
+  const path = routePath("streamEvents", { handler_id: handlerId });
   let cursor: number | "now" = options.afterSequence ?? -1;
   let failures = 0;
   for (;;) {

@@ -24,6 +24,7 @@ import {
   toIncomingEvent,
   type WorkflowGraph,
 } from "../protocol/codec.js";
+import { routePath } from "../protocol/routes.js";
 import { checkShape } from "../protocol/shape.js";
 import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
 import { WorkflowClientError } from "./errors.js";
@@ -57,8 +58,6 @@ export interface WorkflowClientOptions {
   /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
   timeoutMs?: number;
 }
-
-const segment = encodeURIComponent;
 
 const isWorkflowEvent = (v: unknown): v is WorkflowEvent =>
   typeof v === "object" &&
@@ -96,7 +95,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError (status 503, code "UNHEALTHY") while it starts or shuts down.
    */
   async isHealthy(options: CallOptions = {}): Promise<true> {
-    const answer = await this.#http.json("health", { method: "GET", ...options });
+    const answer = await this.#http.json(routePath("getHealth"), { method: "GET", ...options });
     if (answer.status === 200 || answer.status === 503) {
       const health = decodeAnswer(HealthShape, answer);
       if (health.status === "healthy" && answer.status === 200) return true;
@@ -111,7 +110,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
 
   /** The registered workflows' names, in registration order. */
   async listWorkflows(options: CallOptions = {}): Promise<string[]> {
-    return decodeAnswer(WorkflowListShape, await this.#ok("workflows", options)).workflows;
+    return decodeAnswer(WorkflowListShape, await this.#ok(routePath("listWorkflows"), options)).workflows;
   }
 
   /**
@@ -124,7 +123,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<HandlerInfo> {
-    const answer = await this.#http.json(`workflows/${segment(name)}/run`, {
+    const answer = await this.#http.json(routePath("runWorkflow", { name }), {
       method: "POST",
       body: runBody(options),
       signal: options.signal,
@@ -142,7 +141,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<StartedHandler> {
-    const answer = await this.#ok(`workflows/${segment(name)}/run-nowait`, options, runBody(options));
+    const answer = await this.#ok(routePath("runWorkflowNowait", { name }), options, runBody(options));
     return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
   }
 
@@ -152,7 +151,10 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError 404 for an unknown handler.
    */
   async getResult(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
-    const answer = await this.#http.json(`results/${segment(handlerId)}`, { method: "GET", ...options });
+    const answer = await this.#http.json(routePath("getResult", { handler_id: handlerId }), {
+      method: "GET",
+      ...options,
+    });
     if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer.status, answer.body);
     return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
   }
@@ -160,13 +162,16 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   /** One handler, whatever its status. @throws WorkflowClientError 404 for an unknown handler. */
   async getHandler(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
     return fromHandlerData(
-      decodeAnswer(HandlerDataShape, await this.#ok(`handlers/${segment(handlerId)}`, options)),
+      decodeAnswer(
+        HandlerDataShape,
+        await this.#ok(routePath("getHandler", { handler_id: handlerId }), options),
+      ),
     );
   }
 
   /** One page of handlers, newest first. */
   async getHandlersPage(query: HandlerPageQuery = {}): Promise<HandlerPageInfo> {
-    const answer = await this.#http.json("handlers", {
+    const answer = await this.#http.json(routePath("listHandlers"), {
       method: "GET",
       query: {
         status: toList(query.status),
@@ -201,7 +206,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError 404 for an unknown handler, 409 when it has ended (without purge).
    */
   async cancelHandler(handlerId: string, options: CancelOptions = {}): Promise<"cancelled" | "deleted"> {
-    const answer = await this.#http.json(`handlers/${segment(handlerId)}/cancel`, {
+    const answer = await this.#http.json(routePath("cancelHandler", { handler_id: handlerId }), {
       method: "POST",
       query: { purge: options.purge ? "true" : "false" },
       signal: options.signal,
@@ -223,7 +228,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   ): Promise<{ status: "sent" }> {
     const body: Record<string, unknown> = { event: toWireEvent(event) };
     if (options.step !== undefined) body["step"] = options.step;
-    const answer = await this.#ok(`events/${segment(handlerId)}`, options, body);
+    const answer = await this.#ok(routePath("sendEvent", { handler_id: handlerId }), options, body);
     return decodeAnswer(SendEventResponseShape, answer);
   }
 
@@ -247,7 +252,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   async getWorkflowSchema(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowSchemaResponse> {
     return decodeAnswer(
       WorkflowSchemaResponseShape,
-      await this.#ok(`workflows/${segment(name)}/schema`, options),
+      await this.#ok(routePath("getWorkflowSchema", { name }), options),
     );
   }
 
@@ -259,19 +264,19 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: WorkflowName<W>,
     options: CallOptions = {},
   ): Promise<WorkflowEventsResponse["events"]> {
-    const answer = await this.#ok(`workflows/${segment(name)}/events`, options);
+    const answer = await this.#ok(routePath("getWorkflowEventSchemas", { name }), options);
     return decodeAnswer(WorkflowEventsResponseShape, answer).events;
   }
 
   /** A workflow's graph of steps and events, in camelCase. */
   async getWorkflowRepresentation(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowGraph> {
-    const answer = await this.#ok(`workflows/${segment(name)}/representation`, options);
+    const answer = await this.#ok(routePath("getWorkflowRepresentation", { name }), options);
     return fromRepresentation(decodeAnswer(RepresentationShape, answer));
   }
 
   /** The server's OpenAPI 3.1 document. */
   async getOpenApi(options: CallOptions = {}): Promise<Record<string, unknown>> {
-    const answer = await this.#ok("openapi.json", options);
+    const answer = await this.#ok(routePath("getOpenApi"), options);
     if (typeof answer.body !== "object" || answer.body === null || Array.isArray(answer.body)) {
       throw new WorkflowClientError({
         status: 200,

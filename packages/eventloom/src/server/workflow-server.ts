@@ -1,25 +1,23 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
-import type { Hono } from "hono";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
 import { isLeaseStore } from "../stores/leases.js";
 import type { Store } from "../stores/store.js";
-import { createApp } from "./app.js";
-import { makeBearerCheck } from "./bearer-auth.js";
 import { CommitWriter } from "./commit-writer.js";
 import { createDefaultStore } from "./default-store.js";
 import type { OpenStream } from "./event-stream.js";
 import { HandlerSignals } from "./handler-signals.js";
+import { makeBearerCheck } from "./http/bearer-auth.js";
+import { nodeListener } from "./http/node-sink.js";
+import { defaultUiDir } from "./http/static-ui.js";
+import { answerFetch } from "./http/web-sink.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
-import { nodeListener } from "./node-listener.js";
 import { OwnNotices } from "./own-notices.js";
 import { RecentEvents } from "./recent-events.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { RunManager } from "./run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
-import { defaultUiDir } from "./static-ui.js";
 import { TakeoverLoop } from "./takeover.js";
 
 /** Lets the CLI recognise a server created by another copy of this module. */
@@ -90,7 +88,6 @@ export class WorkflowServer {
   readonly #logger: ServerLogger;
   readonly #clock: Clock;
   readonly #streams = new Set<OpenStream>();
-  readonly #app: Hono;
   readonly #context: ServerContext;
   #phase: Phase = "starting";
   #runtime: Promise<Runtime> | null = null;
@@ -126,7 +123,6 @@ export class WorkflowServer {
       },
     };
     this.#context = context;
-    this.#app = createApp(context);
     this.fetch = this.fetch.bind(this);
   }
 
@@ -151,7 +147,7 @@ export class WorkflowServer {
 
   /** The web-standard handler: mount it in any framework, or call it in tests. */
   async fetch(request: Request): Promise<Response> {
-    return this.#app.fetch(request);
+    return answerFetch(this.#context, request);
   }
 
   /** Starts the store (resuming running handlers) and listens. Resolves once listening. */
@@ -171,7 +167,7 @@ export class WorkflowServer {
         keepAliveTimeout: 5_000,
         connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       },
-      nodeListener(this.#context, getRequestListener(this.#app.fetch)),
+      nodeListener(this.#context),
     );
     this.#http = server;
     await new Promise<void>((resolve, reject) => {

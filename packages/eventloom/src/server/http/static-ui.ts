@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BytesAnswer } from "./answer.js";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -34,10 +35,10 @@ the HTTP API is available (see <a href="/openapi.json">/openapi.json</a>).</p></
  * repository's `packages/ui/dist` (development, running from sources).
  */
 export async function defaultUiDir(): Promise<string | null> {
-  const packaged = fileURLToPath(new URL("../ui/", import.meta.url));
+  const packaged = fileURLToPath(new URL("../../ui/", import.meta.url));
   if (await isFile(resolve(packaged, "index.html"))) return packaged;
   // Only the repository's own UI package, never some other `ui` folder next to an installed package.
-  const repo = fileURLToPath(new URL("../../../ui/", import.meta.url));
+  const repo = fileURLToPath(new URL("../../../../ui/", import.meta.url));
   try {
     const manifest = JSON.parse(await readFile(resolve(repo, "package.json"), "utf8")) as { name?: unknown };
     if (manifest.name !== "@eventloom/ui") return null;
@@ -64,13 +65,16 @@ export async function serveUiFile(
   configured: string | null,
   pathname: string,
   head: boolean,
-): Promise<Response | null> {
+): Promise<BytesAnswer | null> {
   const root = configured !== null && (await isFile(resolve(configured, "index.html"))) ? configured : null;
   if (root === null) {
     if (pathname !== "/" && pathname !== "/index.html") return null;
-    return new Response(head ? null : NOT_BUILT, {
+    return {
+      kind: "bytes",
+      status: 200,
+      body: head ? null : NOT_BUILT,
       headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
-    });
+    };
   }
   let decoded: string;
   try {
@@ -87,11 +91,14 @@ export async function serveUiFile(
   const body = head ? null : await readFile(path);
   const isIndex = path === resolve(base, "index.html");
   const cacheControl = relative.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-  return new Response(body, {
+  return {
+    kind: "bytes",
+    status: 200,
+    body,
     headers: {
       "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",
       "cache-control": isIndex ? "no-cache" : cacheControl,
       "x-content-type-options": "nosniff",
     },
-  });
+  };
 }

@@ -1,6 +1,6 @@
-import { WorkflowError } from "../core/index.js";
-import type { JsonAnswer } from "./json-response.js";
-import type { ServerContext } from "./server-context.js";
+import { WorkflowError } from "../../core/index.js";
+import type { ServerContext } from "../server-context.js";
+import type { JsonAnswer } from "./answer.js";
 
 /**
  * What every API route checks first: the bearer token (401 when it is wrong or missing), then that

@@ -1,10 +1,10 @@
-import type { Hono } from "hono";
-import { WorkflowError } from "../core/index.js";
-import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../protocol/index.js";
-import type { HandlerRecord } from "../stores/store.js";
-import { awaitEnded, CANCEL_WAIT_MS } from "./await-ended.js";
-import { json } from "./json-response.js";
-import type { Runtime, ServerContext } from "./server-context.js";
+import { WorkflowError } from "../../core/index.js";
+import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../../protocol/index.js";
+import type { HandlerRecord } from "../../stores/store.js";
+import { awaitEnded, CANCEL_WAIT_MS } from "../await-ended.js";
+import type { Runtime } from "../server-context.js";
+import { json } from "./answer.js";
+import type { RouteHandlers } from "./route-handler.js";
 
 const notFound = (handlerId: string) =>
   new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
@@ -17,14 +17,14 @@ export async function requireHandler(runtime: Runtime, handlerId: string): Promi
 }
 
 /** /results, /handlers (listing, lookup) and cancel. */
-export function mountHandlerRoutes(app: Hono, ctx: ServerContext): void {
-  app.get("/results/:id", async (c) => {
-    const record = await requireHandler(await ctx.runtime(), c.req.param("id"));
+export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getHandler" | "cancelHandler"> = {
+  getResult: async (ctx, _request, p) => {
+    const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
     return json(toHandlerData(record), record.status === "running" ? 202 : 200);
-  });
+  },
 
-  app.get("/handlers", async (c) => {
-    const query = parseHandlersQuery(new URL(c.req.url).searchParams);
+  listHandlers: async (ctx, request) => {
+    const query = parseHandlersQuery(new URLSearchParams(request.query));
     const { store } = await ctx.runtime();
     const page = await store.listHandlers({
       status: query.status,
@@ -33,21 +33,21 @@ export function mountHandlerRoutes(app: Hono, ctx: ServerContext): void {
       cursor: query.cursor ?? null,
     });
     return json({ handlers: page.handlers.map(toHandlerData), next_cursor: page.nextCursor });
-  });
+  },
 
-  app.get("/handlers/:id", async (c) => {
-    const record = await requireHandler(await ctx.runtime(), c.req.param("id"));
+  getHandler: async (ctx, _request, p) => {
+    const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
     return json(toHandlerData(record));
-  });
+  },
 
-  app.post("/handlers/:id/cancel", async (c) => {
-    const { purge } = parseCancelQuery(new URL(c.req.url).searchParams);
+  cancelHandler: async (ctx, request, p) => {
+    const { purge } = parseCancelQuery(new URLSearchParams(request.query));
     const { manager, store, signals } = await ctx.runtime();
-    const handlerId = c.req.param("id");
+    const handlerId = p["handler_id"] as string;
     const status = await manager.cancel(handlerId, purge);
     // Through a process that does not run the handler, the cancellation went to its owner's inbox:
     // answer once the owner applied it (bounded: the request is durable either way).
     if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS);
     return json({ status });
-  });
-}
+  },
+};

@@ -1,6 +1,6 @@
-import { WorkflowError } from "../core/index.js";
+import { WorkflowError } from "../../core/index.js";
 
-/** The node request and response behind a hono context (`c.env` when node serves it). */
+/** The node request and response of a request node serves. */
 export interface NodeBody {
   incoming: {
     on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
@@ -13,12 +13,6 @@ export interface NodeBody {
   };
   outgoing: { setHeader(name: string, value: string): void };
 }
-
-/** The node request and response behind a hono context, when node serves it. */
-export const nodeBody = (env: unknown): NodeBody | undefined => {
-  const e = env as Partial<NodeBody> | undefined;
-  return e?.incoming && e.outgoing ? { incoming: e.incoming, outgoing: e.outgoing } : undefined;
-};
 
 /** Stateless between calls (no `stream` option), so one serves every request. */
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -33,8 +27,7 @@ const tooLarge = (limit: number) =>
  *
  * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
  */
-export async function readJsonBody(request: Request, limit: number, node?: NodeBody): Promise<unknown> {
-  if (node) return readNodeJsonBody(node, request.headers.get("content-length"), limit);
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   refuseDeclared(request.headers.get("content-length"), limit);
   if (!request.body) return undefined;
   const chunks: Uint8Array[] = [];

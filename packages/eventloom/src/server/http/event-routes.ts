@@ -1,32 +1,24 @@
-import type { Hono } from "hono";
-import { UnknownStepError, WorkflowError } from "../core/index.js";
-import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../protocol/index.js";
-import { type EventFeed, feedToWebStream, nothingAfter, openEventFeed } from "./event-stream.js";
+import { UnknownStepError, WorkflowError } from "../../core/index.js";
+import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../../protocol/index.js";
+import { nothingAfter, openEventFeed } from "../event-stream.js";
+import type { ServerContext } from "../server-context.js";
+import { type Answer, empty, json } from "./answer.js";
 import { requireHandler } from "./handler-routes.js";
-import { json } from "./json-response.js";
-import { nodeBody, readJsonBody } from "./read-json-body.js";
-import type { ServerContext } from "./server-context.js";
+import type { RouteHandlers } from "./route-handler.js";
 
 const LAST_EVENT_ID = /^(-1|0|[1-9][0-9]{0,15})$/;
 
-/** A stream about to open: what GET /events/{id} answers with 200. */
-export interface PreparedStream {
-  headers: Record<string, string>;
-  /** Opens the feed; `onEnd` is called once when it ends, whatever the reason. */
-  open(onEnd: () => void): EventFeed;
-}
-
 /**
  * GET /events/{id} up to the stream: the handler (404), the cursor (`after_sequence`, or SSE's
- * `Last-Event-ID`; 400 when malformed), and 204 (null) for an ended handler with nothing left to send.
- * Shared by the hono route and the node fast path (node-listener.ts).
+ * `Last-Event-ID`; 400 when malformed), 204 for an ended handler with nothing left to send, else the
+ * stream, opened by the sink.
  */
-export async function prepareEventStream(
+async function streamEvents(
   ctx: ServerContext,
   handlerId: string,
   search: URLSearchParams,
   lastEventIdHeader: string | undefined,
-): Promise<PreparedStream | null> {
+): Promise<Answer> {
   const query = parseEventsQuery(search);
   const runtime = await ctx.runtime();
   const record = await requireHandler(runtime, handlerId);
@@ -53,9 +45,11 @@ export async function prepareEventStream(
     record.status !== "running" &&
     (await nothingAfter(runtime.store, handlerId, after, query.include_internal, ctx.pageSize))
   ) {
-    return null;
+    return empty(204);
   }
   return {
+    kind: "stream",
+    status: 200,
     headers: query.sse
       ? {
           "content-type": "text/event-stream; charset=utf-8",
@@ -81,23 +75,18 @@ export async function prepareEventStream(
 }
 
 /** GET /events/{id} (SSE or NDJSON) and POST /events/{id}. */
-export function mountEventRoutes(app: Hono, ctx: ServerContext): void {
-  app.get("/events/:id", async (c) => {
-    const prepared = await prepareEventStream(
+export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
+  streamEvents: (ctx, request, p) =>
+    streamEvents(
       ctx,
-      c.req.param("id"),
-      new URL(c.req.url).searchParams,
-      c.req.header("last-event-id"),
-    );
-    if (!prepared) return new Response(null, { status: 204 });
-    const stream = feedToWebStream(prepared.open(() => ctx.streams.delete(stream)));
-    ctx.streams.add(stream);
-    return new Response(stream.body, { headers: prepared.headers });
-  });
+      p["handler_id"] as string,
+      new URLSearchParams(request.query),
+      request.header("last-event-id"),
+    ),
 
-  app.post("/events/:id", async (c) => {
-    const handlerId = c.req.param("id");
-    const body = parseSendEventRequest(await readJsonBody(c.req.raw, ctx.bodyLimitBytes, nodeBody(c.env)));
+  sendEvent: async (ctx, request, p) => {
+    const handlerId = p["handler_id"] as string;
+    const body = parseSendEventRequest(await request.readJson(ctx.bodyLimitBytes));
     const runtime = await ctx.runtime();
     const record = await requireHandler(runtime, handlerId);
     const entry = ctx.registry.require(record.workflowName);
@@ -109,5 +98,5 @@ export function mountEventRoutes(app: Hono, ctx: ServerContext): void {
     if (body.step != null && !entry.workflow.getStep(body.step)) throw new UnknownStepError(body.step);
     await runtime.manager.send(handlerId, event, body.step ?? null);
     return json({ status: "sent" });
-  });
-}
+  },
+};
