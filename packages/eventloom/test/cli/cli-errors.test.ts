@@ -64,7 +64,8 @@ function oneLine(stderr: string): string {
   return lines[0] as string;
 }
 
-describe("eventloom serve: errors", { timeout: 120_000 }, () => {
+// Each test runs processes of its own that end by themselves: they run side by side.
+describe.concurrent("eventloom serve: errors", { timeout: 120_000 }, () => {
   it("says the file is missing, exit 1", async () => {
     const r = await fails(["serve", "does-not-exist.ts"]);
     expect(r.exit.code).toBe(1);
