@@ -19,6 +19,8 @@ export default defineConfig({
       "examples/**/*.test.ts",
       "reliability/**/*.test.ts",
     ],
+    // Brings Debian's Chromium and PostgreSQL at 127.0.0.1:5432 when missing (see the README's Tests).
+    globalSetup: ["packages/eventloom/test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

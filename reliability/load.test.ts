@@ -8,6 +8,7 @@ import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "../packages/eventloom/test/cli/cli-process.js";
+import { until } from "../packages/eventloom/test/support/until.js";
 import { answerFor, ask, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
 import { sized } from "./support/mode.js";
@@ -42,15 +43,6 @@ async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Pr
       while (next < items.length) await task(items[next++] as T);
     }),
   );
-}
-
-/** Resolves once `check()` holds; polled, as the server's live-run count has no event to wait on. */
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe("load", () => {

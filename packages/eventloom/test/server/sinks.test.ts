@@ -8,7 +8,7 @@ import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import type { WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { z } from "zod";
-import { callJson, makeServer } from "./helpers.js";
+import { callJson, makeServer, until } from "./helpers.js";
 
 const BLOBS = 4096;
 const Blob = defineEvent("Blob", z.object({ i: z.number(), pad: z.string() }));
@@ -350,9 +350,9 @@ describe("event streams: serve() and server.fetch give the same answers", () => 
         res.pause();
         void (async () => {
           // Nobody reads while the run writes 16 MiB of events: more than the socket's buffers hold.
-          while ((await callJson(s, "GET", `/results/${id}`)).status === 202) {
-            await new Promise((r) => setTimeout(r, 10));
-          }
+          await until(async () => (await callJson(s, "GET", `/results/${id}`)).status !== 202, {
+            what: "the run's end",
+          });
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => {
