@@ -75,6 +75,7 @@ export async function prepareEventStream(
         includeInternal: query.include_internal,
         includeQualifiedName: query.include_qualified_name,
         pingIntervalMs: ctx.pingIntervalMs,
+        clock: ctx.clock,
         pageSize: ctx.pageSize,
       }),
   };

@@ -42,12 +42,12 @@ export function mountHandlerRoutes(app: Hono, ctx: ServerContext): void {
 
   app.post("/handlers/:id/cancel", async (c) => {
     const { purge } = parseCancelQuery(new URL(c.req.url).searchParams);
-    const { manager, store, signals } = await ctx.runtime();
+    const { manager, store, signals, clock } = await ctx.runtime();
     const handlerId = c.req.param("id");
     const status = await manager.cancel(handlerId, purge);
     // Through a process that does not run the handler, the cancellation went to its owner's inbox:
     // answer once the owner applied it (bounded: the request is durable either way).
-    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS);
+    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS, clock);
     return json({ status });
   });
 }

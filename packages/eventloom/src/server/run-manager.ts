@@ -7,6 +7,7 @@ import {
   type WorkflowEvent,
 } from "../core/index.js";
 import type { EventRow, Store } from "../stores/store.js";
+import { background } from "./clock-timers.js";
 import type { CommitWriter } from "./commit-writer.js";
 import type { LeaseKeeper } from "./lease-keeper.js";
 import { LiveRun } from "./live-run.js";
@@ -395,11 +396,14 @@ export class RunManager {
     const state = run.state;
     if (state.status === "running" && state.idle) {
       if (run.idleTimer === null && Number.isFinite(this.#o.idleReleaseMs) && !this.#closing) {
-        run.idleTimer = this.#o.clock.setTimeout(() => {
-          run.idleTimer = null;
-          void this.#release(run);
-        }, this.#o.idleReleaseMs);
-        unref(run.idleTimer);
+        run.idleTimer = background(
+          this.#o.clock,
+          () => {
+            run.idleTimer = null;
+            void this.#release(run);
+          },
+          this.#o.idleReleaseMs,
+        );
       }
     } else {
       this.#clearIdle(run);
@@ -443,13 +447,16 @@ export class RunManager {
   #scheduleWake(handlerId: string, at: number | null): void {
     this.#cancelWake(handlerId);
     if (at === null || this.#closing) return;
-    const timer = this.#o.clock.setTimeout(() => {
-      this.#wakes.delete(handlerId);
-      this.acquire(handlerId).catch((error: unknown) =>
-        this.#o.logger.error("could not wake a released handler", { handlerId, error }),
-      );
-    }, at - this.#o.clock.now());
-    unref(timer);
+    const timer = background(
+      this.#o.clock,
+      () => {
+        this.#wakes.delete(handlerId);
+        this.acquire(handlerId).catch((error: unknown) =>
+          this.#o.logger.error("could not wake a released handler", { handlerId, error }),
+        );
+      },
+      at - this.#o.clock.now(),
+    );
     this.#wakes.set(handlerId, timer);
   }
 
@@ -498,8 +505,4 @@ export function earliestTimer(state: RunState): number | null {
   }
   for (const r of Object.values(state.retries)) times.push(r.at);
   return times.length === 0 ? null : Math.min(...times);
-}
-
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void } | null)?.unref?.();
 }

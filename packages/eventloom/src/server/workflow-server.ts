@@ -7,6 +7,7 @@ import { isLeaseStore } from "../stores/leases.js";
 import type { Store } from "../stores/store.js";
 import { createApp } from "./app.js";
 import { makeBearerCheck } from "./bearer-auth.js";
+import { background } from "./clock-timers.js";
 import { CommitWriter } from "./commit-writer.js";
 import { createDefaultStore } from "./default-store.js";
 import type { OpenStream } from "./event-stream.js";
@@ -116,6 +117,7 @@ export class WorkflowServer {
       checkToken: token ? makeBearerCheck(token) : null,
       corsOrigins: options.corsOrigins ?? "*",
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
+      clock: this.#clock,
       pageSize: 1000,
       runtime: () => this.#ensureRuntime(),
       phase: () => this.#phase,
@@ -225,10 +227,9 @@ export class WorkflowServer {
     if (http) {
       // Answers sent meanwhile (503s, ended streams) left keep-alive connections idle.
       http.closeIdleConnections();
-      const timer = setTimeout(() => http.closeAllConnections(), 2_000);
-      timer.unref();
+      const timer = background(this.#clock, () => http.closeAllConnections(), 2_000);
       await stopped;
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
     }
   }
 
@@ -263,6 +264,7 @@ export class WorkflowServer {
       ? new LeaseKeeper(store, {
           ttlMs: leaseTtlMs,
           logger: this.#logger,
+          clock: this.#clock,
           held: () => manager?.liveIds() ?? [],
           onLost: (ids) => manager?.leaseLost(ids),
         })
@@ -272,6 +274,7 @@ export class WorkflowServer {
     const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
     const writer = new CommitWriter(store, {
       logger: this.#logger,
+      clock: this.#clock,
       onCommitted: (ids, events) => {
         for (const group of events) recent.add(group.handlerId, group.events);
         signals.notify(ids);
@@ -322,7 +325,7 @@ export class WorkflowServer {
       });
       this.#takeover.start();
     }
-    return { store, writer, manager: runs, signals, recent };
+    return { store, writer, manager: runs, signals, recent, clock: this.#clock };
   }
 }
 
