@@ -1,8 +1,8 @@
 import type { Clock, PublishedEvent } from "../core/index.js";
 import { EnvelopeJsonWriter, STOP_EVENT_NAME, type StoredFrame } from "../protocol/index.js";
 import type { EventRow, Store } from "../stores/store.js";
-import type { HandlerSignals } from "./handler-signals.js";
-import type { RecentEvents } from "./recent-events.js";
+import type { HandlerSignals } from "./runs/handler-signals.js";
+import type { RecentEvents } from "./runs/recent-events.js";
 
 export interface EventStreamOptions {
   store: Store;

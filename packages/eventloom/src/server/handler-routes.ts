@@ -2,8 +2,8 @@ import type { Hono } from "hono";
 import { WorkflowError } from "../core/index.js";
 import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../protocol/index.js";
 import type { HandlerRecord } from "../stores/store.js";
-import { awaitEnded, CANCEL_WAIT_MS } from "./await-ended.js";
 import { json } from "./json-response.js";
+import { awaitEnded, CANCEL_WAIT_MS } from "./runs/await-ended.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 
 const notFound = (handlerId: string) =>

@@ -1,12 +1,12 @@
 import type { Clock } from "../core/index.js";
 import type { Store } from "../stores/store.js";
-import type { CommitWriter } from "./commit-writer.js";
 import type { OpenStream } from "./event-stream.js";
-import type { HandlerSignals } from "./handler-signals.js";
 import type { ServerLogger } from "./logger.js";
-import type { RecentEvents } from "./recent-events.js";
 import type { WorkflowRegistry } from "./registry.js";
-import type { RunManager } from "./run-manager.js";
+import type { CommitWriter } from "./runs/commit-writer.js";
+import type { HandlerSignals } from "./runs/handler-signals.js";
+import type { RecentEvents } from "./runs/recent-events.js";
+import type { RunManager } from "./runs/run-manager.js";
 
 /** What the routes need from the server, once it is initialized. */
 export interface Runtime {

@@ -2,7 +2,7 @@
 // from the store stops its runs after 0.6 × ttl without a renewal. The store is a real Postgres.
 import { randomBytes } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
-import { LeaseKeeper } from "../../../src/server/lease-keeper.js";
+import { LeaseKeeper } from "../../../src/server/cluster/lease-keeper.js";
 import { silentLogger } from "../../../src/server/logger.js";
 import type { LeaseStore } from "../../../src/stores/leases.js";
 import { PostgresStore } from "../../../src/stores/postgres/index.js";

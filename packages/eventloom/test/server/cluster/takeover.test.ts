@@ -5,7 +5,7 @@ import { afterEach, expect, it } from "vitest";
 import { z } from "zod";
 import { defineEvent, StartEvent, StopEvent, Workflow } from "../../../src/core/index.js";
 import { silentLogger } from "../../../src/server/logger.js";
-import { TakeoverLoop } from "../../../src/server/takeover.js";
+import { TakeoverLoop } from "../../../src/server/cluster/takeover.js";
 import { PostgresStore } from "../../../src/stores/postgres/index.js";
 import type { HandlerRecord } from "../../../src/stores/store.js";
 import { FakeClock } from "../../core/fake-clock.js";

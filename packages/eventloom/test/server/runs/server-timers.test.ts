@@ -1,7 +1,7 @@
 // Stream heartbeats and commit retries run on the server's injected clock, not on real time.
 import { afterEach, expect, it } from "vitest";
-import { awaitEnded } from "../../../src/server/await-ended.js";
-import { HandlerSignals } from "../../../src/server/handler-signals.js";
+import { awaitEnded } from "../../../src/server/runs/await-ended.js";
+import { HandlerSignals } from "../../../src/server/runs/handler-signals.js";
 import { MemoryStore, type WorkflowServer } from "../../../src/server/index.js";
 import { FakeClock } from "../../core/fake-clock.js";
 import { FaultyStore } from "../../support/faulty-store.js";

@@ -1,8 +1,9 @@
-import { type Clock, systemClock } from "../core/index.js";
-import type { Fence, FencedCommitBatch } from "../stores/leases.js";
-import type { EventRow, HandlerRecord, Store } from "../stores/store.js";
-import { background } from "./clock-timers.js";
-import type { ServerLogger } from "./logger.js";
+import { type Clock, systemClock } from "../../core/index.js";
+import type { FencedCommitBatch } from "../../stores/leases.js";
+import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { Ownership } from "../cluster/ownership.js";
+import type { ServerLogger } from "../logger.js";
 
 /** A live run as the writer sees it: something that can describe its current state and record. */
 export interface CommitSource {
@@ -35,10 +36,8 @@ export interface CommitWriterOptions {
   clock?: Clock;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
-  /** Fences for the batch's handlers (shared stores with leases). */
-  fences?: (handlerIds: readonly string[]) => Fence[];
-  /** Called with the handlers a fenced commit found taken over; their changes are dropped. */
-  onLeaseLost?: (handlerIds: readonly string[]) => void;
+  /** Fences each batch, hears of handlers a fenced commit found taken over (their changes are dropped) and of durable batches. */
+  ownership: Pick<Ownership, "fences" | "lost" | "committed">;
 }
 
 /**
@@ -188,10 +187,8 @@ export class CommitWriter {
       }
     }
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
-    if (this.#options.fences) {
-      const fence = this.#options.fences(ids);
-      if (fence.length > 0) batch.fence = fence;
-    }
+    const fence = this.#options.ownership.fences(ids);
+    if (fence.length > 0) batch.fence = fence;
     this.#inFlightIds = new Set(ids);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
@@ -203,6 +200,7 @@ export class CommitWriter {
         if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
         this.#settle();
         this.#options.onCommitted(ids, batch.events);
+        this.#options.ownership.committed(ids);
       },
       (error: unknown) => {
         this.#inFlight = null;
@@ -215,7 +213,7 @@ export class CommitWriter {
             inboxDone.delete(id);
             this.forget(id);
           }
-          this.#options.onLeaseLost?.(lost);
+          this.#options.ownership.lost(lost);
         } else {
           this.#options.logger.error("commit failed", { error, handlers: ids.length });
         }

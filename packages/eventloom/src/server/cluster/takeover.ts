@@ -1,9 +1,9 @@
-import { type Clock, systemClock } from "../core/index.js";
-import type { LeaseStore } from "../stores/leases.js";
-import type { Store } from "../stores/store.js";
-import { background } from "./clock-timers.js";
-import type { ServerLogger } from "./logger.js";
-import { earliestTimer } from "./run-manager.js";
+import { type Clock, systemClock } from "../../core/index.js";
+import { earliestTimer } from "../../core/run-timers.js";
+import type { LeaseStore } from "../../stores/leases.js";
+import type { Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { ServerLogger } from "../logger.js";
 
 /** How many orphaned handlers one pass looks at, beyond the idle ones it already knows. */
 const BATCH = 100;

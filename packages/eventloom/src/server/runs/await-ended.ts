@@ -1,6 +1,6 @@
-import type { Clock } from "../core/index.js";
-import type { Store } from "../stores/store.js";
-import { sleep } from "./clock-timers.js";
+import type { Clock } from "../../core/index.js";
+import type { Store } from "../../stores/store.js";
+import { sleep } from "../clock-timers.js";
 import type { HandlerSignals } from "./handler-signals.js";
 
 /** How long a cancellation answered by a process that does not run the handler waits for its owner. */

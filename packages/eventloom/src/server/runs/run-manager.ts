@@ -1,18 +1,12 @@
-import {
-  type Clock,
-  type RunState,
-  randomId,
-  timeOrderedId,
-  WorkflowError,
-  type WorkflowEvent,
-} from "../core/index.js";
-import type { EventRow, Store } from "../stores/store.js";
-import { background } from "./clock-timers.js";
+import { type Clock, randomId, timeOrderedId, WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { earliestTimer } from "../../core/run-timers.js";
+import type { EventRow, Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
+import type { ServerLogger } from "../logger.js";
+import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
-import type { LeaseKeeper } from "./lease-keeper.js";
 import { LiveRun } from "./live-run.js";
-import type { ServerLogger } from "./logger.js";
-import type { RegisteredWorkflow, WorkflowRegistry } from "./registry.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -24,8 +18,8 @@ export interface RunManagerOptions {
   logger: ServerLogger;
   /** Called when a handler is deleted, so that its readers stop. */
   onDeleted(handlerId: string): void;
-  /** Leases on a shared store (several server processes), or null. */
-  leases: LeaseKeeper | null;
+  /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
+  ownership: Ownership;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -56,9 +50,10 @@ interface Deferred {
 
 /**
  * Every run this process holds in memory: starts, continues, resumes and releases them, and routes
- * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}.
+ * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}; which
+ * handlers this process may run is its {@link Ownership}'s to say.
  */
-export class RunManager {
+export class RunManager implements OwnedRuns {
   readonly #o: RunManagerOptions;
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
@@ -117,7 +112,8 @@ export class RunManager {
       }
       this.#checkOpen();
       if (this.#live.has(handlerId)) throw running(handlerId);
-      if (this.#o.leases && !(await this.#o.leases.acquire(handlerId))) throw running(handlerId);
+      const owned = this.#o.ownership.acquire(handlerId);
+      if (owned !== true && !(await owned)) throw running(handlerId);
       // A context of a run that was still going is resumed with its own sequence counter: this
       // handler's stream goes on from where it stands instead.
       if (isObject(context) && context["status"] === "running")
@@ -170,7 +166,7 @@ export class RunManager {
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
   async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
-    const { store, leases, clock } = this.#o;
+    const { store, ownership, clock } = this.#o;
     await store.appendInbox(handlerId, {
       id: randomId(),
       event,
@@ -178,7 +174,7 @@ export class RunManager {
       receivedAt: new Date(clock.now()).toISOString(),
     });
     // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (leases && !(await leases.heldByAnyone(handlerId))) await this.acquire(handlerId);
+    if (!(await ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
   }
 
   /** Handlers this process runs (for lease renewal). */
@@ -186,9 +182,13 @@ export class RunManager {
     return [...this.#live.keys()];
   }
 
+  isLive(handlerId: string): boolean {
+    return this.#live.has(handlerId);
+  }
+
   /** Another process sharing the store has changed these handlers: take in their inbox items. */
-  storeChanged(handlerIds: readonly string[]): void {
-    if (!this.#o.leases) return;
+  changedElsewhere(handlerIds: readonly string[]): void {
+    if (!this.#o.ownership.shared) return;
     for (const id of handlerIds) {
       const run = this.#live.get(id);
       if (run) void this.#drainInbox(run);
@@ -196,10 +196,10 @@ export class RunManager {
   }
 
   /** These handlers were taken over by another process: stop running them here. */
-  leaseLost(handlerIds: readonly string[]): void {
+  lost(handlerIds: readonly string[]): void {
     for (const id of handlerIds) {
       const run = this.#live.get(id);
-      this.#o.leases?.drop(id);
+      this.#o.ownership.drop(id);
       this.#o.writer.forget(id);
       if (!run) continue;
       this.#clearIdle(run);
@@ -327,13 +327,14 @@ export class RunManager {
     this.#checkOpen();
     const live = this.#live.get(handlerId);
     if (live) return live;
-    const { leases } = this.#o;
-    if (leases) {
-      if (!(await leases.acquire(handlerId))) return REMOTE;
+    const { ownership } = this.#o;
+    const owned = ownership.acquire(handlerId);
+    if (owned !== true && !(await owned)) return REMOTE;
+    if (ownership.shared) {
       // Whatever the previous owner committed last is what this process resumes from.
       const latest = await store.loadState(handlerId);
       if (latest?.status !== "running") {
-        await leases.release(handlerId);
+        await ownership.release(handlerId);
         return null;
       }
       Object.assign(state, latest);
@@ -350,7 +351,7 @@ export class RunManager {
           clock: this.#o.clock,
         }),
       );
-      if (leases) void this.#drainInbox(run);
+      if (ownership.shared) void this.#drainInbox(run);
       return run;
     } catch (error) {
       logger.error("could not resume a handler", { handlerId, error });
@@ -384,7 +385,7 @@ export class RunManager {
       this.#clearIdle(live);
       if (this.#live.get(handlerId) === live) {
         this.#live.delete(handlerId);
-        if (failure === null) void this.#o.leases?.release(handlerId);
+        if (failure === null) void this.#o.ownership.release(handlerId);
       }
       this.#dropEndWaiters(handlerId, failure);
     });
@@ -428,9 +429,9 @@ export class RunManager {
     run.handler?.suspend();
     this.#live.delete(run.handlerId);
     this.#scheduleWake(run.handlerId, earliestTimer(state));
-    const { leases, store } = this.#o;
-    if (leases) {
-      await leases.release(run.handlerId);
+    const { ownership, store } = this.#o;
+    await ownership.release(run.handlerId);
+    if (ownership.shared) {
       // An event may have reached the inbox while this process still held the lease.
       const waiting = await store.readInbox(run.handlerId).catch(() => []);
       if (waiting.length > 0) await this.acquire(run.handlerId).catch(() => null);
@@ -495,14 +496,3 @@ const running = (handlerId: string) =>
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** When a released run must be woken: its deadline, a waiter's deadline or a retry, whichever is first. */
-export function earliestTimer(state: RunState): number | null {
-  const times: number[] = [];
-  if (state.deadline !== null) times.push(state.deadline);
-  for (const w of Object.values(state.waiters)) {
-    if (w.deadline !== null && !w.answer && !w.expired) times.push(w.deadline);
-  }
-  for (const r of Object.values(state.retries)) times.push(r.at);
-  return times.length === 0 ? null : Math.min(...times);
-}

@@ -6,11 +6,11 @@ import {
   type RunJournal,
   type RunState,
   type WorkflowHandler,
-} from "../core/index.js";
-import { PublishedJsonWriter } from "../protocol/index.js";
-import type { EventRow, HandlerRecord } from "../stores/store.js";
+} from "../../core/index.js";
+import { PublishedJsonWriter } from "../../protocol/index.js";
+import type { EventRow, HandlerRecord } from "../../stores/store.js";
+import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitSource } from "./commit-writer.js";
-import type { RegisteredWorkflow } from "./registry.js";
 
 /** One run held in memory: the engine's journal and the commit writer's source for its handler. */
 export class LiveRun implements RunJournal, CommitSource {

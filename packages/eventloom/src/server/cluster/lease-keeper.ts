@@ -1,8 +1,8 @@
-import { type Clock, randomId, systemClock } from "../core/index.js";
-import type { Fence, LeaseStore } from "../stores/leases.js";
-import type { Store } from "../stores/store.js";
-import { background } from "./clock-timers.js";
-import type { ServerLogger } from "./logger.js";
+import { type Clock, randomId, systemClock } from "../../core/index.js";
+import type { Fence, LeaseStore } from "../../stores/leases.js";
+import type { Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { ServerLogger } from "../logger.js";
 
 export interface LeaseKeeperOptions {
   /** How long a lease lasts without renewal. Default 30 000. */
