@@ -15,10 +15,9 @@ export const retryKey = (id: string): `retry:${string}` => `retry:${id}`;
 /** The timer key of a waiter (the waiter id). */
 export const waitKey = (id: string): `wait:${string}` => `wait:${id}`;
 
-/** Every timer the state asks for: its deadline, its retries, its waiters still waiting with a timeout. */
+/** Every timer the state asks for: its retries, its waiters still waiting with a timeout, its deadline. */
 export function runTimers(state: RunState): RunTimer[] {
   const timers: RunTimer[] = [];
-  if (state.deadline !== null) timers.push({ kind: "deadline", key: "deadline", at: state.deadline });
   for (const r of Object.values(state.retries))
     timers.push({ kind: "retry", key: retryKey(r.id), id: r.id, at: r.at });
   for (const w of Object.values(state.waiters)) {
@@ -26,6 +25,7 @@ export function runTimers(state: RunState): RunTimer[] {
       timers.push({ kind: "wait", key: waitKey(w.id), id: w.id, at: w.deadline });
     }
   }
+  if (state.deadline !== null) timers.push({ kind: "deadline", key: "deadline", at: state.deadline });
   return timers;
 }
 
