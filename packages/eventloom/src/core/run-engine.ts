@@ -22,15 +22,7 @@ import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
 import type { JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
 import { type RunTimer, retryKey, runTimers, waitKey } from "./run-timers.js";
-import {
-  callStep,
-  checkEmits,
-  isEmpty,
-  normalizeOutputs,
-  retryable,
-  stepState,
-  UndeclaredEventError,
-} from "./step-results.js";
+import { callStep, checkEmits, isEmpty, normalizeOutputs, retryable, stepState } from "./step-results.js";
 import * as waiters from "./waiters.js";
 import type { StepDeclaration, Workflow } from "./workflow.js";
 
@@ -131,7 +123,10 @@ export class RunEngine {
     if (!this.#live) return;
     this.#live = false;
     this.#clearTimers();
-    this.#abortAll(() => new WorkflowError("SERVER_CLOSING", "The run was suspended"));
+    this.#signals.abortAll(
+      () => new WorkflowError("SERVER_CLOSING", "The run was suspended"),
+      this.#executions.values(),
+    );
     this.#executions.clear();
     this.#flushListeners();
   }
@@ -272,11 +267,6 @@ export class RunEngine {
     return this.#signals.of(exec, this.isCurrent(exec));
   }
 
-  /** Aborts the run's signal and every execution's. */
-  #abortAll(reason: () => unknown): void {
-    this.#signals.abortAll(reason, this.#executions.values());
-  }
-
   #finishExecution(exec: Execution): void {
     if (exec.timer !== undefined) this.#options.clock.clearTimeout(exec.timer);
     this.#executions.delete(exec.item.id);
@@ -364,11 +354,11 @@ export class RunEngine {
     this.#live = false;
     this.#clearTimers();
     const cause = this.#failureCause;
-    this.#abortAll(() =>
+    const reason = () =>
       outcome.status === "cancelled"
         ? new WorkflowCancelledError()
-        : (cause ?? new WorkflowError("HANDLER_ENDED", "The run has ended")),
-    );
+        : (cause ?? new WorkflowError("HANDLER_ENDED", "The run has ended"));
+    this.#signals.abortAll(reason, this.#executions.values());
     this.#executions.clear();
     this.#changed();
     this.#resolveDone(outcome);
@@ -400,5 +390,3 @@ export class RunEngine {
     for (const listener of this.#listeners) listener();
   }
 }
-
-export { UndeclaredEventError };

@@ -1,4 +1,4 @@
-import { type Clock, randomId, systemClock } from "../../core/index.js";
+import { type Clock, randomId, systemClock } from "../../core/clock.js";
 import type { Fence, LeaseStore } from "../../stores/leases.js";
 import type { Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";

@@ -1,4 +1,5 @@
-import { type Clock, randomId, timeOrderedId, WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
+import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import { earliestTimer } from "../../core/run-timers.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";

@@ -1,8 +1,8 @@
 // Stream heartbeats and commit retries run on the server's injected clock, not on real time.
 import { afterEach, expect, it } from "vitest";
+import { MemoryStore, type WorkflowServer } from "../../../src/server/index.js";
 import { awaitEnded } from "../../../src/server/runs/await-ended.js";
 import { HandlerSignals } from "../../../src/server/runs/handler-signals.js";
-import { MemoryStore, type WorkflowServer } from "../../../src/server/index.js";
 import { FakeClock } from "../../core/fake-clock.js";
 import { FaultyStore } from "../../support/faulty-store.js";
 import { call, callJson, makeServer, until } from "../helpers.js";
