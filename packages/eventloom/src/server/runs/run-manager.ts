@@ -7,7 +7,14 @@ import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
+import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
+
+export type { StartedRun, StartRequest } from "./continuation.js";
+
+import { EndWaiters } from "./end-waiters.js";
+import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
+import { Wakes } from "./wakes.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -26,29 +33,6 @@ export interface RunManagerOptions {
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
 
-/** The inbox item that asks a handler's owner process to cancel it. */
-const CANCEL_EVENT = "workflows.server.CancelRequested";
-
-export interface StartRequest {
-  start: WorkflowEvent;
-  /** A serialized context, or null. */
-  context: Record<string, unknown> | null;
-  /** A client-supplied handler id, or null for a new one. */
-  handlerId: string | null;
-  /** Also return a promise that settles when the run has ended and its final record is durable. */
-  awaitEnd?: boolean;
-}
-
-export interface StartedRun {
-  run: LiveRun;
-  ended: Promise<void> | null;
-}
-
-interface Deferred {
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Every run this process holds in memory: starts, continues, resumes and releases them, and routes
  * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}; which
@@ -59,12 +43,13 @@ export class RunManager implements OwnedRuns {
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
-  readonly #wakes = new Map<string, unknown>();
-  readonly #endWaiters = new Map<string, Set<Deferred>>();
+  readonly #wakes: Wakes;
+  readonly #endWaiters = new EndWaiters();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
+    this.#wakes = new Wakes(options.clock);
   }
 
   /** Runs held in memory. */
@@ -94,31 +79,11 @@ export class RunManager implements OwnedRuns {
     }
     this.#claims.add(handlerId);
     try {
-      const { store } = this.#o;
-      // A generated id is new by construction: no need to look it up.
-      const existing = request.handlerId ? await store.getHandler(handlerId) : null;
-      if (existing?.status === "running") throw running(handlerId);
-      let context: unknown = request.context;
-      let firstSequence = 0;
-      if (existing) {
-        if (existing.workflowName !== entry.name) {
-          throw new WorkflowError(
-            "INVALID_HANDLER_ID",
-            `Handler "${handlerId}" belongs to workflow "${existing.workflowName}"`,
-            { issues: [{ path: "handler_id", message: `Belongs to workflow "${existing.workflowName}"` }] },
-          );
-        }
-        firstSequence = (await store.lastSequence(handlerId)) + 1;
-        context ??= await store.loadState(handlerId);
-      }
+      const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
       if (this.#live.has(handlerId)) throw running(handlerId);
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
-      // A context of a run that was still going is resumed with its own sequence counter: this
-      // handler's stream goes on from where it stands instead.
-      if (isObject(context) && context["status"] === "running")
-        context = { ...context, nextSequence: firstSequence };
       const run = this.#begin(handlerId, entry, (journal) =>
         entry.workflow.run(request.start, {
           context,
@@ -131,7 +96,7 @@ export class RunManager implements OwnedRuns {
         }),
       );
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
-      return { run, ended: request.awaitEnd ? this.#waitForEnd(handlerId) : null };
+      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
     } finally {
       this.#claims.delete(handlerId);
     }
@@ -210,32 +175,6 @@ export class RunManager implements OwnedRuns {
     }
   }
 
-  async #drainInbox(run: LiveRun): Promise<void> {
-    let items: Awaited<ReturnType<Store["readInbox"]>>;
-    try {
-      items = await this.#o.store.readInbox(run.handlerId);
-    } catch (error) {
-      this.#o.logger.warn("could not read a handler's inbox", { handlerId: run.handlerId, error });
-      return;
-    }
-    const taken: string[] = [];
-    for (const item of items) {
-      if (run.inboxTaken.has(item.id) || this.#live.get(run.handlerId) !== run) continue;
-      run.inboxTaken.add(item.id);
-      taken.push(item.id);
-      try {
-        if (item.event.qualifiedName === CANCEL_EVENT) {
-          if (run.state.status === "running") await run.handler?.cancel();
-        } else {
-          run.handler?.sendEvent(item.event, item.step === null ? {} : { step: item.step });
-        }
-      } catch (error) {
-        this.#o.logger.warn("an inbox event was refused by its run", { handlerId: run.handlerId, error });
-      }
-    }
-    this.#o.writer.inboxTaken(run.handlerId, taken);
-  }
-
   /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
   async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
     const { store, writer } = this.#o;
@@ -246,11 +185,7 @@ export class RunManager implements OwnedRuns {
     if (record.status === "running") {
       const run = await this.#locate(handlerId);
       if (run === REMOTE) {
-        await this.#toInbox(
-          handlerId,
-          { type: "CancelRequested", qualifiedName: CANCEL_EVENT, data: {} },
-          null,
-        );
+        await this.#toInbox(handlerId, cancelRequest(), null);
       } else if (run?.handler && run.state.status === "running") {
         await run.handler.cancel();
       }
@@ -264,7 +199,7 @@ export class RunManager implements OwnedRuns {
       run.handler?.suspend();
       this.#live.delete(handlerId);
     }
-    this.#cancelWake(handlerId);
+    this.#wakes.cancel(handlerId);
     writer.forget(handlerId);
     await store.deleteHandler(handlerId);
     this.#o.onDeleted(handlerId);
@@ -306,9 +241,9 @@ export class RunManager implements OwnedRuns {
       run.handler?.suspend();
     }
     this.#live.clear();
-    for (const id of [...this.#wakes.keys()]) this.#cancelWake(id);
+    this.#wakes.clear();
     const closing = new WorkflowError("SERVER_CLOSING", "The server is shutting down");
-    for (const id of [...this.#endWaiters.keys()]) this.#dropEndWaiters(id, closing);
+    this.#endWaiters.rejectAll(closing);
   }
 
   // ---- internals -----------------------------------------------------------------------------------
@@ -365,7 +300,7 @@ export class RunManager implements OwnedRuns {
     entry: RegisteredWorkflow,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
-    this.#cancelWake(handlerId);
+    this.#wakes.cancel(handlerId);
     const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
     this.#live.set(handlerId, live);
     try {
@@ -388,7 +323,7 @@ export class RunManager implements OwnedRuns {
         this.#live.delete(handlerId);
         if (failure === null) void this.#o.ownership.release(handlerId);
       }
-      this.#dropEndWaiters(handlerId, failure);
+      this.#endWaiters.settle(handlerId, failure);
     });
     return live;
   }
@@ -447,53 +382,16 @@ export class RunManager implements OwnedRuns {
   }
 
   #scheduleWake(handlerId: string, at: number | null): void {
-    this.#cancelWake(handlerId);
-    if (at === null || this.#closing) return;
-    const timer = background(
-      this.#o.clock,
-      () => {
-        this.#wakes.delete(handlerId);
-        this.acquire(handlerId).catch((error: unknown) =>
-          this.#o.logger.error("could not wake a released handler", { handlerId, error }),
-        );
-      },
-      at - this.#o.clock.now(),
+    if (this.#closing) return this.#wakes.cancel(handlerId);
+    this.#wakes.schedule(handlerId, at, () =>
+      this.acquire(handlerId).catch((error: unknown) =>
+        this.#o.logger.error("could not wake a released handler", { handlerId, error }),
+      ),
     );
-    this.#wakes.set(handlerId, timer);
   }
 
-  #cancelWake(handlerId: string): void {
-    const timer = this.#wakes.get(handlerId);
-    if (timer !== undefined) {
-      this.#o.clock.clearTimeout(timer);
-      this.#wakes.delete(handlerId);
-    }
-  }
-
-  #waitForEnd(handlerId: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let set = this.#endWaiters.get(handlerId);
-      if (!set) {
-        set = new Set();
-        this.#endWaiters.set(handlerId, set);
-      }
-      set.add({ resolve, reject });
-    });
-  }
-
-  #dropEndWaiters(handlerId: string, error: unknown): void {
-    const set = this.#endWaiters.get(handlerId);
-    if (!set) return;
-    this.#endWaiters.delete(handlerId);
-    for (const d of set) {
-      if (error === null) d.resolve();
-      else d.reject(error);
-    }
+  #drainInbox(run: LiveRun): Promise<void> {
+    const { store, writer, logger } = this.#o;
+    return drainInbox(run, { store, writer, logger, current: () => this.#live.get(run.handlerId) === run });
   }
 }
-
-const running = (handlerId: string) =>
-  new WorkflowError("HANDLER_RUNNING", `Handler "${handlerId}" is still running`);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
