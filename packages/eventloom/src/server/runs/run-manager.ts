@@ -382,7 +382,10 @@ export class RunManager implements OwnedRuns {
   }
 
   #scheduleWake(handlerId: string, at: number | null): void {
-    if (this.#closing) return this.#wakes.cancel(handlerId);
+    if (this.#closing) {
+      this.#wakes.cancel(handlerId);
+      return;
+    }
     this.#wakes.schedule(handlerId, at, () =>
       this.acquire(handlerId).catch((error: unknown) =>
         this.#o.logger.error("could not wake a released handler", { handlerId, error }),
