@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EventDefinition } from "../core/index.js";
+import { type EventDefinition, HumanResponseEvent, InputRequiredEvent } from "../core/index.js";
 import type { GraphEdge, GraphNode, Representation } from "../protocol/index.js";
 import type { RegisteredWorkflow } from "./registry.js";
 
@@ -24,8 +24,6 @@ export function startStopSchemas(entry: RegisteredWorkflow): { start: JsonSchema
 export const eventSchemas = (entry: RegisteredWorkflow): JsonSchema[] => entry.events.map(eventJsonSchema);
 
 const EXTERNAL = "external_step";
-const INPUT_REQUIRED = "workflows.events.InputRequiredEvent";
-const HUMAN_RESPONSE = "workflows.events.HumanResponseEvent";
 // Lineage, not `extends`: two module copies of the built-ins (sources and dist) must agree.
 
 /** GET /workflows/{name}/representation: steps, events and who emits and accepts what. */
@@ -56,7 +54,7 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
     for (const d of step.accepts) addEdge(d.name, step.name);
     for (const d of step.emits) {
       addEdge(step.name, d.name);
-      if (d.lineage.includes(INPUT_REQUIRED)) {
+      if (d.lineage.includes(InputRequiredEvent.name)) {
         external = true;
         addEdge(d.name, EXTERNAL);
       }
@@ -66,7 +64,7 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
     nodes.push({ id: EXTERNAL, label: EXTERNAL, node_type: "external" });
     for (const d of entry.events) {
       const accepted = steps.some((s) => s.accepts.includes(d));
-      if (d.lineage.includes(HUMAN_RESPONSE) && (accepted || entry.additionalEvents.includes(d))) {
+      if (d.lineage.includes(HumanResponseEvent.name) && (accepted || entry.additionalEvents.includes(d))) {
         addEdge(EXTERNAL, d.name);
       }
     }

@@ -1,8 +1,8 @@
-import type { PublishedEvent } from "../core/index.js";
+import type { Clock, PublishedEvent } from "../core/index.js";
 import { EnvelopeJsonWriter, STOP_EVENT_NAME, type StoredFrame } from "../protocol/index.js";
 import type { EventRow, Store } from "../stores/store.js";
-import type { HandlerSignals } from "./handler-signals.js";
-import type { RecentEvents } from "./recent-events.js";
+import type { HandlerSignals } from "./runs/handler-signals.js";
+import type { RecentEvents } from "./runs/recent-events.js";
 
 export interface EventStreamOptions {
   store: Store;
@@ -17,6 +17,8 @@ export interface EventStreamOptions {
   includeQualifiedName: boolean;
   /** An idle SSE stream carries a `: ping` comment this often. */
   pingIntervalMs: number;
+  /** The heartbeat runs on it. */
+  clock: Clock;
   /** Events read from the store at a time. */
   pageSize: number;
   /** Called once when the stream ends, whatever the reason. */
@@ -118,9 +120,9 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
           }
           if (changed) continue;
           const pinged = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), o.pingIntervalMs);
+            const timer = o.clock.setTimeout(() => resolve(true), o.pingIntervalMs);
             wake = () => {
-              clearTimeout(timer);
+              o.clock.clearTimeout(timer);
               resolve(false);
             };
             if (changed || ended) wake();

@@ -1,5 +1,5 @@
-import { randomId, timeOrderedId } from "eventloom";
 import { expect, test } from "vitest";
+import { randomId, timeOrderedId } from "../../src/core/clock.js";
 
 const ID = /^[A-Za-z0-9_-]{22}$/;
 /** What the HTTP API accepts as a client-supplied handler id: a generated id must pass it too. */

@@ -1,13 +1,13 @@
 import {
   constantDelay,
   exponentialBackoff,
-  retryDelayMs,
   StartEvent,
   StepFailedError,
   StopEvent,
   Workflow,
 } from "eventloom";
 import { describe, expect, it } from "vitest";
+import { retryDelayMs } from "../../src/core/retry.js";
 import { FakeClock } from "./fake-clock.js";
 
 describe("retries", () => {

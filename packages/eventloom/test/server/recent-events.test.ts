@@ -4,7 +4,7 @@ import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { RecentEvents } from "../../src/server/recent-events.js";
+import { RecentEvents } from "../../src/server/runs/recent-events.js";
 import type { EventRow } from "../../src/stores/store.js";
 import { tempDir, until } from "./helpers.js";
 

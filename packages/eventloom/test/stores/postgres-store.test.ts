@@ -3,7 +3,6 @@ import net from "node:net";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { type PublishedEvent, type RunState, WorkflowError } from "../../src/core/index.js";
-import { runStoreContract } from "../../src/stores/contract-suite.js";
 import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
 import {
@@ -19,6 +18,7 @@ import {
   StoreClosedError,
   stateJson,
 } from "../../src/stores/store.js";
+import { runStoreContract } from "../../src/testing/store-contract/index.js";
 import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-database.js";
 
 // Real PostgreSQL, as the house style asks: this file makes its own database and drops it at the end.

@@ -5,15 +5,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
+import { LATEST_VERSION, migrate, StoreInUseError } from "../../src/stores/sqlite/index.js";
 import {
   handlerRecord,
   inboxItem,
   publishedEvent,
   runState,
   runStoreContract,
-} from "../../src/stores/contract-suite.js";
-import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
-import { LATEST_VERSION, migrate, StoreInUseError } from "../../src/stores/sqlite/index.js";
+} from "../../src/testing/store-contract/index.js";
 
 async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "workflows-sqlite-"));

@@ -69,6 +69,7 @@ async function streamEvents(
         includeInternal: query.include_internal,
         includeQualifiedName: query.include_qualified_name,
         pingIntervalMs: ctx.pingIntervalMs,
+        clock: ctx.clock,
         pageSize: ctx.pageSize,
       }),
   };

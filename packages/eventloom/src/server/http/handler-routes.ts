@@ -1,7 +1,7 @@
 import { WorkflowError } from "../../core/index.js";
 import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../../protocol/index.js";
 import type { HandlerRecord } from "../../stores/store.js";
-import { awaitEnded, CANCEL_WAIT_MS } from "../await-ended.js";
+import { awaitEnded, CANCEL_WAIT_MS } from "../runs/await-ended.js";
 import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
@@ -42,12 +42,12 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
 
   cancelHandler: async (ctx, request, p) => {
     const { purge } = parseCancelQuery(new URLSearchParams(request.query));
-    const { manager, store, signals } = await ctx.runtime();
+    const { manager, store, signals, clock } = await ctx.runtime();
     const handlerId = p["handler_id"] as string;
     const status = await manager.cancel(handlerId, purge);
     // Through a process that does not run the handler, the cancellation went to its owner's inbox:
     // answer once the owner applied it (bounded: the request is durable either way).
-    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS);
+    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS, clock);
     return json({ status });
   },
 };

@@ -1,17 +1,20 @@
-import {
-  type Clock,
-  type RunState,
-  randomId,
-  timeOrderedId,
-  WorkflowError,
-  type WorkflowEvent,
-} from "../core/index.js";
-import type { EventRow, Store } from "../stores/store.js";
+import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
+import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { earliestTimer } from "../../core/run-timers.js";
+import type { EventRow, Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
+import type { ServerLogger } from "../logger.js";
+import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
-import type { LeaseKeeper } from "./lease-keeper.js";
+import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
+
+export type { StartedRun, StartRequest } from "./continuation.js";
+
+import { EndWaiters } from "./end-waiters.js";
+import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
-import type { ServerLogger } from "./logger.js";
-import type { RegisteredWorkflow, WorkflowRegistry } from "./registry.js";
+import { Wakes } from "./wakes.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -23,51 +26,30 @@ export interface RunManagerOptions {
   logger: ServerLogger;
   /** Called when a handler is deleted, so that its readers stop. */
   onDeleted(handlerId: string): void;
-  /** Leases on a shared store (several server processes), or null. */
-  leases: LeaseKeeper | null;
+  /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
+  ownership: Ownership;
 }
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
 
-/** The inbox item that asks a handler's owner process to cancel it. */
-const CANCEL_EVENT = "workflows.server.CancelRequested";
-
-export interface StartRequest {
-  start: WorkflowEvent;
-  /** A serialized context, or null. */
-  context: Record<string, unknown> | null;
-  /** A client-supplied handler id, or null for a new one. */
-  handlerId: string | null;
-  /** Also return a promise that settles when the run has ended and its final record is durable. */
-  awaitEnd?: boolean;
-}
-
-export interface StartedRun {
-  run: LiveRun;
-  ended: Promise<void> | null;
-}
-
-interface Deferred {
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Every run this process holds in memory: starts, continues, resumes and releases them, and routes
- * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}.
+ * outside events and cancellations to them. Persistence goes through the {@link CommitWriter}; which
+ * handlers this process may run is its {@link Ownership}'s to say.
  */
-export class RunManager {
+export class RunManager implements OwnedRuns {
   readonly #o: RunManagerOptions;
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
-  readonly #wakes = new Map<string, unknown>();
-  readonly #endWaiters = new Map<string, Set<Deferred>>();
+  readonly #wakes: Wakes;
+  readonly #endWaiters = new EndWaiters();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
+    this.#wakes = new Wakes(options.clock);
   }
 
   /** Runs held in memory. */
@@ -97,30 +79,11 @@ export class RunManager {
     }
     this.#claims.add(handlerId);
     try {
-      const { store } = this.#o;
-      // A generated id is new by construction: no need to look it up.
-      const existing = request.handlerId ? await store.getHandler(handlerId) : null;
-      if (existing?.status === "running") throw running(handlerId);
-      let context: unknown = request.context;
-      let firstSequence = 0;
-      if (existing) {
-        if (existing.workflowName !== entry.name) {
-          throw new WorkflowError(
-            "INVALID_HANDLER_ID",
-            `Handler "${handlerId}" belongs to workflow "${existing.workflowName}"`,
-            { issues: [{ path: "handler_id", message: `Belongs to workflow "${existing.workflowName}"` }] },
-          );
-        }
-        firstSequence = (await store.lastSequence(handlerId)) + 1;
-        context ??= await store.loadState(handlerId);
-      }
+      const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
       if (this.#live.has(handlerId)) throw running(handlerId);
-      if (this.#o.leases && !(await this.#o.leases.acquire(handlerId))) throw running(handlerId);
-      // A context of a run that was still going is resumed with its own sequence counter: this
-      // handler's stream goes on from where it stands instead.
-      if (isObject(context) && context["status"] === "running")
-        context = { ...context, nextSequence: firstSequence };
+      const owned = this.#o.ownership.acquire(handlerId);
+      if (owned !== true && !(await owned)) throw running(handlerId);
       const run = this.#begin(handlerId, entry, (journal) =>
         entry.workflow.run(request.start, {
           context,
@@ -133,7 +96,7 @@ export class RunManager {
         }),
       );
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
-      return { run, ended: request.awaitEnd ? this.#waitForEnd(handlerId) : null };
+      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
     } finally {
       this.#claims.delete(handlerId);
     }
@@ -169,7 +132,7 @@ export class RunManager {
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
   async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
-    const { store, leases, clock } = this.#o;
+    const { store, ownership, clock } = this.#o;
     await store.appendInbox(handlerId, {
       id: randomId(),
       event,
@@ -177,7 +140,7 @@ export class RunManager {
       receivedAt: new Date(clock.now()).toISOString(),
     });
     // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (leases && !(await leases.heldByAnyone(handlerId))) await this.acquire(handlerId);
+    if (!(await ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
   }
 
   /** Handlers this process runs (for lease renewal). */
@@ -185,9 +148,13 @@ export class RunManager {
     return [...this.#live.keys()];
   }
 
+  isLive(handlerId: string): boolean {
+    return this.#live.has(handlerId);
+  }
+
   /** Another process sharing the store has changed these handlers: take in their inbox items. */
-  storeChanged(handlerIds: readonly string[]): void {
-    if (!this.#o.leases) return;
+  changedElsewhere(handlerIds: readonly string[]): void {
+    if (!this.#o.ownership.shared) return;
     for (const id of handlerIds) {
       const run = this.#live.get(id);
       if (run) void this.#drainInbox(run);
@@ -195,10 +162,10 @@ export class RunManager {
   }
 
   /** These handlers were taken over by another process: stop running them here. */
-  leaseLost(handlerIds: readonly string[]): void {
+  lost(handlerIds: readonly string[]): void {
     for (const id of handlerIds) {
       const run = this.#live.get(id);
-      this.#o.leases?.drop(id);
+      this.#o.ownership.drop(id);
       this.#o.writer.forget(id);
       if (!run) continue;
       this.#clearIdle(run);
@@ -206,32 +173,6 @@ export class RunManager {
       this.#live.delete(id);
       this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
     }
-  }
-
-  async #drainInbox(run: LiveRun): Promise<void> {
-    let items: Awaited<ReturnType<Store["readInbox"]>>;
-    try {
-      items = await this.#o.store.readInbox(run.handlerId);
-    } catch (error) {
-      this.#o.logger.warn("could not read a handler's inbox", { handlerId: run.handlerId, error });
-      return;
-    }
-    const taken: string[] = [];
-    for (const item of items) {
-      if (run.inboxTaken.has(item.id) || this.#live.get(run.handlerId) !== run) continue;
-      run.inboxTaken.add(item.id);
-      taken.push(item.id);
-      try {
-        if (item.event.qualifiedName === CANCEL_EVENT) {
-          if (run.state.status === "running") await run.handler?.cancel();
-        } else {
-          run.handler?.sendEvent(item.event, item.step === null ? {} : { step: item.step });
-        }
-      } catch (error) {
-        this.#o.logger.warn("an inbox event was refused by its run", { handlerId: run.handlerId, error });
-      }
-    }
-    this.#o.writer.inboxTaken(run.handlerId, taken);
   }
 
   /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
@@ -244,11 +185,7 @@ export class RunManager {
     if (record.status === "running") {
       const run = await this.#locate(handlerId);
       if (run === REMOTE) {
-        await this.#toInbox(
-          handlerId,
-          { type: "CancelRequested", qualifiedName: CANCEL_EVENT, data: {} },
-          null,
-        );
+        await this.#toInbox(handlerId, cancelRequest(), null);
       } else if (run?.handler && run.state.status === "running") {
         await run.handler.cancel();
       }
@@ -262,7 +199,7 @@ export class RunManager {
       run.handler?.suspend();
       this.#live.delete(handlerId);
     }
-    this.#cancelWake(handlerId);
+    this.#wakes.cancel(handlerId);
     writer.forget(handlerId);
     await store.deleteHandler(handlerId);
     this.#o.onDeleted(handlerId);
@@ -304,9 +241,9 @@ export class RunManager {
       run.handler?.suspend();
     }
     this.#live.clear();
-    for (const id of [...this.#wakes.keys()]) this.#cancelWake(id);
+    this.#wakes.clear();
     const closing = new WorkflowError("SERVER_CLOSING", "The server is shutting down");
-    for (const id of [...this.#endWaiters.keys()]) this.#dropEndWaiters(id, closing);
+    this.#endWaiters.rejectAll(closing);
   }
 
   // ---- internals -----------------------------------------------------------------------------------
@@ -326,13 +263,14 @@ export class RunManager {
     this.#checkOpen();
     const live = this.#live.get(handlerId);
     if (live) return live;
-    const { leases } = this.#o;
-    if (leases) {
-      if (!(await leases.acquire(handlerId))) return REMOTE;
+    const { ownership } = this.#o;
+    const owned = ownership.acquire(handlerId);
+    if (owned !== true && !(await owned)) return REMOTE;
+    if (ownership.shared) {
       // Whatever the previous owner committed last is what this process resumes from.
       const latest = await store.loadState(handlerId);
       if (latest?.status !== "running") {
-        await leases.release(handlerId);
+        await ownership.release(handlerId);
         return null;
       }
       Object.assign(state, latest);
@@ -349,7 +287,7 @@ export class RunManager {
           clock: this.#o.clock,
         }),
       );
-      if (leases) void this.#drainInbox(run);
+      if (ownership.shared) void this.#drainInbox(run);
       return run;
     } catch (error) {
       logger.error("could not resume a handler", { handlerId, error });
@@ -362,7 +300,7 @@ export class RunManager {
     entry: RegisteredWorkflow,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
-    this.#cancelWake(handlerId);
+    this.#wakes.cancel(handlerId);
     const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
     this.#live.set(handlerId, live);
     try {
@@ -383,9 +321,9 @@ export class RunManager {
       this.#clearIdle(live);
       if (this.#live.get(handlerId) === live) {
         this.#live.delete(handlerId);
-        if (failure === null) void this.#o.leases?.release(handlerId);
+        if (failure === null) void this.#o.ownership.release(handlerId);
       }
-      this.#dropEndWaiters(handlerId, failure);
+      this.#endWaiters.settle(handlerId, failure);
     });
     return live;
   }
@@ -395,11 +333,14 @@ export class RunManager {
     const state = run.state;
     if (state.status === "running" && state.idle) {
       if (run.idleTimer === null && Number.isFinite(this.#o.idleReleaseMs) && !this.#closing) {
-        run.idleTimer = this.#o.clock.setTimeout(() => {
-          run.idleTimer = null;
-          void this.#release(run);
-        }, this.#o.idleReleaseMs);
-        unref(run.idleTimer);
+        run.idleTimer = background(
+          this.#o.clock,
+          () => {
+            run.idleTimer = null;
+            void this.#release(run);
+          },
+          this.#o.idleReleaseMs,
+        );
       }
     } else {
       this.#clearIdle(run);
@@ -424,9 +365,9 @@ export class RunManager {
     run.handler?.suspend();
     this.#live.delete(run.handlerId);
     this.#scheduleWake(run.handlerId, earliestTimer(state));
-    const { leases, store } = this.#o;
-    if (leases) {
-      await leases.release(run.handlerId);
+    const { ownership, store } = this.#o;
+    await ownership.release(run.handlerId);
+    if (ownership.shared) {
       // An event may have reached the inbox while this process still held the lease.
       const waiting = await store.readInbox(run.handlerId).catch(() => []);
       if (waiting.length > 0) await this.acquire(run.handlerId).catch(() => null);
@@ -441,65 +382,19 @@ export class RunManager {
   }
 
   #scheduleWake(handlerId: string, at: number | null): void {
-    this.#cancelWake(handlerId);
-    if (at === null || this.#closing) return;
-    const timer = this.#o.clock.setTimeout(() => {
-      this.#wakes.delete(handlerId);
+    if (this.#closing) {
+      this.#wakes.cancel(handlerId);
+      return;
+    }
+    this.#wakes.schedule(handlerId, at, () =>
       this.acquire(handlerId).catch((error: unknown) =>
         this.#o.logger.error("could not wake a released handler", { handlerId, error }),
-      );
-    }, at - this.#o.clock.now());
-    unref(timer);
-    this.#wakes.set(handlerId, timer);
+      ),
+    );
   }
 
-  #cancelWake(handlerId: string): void {
-    const timer = this.#wakes.get(handlerId);
-    if (timer !== undefined) {
-      this.#o.clock.clearTimeout(timer);
-      this.#wakes.delete(handlerId);
-    }
+  #drainInbox(run: LiveRun): Promise<void> {
+    const { store, writer, logger } = this.#o;
+    return drainInbox(run, { store, writer, logger, current: () => this.#live.get(run.handlerId) === run });
   }
-
-  #waitForEnd(handlerId: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let set = this.#endWaiters.get(handlerId);
-      if (!set) {
-        set = new Set();
-        this.#endWaiters.set(handlerId, set);
-      }
-      set.add({ resolve, reject });
-    });
-  }
-
-  #dropEndWaiters(handlerId: string, error: unknown): void {
-    const set = this.#endWaiters.get(handlerId);
-    if (!set) return;
-    this.#endWaiters.delete(handlerId);
-    for (const d of set) {
-      if (error === null) d.resolve();
-      else d.reject(error);
-    }
-  }
-}
-
-const running = (handlerId: string) =>
-  new WorkflowError("HANDLER_RUNNING", `Handler "${handlerId}" is still running`);
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** When a released run must be woken: its deadline, a waiter's deadline or a retry, whichever is first. */
-export function earliestTimer(state: RunState): number | null {
-  const times: number[] = [];
-  if (state.deadline !== null) times.push(state.deadline);
-  for (const w of Object.values(state.waiters)) {
-    if (w.deadline !== null && !w.answer && !w.expired) times.push(w.deadline);
-  }
-  for (const r of Object.values(state.retries)) times.push(r.at);
-  return times.length === 0 ? null : Math.min(...times);
-}
-
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void } | null)?.unref?.();
 }

@@ -1,6 +1,9 @@
-import type { Fence, FencedCommitBatch } from "../stores/leases.js";
-import type { EventRow, HandlerRecord, Store } from "../stores/store.js";
-import type { ServerLogger } from "./logger.js";
+import { type Clock, systemClock } from "../../core/index.js";
+import type { FencedCommitBatch } from "../../stores/leases.js";
+import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { Ownership } from "../cluster/ownership.js";
+import type { ServerLogger } from "../logger.js";
 
 /** A live run as the writer sees it: something that can describe its current state and record. */
 export interface CommitSource {
@@ -29,12 +32,12 @@ export interface CommitWriterOptions {
     events: readonly { handlerId: string; events: EventRow[] }[],
   ): void;
   logger: ServerLogger;
+  /** Retries wait on it. Default: the system clock. */
+  clock?: Clock;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
-  /** Fences for the batch's handlers (shared stores with leases). */
-  fences?: (handlerIds: readonly string[]) => Fence[];
-  /** Called with the handlers a fenced commit found taken over; their changes are dropped. */
-  onLeaseLost?: (handlerIds: readonly string[]) => void;
+  /** Fences each batch, hears of handlers a fenced commit found taken over (their changes are dropped) and of durable batches. */
+  ownership: Pick<Ownership, "fences" | "lost" | "committed">;
 }
 
 /**
@@ -54,7 +57,7 @@ export class CommitWriter {
   #inFlight: Promise<void> | null = null;
   #inFlightIds: ReadonlySet<string> = NONE;
   #scheduled = false;
-  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryTimer: unknown = null;
 
   constructor(store: Store, options: CommitWriterOptions) {
     this.#store = store;
@@ -131,8 +134,8 @@ export class CommitWriter {
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
   async drain(): Promise<void> {
     while (this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#inFlight) {
-      if (this.#retryTimer) {
-        clearTimeout(this.#retryTimer);
+      if (this.#retryTimer !== null) {
+        (this.#options.clock ?? systemClock).clearTimeout(this.#retryTimer);
         this.#retryTimer = null;
       }
       await this.flush();
@@ -141,7 +144,7 @@ export class CommitWriter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#inFlight || this.#retryTimer) return;
+    if (this.#scheduled || this.#inFlight || this.#retryTimer !== null) return;
     this.#scheduled = true;
     // setImmediate: the changes of this whole turn of the event loop (I/O callbacks included) join one batch.
     setImmediate(() => {
@@ -184,10 +187,8 @@ export class CommitWriter {
       }
     }
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
-    if (this.#options.fences) {
-      const fence = this.#options.fences(ids);
-      if (fence.length > 0) batch.fence = fence;
-    }
+    const fence = this.#options.ownership.fences(ids);
+    if (fence.length > 0) batch.fence = fence;
     this.#inFlightIds = new Set(ids);
     this.#inFlight = this.#store.commit(batch).then(
       () => {
@@ -199,6 +200,7 @@ export class CommitWriter {
         if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
         this.#settle();
         this.#options.onCommitted(ids, batch.events);
+        this.#options.ownership.committed(ids);
       },
       (error: unknown) => {
         this.#inFlight = null;
@@ -211,7 +213,7 @@ export class CommitWriter {
             inboxDone.delete(id);
             this.forget(id);
           }
-          this.#options.onLeaseLost?.(lost);
+          this.#options.ownership.lost(lost);
         } else {
           this.#options.logger.error("commit failed", { error, handlers: ids.length });
         }
@@ -228,7 +230,8 @@ export class CommitWriter {
         this.#waiters = this.#waiters.filter((w) => w.generation > generation);
         for (const w of failed) w.reject(error);
         const retried = [...taken.keys()];
-        this.#retryTimer = setTimeout(
+        this.#retryTimer = background(
+          this.#options.clock ?? systemClock,
           () => {
             // A commit may have landed although it reported an error (connection lost after COMMIT):
             // drop the events the store already has before writing the batch again.
@@ -239,7 +242,6 @@ export class CommitWriter {
           },
           lost ? 0 : (this.#options.retryDelayMs ?? 1000),
         );
-        this.#retryTimer.unref?.();
       },
     );
   }

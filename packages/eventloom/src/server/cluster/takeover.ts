@@ -1,8 +1,9 @@
-import { type Clock, systemClock } from "../core/index.js";
-import type { LeaseStore } from "../stores/leases.js";
-import type { Store } from "../stores/store.js";
-import type { ServerLogger } from "./logger.js";
-import { earliestTimer } from "./run-manager.js";
+import { type Clock, systemClock } from "../../core/index.js";
+import { earliestTimer } from "../../core/run-timers.js";
+import type { LeaseStore } from "../../stores/leases.js";
+import type { Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { ServerLogger } from "../logger.js";
 
 /** How many orphaned handlers one pass looks at, beyond the idle ones it already knows. */
 const BATCH = 100;
@@ -34,7 +35,7 @@ export class TakeoverLoop {
   readonly #clock: Clock;
   /** Orphaned idle handlers left in the store, with when their earliest timer is due (epoch ms). */
   readonly #idle = new Map<string, number | null>();
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timer: unknown = null;
   #pass: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   #stopped = false;
@@ -47,7 +48,7 @@ export class TakeoverLoop {
 
   /** Begins the passes (the first after one interval: startup resumes on its own). */
   start(): void {
-    if (this.#stopped || this.#timer) return;
+    if (this.#stopped || this.#timer !== null) return;
     // Any change of a known idle handler (an event in its inbox, a commit) makes it worth a look.
     this.#unsubscribe = this.#o.store.subscribe((ids) => {
       for (const id of ids) this.#idle.delete(id);
@@ -58,7 +59,7 @@ export class TakeoverLoop {
   /** Stops the passes; resolves once the one in progress (if any) is over. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
@@ -75,11 +76,14 @@ export class TakeoverLoop {
 
   #schedule(): void {
     if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.pass().finally(() => this.#schedule());
-    }, this.#o.intervalMs);
-    this.#timer.unref?.();
+    this.#timer = background(
+      this.#clock,
+      () => {
+        this.#timer = null;
+        void this.pass().finally(() => this.#schedule());
+      },
+      this.#o.intervalMs,
+    );
   }
 
   async #run(): Promise<void> {

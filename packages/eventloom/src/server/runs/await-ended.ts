@@ -1,4 +1,6 @@
-import type { Store } from "../stores/store.js";
+import type { Clock } from "../../core/index.js";
+import type { Store } from "../../stores/store.js";
+import { sleep } from "../clock-timers.js";
 import type { HandlerSignals } from "./handler-signals.js";
 
 /** How long a cancellation answered by a process that does not run the handler waits for its owner. */
@@ -14,8 +16,9 @@ export async function awaitEnded(
   signals: HandlerSignals,
   handlerId: string,
   timeoutMs: number,
+  clock: Clock,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   for (;;) {
     let changed = false;
     let wake: (() => void) | null = null;
@@ -26,16 +29,12 @@ export async function awaitEnded(
     try {
       const record = await store.getHandler(handlerId);
       if (record?.status !== "running") return;
-      const left = deadline - Date.now();
+      const left = deadline - clock.now();
       if (left <= 0) return;
       if (!changed) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(left, 500));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        const nap = sleep(clock, Math.min(left, 500));
+        wake = nap.wake;
+        await nap.done;
       }
     } finally {
       off();

@@ -1,4 +1,4 @@
-import type { EventRow } from "../stores/store.js";
+import type { EventRow } from "../../stores/store.js";
 
 /**
  * The events this process committed last, for each handler a stream is reading: a stream that keeps

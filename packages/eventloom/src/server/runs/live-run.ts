@@ -1,16 +1,11 @@
-import {
-  type Clock,
-  isoTime,
-  type PublishedEvent,
-  type RunEngine,
-  type RunJournal,
-  type RunState,
-  type WorkflowHandler,
-} from "../core/index.js";
-import { PublishedJsonWriter } from "../protocol/index.js";
-import type { EventRow, HandlerRecord } from "../stores/store.js";
+import { type Clock, isoTime } from "../../core/clock.js";
+import type { RunJournal } from "../../core/engine-types.js";
+import type { PublishedEvent, RunState, WorkflowHandler } from "../../core/index.js";
+import type { RunEngine } from "../../core/run-engine.js";
+import { PublishedJsonWriter } from "../../protocol/index.js";
+import type { EventRow, HandlerRecord } from "../../stores/store.js";
+import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitSource } from "./commit-writer.js";
-import type { RegisteredWorkflow } from "./registry.js";
 
 /** One run held in memory: the engine's journal and the commit writer's source for its handler. */
 export class LiveRun implements RunJournal, CommitSource {

@@ -1,12 +1,15 @@
-import { randomId } from "../core/index.js";
-import type { Fence, LeaseStore } from "../stores/leases.js";
-import type { Store } from "../stores/store.js";
-import type { ServerLogger } from "./logger.js";
+import { type Clock, randomId, systemClock } from "../../core/clock.js";
+import type { Fence, LeaseStore } from "../../stores/leases.js";
+import type { Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { ServerLogger } from "../logger.js";
 
 export interface LeaseKeeperOptions {
   /** How long a lease lasts without renewal. Default 30 000. */
   ttlMs?: number;
   logger: ServerLogger;
+  /** Renewals and the stale check run on it. Default: the system clock. */
+  clock?: Clock;
   /** Called with the handlers whose lease this process lost (another took them over). */
   onLost(handlerIds: readonly string[]): void;
   /** The handlers this process runs right now (their leases are renewed). */
@@ -25,27 +28,35 @@ export class LeaseKeeper {
   readonly #tokens = new Map<string, number>();
   /** Local time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
   readonly #renewedAt = new Map<string, number>();
-  #timer: ReturnType<typeof setInterval> | null = null;
+  readonly #clock: Clock;
+  #timer: unknown = null;
 
   constructor(store: Store & LeaseStore, options: LeaseKeeperOptions) {
     this.#store = store;
     this.#o = options;
     this.#ttl = options.ttlMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
   }
 
+  /** Renews the held leases every ttl/3 (measured from each renewal's start, like an interval). */
   start(): void {
-    this.#timer ??= setInterval(() => void this.#renew(), Math.max(50, Math.floor(this.#ttl / 3)));
-    this.#timer.unref();
+    if (this.#timer !== null) return;
+    const period = Math.max(50, Math.floor(this.#ttl / 3));
+    const tick = () => {
+      this.#timer = background(this.#clock, tick, period);
+      void this.#renew();
+    };
+    this.#timer = background(this.#clock, tick, period);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
   }
 
   /** Takes the handler's lease; false when another process holds a live one. */
   async acquire(handlerId: string): Promise<boolean> {
-    const sent = Date.now();
+    const sent = this.#clock.now();
     const lease = await this.#store.acquireLease(handlerId, this.owner, this.#ttl);
     if (!lease) return false;
     this.#tokens.set(handlerId, lease.token);
@@ -56,7 +67,7 @@ export class LeaseKeeper {
   /** True when somebody (maybe this process) holds a live lease on the handler. */
   async heldByAnyone(handlerId: string): Promise<boolean> {
     const lease = await this.#store.getLease(handlerId);
-    return lease !== null && Date.parse(lease.expiresAt) > Date.now();
+    return lease !== null && Date.parse(lease.expiresAt) > this.#clock.now();
   }
 
   async release(handlerId: string): Promise<void> {
@@ -94,7 +105,7 @@ export class LeaseKeeper {
     this.#stopStale();
     const ids = this.#o.held().filter((id) => this.#tokens.has(id));
     if (ids.length === 0) return;
-    const sent = Date.now();
+    const sent = this.#clock.now();
     try {
       const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
       const gone = new Set(lost);
@@ -115,7 +126,7 @@ export class LeaseKeeper {
    * from running twice. They are resumed (here or elsewhere) once the store is reachable again.
    */
   #stopStale(): void {
-    const limit = Date.now() - this.#ttl * 0.6;
+    const limit = this.#clock.now() - this.#ttl * 0.6;
     const stale: string[] = [];
     for (const [id, at] of this.#renewedAt) if (at < limit) stale.push(id);
     if (stale.length === 0) return;
