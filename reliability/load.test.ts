@@ -11,6 +11,7 @@ import { tempDir } from "../packages/eventloom/test/cli/cli-process.js";
 import { until } from "../packages/eventloom/test/support/until.js";
 import { answerFor, ask, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
+import { GatedClock } from "./support/gated-clock.js";
 import { sized } from "./support/mode.js";
 import { allHandlers } from "./support/store-invariants.js";
 
@@ -52,7 +53,9 @@ describe("load", () => {
     const dir = await tempDir("reliability-load-");
     cleanups.push(dir.cleanup);
     const store = new SqliteStore(join(dir.path, "w.db"));
-    const server = new WorkflowServer({ store, idleReleaseMs: IDLE_RELEASE_MS });
+    // The idle release waits for the gate: on a busy machine starting the runs may take longer than it.
+    const clock = new GatedClock(IDLE_RELEASE_MS);
+    const server = new WorkflowServer({ store, idleReleaseMs: IDLE_RELEASE_MS, clock });
     server.addWorkflow("ask", ask, { additionalEvents: [...tortureAdditionalEvents.ask] });
     const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
     cleanups.push(() => server.close());
@@ -97,6 +100,7 @@ describe("load", () => {
     const live = memory();
     const liveRuns = server.liveRunCount;
     // The idle release: waiting runs leave memory (they stay in the store).
+    clock.open();
     await until(() => server.liveRunCount === 0, IDLE_RELEASE_MS * 20 + RUNS * 10);
     const released = memory();
 
