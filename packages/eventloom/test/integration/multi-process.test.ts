@@ -2,7 +2,7 @@
 // process answers for any handler, a killed owner's handlers are finished by the others, and two
 // processes racing for a handler never both run it. Each test makes its own database and drops it.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
@@ -159,11 +159,14 @@ describe("several server processes on one Postgres database", { timeout: 180_000
   });
 
   it("finishes on B every waiting and running handler of A after A is killed with SIGKILL", async () => {
-    const [a, b] = (await cluster(2)) as [Node, Node];
+    const dir = await tempDir("eventloom-mp-");
+    cleanups.push(dir.cleanup);
+    // The tickers stop at their fourth tick until this file exists: A is surely still running them
+    // when it is killed, however slow the machine (with a time-based ticker it sometimes was not).
+    const hold = join(dir.path, "hold");
+    const [a, b] = (await cluster(2, { WORKFLOWS_TEST_HOLD: hold })) as [Node, Node];
     const tickers: string[] = [];
-    // 40 ticks of 100 ms: A is still ticking when it is killed even if the checks below take
-    // seconds on a loaded machine (with 12, A sometimes finished a ticker before the kill).
-    const TICKS = 40;
+    const TICKS = 12;
     for (let i = 0; i < 3; i++) {
       const r = await postJson(`${a.url}workflows/ticker/run-nowait`, {
         start_event: { ticks: TICKS, delayMs: 100, tag: `t${i}` },
@@ -191,6 +194,7 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       return true;
     });
     const killedAt = await kill(a);
+    await writeFile(hold, "");
 
     // Answers sent through B right away (A's leases may not have expired yet) are not lost.
     for (const id of asks) {
@@ -226,7 +230,12 @@ describe("several server processes on one Postgres database", { timeout: 180_000
     const dir = await tempDir("eventloom-mp-");
     cleanups.push(dir.cleanup);
     const stepLog = join(dir.path, "steps.jsonl");
-    const [a, b, c] = (await cluster(3, { WORKFLOWS_TEST_STEP_LOG: stepLog })) as [Node, Node, Node];
+    const hold = join(dir.path, "hold");
+    const [a, b, c] = (await cluster(3, { WORKFLOWS_TEST_STEP_LOG: stepLog, WORKFLOWS_TEST_HOLD: hold })) as [
+      Node,
+      Node,
+      Node,
+    ];
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await postJson(`${a.url}workflows/ticker/run-nowait`, {
@@ -240,6 +249,7 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       return ids.every((_, i) => tags.has(`race${i}`)) ? true : undefined;
     });
     const killedAt = await kill(a);
+    await writeFile(hold, "");
     for (const id of ids) {
       expect((await finalResult(c.url, id))["status"]).toBe("completed");
       expectGapFree(await fullStream(b.url, id));
