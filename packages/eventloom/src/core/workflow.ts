@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { StepContext } from "./context.js";
 import { WorkflowValidationError } from "./errors.js";
+import { eventResolver } from "./event-resolver.js";
 import {
   type DataOf,
   type EventDefinition,
@@ -218,16 +219,11 @@ export class Workflow<
   }
 
   /**
-   * Finds an event by qualified name, or by short name, among the workflow's events, `additional`,
-   * and finally every defined event.
+   * Finds an event among the workflow's events and `additional` by the rule the HTTP API uses
+   * (`eventResolver`): a qualified name whole, else a short type that exactly one of them has.
    */
   findEvent(name: string, additional: readonly EventDefinition[] = []): EventDefinition | undefined {
-    const candidates = [...this.events, ...additional];
-    return (
-      candidates.find((d) => d.name === name) ??
-      candidates.find((d) => d.type === name) ??
-      candidates.find((d) => d.type === name.slice(name.lastIndexOf(".") + 1))
-    );
+    return eventResolver([...this.events, ...additional])(name);
   }
 
   /** The definition for a published event's qualified name. */

@@ -1,4 +1,5 @@
 import { EventValidationError, type ValidationIssue, WorkflowError } from "../core/errors.js";
+import type { EventResolver } from "../core/event-resolver.js";
 import type { EventDefinition, WorkflowEvent } from "../core/events.js";
 
 /**
@@ -6,23 +7,7 @@ import type { EventDefinition, WorkflowEvent } from "../core/events.js";
  * the wire's forms, resolved against a workflow's events and validated against their schemas.
  */
 
-/** Finds an event definition by qualified name or by short type. */
-export type EventResolver = (name: string) => EventDefinition | undefined;
-
-/**
- * A resolver over a workflow's events: matches a qualified name whole, else a short type when exactly
- * one of the definitions has it (an ambiguous short type resolves to nothing).
- */
-export function eventResolver(definitions: Iterable<EventDefinition>): EventResolver {
-  const byName = new Map<string, EventDefinition>();
-  const byType = new Map<string, EventDefinition | null>();
-  for (const d of definitions) {
-    byName.set(d.name, d);
-    const seen = byType.get(d.type);
-    byType.set(d.type, seen === undefined || seen === d ? d : null);
-  }
-  return (name) => byName.get(name) ?? byType.get(name) ?? undefined;
-}
+export { type EventResolver, eventResolver } from "../core/event-resolver.js";
 
 const ENVELOPE_KEYS = new Set([
   "type",

@@ -1,19 +1,10 @@
+import type { HandlerInfo } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
 
-/** A run as the debugger shows it (the server's HandlerData). */
-export interface Run {
-  handlerId: string;
-  workflowName: string;
-  runId: string;
-  status: RunStatus;
-  result: unknown;
-  error: string | null;
-  startedAt: string;
-  updatedAt: string | null;
-  completedAt: string | null;
-}
+/** A run as the debugger shows it: the client's handler record. */
+export type Run = HandlerInfo;
 
 /** One event of a run's stream. */
 export interface RunEvent {
