@@ -1,4 +1,4 @@
-import type { HandlerInfo } from "eventloom/client";
+import { BUILTIN_EVENT_NAMES, type HandlerInfo } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
@@ -49,13 +49,7 @@ export interface StartSchema {
   stop: JsonSchema;
 }
 
-export const EVENT_NAMES = {
-  stop: "workflows.events.StopEvent",
-  inputRequired: "workflows.events.InputRequiredEvent",
-  humanResponse: "workflows.events.HumanResponseEvent",
-  stepState: "workflows.events.StepStateChanged",
-  idle: "workflows.events.WorkflowIdleEvent",
-} as const;
+export const EVENT_NAMES = BUILTIN_EVENT_NAMES;
 
 export const isInternal = (ev: RunEvent): boolean =>
   ev.qualifiedName === EVENT_NAMES.stepState || ev.qualifiedName === EVENT_NAMES.idle;
