@@ -13,7 +13,8 @@ export {
 } from "./run-engine.js";
 export type * from "./run-state.js";
 export { parseRunState, runStateSchema } from "./state-codec.js";
-export type { StateStore } from "./state-store.js";
+export type { IsLooseState, StatePath, StatePathDepth, StateValue } from "./state-paths.js";
+export type { LooseStateStore, StateStore, TypedStateStore } from "./state-store.js";
 export {
   type AcceptedEventsOf,
   type AnyWorkflow,

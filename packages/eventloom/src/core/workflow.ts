@@ -307,8 +307,11 @@ export class Workflow<
    * Starts a run in this process. `start` is an event, or the fields of the start event.
    * Await the handler for the result; `handler.stream()` gives the published events.
    */
-  run(start?: WorkflowEvent | StartInput<A>, options: RunOptions = {}): WorkflowHandler<ResultFromEmits<E>> {
-    return WorkflowHandler.start(
+  run(
+    start?: WorkflowEvent | StartInput<A>,
+    options: RunOptions = {},
+  ): WorkflowHandler<ResultFromEmits<E>, S> {
+    return WorkflowHandler.start<ResultFromEmits<E>, S>(
       this as unknown as Workflow,
       start as WorkflowEvent | Record<string, unknown>,
       options,
