@@ -1,7 +1,7 @@
 // The demo that `npm start` serves: the seed's two workflows plus one example per feature.
 //   npm start   →  open http://127.0.0.1:8080/ for the debugger
 import { WorkflowServer } from "eventloom/server";
-import { approval, approvalEvents } from "./approval.js";
+import { approval } from "./approval.js";
 import { counter } from "./counter-state.js";
 import { fanOut } from "./fan-out.js";
 import { flaky } from "./flaky.js";
@@ -18,7 +18,7 @@ server
   .addWorkflow("math", math) // typed start event, custom stop event
   .addWorkflow("fan-out", fanOut) // sendEvent + collectEvents, numWorkers
   .addWorkflow("counter", counter) // ctx.store with a zod state schema
-  .addWorkflow("approval", approval, { additionalEvents: approvalEvents }) // waitForEvent
+  .addWorkflow("approval", approval) // waitForEvent, declared with waitsFor
   .addWorkflow("flaky", flaky) // retries
   .addWorkflow("trip-planner", tripPlanner); // nested and optional start fields
 

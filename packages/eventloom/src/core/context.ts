@@ -1,5 +1,5 @@
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
-import type { Execution, RunEngine } from "./run-engine.js";
+import { type Execution, type RunEngine, UndeclaredEventError } from "./run-engine.js";
 import type { JsonValue, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
@@ -24,11 +24,14 @@ export interface WaitForEventOptions {
 export class StepContext<S = Record<string, unknown>> {
   readonly #engine: RunEngine;
   readonly #exec: Execution;
+  readonly #additionalEvents: readonly EventDefinition[];
   #store: StateStore<S> | null = null;
 
-  constructor(engine: RunEngine, exec: Execution) {
+  /** @param additionalEvents events the run takes from outside besides the declared ones. */
+  constructor(engine: RunEngine, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
     this.#engine = engine;
     this.#exec = exec;
+    this.#additionalEvents = additionalEvents;
   }
 
   /** The run's state: JSON values by key or dotted path, persisted with the run. */
@@ -79,11 +82,22 @@ export class StepContext<S = Record<string, unknown>> {
     return this.#engine.collect(this.#exec, event, expected) as { [K in keyof D]: EventOf<D[K]> } | null;
   }
 
-  /** Publishes `waiterEvent`, then waits for an event of `def` (see the class comment for what re-runs). */
+  /**
+   * Publishes `waiterEvent`, then waits for an event of `def` (see the class comment for what re-runs).
+   * Declare `def` in the step's `waitsFor`, so that it is on the graph and taken from outside.
+   * @throws UndeclaredEventError (fails the step, never retried) when `def` is declared nowhere: not
+   *   in this step's `waitsFor`, not by another step, not in the server's `additionalEvents`.
+   */
   async waitForEvent<D extends EventDefinition>(
     def: D,
     options: WaitForEventOptions = {},
   ): Promise<EventOf<D>> {
+    const step = this.#exec.item.step;
+    if (!this.#engine.workflow.mayAwait(step, def, this.#additionalEvents)) {
+      throw new UndeclaredEventError(
+        `Step "${step}" waits for ${def.type}, which the workflow does not declare: declare it on the step: waitsFor: [${def.type}]`,
+      );
+    }
     return (await this.#engine.waitFor(this.#exec, def, options)) as EventOf<D>;
   }
 

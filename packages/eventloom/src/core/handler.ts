@@ -95,7 +95,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
       random: options.random ?? Math.random,
       journal: options.journal ?? null,
       keepHistory: options.keepHistory ?? true,
-      makeContext: (e, exec) => new StepContext(e, exec),
+      makeContext: (e, exec) => new StepContext(e, exec, options.additionalEvents),
     });
     const handler = new WorkflowHandler<R, S>(engine);
     engine.begin(startEvent);
