@@ -10,16 +10,20 @@ import { human } from "./human-in-the-loop-server.js";
 import { math } from "./math.js";
 import { tripPlanner } from "./trip-planner.js";
 
+/** Every example by the name it is served under; a typed client takes `typeof workflows`. */
+export const workflows = {
+  greet: greeting, // the seed's streaming greeting
+  human, // the seed's human in the loop
+  math, // typed start event, custom stop event
+  "fan-out": fanOut, // sendEvent + collectEvents, numWorkers
+  counter, // ctx.store with a zod state schema
+  approval, // waitForEvent, declared with waitsFor
+  flaky, // retries
+  "trip-planner": tripPlanner, // nested and optional start fields
+};
+
 // The store defaults to SQLite in .workflows/workflows.db (WORKFLOWS_DB overrides it).
 const server = new WorkflowServer();
-server
-  .addWorkflow("greet", greeting) // the seed's streaming greeting
-  .addWorkflow("human", human) // the seed's human in the loop
-  .addWorkflow("math", math) // typed start event, custom stop event
-  .addWorkflow("fan-out", fanOut) // sendEvent + collectEvents, numWorkers
-  .addWorkflow("counter", counter) // ctx.store with a zod state schema
-  .addWorkflow("approval", approval) // waitForEvent, declared with waitsFor
-  .addWorkflow("flaky", flaky) // retries
-  .addWorkflow("trip-planner", tripPlanner); // nested and optional start fields
+for (const [name, workflow] of Object.entries(workflows)) server.addWorkflow(name, workflow);
 
 export default server;
