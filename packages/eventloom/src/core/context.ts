@@ -3,7 +3,7 @@ import { type Execution, type RunEngine, UndeclaredEventError } from "./run-engi
 import type { JsonValue, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
-import type { AnyWorkflow } from "./workflow.js";
+import type { AnyWorkflow, StateOf } from "./workflow.js";
 
 export interface WaitForEventOptions {
   /** Published before waiting, typically an InputRequiredEvent that tells a person what to answer. */
@@ -134,10 +134,13 @@ export class Context<S = Record<string, unknown>> {
     return new Context<S>(() => engine.state, engine, engine.workflow);
   }
 
-  /** Rebuilds a context from `toJSON()` output; throws a WorkflowError INVALID_CONTEXT when malformed. */
-  static fromJSON<S = Record<string, unknown>>(workflow: AnyWorkflow, json: unknown): Context<S> {
+  /**
+   * Rebuilds a context from `toJSON()` output, its store typed by the workflow's state schema; throws a
+   * WorkflowError INVALID_CONTEXT when malformed.
+   */
+  static fromJSON<W extends AnyWorkflow>(workflow: W, json: unknown): Context<StateOf<W>> {
     const state = parseRunState(json, workflow);
-    return new Context<S>(() => state, null, workflow);
+    return new Context<StateOf<W>>(() => state, null, workflow);
   }
 
   /** True when this context belongs to a run that is going on in this process. */

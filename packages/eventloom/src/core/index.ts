@@ -22,6 +22,7 @@ export {
   type ResultOf,
   type StartEventOf,
   type StartInput,
+  type StateOf,
   type StepDeclaration,
   type StepOptions,
   type StepResult,

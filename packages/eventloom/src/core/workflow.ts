@@ -91,6 +91,9 @@ export type StartInput<A> = [Extending<A, typeof StartEvent.name>] extends [neve
   ? Record<string, unknown>
   : InputOf<Extending<A, typeof StartEvent.name>>;
 
+/** The state a workflow's `ctx.store` holds: its state schema's output, or any JSON object. */
+export type StateOf<W> = W extends Workflow<infer S, EventDefinition, EventDefinition> ? S : StateShape;
+
 /** The start event definition of a workflow (for typed clients). */
 export type StartEventOf<W> =
   W extends Workflow<StateShape, infer A, EventDefinition> ? Extending<A, typeof StartEvent.name> : never;

@@ -4,6 +4,7 @@
 // Where the run time can agree with the compiler, the test checks that it does.
 
 import {
+  Context,
   type EventValidationError,
   type LooseStateStore,
   StartEvent,
@@ -113,7 +114,7 @@ describe("a store typed by the workflow's state schema", () => {
     ]);
   });
 
-  it("types the store the handler's context gives", async () => {
+  it("types the store of the handler's context and of a context rebuilt from JSON", async () => {
     const wf = new Workflow({ name: "typed-handler", state: TripState }).step(
       "bump",
       { accepts: [StartEvent], emits: [StopEvent] },
@@ -127,6 +128,9 @@ describe("a store typed by the workflow's state schema", () => {
     const count = handler.context.store.get("count");
     expectTypeOf(count).toEqualTypeOf<number>();
     expect(count).toBe(41);
+    const rebuilt = Context.fromJSON(wf, JSON.parse(JSON.stringify(handler.context.toJSON())));
+    expectTypeOf(rebuilt.store.get("user.name")).toEqualTypeOf<string>();
+    expect(rebuilt.store.get("user.name")).toBe("Ada");
   });
 });
 
