@@ -9,6 +9,7 @@ export default defineConfig({
       { find: /^eventloom\/server$/, replacement: src("server/index.ts") },
       { find: /^eventloom\/client$/, replacement: src("client/index.ts") },
       { find: /^eventloom\/protocol$/, replacement: src("protocol/index.ts") },
+      { find: /^eventloom\/testing$/, replacement: src("testing/index.ts") },
       { find: /^eventloom$/, replacement: src("core/index.ts") },
     ],
   },
@@ -19,6 +20,8 @@ export default defineConfig({
       "examples/**/*.test.ts",
       "reliability/**/*.test.ts",
     ],
+    // Brings Debian's Chromium and PostgreSQL at 127.0.0.1:5432 when missing (see the README's Tests).
+    globalSetup: ["packages/eventloom/test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -8,8 +8,10 @@ import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "../packages/eventloom/test/cli/cli-process.js";
+import { until } from "../packages/eventloom/test/support/until.js";
 import { answerFor, ask, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
+import { GatedClock } from "./support/gated-clock.js";
 import { sized } from "./support/mode.js";
 import { allHandlers } from "./support/store-invariants.js";
 
@@ -44,15 +46,6 @@ async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Pr
   );
 }
 
-/** Resolves once `check()` holds; polled, as the server's live-run count has no event to wait on. */
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("load", () => {
   it(`${RUNS} runs waiting for input and ${READERS} stream readers: no errors, all finish right, memory bounded`, {
     timeout: sized(120_000, 900_000),
@@ -60,7 +53,9 @@ describe("load", () => {
     const dir = await tempDir("reliability-load-");
     cleanups.push(dir.cleanup);
     const store = new SqliteStore(join(dir.path, "w.db"));
-    const server = new WorkflowServer({ store, idleReleaseMs: IDLE_RELEASE_MS });
+    // The idle release waits for the gate: on a busy machine starting the runs may take longer than it.
+    const clock = new GatedClock(IDLE_RELEASE_MS);
+    const server = new WorkflowServer({ store, idleReleaseMs: IDLE_RELEASE_MS, clock });
     server.addWorkflow("ask", ask, { additionalEvents: [...tortureAdditionalEvents.ask] });
     const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
     cleanups.push(() => server.close());
@@ -105,6 +100,7 @@ describe("load", () => {
     const live = memory();
     const liveRuns = server.liveRunCount;
     // The idle release: waiting runs leave memory (they stay in the store).
+    clock.open();
     await until(() => server.liveRunCount === 0, IDLE_RELEASE_MS * 20 + RUNS * 10);
     const released = memory();
 

@@ -11,12 +11,13 @@ import { join } from "node:path";
 import { WorkflowClient, WorkflowClientError } from "eventloom/client";
 import { MemoryStore, type ServerLogger, SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBearerCheck } from "../packages/eventloom/src/server/bearer-auth.js";
+import { makeBearerCheck } from "../packages/eventloom/src/server/http/bearer-auth.js";
 import { freePort, tempDir } from "../packages/eventloom/test/cli/cli-process.js";
 import { FaultyStore } from "../packages/eventloom/test/support/faulty-store.js";
 import { ask, fail, retry, tortureAdditionalEvents } from "./fixtures/torture-workflows.js";
 import { serveTorture } from "./support/cli.js";
 import { percentile, reportFigures, round } from "./support/figures.js";
+import { MODE } from "./support/mode.js";
 
 const TOKEN = "rel-5ecret-T0ken-that-must-never-leak-9f2c";
 
@@ -145,32 +146,38 @@ describe("security", () => {
     }
   });
 
-  it("takes as long for a guess right but for its last byte as for one wrong from the first (figure)", () => {
-    // A sanity figure only: with a long token, header parsing dominates either way.
-    const secret = "s".repeat(256 * 1024);
-    const check = makeBearerCheck(secret);
-    const almost = `Bearer ${secret.slice(0, -1)}t`;
-    const early = `Bearer t${secret.slice(1)}`;
-    const time = (header: string) => {
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < 5; i++) expect(check(header)).toBe(false);
-      return Number(process.hrtime.bigint() - t) / 5;
-    };
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      a.push(time(almost));
-      b.push(time(early));
-    }
-    const ratio = percentile(a, 50) / percentile(b, 50);
-    reportFigures("constant-time-token", {
-      median_ns_almost_right: Math.round(percentile(a, 50)),
-      median_ns_wrong_first_byte: Math.round(percentile(b, 50)),
-      ratio: round(ratio, 2),
-    });
-    expect(ratio).toBeGreaterThan(0.5);
-    expect(ratio).toBeLessThan(2);
-  });
+  // A timing figure, so it runs in the long mode only (`npm run reliability`, on a quiet machine): on a
+  // shared machine a timed assertion fails by chance. The test above proves the constant-time
+  // comparison by construction, and runs everywhere.
+  it.runIf(MODE === "long")(
+    "takes as long for a guess right but for its last byte as for one wrong from the first (figure)",
+    () => {
+      // With a long token, header parsing dominates either way.
+      const secret = "s".repeat(256 * 1024);
+      const check = makeBearerCheck(secret);
+      const almost = `Bearer ${secret.slice(0, -1)}t`;
+      const early = `Bearer t${secret.slice(1)}`;
+      const time = (header: string) => {
+        const t = process.hrtime.bigint();
+        for (let i = 0; i < 5; i++) expect(check(header)).toBe(false);
+        return Number(process.hrtime.bigint() - t) / 5;
+      };
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        a.push(time(almost));
+        b.push(time(early));
+      }
+      const ratio = percentile(a, 50) / percentile(b, 50);
+      reportFigures("constant-time-token", {
+        median_ns_almost_right: Math.round(percentile(a, 50)),
+        median_ns_wrong_first_byte: Math.round(percentile(b, 50)),
+        ratio: round(ratio, 2),
+      });
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(2);
+    },
+  );
 
   it("serves event payloads with markup only as JSON, never as HTML", async () => {
     const client = new WorkflowClient({ baseUrl: url, token: TOKEN });

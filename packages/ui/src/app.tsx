@@ -1,170 +1,196 @@
-import { useEffect, useMemo, useState } from "react";
-import { EVENT_NAMES, isInputRequired, type Run, type RunEvent } from "./api/types.js";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { Run, RunEvent, RunStatus } from "./api/types.js";
 import { CompareView } from "./components/compare-view.js";
+import { ConnectionBanner } from "./components/connection-banner.js";
 import { EventLog } from "./components/event-log.js";
 import { RunList } from "./components/run-list.js";
 import { RunSummary } from "./components/run-summary.js";
 import { humanResponseTypes, SendEventDialog } from "./components/send-event-dialog.js";
 import { StartForm } from "./components/start-form.js";
+import { StepTimeline } from "./components/step-timeline.js";
 import { WorkflowGraph } from "./components/workflow-graph.js";
 import { WorkflowList } from "./components/workflow-list.js";
-import { graphActivity } from "./graph/activity.js";
-import { useInterval } from "./state/use-interval.js";
+import { activityOf } from "./graph/activity.js";
+import type { RunModel } from "./run/run-model.js";
+import { type Route, useRoute } from "./state/route.js";
 import { useResource } from "./state/use-resource.js";
 import { useRunEvents } from "./state/use-run-events.js";
-
-type View = "new" | "run" | "compare";
-
-const RUNS_POLL_MS = 1500;
-const RUNS_PAGE = 25;
-
-/** `#/<workflow>/<handler id>`: what is shown survives a reload and can be shared. */
-function readHash(): { workflow: string | null; run: string | null } {
-  const [workflow, run] = window.location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  return { workflow: workflow || null, run: run || null };
-}
+import { useRunList } from "./state/use-run-list.js";
 
 export function App() {
-  const initial = useMemo(readHash, []);
-  const [workflow, setWorkflow] = useState<string | null>(initial.workflow);
-  const [runId, setRunId] = useState<string | null>(initial.run);
-  const [view, setView] = useState<View>(initial.run ? "run" : "new");
-  const [compare, setCompare] = useState<string[]>([]);
+  const { route, navigate, replace } = useRoute();
   const [includeInternal, setIncludeInternal] = useState(false);
   const [sending, setSending] = useState<{ type: string | null } | null>(null);
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
+  const [status, setStatus] = useState<RunStatus | null>(null);
+  const [pickedStep, setPickedStep] = useState<string | null>(null);
 
   const workflows = useResource("workflows", (api) => api.listWorkflows());
-  // A workflow named by the URL that the server does not serve falls back to the first one.
-  const current =
-    workflow !== null && workflows.data?.includes(workflow) !== false
-      ? workflow
-      : (workflows.data?.[0] ?? null);
-  const schema = useResource(current && `schema:${current}`, (api) => api.getSchema(current!));
-  const eventSchemas = useResource(current && `events:${current}`, (api) => api.getEventSchemas(current!));
-  const graph = useResource(current && `graph:${current}`, (api) => api.getGraph(current!));
-  // The list is the newest page of runs, re-read while shown; "older runs" makes the page longer.
-  const [runLimit, setRunLimit] = useState(RUNS_PAGE);
-  const runs = useResource(current && `runs:${current}`, (api) => api.listRuns(current!, runLimit));
-  useInterval(() => document.hidden || runs.reload(), current ? RUNS_POLL_MS : null);
+  // A workflow named by the URL that the server does not serve is said so, never swapped for another.
+  const unknownWorkflow =
+    route.workflow !== null && workflows.data !== undefined && !workflows.data.includes(route.workflow);
+  const current = route.workflow ?? workflows.data?.[0] ?? null;
+  const served = current !== null && workflows.data?.includes(current) === true ? current : null;
+  const schema = useResource(served && `schema:${served}`, (api) => api.getSchema(served!));
+  const eventSchemas = useResource(served && `events:${served}`, (api) => api.getEventSchemas(served!));
+  const graph = useResource(served && `graph:${served}`, (api) => api.getGraph(served!));
+  const list = useRunList(served, status);
 
-  const stream = useRunEvents(view === "run" ? runId : null);
+  const runId = route.view === "run" ? route.run : null;
+  const stream = useRunEvents(runId);
   const runRecord = useResource(runId && `run:${runId}:${stream.ended}`, (api) => api.getRun(runId!));
-  const reloadRuns = runs.reload;
-  useEffect(() => {
-    if (stream.ended) reloadRuns();
-  }, [stream.ended, reloadRuns]);
+  const record = runRecord.data?.handlerId === runId ? runRecord.data : undefined;
 
+  // A run opened under another workflow's name is shown with its own workflow's graph.
   useEffect(() => {
-    const hash = current
-      ? `#/${encodeURIComponent(current)}${runId ? `/${encodeURIComponent(runId)}` : ""}`
-      : "";
-    if (window.location.hash !== hash)
-      window.history.replaceState(null, "", hash || window.location.pathname);
-  }, [current, runId]);
+    if (record && route.workflow !== record.workflowName && route.view === "run")
+      replace({ ...route, workflow: record.workflowName });
+  }, [record, route, replace]);
+
+  // The run's own record, once it ended, updates its row in the list (no wait for the next poll).
+  const merge = list.merge;
+  useEffect(() => {
+    if (record) merge(record);
+  }, [record, merge]);
 
   const run = freshest(
-    runs.data?.runs.find((r) => r.handlerId === runId),
-    runRecord.data?.handlerId === runId ? runRecord.data : undefined,
+    list.runs.find((r) => r.handlerId === runId),
+    record,
   );
+  const model = runId ? stream.model : null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the model changes in place; version says when
+  const pendingInput = useMemo(
+    () => (model && runId ? waitingInput(model, runId, answered) : null),
+    [model, stream.version, runId, answered],
+  );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the model changes in place; version says when
   const activity = useMemo(
-    () => (view === "run" ? graphActivity(stream.events) : null),
-    [view, stream.events],
+    () => (model ? activityOf(model, pendingInput !== null) : null),
+    [model, stream.version, pendingInput],
   );
-  const pendingInput = runId && !stream.ended ? waitingInput(stream.events, runId, answered) : null;
-  const compared = compare
-    .map((id) => runs.data?.runs.find((r) => r.handlerId === id))
-    .filter((r): r is Run => r !== undefined);
 
+  const go = useCallback((next: Partial<Route>) => navigate({ ...route, ...next }), [navigate, route]);
   const selectWorkflow = (name: string) => {
-    setWorkflow(name);
-    setRunId(null);
-    setCompare([]);
-    setRunLimit(RUNS_PAGE);
-    setView("new");
+    setStatus(null);
+    setPickedStep(null);
+    navigate({ workflow: name, view: "new", run: null, compare: [] });
   };
-  const selectRun = (handlerId: string) => {
-    setRunId(handlerId);
-    setView("run");
-  };
-  const answer = () => {
-    const human = humanResponseTypes(graph.data);
+  const selectRun = useCallback(
+    (handlerId: string) => {
+      setPickedStep(null);
+      go({ workflow: current, view: "run", run: handlerId });
+    },
+    [go, current],
+  );
+  const [compare, setCompare] = useState<string[]>([]);
+  const toggleCompare = useCallback(
+    (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2))),
+    [],
+  );
+  const graphData = graph.data;
+  const answer = useCallback(() => {
+    const human = humanResponseTypes(graphData);
     setSending({ type: human[0] ?? null });
-  };
+  }, [graphData]);
+  const openSend = useCallback(() => setSending({ type: null }), []);
 
   return (
     <div className="app">
       <header className="topbar">
         <h1>Workflow Debugger</h1>
         {current && <span className="topbar-workflow">{current}</span>}
+        <ConnectionBanner stream={runId ? stream : null} lists={[workflows.error, list.error]} />
       </header>
       <div className="layout">
         <aside className="left-panel" aria-label="Workflows and runs">
           <WorkflowList
             workflows={workflows.data}
-            selected={current}
+            selected={served}
             onSelect={selectWorkflow}
             error={workflows.error}
           />
-          {current && (
+          {served && (
             <RunList
-              runs={runs.data?.runs}
-              more={runs.data?.more ?? false}
-              onMore={() => {
-                setRunLimit((n) => Math.min(n + RUNS_PAGE, 1000));
-                runs.reload();
-              }}
-              error={runs.error}
-              selected={view === "run" ? runId : null}
+              workflow={served}
+              list={list}
+              status={status}
+              onStatus={setStatus}
+              selected={runId}
               onSelect={selectRun}
               compare={compare}
-              onToggleCompare={(id) =>
-                setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2)))
-              }
-              onCompare={() => setView("compare")}
-              onNewRun={() => setView("new")}
+              onToggleCompare={toggleCompare}
+              onCompare={() => go({ view: "compare", compare, run: null })}
+              onNewRun={() => go({ view: "new", run: null })}
             />
           )}
         </aside>
         <main className="center">
           <section className="graph-panel" aria-label="Workflow graph">
-            {graph.error ? (
+            {unknownWorkflow ? (
+              <p className="error-text" role="alert">
+                This server serves no workflow named “{route.workflow}”. Pick one from the list.
+              </p>
+            ) : graph.error ? (
               <p className="error-text">{graph.error}</p>
             ) : (
-              <WorkflowGraph graph={graph.data} activity={activity} live={view === "run" && !stream.ended} />
+              <WorkflowGraph
+                graph={graph.data}
+                activity={activity}
+                live={runId !== null && !stream.ended}
+                picked={pickedStep}
+                onPick={setPickedStep}
+              />
             )}
           </section>
           <div className="detail-panel">
-            {view === "compare" && compared.length === 2 ? (
+            {route.view === "compare" && route.compare.length === 2 ? (
               <CompareView
-                runs={[compared[0]!, compared[1]!]}
-                onClose={() => setView(runId ? "run" : "new")}
+                ids={[route.compare[0]!, route.compare[1]!]}
+                onClose={() => window.history.back()}
               />
-            ) : view === "run" && run ? (
-              <RunSummary run={run} pendingInput={pendingInput} onAnswer={answer} onChanged={runs.reload} />
-            ) : view === "run" && runRecord.error ? (
+            ) : route.view === "run" && run ? (
+              <>
+                <RunSummary
+                  run={run}
+                  model={model}
+                  pendingInput={pendingInput}
+                  onAnswer={answer}
+                  onChanged={list.refresh}
+                />
+                {model && (
+                  <StepTimeline
+                    model={model}
+                    version={stream.version}
+                    step={pickedStep}
+                    onClearStep={() => setPickedStep(null)}
+                  />
+                )}
+              </>
+            ) : route.view === "run" && runRecord.error ? (
               <p className="error-text">{runRecord.error}</p>
-            ) : current && schema.data ? (
+            ) : route.view === "run" ? (
+              <p className="muted">Loading the run…</p>
+            ) : served && schema.data ? (
               <StartForm
-                key={current}
-                workflow={current}
+                key={served}
+                workflow={served}
                 schema={schema.data.start}
                 onStarted={(id) => {
                   selectRun(id);
-                  runs.reload();
+                  list.refresh();
                 }}
               />
             ) : (
-              <p className="muted">{schema.error ?? (current ? "Loading…" : "")}</p>
+              <p className="muted">{schema.error ?? (served ? "Loading…" : "")}</p>
             )}
           </div>
         </main>
         <EventLog
-          stream={view === "run" ? stream : null}
+          stream={runId ? stream : null}
           includeInternal={includeInternal}
           onIncludeInternal={setIncludeInternal}
-          canSend={view === "run" && run?.status === "running" && eventSchemas.data !== undefined}
-          onSend={() => setSending({ type: null })}
+          canSend={runId !== null && run?.status === "running" && eventSchemas.data !== undefined}
+          onSend={openSend}
           onAnswer={answer}
           pendingInput={pendingInput}
         />
@@ -175,6 +201,7 @@ export function App() {
           events={eventSchemas.data}
           graph={graph.data}
           initialType={sending.type}
+          pendingInput={pendingInput}
           onClose={() => setSending(null)}
           onSent={() => {
             if (pendingInput) setAnswered((s) => new Set(s).add(`${runId}#${pendingInput.sequence}`));
@@ -194,16 +221,8 @@ function freshest(a: Run | undefined, b: Run | undefined): Run | undefined {
 }
 
 /** The latest input-required event no step has moved on from, unless it was answered from this page. */
-function waitingInput(
-  events: readonly RunEvent[],
-  runId: string,
-  answered: ReadonlySet<string>,
-): RunEvent | null {
-  const index = events.findLastIndex(isInputRequired);
-  const ev = events[index];
-  if (!ev || answered.has(`${runId}#${ev.sequence}`)) return null;
-  const movedOn = events
-    .slice(index + 1)
-    .some((e) => e.qualifiedName === EVENT_NAMES.stepState && e.value["state"] === "running");
-  return movedOn ? null : ev;
+function waitingInput(model: RunModel, runId: string, answered: ReadonlySet<string>): RunEvent | null {
+  const last = model.lastInput;
+  if (!last || last.movedOn || model.ending) return null;
+  return answered.has(`${runId}#${last.event.sequence}`) ? null : last.event;
 }

@@ -86,7 +86,7 @@ async function startRun(page: Page): Promise<string> {
 }
 
 const eventTypes = (page: Page) =>
-  page.locator(".event-list li.event").evaluateAll((els) => els.map((e) => e.getAttribute("data-type")));
+  page.locator(".event-list .event").evaluateAll((els) => els.map((e) => e.getAttribute("data-type")));
 
 const statusOf = (page: Page) => page.locator(".run-summary .status").textContent();
 
@@ -123,10 +123,10 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     ]) {
       await node(id).waitFor();
     }
-    // Laid out left to right: the start step comes before the step that ends the run.
+    // Laid out top to bottom: the start step comes above the step that ends the run.
     const first = await node("prompt_human").boundingBox();
     const last = await node("greet_human").boundingBox();
-    expect(first!.x).toBeLessThan(last!.x);
+    expect(first!.y).toBeLessThan(last!.y);
     await screenshot(page, "graph-human");
 
     await page.emulateMedia({ colorScheme: "dark" });
@@ -166,8 +166,8 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     expect(sequences).toHaveLength(4);
 
     // Each event opens to its JSON.
-    await page.locator('.event[data-type="StreamEvent"] summary').first().click();
-    await page.locator('.event[data-type="StreamEvent"] pre').first().getByText('"sequence": 0').waitFor();
+    await page.locator('.event[data-type="StreamEvent"] .event-button').first().click();
+    await page.locator(".event-detail pre").getByText('"sequence": 0').waitFor();
 
     // Internal events on demand: the step's state changes were in the stream all along.
     await page.getByLabel("Show internal events").check();
@@ -197,6 +197,8 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.locator('.event.waiting[data-type="RequestEvent"]').waitFor();
     await page.locator(".input-required").getByText("What is your name?").waitFor();
     await page.locator('[data-node-id="RequestEvent"][data-state="done"]').waitFor();
+    // The step that takes the answer is marked as waiting for it.
+    await page.locator('[data-node-id="greet_human"][data-state="waiting"]').waitFor();
     await screenshot(page, "human-waiting");
 
     // Escape closes the dialog (and it can be opened again).
@@ -207,18 +209,26 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await dialog.waitFor({ state: "detached" });
     await page.getByRole("button", { name: "Send event" }).click();
     await dialog.waitFor();
-    // The declared events and the additional ones are offered; the human response comes first.
+    // Only what may come from outside is offered: the human response first, then the additional
+    // event; never the start or stop event, nor events that steps produce.
     const select = dialog.getByLabel("Event", { exact: true });
     const offered = await select
       .locator("option")
       .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(offered[0]).toBe("ResponseEvent");
-    expect(offered).toEqual(expect.arrayContaining(["ResponseEvent", "RequestEvent", "OutEvent", "Nudge"]));
+    expect(offered).toEqual(["ResponseEvent", "Nudge"]);
+    // The question being answered is shown.
+    await dialog.getByText("What is your name?").waitFor();
     expect(await select.inputValue()).toBe("ResponseEvent");
     // Invalid input is explained before anything is sent.
     await dialog.getByRole("button", { name: "Send ResponseEvent" }).click();
     await dialog.getByText("Required").waitFor();
     await dialog.getByRole("textbox", { name: "response" }).fill("Grace");
+    // Only steps that accept the event are offered.
+    const steps = await dialog
+      .getByLabel("Step (optional)")
+      .locator("option")
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(steps).toEqual(["", "greet_human"]);
     await dialog.getByLabel("Step (optional)").selectOption("greet_human");
     await screenshot(page, "send-event");
     await dialog.getByRole("button", { name: "Send ResponseEvent" }).click();
@@ -242,7 +252,8 @@ describe("the workflow debugger", { timeout: 90_000 }, () => {
     await page.locator('.event[data-type="OutEvent"]').waitFor();
 
     await page.getByLabel("Show internal events").check();
-    for (const summary of await page.locator(".event summary").all()) await summary.click();
+    await page.locator('.event[data-type="OutEvent"] .event-button').click();
+    await page.locator(".event-detail").waitFor();
     const shown = await page.locator(".app").textContent();
     expect(shown).toContain(JSON.stringify(`Hello, ${MARKUP}`));
     expect(await page.locator(".app img, .app script, .app b").count()).toBe(0);
@@ -418,7 +429,7 @@ describe("the workflow debugger behind a connection that drops", { timeout: 90_0
     await page.locator('.event.waiting[data-type="RequestEvent"]').waitFor();
     // The run now waits, idle, for its answer: nothing is published until it comes.
     await page.locator('.event[data-type="WorkflowIdleEvent"]').waitFor();
-    const lastSeen = await page.locator(".event-list li.event").last().getAttribute("data-sequence");
+    const lastSeen = await page.locator(".event-list .event").last().getAttribute("data-sequence");
 
     // Cut every open connection, the event stream included; the client reconnects from its last sequence.
     if ("closeAllConnections" in http) http.closeAllConnections();
@@ -427,7 +438,7 @@ describe("the workflow debugger behind a connection that drops", { timeout: 90_0
     await page.locator('.event[data-type="OutEvent"]').waitFor();
 
     const shown = (await page
-      .locator(".event-list li.event")
+      .locator(".event-list .event")
       .evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-sequence"))))) as number[];
     const stored: number[] = [];
     for await (const ev of answer.getWorkflowEvents(handlerId, { includeInternal: true }))

@@ -47,10 +47,44 @@ describe("graphActivity", () => {
   });
 
   it("shows nothing at work once the run has ended, even without a last step-state change", () => {
+    // Built in stream order: sequences only grow.
+    const started = stepState("wait", "running", "w1", "StartEvent", null);
     const cancelled = event("workflows.events.WorkflowCancelledEvent", {}, ["workflows.events.StopEvent"]);
-    const activity = graphActivity([stepState("wait", "running", "w1", "StartEvent", null), cancelled]);
+    const activity = graphActivity([started, cancelled]);
     expect(activity.running.size).toBe(0);
     expect(activity.stepRuns.get("wait")).toBe(1);
+  });
+
+  it("counts an event passed from one step to another once, not once produced and once taken", () => {
+    const activity = graphActivity([
+      stepState("parse", "running", "i0", "StartEvent", null),
+      stepState("parse", "idle", "i0", "StartEvent", "Parsed"),
+      stepState("count", "running", "i1", "Parsed", null),
+      stepState("count", "idle", "i1", "Parsed", "StopEvent"),
+      stop(),
+    ]);
+    expect(activity.fired.get("StartEvent")?.count).toBe(1);
+    expect(activity.fired.get("Parsed")?.count).toBe(1);
+    expect(activity.fired.get("StopEvent")?.count).toBe(1);
+  });
+
+  it("counts a retried step once, and marks the step whose failure ended the run", () => {
+    const failed = () => stepState("fetch", "idle", "i0", "StartEvent", null);
+    const events = [
+      stepState("fetch", "running", "i0", "StartEvent", null),
+      failed(),
+      stepState("fetch", "running", "i0", "StartEvent", null),
+      failed(),
+      event(
+        "workflows.events.WorkflowFailedEvent",
+        { step_name: "fetch", error: { name: "Error", message: "503" }, attempts: 2 },
+        ["workflows.events.StopEvent"],
+      ),
+    ];
+    const activity = graphActivity(events);
+    expect(activity.stepRuns.get("fetch")).toBe(1);
+    expect(activity.fired.get("StartEvent")?.count).toBe(1);
+    expect(activity.failedStep).toBe("fetch");
   });
 
   it("counts published events when the stream has no step-state changes", () => {

@@ -16,14 +16,19 @@ Loads <file> (TypeScript or JavaScript, no build step), finds the WorkflowServer
 (the default export, else the only exported instance) and serves it with its debugger.
 
 Options:
-  --host <host>  Interface to listen on. Env: WORKFLOWS_SERVER_HOST, WORKFLOWS_PY_SERVER_HOST. Default ${DEFAULT_HOST}.
-  --port <port>  Port to listen on, 0 for any free port. Env: WORKFLOWS_SERVER_PORT, WORKFLOWS_PY_SERVER_PORT. Default ${DEFAULT_PORT}.
+  --host <host>  Interface to listen on. Default ${DEFAULT_HOST}.
+  --port <port>  Port to listen on, 0 for any free port. Default ${DEFAULT_PORT}.
   -h, --help     Show this help.
   -v, --version  Show the version.
 
 Environment:
-  WORKFLOWS_DB            SQLite file, :memory: or postgres:// URL of the default store (.workflows/workflows.db).
-  WORKFLOWS_SERVER_TOKEN  Bearer token required by every route but /health and the debugger's files.`;
+  WORKFLOWS_DB              SQLite file, :memory: or postgres:// URL of the default store (.workflows/workflows.db).
+  WORKFLOWS_SERVER_HOST     Interface to listen on without --host.
+  WORKFLOWS_SERVER_PORT     Port to listen on without --port.
+  WORKFLOWS_PY_SERVER_HOST  Interface without --host or WORKFLOWS_SERVER_HOST (the seed's name).
+  WORKFLOWS_PY_SERVER_PORT  Port without --port or WORKFLOWS_SERVER_PORT (the seed's name).
+  WORKFLOWS_SERVER_TOKEN    Bearer token required by every route but /health and the debugger's files.
+  WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).`;
 
 const usageError = (message: string) =>
   new CliError(`${message} (see eventloom --help)`, { exitCode: USAGE_EXIT_CODE });

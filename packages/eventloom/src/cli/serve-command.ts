@@ -94,6 +94,8 @@ export function describeServeError(error: unknown, options: { host: string; port
       return `cannot listen on ${where}: unknown host "${options.host}"`;
     case "STORE_UNAVAILABLE": {
       const cause = (error as Error).cause;
+      // Another process has the SQLite file: its line names the file and that process already.
+      if ((cause as { code?: unknown } | undefined)?.code === "STORE_IN_USE") return firstLine(cause);
       return `the store could not be opened: ${firstLine(cause ?? error)}`;
     }
     default:

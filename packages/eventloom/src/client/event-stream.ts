@@ -1,10 +1,8 @@
-import {
-  EnvelopeSchema,
-  type EventEnvelope,
-  envelopeFromJson,
-  fromEnvelope,
-  isTerminalEnvelope,
-} from "../protocol/index.js";
+import { EnvelopeShape } from "../protocol/answer-shapes.js";
+import { type EventEnvelope, fromEnvelope, isTerminalEnvelope } from "../protocol/codec.js";
+import { envelopeFromJson } from "../protocol/envelope-json.js";
+import { routePath } from "../protocol/routes.js";
+import { checkShape } from "../protocol/shape.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 import { NdjsonSplitter, SseParser } from "./sse-parser.js";
 import { type CallOptions, delay, errorFromAnswer, type OpenResponse, type Transport } from "./transport.js";
@@ -49,7 +47,7 @@ export async function* streamEvents(
   const sse = options.sse ?? true;
   const maxReconnects = options.maxReconnects ?? 5;
   const baseDelay = options.reconnectDelayMs ?? 200;
-  const path = `events/${encodeURIComponent(handlerId)}`;
+  const path = routePath("streamEvents", { handler_id: handlerId });
   let cursor: number | "now" = options.afterSequence ?? -1;
   let failures = 0;
   for (;;) {
@@ -133,16 +131,16 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
   }
   const fast = envelopeFromJson(json);
   if (fast) return fast;
-  const parsed = EnvelopeSchema.safeParse(json);
-  if (!parsed.success) {
+  const parsed = checkShape(EnvelopeShape, json);
+  if (!parsed.ok) {
     throw new WorkflowClientError({
       status: 200,
       code: "INVALID_RESPONSE",
-      detail: `An event from ${url} is not an envelope: ${parsed.error.issues[0]?.message ?? ""}`,
+      detail: `An event from ${url} is not an envelope: ${parsed.error.message}`,
       cause: parsed.error,
     });
   }
-  return fromEnvelope(parsed.data);
+  return fromEnvelope(parsed.value);
 }
 
 // Reads one connection's envelopes, those of each chunk together (one await per chunk, not per

@@ -1,5 +1,6 @@
-import type { z } from "zod";
-import { ErrorBodySchema } from "../protocol/index.js";
+// protocol's modules one by one, not its index: the index brings zod, too big for a browser client
+import { ErrorBodyShape } from "../protocol/answer-shapes.js";
+import { checkShape, type Shape } from "../protocol/shape.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 
 /** What every call of the client accepts. */
@@ -156,34 +157,27 @@ function parseJson(text: string, response: Response, url: string): unknown {
 
 /** The client error for an error answer: the server's `{detail, code, issues}`, or `HTTP_<status>`. */
 export function errorFromAnswer(status: number, body: unknown): WorkflowClientError {
-  const parsed = ErrorBodySchema.safeParse(body);
-  if (parsed.success) {
+  const parsed = checkShape(ErrorBodyShape, body);
+  if (parsed.ok) {
     return new WorkflowClientError({
       status,
-      code: parsed.data.code,
-      detail: parsed.data.detail,
-      issues: parsed.data.issues,
+      code: parsed.value.code,
+      detail: parsed.value.detail,
+      issues: parsed.value.issues,
     });
   }
   const detail = typeof body === "string" && body.trim() !== "" ? snippet(body.trim()) : `HTTP ${status}`;
   return new WorkflowClientError({ status, code: `HTTP_${status}`, detail });
 }
 
-/** Parses a success answer with its wire schema; one that does not fit is an `INVALID_RESPONSE`. */
-export function decodeAnswer<S extends z.ZodType>(
-  schema: S,
-  answer: { status: number; body: unknown; url: string },
-): z.output<S> {
-  const parsed = schema.safeParse(answer.body);
-  if (parsed.success) return parsed.data;
-  const where = parsed.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`)
-    .join("; ");
+/** Checks a success answer's shape; one that does not fit is an `INVALID_RESPONSE`. */
+export function decodeAnswer<T>(shape: Shape<T>, answer: { status: number; body: unknown; url: string }): T {
+  const parsed = checkShape(shape, answer.body);
+  if (parsed.ok) return parsed.value;
   throw new WorkflowClientError({
     status: answer.status,
     code: "INVALID_RESPONSE",
-    detail: `The answer from ${answer.url} does not fit the contract: ${where}`,
+    detail: `The answer from ${answer.url} does not fit the contract: ${parsed.error.message}`,
     cause: parsed.error,
   });
 }

@@ -1,28 +1,32 @@
 import type { WorkflowEvent } from "../core/events.js";
+// protocol's modules one by one, not its index: the index brings zod, too big for a browser client
 import {
-  CancelResponseSchema,
+  CancelResponseShape,
+  HandlerDataShape,
+  HandlerListShape,
+  HealthShape,
+  RepresentationShape,
+  RunNowaitResponseShape,
+  SendEventResponseShape,
+  WorkflowEventsResponseShape,
+  WorkflowListShape,
+  WorkflowSchemaResponseShape,
+} from "../protocol/answer-shapes.js";
+import {
   type EventEnvelope,
   fromHandlerData,
   fromHandlerList,
   fromRepresentation,
   fromRunNowaitResponse,
-  HandlerDataSchema,
   type HandlerInfo,
-  HandlerListSchema,
   type HandlerPageInfo,
-  HealthSchema,
-  RepresentationSchema,
-  RunNowaitResponseSchema,
-  SendEventResponseSchema,
   type StartedHandler,
   toIncomingEvent,
-  type WorkflowEventsResponse,
-  WorkflowEventsResponseSchema,
   type WorkflowGraph,
-  WorkflowListSchema,
-  type WorkflowSchemaResponse,
-  WorkflowSchemaResponseSchema,
-} from "../protocol/index.js";
+} from "../protocol/codec.js";
+import { routePath } from "../protocol/routes.js";
+import { checkShape } from "../protocol/shape.js";
+import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
 import { WorkflowClientError } from "./errors.js";
 import { type EventStreamOptions, streamEvents } from "./event-stream.js";
 import { type CallOptions, decodeAnswer, errorFromAnswer, Transport } from "./transport.js";
@@ -54,8 +58,6 @@ export interface WorkflowClientOptions {
   /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
   timeoutMs?: number;
 }
-
-const segment = encodeURIComponent;
 
 const isWorkflowEvent = (v: unknown): v is WorkflowEvent =>
   typeof v === "object" &&
@@ -93,9 +95,9 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError (status 503, code "UNHEALTHY") while it starts or shuts down.
    */
   async isHealthy(options: CallOptions = {}): Promise<true> {
-    const answer = await this.#http.json("health", { method: "GET", ...options });
+    const answer = await this.#http.json(routePath("getHealth"), { method: "GET", ...options });
     if (answer.status === 200 || answer.status === 503) {
-      const health = decodeAnswer(HealthSchema, answer);
+      const health = decodeAnswer(HealthShape, answer);
       if (health.status === "healthy" && answer.status === 200) return true;
       throw new WorkflowClientError({
         status: answer.status,
@@ -108,7 +110,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
 
   /** The registered workflows' names, in registration order. */
   async listWorkflows(options: CallOptions = {}): Promise<string[]> {
-    return decodeAnswer(WorkflowListSchema, await this.#ok("workflows", options)).workflows;
+    return decodeAnswer(WorkflowListShape, await this.#ok(routePath("listWorkflows"), options)).workflows;
   }
 
   /**
@@ -121,18 +123,15 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<HandlerInfo> {
-    const answer = await this.#http.json(`workflows/${segment(name)}/run`, {
+    const answer = await this.#http.json(routePath("runWorkflow", { name }), {
       method: "POST",
       body: runBody(options),
       signal: options.signal,
       timeoutMs: options.timeoutMs,
     });
     // a run that failed or was cancelled answers 500 with the handler itself
-    if (
-      answer.status === 200 ||
-      (answer.status === 500 && HandlerDataSchema.safeParse(answer.body).success)
-    ) {
-      return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+    if (answer.status === 200 || (answer.status === 500 && checkShape(HandlerDataShape, answer.body).ok)) {
+      return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
     }
     throw errorFromAnswer(answer.status, answer.body);
   }
@@ -142,8 +141,8 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<StartedHandler> {
-    const answer = await this.#ok(`workflows/${segment(name)}/run-nowait`, options, runBody(options));
-    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseSchema, answer));
+    const answer = await this.#ok(routePath("runWorkflowNowait", { name }), options, runBody(options));
+    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
   }
 
   /**
@@ -152,21 +151,27 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError 404 for an unknown handler.
    */
   async getResult(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
-    const answer = await this.#http.json(`results/${segment(handlerId)}`, { method: "GET", ...options });
+    const answer = await this.#http.json(routePath("getResult", { handler_id: handlerId }), {
+      method: "GET",
+      ...options,
+    });
     if (answer.status !== 200 && answer.status !== 202) throw errorFromAnswer(answer.status, answer.body);
-    return fromHandlerData(decodeAnswer(HandlerDataSchema, answer));
+    return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
   }
 
   /** One handler, whatever its status. @throws WorkflowClientError 404 for an unknown handler. */
   async getHandler(handlerId: string, options: CallOptions = {}): Promise<HandlerInfo> {
     return fromHandlerData(
-      decodeAnswer(HandlerDataSchema, await this.#ok(`handlers/${segment(handlerId)}`, options)),
+      decodeAnswer(
+        HandlerDataShape,
+        await this.#ok(routePath("getHandler", { handler_id: handlerId }), options),
+      ),
     );
   }
 
   /** One page of handlers, newest first. */
   async getHandlersPage(query: HandlerPageQuery = {}): Promise<HandlerPageInfo> {
-    const answer = await this.#http.json("handlers", {
+    const answer = await this.#http.json(routePath("listHandlers"), {
       method: "GET",
       query: {
         status: toList(query.status),
@@ -178,7 +183,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
       timeoutMs: query.timeoutMs,
     });
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
-    return fromHandlerList(decodeAnswer(HandlerListSchema, answer));
+    return fromHandlerList(decodeAnswer(HandlerListShape, answer));
   }
 
   /**
@@ -201,14 +206,14 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError 404 for an unknown handler, 409 when it has ended (without purge).
    */
   async cancelHandler(handlerId: string, options: CancelOptions = {}): Promise<"cancelled" | "deleted"> {
-    const answer = await this.#http.json(`handlers/${segment(handlerId)}/cancel`, {
+    const answer = await this.#http.json(routePath("cancelHandler", { handler_id: handlerId }), {
       method: "POST",
       query: { purge: options.purge ? "true" : "false" },
       signal: options.signal,
       timeoutMs: options.timeoutMs,
     });
     if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
-    return decodeAnswer(CancelResponseSchema, answer).status;
+    return decodeAnswer(CancelResponseShape, answer).status;
   }
 
   /**
@@ -223,8 +228,8 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   ): Promise<{ status: "sent" }> {
     const body: Record<string, unknown> = { event: toWireEvent(event) };
     if (options.step !== undefined) body["step"] = options.step;
-    const answer = await this.#ok(`events/${segment(handlerId)}`, options, body);
-    return decodeAnswer(SendEventResponseSchema, answer);
+    const answer = await this.#ok(routePath("sendEvent", { handler_id: handlerId }), options, body);
+    return decodeAnswer(SendEventResponseShape, answer);
   }
 
   /**
@@ -246,8 +251,8 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   /** JSON Schemas of a workflow's start and stop events. */
   async getWorkflowSchema(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowSchemaResponse> {
     return decodeAnswer(
-      WorkflowSchemaResponseSchema,
-      await this.#ok(`workflows/${segment(name)}/schema`, options),
+      WorkflowSchemaResponseShape,
+      await this.#ok(routePath("getWorkflowSchema", { name }), options),
     );
   }
 
@@ -259,19 +264,19 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: WorkflowName<W>,
     options: CallOptions = {},
   ): Promise<WorkflowEventsResponse["events"]> {
-    const answer = await this.#ok(`workflows/${segment(name)}/events`, options);
-    return decodeAnswer(WorkflowEventsResponseSchema, answer).events;
+    const answer = await this.#ok(routePath("getWorkflowEventSchemas", { name }), options);
+    return decodeAnswer(WorkflowEventsResponseShape, answer).events;
   }
 
   /** A workflow's graph of steps and events, in camelCase. */
   async getWorkflowRepresentation(name: WorkflowName<W>, options: CallOptions = {}): Promise<WorkflowGraph> {
-    const answer = await this.#ok(`workflows/${segment(name)}/representation`, options);
-    return fromRepresentation(decodeAnswer(RepresentationSchema, answer));
+    const answer = await this.#ok(routePath("getWorkflowRepresentation", { name }), options);
+    return fromRepresentation(decodeAnswer(RepresentationShape, answer));
   }
 
   /** The server's OpenAPI 3.1 document. */
   async getOpenApi(options: CallOptions = {}): Promise<Record<string, unknown>> {
-    const answer = await this.#ok("openapi.json", options);
+    const answer = await this.#ok(routePath("getOpenApi"), options);
     if (typeof answer.body !== "object" || answer.body === null || Array.isArray(answer.body)) {
       throw new WorkflowClientError({
         status: 200,

@@ -33,6 +33,10 @@ let poolOffset = 0;
 const ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 const ID_LENGTH = 22;
 const TIME_CHARS = 8;
+/** The first character is never `-`: an id such as `-x3…` would read as an option to curl or a CLI. */
+const FIRST_CHARS = ALPHABET.length - 1;
+/** Epoch milliseconds a time-ordered id can hold: its first character counts from `0`, not `-`. */
+const MAX_TIME_MS = FIRST_CHARS * 64 ** (TIME_CHARS - 1) - 1;
 
 /** `count` random characters of {@link ALPHABET}, appended to `prefix`. */
 function randomChars(prefix: string, count: number): string {
@@ -49,23 +53,29 @@ function randomChars(prefix: string, count: number): string {
   return id;
 }
 
-/** A URL-safe, unguessable id of 22 characters (132 random bits). */
+/** A URL-safe, unguessable id of 22 characters (about 132 random bits) that never starts with `-`. */
 export function randomId(): string {
-  return randomChars("", ID_LENGTH);
+  let first = "-";
+  // Redraws the 1 in 64 that would be `-`: uniform over the other 63 characters, unlike a modulo.
+  while (first === "-") first = randomChars("", 1);
+  return randomChars(first, ID_LENGTH - 1);
 }
 
 /**
  * A URL-safe id of 22 characters that sorts by creation time, like a UUIDv7: 8 characters of
  * epoch milliseconds, then 14 random ones (84 bits). Stores index handlers by id; ids that grow
  * with time are appended to those indexes instead of landing on a random page each, which makes a
- * SQLite commit of new runs about twice as cheap (see docs/decisions/0004).
+ * SQLite commit of new runs about twice as cheap (see docs/decisions/0004). The first character is
+ * the time's top base-64 digit plus one, so it is `0` (never `-`) until the year 2109, and ids made
+ * this way sort after the older ones that started with `-`.
  */
 export function timeOrderedId(epochMs: number): string {
   let time = "";
-  let rest = Math.max(0, Math.floor(epochMs));
-  for (let i = 0; i < TIME_CHARS; i++) {
+  let rest = Math.min(MAX_TIME_MS, Math.max(0, Math.floor(epochMs)));
+  for (let i = 0; i < TIME_CHARS - 1; i++) {
     time = ALPHABET[rest % 64] + time;
     rest = Math.floor(rest / 64);
   }
+  time = ALPHABET[rest + 1] + time;
   return randomChars(time, ID_LENGTH - TIME_CHARS);
 }

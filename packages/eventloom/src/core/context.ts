@@ -1,8 +1,10 @@
+import type { Execution } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
-import { type Execution, type RunEngine, UndeclaredEventError } from "./run-engine.js";
+import type { RunEngine } from "./run-engine.js";
 import type { JsonValue, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
+import { UndeclaredEventError } from "./step-results.js";
 import type { AnyWorkflow, StateOf } from "./workflow.js";
 
 export interface WaitForEventOptions {

@@ -160,6 +160,10 @@ export const StepStateChanged = defineEvent(
     worker_id: z.string(),
     input_event: z.string(),
     output_event: z.string().nullable(),
+    /** Which try of the step on this event, from 1; a retry keeps the worker id and counts up. */
+    attempt: z.number().int().min(1).optional(),
+    /** On the idle change after an attempt threw: what it threw (retried or not). */
+    error: errorShape.optional(),
   }),
 );
 /** Internal: nothing is queued or running; the run waits for outside events. */

@@ -1,5 +1,5 @@
 import { type Clock, randomId, systemClock } from "./clock.js";
-import { Context, StepContext } from "./context.js";
+import { Context } from "./context.js";
 import {
   RunEndedError,
   StepFailedError,
@@ -10,6 +10,7 @@ import {
   WorkflowTimeoutError,
 } from "./errors.js";
 import { type EventDefinition, StartEvent, type WorkflowEvent } from "./events.js";
+import { initialRunState } from "./initial-state.js";
 import { RunEngine, type RunJournal } from "./run-engine.js";
 import type { PublishedEvent, RunOutcome, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
@@ -64,38 +65,21 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
     const clock = options.clock ?? systemClock;
     const prior = readContext(workflow, options.context);
     const resuming = prior !== null && prior.status === "running";
-    let state: RunState;
-    if (resuming) {
-      state = prior;
-    } else {
-      const now = clock.now();
-      state = {
-        version: 1,
-        workflowName: workflow.name,
-        runId: options.runId ?? randomId(),
-        status: "running",
-        startedAt: now,
-        deadline: workflow.timeout === null ? null : now + workflow.timeout * 1000,
-        nextSequence: options.firstSequence ?? prior?.nextSequence ?? 0,
-        nextItemId: 0,
-        queues: {},
-        inFlight: {},
-        retries: {},
-        collected: {},
-        waiters: {},
-        unclaimed: [],
-        store: prior ? prior.store : workflow.initialState(),
-        idle: false,
-        outcome: null,
-      };
-    }
+    const state = resuming
+      ? prior
+      : initialRunState(workflow, {
+          runId: options.runId ?? randomId(),
+          now: clock.now(),
+          prior,
+          ...(options.firstSequence === undefined ? {} : { firstSequence: options.firstSequence }),
+        });
     const startEvent = resuming ? null : toStartEvent(startDef, start);
     const engine = new RunEngine(workflow, state, {
       clock,
       random: options.random ?? Math.random,
       journal: options.journal ?? null,
       keepHistory: options.keepHistory ?? true,
-      makeContext: (e, exec) => new StepContext(e, exec, options.additionalEvents),
+      additionalEvents: options.additionalEvents ?? [],
     });
     const handler = new WorkflowHandler<R, S>(engine);
     engine.begin(startEvent);

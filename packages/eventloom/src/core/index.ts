@@ -1,20 +1,14 @@
-export { type Clock, isoTime, randomId, systemClock, timeOrderedId } from "./clock.js";
+export { type Clock, systemClock } from "./clock.js";
 export { Context, StepContext, type WaitForEventOptions } from "./context.js";
+export type { RunJournal } from "./engine-types.js";
 export * from "./errors.js";
 export * from "./events.js";
 export { type RunOptions, type StreamOptions, WorkflowHandler } from "./handler.js";
-export { constantDelay, exponentialBackoff, type RetryPolicy, retryDelayMs } from "./retry.js";
-export {
-  type Execution,
-  RunEngine,
-  type RunEngineOptions,
-  type RunJournal,
-  UndeclaredEventError,
-} from "./run-engine.js";
+export { constantDelay, exponentialBackoff, type RetryPolicy } from "./retry.js";
 export type * from "./run-state.js";
-export { parseRunState, runStateSchema } from "./state-codec.js";
 export type { IsLooseState, StatePath, StatePathDepth, StateValue } from "./state-paths.js";
 export type { LooseStateStore, StateStore, TypedStateStore } from "./state-store.js";
+export { UndeclaredEventError } from "./step-results.js";
 export {
   type AcceptedEventsOf,
   type AnyWorkflow,

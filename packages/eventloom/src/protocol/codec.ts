@@ -8,6 +8,7 @@ import type {
   Representation,
   RunNowaitResponse,
 } from "./wire.js";
+import { STOP_EVENT_NAME } from "./wire-values.js";
 
 /**
  * The one place that maps the TypeScript side (camelCase) to the wire (snake_case) and back.
@@ -135,7 +136,7 @@ export function fromEnvelope(envelope: Envelope): EventEnvelope {
 
 /** True when the envelope ends its stream: `workflows.events.StopEvent` is in its lineage. */
 export const isTerminalEnvelope = (envelope: { types: readonly string[] }): boolean =>
-  envelope.types.includes("workflows.events.StopEvent");
+  envelope.types.includes(STOP_EVENT_NAME);
 
 /**
  * An event made by `defineEvent(...).create` → the wire form the server accepts, carrying both the

@@ -1,6 +1,6 @@
 import type { PublishedEvent } from "../core/run-state.js";
 import { type EventEnvelope, type ToEnvelopeOptions, toEnvelope } from "./codec.js";
-import { STOP_EVENT_NAME } from "./wire.js";
+import { STOP_EVENT_NAME } from "./wire-values.js";
 
 /** The JSON of one kind of event's fixed parts, made once per kind rather than once per event. */
 interface KindParts {
@@ -156,9 +156,9 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * `fromEnvelope(EnvelopeSchema.parse(json))` for parsed JSON that is a well-formed envelope, checked
- * by hand (a stream reader meets thousands a second); null for anything else, which the caller then
- * gives to the schema for its verdict and its error. Never accepts what the schema rejects, and gives
- * the same result when both accept.
+ * by hand (a stream reader meets thousands a second); null for anything else, which the client then
+ * gives to `EnvelopeShape` (answer-shapes.ts, the schema's zod-free mirror) for its verdict and its
+ * error. Never accepts what the schema rejects, and gives the same result when both accept.
  */
 export function envelopeFromJson(json: unknown): EventEnvelope | null {
   if (!isObject(json)) return null;

@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   HANDLER_NOT_FOUND: 404,
   HANDLER_RUNNING: 409,
   STORE_UNAVAILABLE: 503,
+  // another process has the SQLite file: this one must not serve from it (it never starts)
+  STORE_IN_USE: 503,
   SEQUENCE_CONFLICT: 409,
   LEASE_LOST: 409,
   SERVER_CLOSING: 503,

@@ -76,9 +76,16 @@ function parseObject(raw: unknown, path: string): Record<string, unknown> {
   return value;
 }
 
-function validate(definition: EventDefinition, data: unknown, path: string): WorkflowEvent {
-  if (data !== undefined && data !== null && !isPlainObject(data))
-    throw bodyError(path, "Expected an object");
+// LlamaIndex's Python client serializes a dict-like event (`StartEvent(name="John")`) as
+// `{"_data": {"name": "John"}}`: an object whose only key is `_data` holds the fields.
+const unwrapData = (data: unknown): unknown =>
+  isPlainObject(data) && isPlainObject(data["_data"]) && Object.keys(data).length === 1
+    ? data["_data"]
+    : data;
+
+function validate(definition: EventDefinition, raw: unknown, path: string): WorkflowEvent {
+  if (raw !== undefined && raw !== null && !isPlainObject(raw)) throw bodyError(path, "Expected an object");
+  const data = unwrapData(raw);
   const parsed = definition.schema.safeParse(data ?? {});
   if (!parsed.success) throw new EventValidationError(definition.type, parsed.error.issues, path);
   return { type: definition.type, qualifiedName: definition.name, data: parsed.data };

@@ -4,4 +4,6 @@ export * from "./error-status.js";
 export * from "./incoming-event.js";
 export * from "./openapi.js";
 export * from "./parse.js";
+export * from "./routes.js";
 export * from "./wire.js";
+export * from "./wire-values.js";

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES } from "./wire-values.js";
 
 /**
  * The wire contract of `docs/HTTP-API.md` as zod schemas. Field names are snake_case
- * exactly as they travel; the camelCase mapping lives in `codec.ts` and nowhere else.
+ * exactly as they travel; the camelCase mapping lives in `codec.ts` and nowhere else. The client
+ * checks the answers it reads with the zod-free mirrors of `answer-shapes.ts`: change both together.
  *
  * Schemas are registered in {@link wireRegistry} (ids and descriptions) rather than zod's global
  * registry, so that two copies of this module in one process (sources and dist) never clash and so
@@ -30,9 +32,6 @@ function described<T extends z.ZodType>(schema: T, description: string): T {
 /** `^[A-Za-z0-9_.-]{1,128}$`: what a client-supplied handler id must match. */
 export const HANDLER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
-/** The qualified name whose presence in `types` marks a terminal event. */
-export const STOP_EVENT_NAME = "workflows.events.StopEvent";
-
 const timestamp = () => z.iso.datetime({ offset: false });
 const jsonObject = () => z.record(z.string(), z.unknown());
 
@@ -40,7 +39,7 @@ const jsonObject = () => z.record(z.string(), z.unknown());
 // Handlers
 
 export const HandlerStatusSchema = named(
-  z.enum(["running", "completed", "failed", "cancelled"]),
+  z.enum(HANDLER_STATUSES),
   "HandlerStatus",
   "A handler's status: `running` until the run ends, then how it ended.",
 );
@@ -192,7 +191,7 @@ export const SendEventResponseSchema = named(
 export type SendEventResponse = z.infer<typeof SendEventResponseSchema>;
 
 export const CancelResponseSchema = named(
-  z.object({ status: z.enum(["cancelled", "deleted"]) }),
+  z.object({ status: z.enum(CANCEL_STATUSES) }),
   "CancelResponse",
   "`cancelled`, or `deleted` with purge=true.",
 );
@@ -202,7 +201,7 @@ export type CancelResponse = z.infer<typeof CancelResponseSchema>;
 // Server and workflows
 
 export const HealthSchema = named(
-  z.object({ status: z.enum(["healthy", "unhealthy"]) }),
+  z.object({ status: z.enum(HEALTH_STATUSES) }),
   "Health",
   "`healthy` (200), or `unhealthy` (503) while starting or shutting down.",
 );
@@ -345,18 +344,21 @@ export const CancelQuerySchema = z.object({
 });
 export type CancelQuery = z.output<typeof CancelQuerySchema>;
 
-/** Query keys that may repeat; every other key takes its last value. */
+/** Query keys that may repeat (the handler filters); every other key takes its last value. */
 export const REPEATABLE_QUERY_KEYS: ReadonlySet<string> = new Set(["status", "workflow_name"]);
 
 /**
  * A URL's query as the query schemas' input: arrays for repeatable keys, the last value otherwise.
- * Built on a null-prototype object so that a `__proto__` key is just a key.
+ * An empty value of a repeatable filter means no filter (`status=&workflow_name=`, as LlamaIndex's
+ * Python client sends it); elsewhere an empty value stays an error. Built on a null-prototype object so that a `__proto__` key is
+ * just a key.
  */
 export function queryRecord(params: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   for (const key of new Set(params.keys())) {
     const values = params.getAll(key);
-    out[key] = REPEATABLE_QUERY_KEYS.has(key) ? values : values[values.length - 1]!;
+    if (!REPEATABLE_QUERY_KEYS.has(key)) out[key] = values[values.length - 1]!;
+    else if (values.some((v) => v !== "")) out[key] = values.filter((v) => v !== "");
   }
   return out;
 }

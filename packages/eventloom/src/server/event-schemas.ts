@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EventDefinition } from "../core/index.js";
+import { type EventDefinition, HumanResponseEvent, InputRequiredEvent } from "../core/index.js";
 import type { GraphEdge, GraphNode, Representation } from "../protocol/index.js";
 import type { RegisteredWorkflow } from "./registry.js";
 
@@ -24,8 +24,6 @@ export function startStopSchemas(entry: RegisteredWorkflow): { start: JsonSchema
 export const eventSchemas = (entry: RegisteredWorkflow): JsonSchema[] => entry.events.map(eventJsonSchema);
 
 const EXTERNAL = "external_step";
-const INPUT_REQUIRED = "workflows.events.InputRequiredEvent";
-const HUMAN_RESPONSE = "workflows.events.HumanResponseEvent";
 // Lineage, not `extends`: two module copies of the built-ins (sources and dist) must agree.
 
 /** GET /workflows/{name}/representation: steps, events and who emits and accepts what. */
@@ -59,11 +57,11 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
     for (const d of step.accepts) addEdge(d.name, step.name);
     for (const d of step.waitsFor) {
       addEdge(d.name, step.name);
-      if (!emitted.has(d.name) || d.lineage.includes(HUMAN_RESPONSE)) awaitedFromOutside.add(d);
+      if (!emitted.has(d.name) || d.lineage.includes(HumanResponseEvent.name)) awaitedFromOutside.add(d);
     }
     for (const d of step.emits) {
       addEdge(step.name, d.name);
-      if (d.lineage.includes(INPUT_REQUIRED)) {
+      if (d.lineage.includes(InputRequiredEvent.name)) {
         external = true;
         addEdge(d.name, EXTERNAL);
       }
@@ -73,7 +71,8 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
     nodes.push({ id: EXTERNAL, label: EXTERNAL, node_type: "external" });
     for (const d of entry.events) {
       const accepted = steps.some((s) => s.accepts.includes(d));
-      const human = d.lineage.includes(HUMAN_RESPONSE) && (accepted || entry.additionalEvents.includes(d));
+      const human =
+        d.lineage.includes(HumanResponseEvent.name) && (accepted || entry.additionalEvents.includes(d));
       if (human || awaitedFromOutside.has(d)) addEdge(EXTERNAL, d.name);
     }
   }

@@ -1,11 +1,12 @@
+import type { Clock } from "../core/index.js";
 import type { Store } from "../stores/store.js";
-import type { CommitWriter } from "./commit-writer.js";
 import type { OpenStream } from "./event-stream.js";
-import type { HandlerSignals } from "./handler-signals.js";
 import type { ServerLogger } from "./logger.js";
-import type { RecentEvents } from "./recent-events.js";
 import type { WorkflowRegistry } from "./registry.js";
-import type { RunManager } from "./run-manager.js";
+import type { CommitWriter } from "./runs/commit-writer.js";
+import type { HandlerSignals } from "./runs/handler-signals.js";
+import type { RecentEvents } from "./runs/recent-events.js";
+import type { RunManager } from "./runs/run-manager.js";
 
 /** What the routes need from the server, once it is initialized. */
 export interface Runtime {
@@ -14,6 +15,8 @@ export interface Runtime {
   writer: CommitWriter;
   signals: HandlerSignals;
   recent: RecentEvents;
+  /** Every server timer runs on it (the `clock` option). */
+  clock: Clock;
 }
 
 /** Everything the HTTP app is built from. */
@@ -25,6 +28,8 @@ export interface ServerContext {
   checkToken: ((authorization: string | null | undefined) => boolean) | null;
   corsOrigins: string | string[];
   pingIntervalMs: number;
+  /** Stream heartbeats run on it. */
+  clock: Clock;
   pageSize: number;
   /** Initializes once (store, resume) and gives the runtime; rejects while closing. */
   runtime(): Promise<Runtime>;

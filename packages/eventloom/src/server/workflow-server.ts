@@ -1,26 +1,22 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
-import type { Hono } from "hono";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
-import { isLeaseStore } from "../stores/leases.js";
 import type { Store } from "../stores/store.js";
-import { createApp } from "./app.js";
-import { makeBearerCheck } from "./bearer-auth.js";
-import { CommitWriter } from "./commit-writer.js";
+import { background } from "./clock-timers.js";
+import { type Ownership, ownershipFor } from "./cluster/index.js";
 import { createDefaultStore } from "./default-store.js";
 import type { OpenStream } from "./event-stream.js";
-import { HandlerSignals } from "./handler-signals.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { makeBearerCheck } from "./http/bearer-auth.js";
+import { nodeListener } from "./http/node-sink.js";
+import { defaultUiDir } from "./http/static-ui.js";
+import { answerFetch } from "./http/web-sink.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
-import { nodeListener } from "./node-listener.js";
-import { OwnNotices } from "./own-notices.js";
-import { RecentEvents } from "./recent-events.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
-import { RunManager } from "./run-manager.js";
+import { CommitWriter } from "./runs/commit-writer.js";
+import { HandlerSignals } from "./runs/handler-signals.js";
+import { RecentEvents } from "./runs/recent-events.js";
+import { RunManager } from "./runs/run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
-import { defaultUiDir } from "./static-ui.js";
-import { TakeoverLoop } from "./takeover.js";
 
 /** Lets the CLI recognise a server created by another copy of this module. */
 export const WORKFLOW_SERVER_BRAND: unique symbol = Symbol.for("eventloom.WorkflowServer") as never;
@@ -90,7 +86,6 @@ export class WorkflowServer {
   readonly #logger: ServerLogger;
   readonly #clock: Clock;
   readonly #streams = new Set<OpenStream>();
-  readonly #app: Hono;
   readonly #context: ServerContext;
   #phase: Phase = "starting";
   #runtime: Promise<Runtime> | null = null;
@@ -99,8 +94,7 @@ export class WorkflowServer {
   #http: Server | null = null;
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
-  #leases: LeaseKeeper | null = null;
-  #takeover: TakeoverLoop | null = null;
+  #ownership: Ownership | null = null;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -116,6 +110,7 @@ export class WorkflowServer {
       checkToken: token ? makeBearerCheck(token) : null,
       corsOrigins: options.corsOrigins ?? "*",
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
+      clock: this.#clock,
       pageSize: 1000,
       runtime: () => this.#ensureRuntime(),
       phase: () => this.#phase,
@@ -126,7 +121,6 @@ export class WorkflowServer {
       },
     };
     this.#context = context;
-    this.#app = createApp(context);
     this.fetch = this.fetch.bind(this);
   }
 
@@ -151,7 +145,7 @@ export class WorkflowServer {
 
   /** The web-standard handler: mount it in any framework, or call it in tests. */
   async fetch(request: Request): Promise<Response> {
-    return this.#app.fetch(request);
+    return answerFetch(this.#context, request);
   }
 
   /** Starts the store (resuming running handlers) and listens. Resolves once listening. */
@@ -171,7 +165,7 @@ export class WorkflowServer {
         keepAliveTimeout: 5_000,
         connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       },
-      nodeListener(this.#context, getRequestListener(this.#app.fetch)),
+      nodeListener(this.#context),
     );
     this.#http = server;
     await new Promise<void>((resolve, reject) => {
@@ -216,19 +210,17 @@ export class WorkflowServer {
         this.#logger.error("pending commits were lost at shutdown", { error });
       }
       this.#unsubscribe?.();
-      this.#leases?.stop();
-      await this.#takeover?.stop();
+      await this.#ownership?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
-      await this.#leases?.releaseAll();
+      await this.#ownership?.releaseAll();
       await runtime.store.close();
     }
     if (http) {
       // Answers sent meanwhile (503s, ended streams) left keep-alive connections idle.
       http.closeIdleConnections();
-      const timer = setTimeout(() => http.closeAllConnections(), 2_000);
-      timer.unref();
+      const timer = background(this.#clock, () => http.closeAllConnections(), 2_000);
       await stopped;
-      clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
     }
   }
 
@@ -257,38 +249,22 @@ export class WorkflowServer {
     await store.init();
     const signals = new HandlerSignals();
     // Several processes may share a store that has leases (Postgres): run only what this one holds.
-    let manager: RunManager | null = null;
-    const leaseTtlMs = this.#options.leaseTtlMs ?? (Number(process.env["WORKFLOWS_LEASE_TTL_MS"]) || 10_000);
-    const leases = isLeaseStore(store)
-      ? new LeaseKeeper(store, {
-          ttlMs: leaseTtlMs,
-          logger: this.#logger,
-          held: () => manager?.liveIds() ?? [],
-          onLost: (ids) => manager?.leaseLost(ids),
-        })
-      : null;
-    // Inboxes are read on other processes' notifications only, not after each own commit.
-    const notices = leases ? new OwnNotices() : null;
+    const ownership = ownershipFor(store, {
+      ttlMs: this.#options.leaseTtlMs ?? (Number(process.env["WORKFLOWS_LEASE_TTL_MS"]) || 10_000),
+      logger: this.#logger,
+      clock: this.#clock,
+    });
     const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
     const writer = new CommitWriter(store, {
       logger: this.#logger,
+      clock: this.#clock,
+      ownership,
       onCommitted: (ids, events) => {
         for (const group of events) recent.add(group.handlerId, group.events);
         signals.notify(ids);
-        notices?.committed(ids);
       },
-      ...(leases
-        ? {
-            fences: (ids: readonly string[]) => {
-              const again = notices?.cut(ids) ?? [];
-              if (again.length > 0) manager?.storeChanged(again);
-              return leases.fences(ids);
-            },
-            onLeaseLost: (ids: readonly string[]) => manager?.leaseLost(ids),
-          }
-        : {}),
     });
-    manager = new RunManager({
+    const runs = new RunManager({
       store,
       writer,
       registry: this.#registry,
@@ -299,30 +275,18 @@ export class WorkflowServer {
         recent.forget(id);
         signals.notify([id]);
       },
-      leases,
+      ownership,
     });
-    const runs = manager;
     this.#unsubscribe = store.subscribe((ids) => {
       // This process's own commits wake readers from onCommitted, once their events are in `recent`.
       signals.notify(writer.notInFlight(ids));
-      runs.storeChanged(notices ? notices.foreign(ids) : ids);
+      runs.changedElsewhere(ownership.foreign(ids));
     });
-    this.#leases = leases;
-    leases?.start();
-    await manager.resumeAll();
-    if (isLeaseStore(store)) {
-      // Handlers of processes that die from now on: resumed here within about 1.5 lease lifetimes.
-      this.#takeover = new TakeoverLoop({
-        store,
-        intervalMs: leaseTtlMs / 2,
-        logger: this.#logger,
-        clock: this.#clock,
-        isLive: (id) => runs.live(id) !== undefined,
-        resume: (id) => runs.acquire(id),
-      });
-      this.#takeover.start();
-    }
-    return { store, writer, manager: runs, signals, recent };
+    this.#ownership = ownership;
+    ownership.start(runs);
+    await runs.resumeAll();
+    ownership.startTakeover();
+    return { store, writer, manager: runs, signals, recent, clock: this.#clock };
   }
 }
 

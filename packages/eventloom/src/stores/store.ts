@@ -128,7 +128,7 @@ export class StoreClosedError extends WorkflowError {
 
 /**
  * Where a server keeps everything durable: handlers, every published event, each run's state and
- * the events sent into it. One interface, one contract suite (`contract-suite.ts`), several stores.
+ * the events sent into it. One interface, one contract suite (`eventloom/testing`: `runStoreContract`), several stores.
  *
  * Every method may throw; a failed `commit` changes nothing.
  */

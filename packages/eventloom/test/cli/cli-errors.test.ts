@@ -1,7 +1,8 @@
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { busyPort, fixture, startCli, tempDir } from "./cli-process.js";
+import { busyPort, fixture, repoRoot, startCli, tempDir } from "./cli-process.js";
 
 let dir: { path: string; cleanup: () => Promise<void> };
 const inDir = (name: string) => join(dir.path, name);
@@ -27,6 +28,33 @@ async function fails(args: string[], env: Record<string, string> = {}) {
   return { exit, stdout: cli.stdout(), stderr: cli.stderr() };
 }
 
+/** `eventloom --help`, run once for the tests that read it. */
+let help: Promise<Awaited<ReturnType<typeof fails>>> | undefined;
+const helpOutput = () => {
+  help ??= fails(["--help"]);
+  return help;
+};
+
+/**
+ * The environment variables named in the README's Configuration table. A cell may abbreviate a
+ * second name by its last part: `WORKFLOWS_SERVER_HOST`/`_PORT` names WORKFLOWS_SERVER_PORT too.
+ */
+function readmeEnvironment(): string[] {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const section = readme.split(/^## /m).find((s) => s.startsWith("Configuration\n")) ?? "";
+  const names = new Set<string>();
+  for (const row of section.split("\n").filter((line) => line.startsWith("|"))) {
+    let last = "";
+    for (const [, code = ""] of row.matchAll(/`([^`]+)`/g)) {
+      if (/^WORKFLOWS_[A-Z0-9_]+$/.test(code)) {
+        last = code;
+        names.add(code);
+      } else if (/^_[A-Z0-9]+$/.test(code) && last) names.add(last.replace(/_[A-Z0-9]+$/, code));
+    }
+  }
+  return [...names];
+}
+
 /** The one line on stderr, checked to be a single `eventloom: ` line without a stack trace. */
 function oneLine(stderr: string): string {
   const lines = stderr.split("\n").filter((l) => l.length > 0);
@@ -36,7 +64,8 @@ function oneLine(stderr: string): string {
   return lines[0] as string;
 }
 
-describe("eventloom serve: errors", { timeout: 120_000 }, () => {
+// Each test runs processes of its own that end by themselves: they run side by side.
+describe.concurrent("eventloom serve: errors", { timeout: 120_000 }, () => {
   it("says the file is missing, exit 1", async () => {
     const r = await fails(["serve", "does-not-exist.ts"]);
     expect(r.exit.code).toBe(1);
@@ -115,10 +144,19 @@ describe("eventloom serve: errors", { timeout: 120_000 }, () => {
   });
 
   it("prints usage for --help and the version for --version", async () => {
-    const help = await fails(["--help"]);
+    const help = await helpOutput();
     expect(help.exit.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: eventloom serve <file>/);
     const version = await fails(["--version"]);
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("lists in --help every environment variable of the README's Configuration table", async () => {
+    const names = readmeEnvironment();
+    expect(names).toContain("WORKFLOWS_DB"); // the table was found and read
+    expect(names).toContain("WORKFLOWS_PY_SERVER_PORT"); // and its abbreviated names expanded
+    const { stdout } = await helpOutput();
+    const missing = names.filter((name) => !new RegExp(`(^|[^A-Z_])${name}([^A-Z0-9_]|$)`, "m").test(stdout));
+    expect(missing, stdout).toEqual([]);
   });
 });

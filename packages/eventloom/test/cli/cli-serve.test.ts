@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { busyPort, type CliProcess, fixture, freePort, repoRoot, startCli, tempDir } from "./cli-process.js";
 import { type Envelope, getJson, postJson, readEvents as readNdjson } from "./http.js";
 
@@ -11,16 +11,63 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+/** Processes several tests share (each started by the first test that needs it), ended after all. */
+const sharedRunning: CliProcess[] = [];
+const sharedCleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all(sharedRunning.splice(0).map((p) => p.kill()));
+  for (const c of sharedCleanups.splice(0)) await c();
+});
+
 async function serve(
   args: string[],
   env: Record<string, string> = {},
+  lists = { running, cleanups },
 ): Promise<{ cli: CliProcess; url: string }> {
   const dir = await tempDir();
-  cleanups.push(dir.cleanup);
+  lists.cleanups.push(dir.cleanup);
   const cli = startCli(["serve", ...args], { env: { WORKFLOWS_DB: join(dir.path, "w.db"), ...env } });
-  running.push(cli);
+  lists.running.push(cli);
   return { cli, url: await cli.ready() };
 }
+
+/**
+ * One `eventloom serve` that several tests read without changing what the others see: a child
+ * process starts in seconds on a loaded machine, so the tests that need the same one share it.
+ */
+function shared<T extends { cli: CliProcess; url: string }>(start: () => Promise<T>): () => Promise<T> {
+  let started: Promise<T> | undefined;
+  return () => {
+    started ??= start();
+    return started;
+  };
+}
+const shareLists = { running: sharedRunning, cleanups: sharedCleanups };
+
+/** The seed's file on 127.0.0.1, any port. */
+const seedServer = shared(() =>
+  serve([fixture("seed-server.ts"), "--host", "127.0.0.1", "--port", "0"], {}, shareLists),
+);
+
+/**
+ * A file with one named export, on 127.0.0.1 from the flags while both environments' variables name
+ * an impossible host and a busy port; the SIGINT test, the last to use it, stops it.
+ */
+const namedServer = shared(async () => {
+  const busy = await busyPort();
+  sharedCleanups.push(busy.release);
+  const served = await serve(
+    [fixture("named-server.ts"), "--host", "127.0.0.1", "--port", "0"],
+    {
+      WORKFLOWS_SERVER_HOST: "256.0.0.1",
+      WORKFLOWS_SERVER_PORT: String(busy.port),
+      WORKFLOWS_PY_SERVER_HOST: "256.0.0.2",
+      WORKFLOWS_PY_SERVER_PORT: String(busy.port),
+    },
+    shareLists,
+  );
+  return { ...served, busyPort: busy.port };
+});
 
 const json = getJson;
 const post = postJson;
@@ -34,7 +81,7 @@ async function readEvents(url: string, stop: (ev: Envelope) => boolean = () => f
 
 describe("eventloom serve", { timeout: 120_000 }, () => {
   it("prints one startup line naming the workflows and the debugger URL", async () => {
-    const { cli, url } = await serve([fixture("seed-server.ts"), "--host", "127.0.0.1", "--port", "0"]);
+    const { cli, url } = await seedServer();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(cli.stdout()).toBe(
       `eventloom: serving 2 workflows (greet, human) at ${url} — debugger at ${url}\n`,
@@ -71,7 +118,7 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
   });
 
   it("serves the only exported instance when there is no default export", async () => {
-    const { cli, url } = await serve([fixture("named-server.ts"), "--host", "127.0.0.1", "--port", "0"]);
+    const { cli, url } = await namedServer();
     expect(cli.stdout()).toContain("serving 1 workflow (echo)");
     expect((await post(`${url}workflows/echo/run`, { start_event: { x: 1 } })).body).toMatchObject({
       status: "completed",
@@ -87,16 +134,9 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
   });
 
   it("takes --host and --port over both environments' variables", async () => {
-    const busy = await busyPort();
-    cleanups.push(busy.release);
-    const { url } = await serve([fixture("named-server.ts"), "--host", "127.0.0.1", "--port", "0"], {
-      WORKFLOWS_SERVER_HOST: "256.0.0.1",
-      WORKFLOWS_SERVER_PORT: String(busy.port),
-      WORKFLOWS_PY_SERVER_HOST: "256.0.0.2",
-      WORKFLOWS_PY_SERVER_PORT: String(busy.port),
-    });
+    const { url, busyPort: busy } = await namedServer();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(url).not.toContain(`:${busy.port}/`);
+    expect(url).not.toContain(`:${busy}/`);
   });
 
   it("takes WORKFLOWS_SERVER_HOST/PORT over the seed's WORKFLOWS_PY_SERVER_HOST/PORT", async () => {
@@ -123,7 +163,7 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
   });
 
   it("answers the seed's curl calls: health, workflows, run, run-nowait, events, results, send event", async () => {
-    const { url } = await serve([fixture("seed-server.ts"), "--host", "127.0.0.1", "--port", "0"]);
+    const { url } = await seedServer();
     expect((await json(`${url}health`)).body).toEqual({ status: "healthy" });
     expect((await json(`${url}workflows`)).body).toEqual({ workflows: ["greet", "human"] });
 
@@ -198,7 +238,8 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
   });
 
   it("shuts down on SIGINT too", async () => {
-    const { cli } = await serve([fixture("named-server.ts"), "--host", "127.0.0.1", "--port", "0"]);
+    const { cli } = await namedServer(); // the last test to use it
+    expect(cli.child.exitCode).toBeNull();
     cli.child.kill("SIGINT");
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toContain("eventloom: stopped");

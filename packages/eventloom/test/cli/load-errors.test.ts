@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeLoadError, describeServeError, firstLine } from "../../src/cli/index.js";
+import { WorkflowError } from "../../src/core/index.js";
+import { StoreInUseError } from "../../src/stores/sqlite/index.js";
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
@@ -51,6 +53,18 @@ describe("describeServeError", () => {
       },
     );
     expect(describeServeError(error, at)).toBe("the store could not be opened: unable to open database file");
+  });
+
+  it("passes on the line of a SQLite file in use by another process as it is", () => {
+    const inUse = new StoreInUseError("/srv/w.db", {
+      pid: 41,
+      host: "build-7",
+      since: "2026-01-01T00:00:00.000Z",
+    });
+    const error = new WorkflowError("STORE_UNAVAILABLE", "The store is not available", { cause: inUse });
+    expect(describeServeError(error, at)).toBe(
+      "/srv/w.db is in use by another eventloom process (pid 41 on host build-7 since 2026-01-01T00:00:00.000Z); stop it first, or give this one another file (WORKFLOWS_DB)",
+    );
   });
 });
 

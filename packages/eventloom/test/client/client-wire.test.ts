@@ -192,7 +192,12 @@ describe("answers", () => {
     });
     const client = new WorkflowClient({ baseUrl: server.baseUrl });
     expect(await rejection(client.listWorkflows())).toMatchObject({ code: "INVALID_RESPONSE", status: 200 });
-    expect(await rejection(client.getHandler("h1"))).toMatchObject({ code: "INVALID_RESPONSE" });
+    expect(await rejection(client.getHandler("h1"))).toMatchObject({
+      code: "INVALID_RESPONSE",
+      detail: expect.stringContaining(
+        "does not fit the contract: handler_id: expected string, received number",
+      ),
+    });
   });
 
   it("reports health: true when healthy, UNHEALTHY on 503", async () => {

@@ -1,13 +1,13 @@
 import {
   constantDelay,
   exponentialBackoff,
-  retryDelayMs,
   StartEvent,
   StepFailedError,
   StopEvent,
   Workflow,
 } from "eventloom";
 import { describe, expect, it } from "vitest";
+import { retryDelayMs } from "../../src/core/retry.js";
 import { FakeClock } from "./fake-clock.js";
 
 describe("retries", () => {
@@ -45,6 +45,37 @@ describe("retries", () => {
     await clock.advance(2000);
     await expect(handler).resolves.toBe(3);
     expect(attemptsAt.map((t) => t - (attemptsAt[0] as number))).toEqual([0, 1000, 3000]);
+  });
+
+  it("says on each step-state change which attempt it is, and what a failed attempt threw", async () => {
+    const clock = new FakeClock();
+    const wf = new Workflow({ name: "w", timeout: null }).step(
+      "flaky",
+      { accepts: [StartEvent], emits: [StopEvent], retry: constantDelay(2, 1) },
+      (ctx) => {
+        if (ctx.attempt < 2) throw new RangeError(`attempt ${ctx.attempt}`);
+        return StopEvent.create({ result: ctx.attempt });
+      },
+    );
+    const handler = wf.run(undefined, { clock });
+    const states: unknown[] = [];
+    const read = (async () => {
+      for await (const ev of handler.stream({ includeInternal: true }))
+        if (ev.type === "StepStateChanged") {
+          const { state, attempt, error } = ev.data as Record<string, unknown>;
+          states.push({ state, attempt, error });
+        }
+    })();
+    await clock.advance(0);
+    await clock.advance(1000);
+    await handler;
+    await read;
+    expect(states).toEqual([
+      { state: "running", attempt: 1, error: undefined },
+      { state: "idle", attempt: 1, error: { name: "RangeError", message: "attempt 1" } },
+      { state: "running", attempt: 2, error: undefined },
+      { state: "idle", attempt: 2, error: undefined },
+    ]);
   });
 
   it("gives up after maxAttempts and reports the attempts", async () => {

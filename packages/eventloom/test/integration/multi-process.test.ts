@@ -2,33 +2,27 @@
 // process answers for any handler, a killed owner's handlers are finished by the others, and two
 // processes racing for a handler never both run it. Each test makes its own database and drops it.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, startCli, tempDir } from "../cli/cli-process.js";
 import { type Envelope, getJson, postJson, readEvents } from "../cli/http.js";
+import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-database.js";
+import { eventually } from "../support/until.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/multi-server.ts", import.meta.url));
-const ADMIN_URL = process.env["WORKFLOWS_TEST_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 /** Short leases so that takeovers happen within seconds. */
 const LEASE_TTL_MS = 1500;
 
-let admin: pg.Client;
+let admin: pg.Client | undefined;
 const databases: string[] = [];
 const running: CliProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${ADMIN_URL} (${(error as Error).message}): these tests need a real server.`,
-    );
-  }
+beforeAllOrFailEach(async () => {
+  admin = await connectAdmin();
 });
 
 afterEach(async () => {
@@ -37,14 +31,14 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
+  for (const db of databases) await admin?.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin?.end();
 });
 
 /** A fresh database; its URL. */
 async function freshDatabase(): Promise<string> {
   const name = `workflows_mp_${randomBytes(6).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin?.query(`CREATE DATABASE ${name}`);
   databases.push(name);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
@@ -70,21 +64,6 @@ async function cluster(count: number, env: Record<string, string> = {}): Promise
   return Promise.all(
     nodes.map(async (cli) => ({ cli, url: await cli.ready(), pid: cli.child.pid as number })),
   );
-}
-
-/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const streamUrl = (url: string, id: string) => `${url}events/${id}?sse=false&include_internal=true`;
@@ -180,11 +159,17 @@ describe("several server processes on one Postgres database", { timeout: 180_000
   });
 
   it("finishes on B every waiting and running handler of A after A is killed with SIGKILL", async () => {
-    const [a, b] = (await cluster(2)) as [Node, Node];
+    const dir = await tempDir("eventloom-mp-");
+    cleanups.push(dir.cleanup);
+    // The tickers stop at their fourth tick until this file exists: A is surely still running them
+    // when it is killed, however slow the machine (with a time-based ticker it sometimes was not).
+    const hold = join(dir.path, "hold");
+    const [a, b] = (await cluster(2, { WORKFLOWS_TEST_HOLD: hold })) as [Node, Node];
     const tickers: string[] = [];
+    const TICKS = 12;
     for (let i = 0; i < 3; i++) {
       const r = await postJson(`${a.url}workflows/ticker/run-nowait`, {
-        start_event: { ticks: 12, delayMs: 100, tag: `t${i}` },
+        start_event: { ticks: TICKS, delayMs: 100, tag: `t${i}` },
       });
       tickers.push(r.body["handler_id"] as string);
     }
@@ -209,6 +194,7 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       return true;
     });
     const killedAt = await kill(a);
+    await writeFile(hold, "");
 
     // Answers sent through B right away (A's leases may not have expired yet) are not lost.
     for (const id of asks) {
@@ -232,7 +218,7 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       const afterKill = progress.filter((e) => e.value["pid"] === b.pid);
       expect(afterKill.length).toBeGreaterThan(0);
       // Resumed where A stood (a tick in flight may run again), up to the last tick.
-      expect(progress.at(-1)?.value["i"]).toBe(11);
+      expect(progress.at(-1)?.value["i"]).toBe(TICKS - 1);
       const firstOnB = afterKill[0] as Envelope;
       // Taken over within a bounded time: lease expiry (≤ ttl) plus a takeover pass (ttl/2), with
       // room for a loaded machine.
@@ -244,7 +230,12 @@ describe("several server processes on one Postgres database", { timeout: 180_000
     const dir = await tempDir("eventloom-mp-");
     cleanups.push(dir.cleanup);
     const stepLog = join(dir.path, "steps.jsonl");
-    const [a, b, c] = (await cluster(3, { WORKFLOWS_TEST_STEP_LOG: stepLog })) as [Node, Node, Node];
+    const hold = join(dir.path, "hold");
+    const [a, b, c] = (await cluster(3, { WORKFLOWS_TEST_STEP_LOG: stepLog, WORKFLOWS_TEST_HOLD: hold })) as [
+      Node,
+      Node,
+      Node,
+    ];
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await postJson(`${a.url}workflows/ticker/run-nowait`, {
@@ -258,6 +249,7 @@ describe("several server processes on one Postgres database", { timeout: 180_000
       return ids.every((_, i) => tags.has(`race${i}`)) ? true : undefined;
     });
     const killedAt = await kill(a);
+    await writeFile(hold, "");
     for (const id of ids) {
       expect((await finalResult(c.url, id))["status"]).toBe("completed");
       expectGapFree(await fullStream(b.url, id));

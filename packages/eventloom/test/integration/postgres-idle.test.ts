@@ -6,6 +6,7 @@ import { afterEach, expect, it } from "vitest";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { callJson, makeServer } from "../server/helpers.js";
 import { useFreshDatabase } from "../support/fresh-database.js";
+import { until } from "../support/until.js";
 
 const TTL_MS = 600;
 
@@ -17,14 +18,6 @@ afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.close()));
   await Promise.allSettled(stores.splice(0).map((s) => s.close()));
 });
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 it("leaves an idle handler in the store, on no process, until an event brings it back where it arrives", async () => {
   const schema = `idle_${randomBytes(4).toString("hex")}`;
@@ -45,7 +38,7 @@ it("leaves an idle handler in the store, on no process, until an event brings it
   await callJson(b, "GET", "/health");
   const { body } = await callJson<{ handler_id: string }>(a, "POST", "/workflows/waiting/run-nowait", {});
   const id = body.handler_id;
-  await until("A to release the idle run", () => a.liveRunCount === 0);
+  await until(() => a.liveRunCount === 0, { what: "A to release the idle run" });
   expect(await probe.getLease(id)).toBeNull();
 
   // Several takeover passes of both processes (every ttl/2) go by: the run stays in the store only.
@@ -62,6 +55,8 @@ it("leaves an idle handler in the store, on no process, until an event brings it
   expect(b.liveRunCount).toBe(1);
   expect((await probe.getLease(id))?.owner).toBeTruthy();
   await callJson(a, "POST", `/events/${id}`, { event: { type: "Finish", value: {} } });
-  await until("the run's end", async () => (await callJson(a, "GET", `/results/${id}`)).status === 200);
+  await until(async () => (await callJson(a, "GET", `/results/${id}`)).status === 200, {
+    what: "the run's end",
+  });
   expect((await callJson(a, "GET", `/results/${id}`)).body).toMatchObject({ status: "completed", result: 7 });
 });

@@ -8,6 +8,7 @@ import { defineEvent, StartEvent, StopEvent, Workflow } from "../../src/core/ind
 import { WorkflowServer } from "../../src/server/index.js";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { useFreshDatabase } from "../support/fresh-database.js";
+import { eventually } from "../support/until.js";
 
 const TTL_MS = 1000;
 
@@ -60,16 +61,15 @@ it("keeps a run longer than several lease lifetimes on its process while others 
   await Promise.all([b, c].map((s) => call(s, "GET", "/handlers")));
   const { body } = await call(a, "POST", "/workflows/ticker/run-nowait", {});
   const id = body["handler_id"] as string;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const r = await call(b, "GET", `/results/${id}`);
-    if (r.status === 200) {
-      expect(r.body).toMatchObject({ status: "completed", result: "done" });
-      break;
-    }
-    if (Date.now() > deadline) throw new Error("the run did not end");
-    await sleep(50);
-  }
+  const result = await eventually(
+    "the run's end",
+    async () => {
+      const r = await call(b, "GET", `/results/${id}`);
+      return r.status === 200 ? r.body : undefined;
+    },
+    30_000,
+  );
+  expect(result).toMatchObject({ status: "completed", result: "done" });
   expect(ran).toHaveLength(60);
   expect(new Set(ran)).toEqual(new Set(["A"]));
 });

@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ADMIN_URL, useFreshDatabase } from "../support/fresh-database.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
+import { eventually } from "../support/until.js";
 
 const TTL_MS = 1000;
 
@@ -97,16 +98,6 @@ async function call(s: WorkflowServer, method: string, path: string, body?: unkn
   const res = await s.fetch(new Request(`http://test.local${path}`, init));
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 describe("Postgres outages", { timeout: 60_000 }, () => {

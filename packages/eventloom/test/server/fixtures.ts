@@ -8,41 +8,15 @@ import {
 } from "eventloom";
 import { z } from "zod";
 
-// The seed's two example workflows (as in examples/), with the greeting's pause
-// shortened so that tests stay quick.
-
-export const StreamEvent = defineEvent("StreamEvent", z.object({ sequence: z.number().int() }));
-
-export const greeting = new Workflow({ name: "GreetingWorkflow" }).step(
-  "greet",
-  { accepts: [StartEvent], emits: [StopEvent] },
-  async (ctx, ev) => {
-    for (let i = 0; i < 3; i++) {
-      ctx.writeEventToStream(StreamEvent.create({ sequence: i }));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const name = typeof ev.data["name"] === "string" ? ev.data["name"] : "World";
-    return StopEvent.create({ result: `Hello, ${name}!` });
-  },
-);
-
-export const RequestEvent = defineEvent("RequestEvent", z.object({ prompt: z.string() }), {
-  extends: InputRequiredEvent,
-});
-export const ResponseEvent = defineEvent("ResponseEvent", z.object({ response: z.string() }), {
-  extends: HumanResponseEvent,
-});
-export const OutEvent = defineEvent("OutEvent", z.object({ output: z.string() }), {
-  extends: StopEvent,
-});
-
-export const human = new Workflow({ name: "HumanInTheLoopWorkflow", timeout: 1000 })
-  .step("prompt_human", { accepts: [StartEvent], emits: [RequestEvent] }, async () =>
-    RequestEvent.create({ prompt: "What is your name?" }),
-  )
-  .step("greet_human", { accepts: [ResponseEvent], emits: [OutEvent] }, async (_ctx, ev) =>
-    OutEvent.create({ output: `Hello, ${ev.data.response}` }),
-  );
+// The seed's two example workflows, from the tests' one copy of them.
+export {
+  greeting,
+  human,
+  OutEvent,
+  RequestEvent,
+  ResponseEvent,
+  StreamEvent,
+} from "../support/seed-workflows.js";
 
 /** A typed start event. */
 export const AddStart = defineEvent("AddStart", z.object({ a: z.number(), b: z.number() }), {

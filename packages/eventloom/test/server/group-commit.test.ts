@@ -1,7 +1,7 @@
 import type { RunState } from "eventloom";
 import { type CommitBatch, MemoryStore } from "eventloom/server";
 import { afterEach, expect, test } from "vitest";
-import { callJson, makeServer } from "./helpers.js";
+import { callJson, makeServer, until } from "./helpers.js";
 
 /** A real MemoryStore that records its commits and can hold one in flight. */
 class RecordingStore extends MemoryStore {
@@ -101,11 +101,9 @@ test("a failed commit fails the request with 503 and is retried, losing nothing"
   });
   expect(res.status).toBe(503);
   // retried in the background: the handler appears
-  for (;;) {
-    const found = await callJson(server, "GET", "/handlers/flaky");
-    if (found.status === 200) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(async () => (await callJson(server, "GET", "/handlers/flaky")).status === 200, {
+    what: "the handler to be recorded",
+  });
 });
 
 test("an event value JSON cannot hold (bigint) neither crashes the server nor stalls other runs", async () => {

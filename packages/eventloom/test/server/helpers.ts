@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { MemoryStore, WorkflowServer, type WorkflowServerOptions } from "eventloom/server";
 import { Approval, add, approval, counter, failing, fork, greeting, human, waiting } from "./fixtures.js";
 
+export { until } from "../support/until.js";
+
 export const BASE = "http://test.local";
 
 /** A server with every fixture workflow on a MemoryStore (or the given options). */
@@ -110,13 +112,4 @@ export const envelopes = (frames: SseFrame[]): Envelope[] =>
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "workflows-server-"));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** Polls a condition on the event loop (for state only observable from outside, e.g. memory release). */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setImmediate(r));
-  }
 }

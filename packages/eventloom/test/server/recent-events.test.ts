@@ -4,9 +4,9 @@ import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { RecentEvents } from "../../src/server/recent-events.js";
+import { RecentEvents } from "../../src/server/runs/recent-events.js";
 import type { EventRow } from "../../src/stores/store.js";
-import { tempDir } from "./helpers.js";
+import { tempDir, until } from "./helpers.js";
 
 const rows = (from: number, to: number): EventRow[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ sequence: from + i, json: `{"n":${from + i}}` }));
@@ -106,7 +106,7 @@ describe("streams read recent events from memory and the rest from the store", (
         earlyCount = n;
       });
       // Join once about a third is stored: the first pages come from the store, the rest from memory.
-      while (earlyCount < 1500) await new Promise((r) => setTimeout(r, 2));
+      await until(() => earlyCount >= 1500, { what: "the first reader's 1500th event", intervalMs: 2 });
       const during = read(handlerId);
       const all = Array.from({ length: N }, (_, i) => i);
       expect(await early).toEqual(all);

@@ -1,5 +1,5 @@
-import { runStoreContract } from "../../src/stores/contract-suite.js";
 import { MemoryStore } from "../../src/stores/index.js";
+import { runStoreContract } from "../../src/testing/store-contract/index.js";
 
 runStoreContract("memory", async () => {
   const store = new MemoryStore();

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type PublishedEvent, type RunState, WorkflowError } from "../../src/core/index.js";
-import { runStoreContract } from "../../src/stores/contract-suite.js";
 import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
 import {
@@ -19,9 +18,10 @@ import {
   StoreClosedError,
   stateJson,
 } from "../../src/stores/store.js";
+import { runStoreContract } from "../../src/testing/store-contract/index.js";
+import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-database.js";
 
 // Real PostgreSQL, as the house style asks: this file makes its own database and drops it at the end.
-const ADMIN_URL = process.env.WORKFLOWS_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const DB_NAME = `workflows_test_${randomBytes(6).toString("hex")}`;
 const PG_PORT = Number(new URL(ADMIN_URL).port || 5432);
 let dbUrl = "";
@@ -30,18 +30,8 @@ const opened: PostgresStore[] = [];
 const proxies: TcpProxy[] = [];
 let schemaCount = 0;
 
-beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new Error(
-      `PostgreSQL is not reachable at ${ADMIN_URL} (${(error as Error).message}). These tests need a real server: ` +
-        "check with `pg_isready -h 127.0.0.1`, start it with " +
-        "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, " +
-        "or point WORKFLOWS_TEST_POSTGRES at another one.",
-    );
-  }
+beforeAllOrFailEach(async () => {
+  admin = await connectAdmin();
   await admin.query(`CREATE DATABASE ${DB_NAME}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${DB_NAME}`;
@@ -51,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(opened.map((s) => s.close()));
   await Promise.allSettled(proxies.map((p) => p.stop()));
-  if (!dbUrl) return; // never connected: the error from beforeAll says why
+  if (!dbUrl) return; // never connected: each test failed with the reason
   await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   await admin.end();
 });

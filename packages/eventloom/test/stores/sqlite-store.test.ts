@@ -5,15 +5,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
+import { LATEST_VERSION, migrate, StoreInUseError } from "../../src/stores/sqlite/index.js";
 import {
   handlerRecord,
   inboxItem,
   publishedEvent,
   runState,
   runStoreContract,
-} from "../../src/stores/contract-suite.js";
-import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
-import { LATEST_VERSION, migrate } from "../../src/stores/sqlite/index.js";
+} from "../../src/testing/store-contract/index.js";
 
 async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "workflows-sqlite-"));
@@ -163,23 +163,47 @@ describe("SqliteStore on a file", () => {
   it("rejects a file that is not a database", async () => {
     const path = join(dir, "not.db");
     await writeFile(path, "this is not a database, just some text that is long enough to have a header");
-    await expect(openStore(path).init()).rejects.toThrow();
+    await expect(openStore(path).init()).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+      message: expect.stringMatching(
+        /not.db is unavailable: the file is not a SQLite database \(SQLITE_NOTADB\)/,
+      ),
+    });
   });
 
-  it("shares the file between two stores: each sees the other's commits and conflicts", async () => {
+  it("refuses a second store on the file while the first has it, and lets it in once the first is closed", async () => {
     const path = join(dir, "shared.db");
     const a = openStore(path);
-    const b = openStore(path, { synchronous: "normal", busyTimeoutMs: 1000 });
     await a.commit({
       handlers: [handlerRecord("h")],
       events: [{ handlerId: "h", events: eventRows([publishedEvent(0)]) }],
     });
-    expect(await b.lastSequence("h")).toBe(0);
+    const b = openStore(path);
+    const refused = await b.init().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(StoreInUseError);
+    expect(refused).toMatchObject({ code: "STORE_IN_USE", path, owner: { pid: process.pid } });
+    expect((refused as Error).message).toContain(`${path} is in use by another store in this process`);
+    // Refused on every use, not only init(), and nothing of `a` is disturbed.
+    await expect(b.lastSequence("h")).rejects.toMatchObject({ code: "STORE_IN_USE" });
+    await a.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(1)]) }] });
     await expect(
-      b.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(0)]) }] }),
+      a.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(1)]) }] }),
     ).rejects.toBeInstanceOf(SequenceConflictError);
-    await b.commit({ events: [{ handlerId: "h", events: eventRows([publishedEvent(1)]) }] });
-    expect((await a.readEvents("h", -1, 10)).map((e) => e.sequence)).toEqual([0, 1]);
+
+    await a.close();
+    expect((await b.readEvents("h", -1, 10)).map((e) => e.sequence)).toEqual([0, 1]);
+  });
+
+  it("lets any number of :memory: stores live side by side", async () => {
+    const stores = [openStore(":memory:"), openStore(":memory:")];
+    for (const store of stores) await store.commit({ handlers: [handlerRecord("h")] });
+    expect(await Promise.all(stores.map((s) => s.getHandler("h")))).toMatchObject([
+      { handlerId: "h" },
+      { handlerId: "h" },
+    ]);
   });
 
   it("rejects invalid options", () => {

@@ -1,6 +1,14 @@
 import { type HandlerInfo, WorkflowClient } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
-import type { EventSchema, GraphNode, Run, RunEvent, StartSchema, WorkflowGraph } from "./types.js";
+import type {
+  EventSchema,
+  GraphNode,
+  Run,
+  RunEvent,
+  RunStatus,
+  StartSchema,
+  WorkflowGraph,
+} from "./types.js";
 
 /**
  * Everything the debugger asks the server, said once. Every call goes through `WorkflowClient`;
@@ -47,10 +55,20 @@ export class DebuggerApi {
     return { nodes, edges: graph.edges.map((e) => ({ source: e.source, target: e.target })) };
   }
 
-  /** The newest `limit` runs of a workflow, and whether there are older ones. */
-  async listRuns(workflow: string, limit: number): Promise<{ runs: Run[]; more: boolean }> {
-    const page = await this.#client.getHandlersPage({ workflowName: workflow, limit });
-    return { runs: page.handlers.map(toRun), more: page.nextCursor !== null };
+  /** A page of a workflow's runs, newest first, with the cursor of the next (older) page. */
+  async listRuns(
+    workflow: string,
+    status: RunStatus | null,
+    limit: number,
+    cursor: string | null,
+  ): Promise<{ runs: Run[]; cursor: string | null }> {
+    const page = await this.#client.getHandlersPage({
+      workflowName: workflow,
+      limit,
+      cursor,
+      ...(status ? { status } : {}),
+    });
+    return { runs: page.handlers.map(toRun), cursor: page.nextCursor };
   }
 
   async getRun(handlerId: string): Promise<Run> {
@@ -70,8 +88,9 @@ export class DebuggerApi {
   }
 
   /** Every event of the run, internal ones included, from the first; resumes after dropped connections. */
-  async *streamEvents(handlerId: string, signal: AbortSignal): AsyncIterable<RunEvent> {
-    for await (const ev of this.#client.getWorkflowEvents(handlerId, { includeInternal: true, signal })) {
+  async *streamEvents(handlerId: string, signal: AbortSignal, afterSequence = -1): AsyncIterable<RunEvent> {
+    const options = { includeInternal: true, signal, afterSequence };
+    for await (const ev of this.#client.getWorkflowEvents(handlerId, options)) {
       const recorded = timestampOf(ev);
       yield {
         sequence: ev.sequence,

@@ -72,3 +72,6 @@ export const isInternal = (ev: RunEvent): boolean =>
 export const isTerminal = (ev: RunEvent): boolean => ev.types.includes(EVENT_NAMES.stop);
 
 export const isInputRequired = (ev: RunEvent): boolean => ev.types.includes(EVENT_NAMES.inputRequired);
+
+/** The part of a qualified name after its last dot. */
+export const shortName = (name: string): string => name.slice(name.lastIndexOf(".") + 1);

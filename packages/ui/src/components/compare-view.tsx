@@ -1,15 +1,25 @@
-import { isInternal, type Run, type RunEvent } from "../api/types.js";
+import type { Run, RunEvent } from "../api/types.js";
 import { formatTime, runDuration, toJsonText } from "../format.js";
+import { useResource } from "../state/use-resource.js";
 import { useRunEvents } from "../state/use-run-events.js";
 import { JsonView } from "./json-view.js";
 import { StatusBadge } from "./status-badge.js";
 
+/** Two runs (by id, from the URL) side by side, once both are loaded. */
+export function CompareView({ ids, onClose }: { ids: [string, string]; onClose: () => void }) {
+  const a = useResource(`run:${ids[0]}`, (api) => api.getRun(ids[0]));
+  const b = useResource(`run:${ids[1]}`, (api) => api.getRun(ids[1]));
+  if (a.error || b.error) return <p className="error-text">{a.error ?? b.error}</p>;
+  if (!a.data || !b.data) return <p className="muted">Loading the runs…</p>;
+  return <CompareRuns runs={[a.data, b.data]} onClose={onClose} />;
+}
+
 /** Two runs side by side: their results, then their events position by position, differences marked. */
-export function CompareView({ runs, onClose }: { runs: [Run, Run]; onClose: () => void }) {
+function CompareRuns({ runs, onClose }: { runs: [Run, Run]; onClose: () => void }) {
   const left = useRunEvents(runs[0].handlerId);
   const right = useRunEvents(runs[1].handlerId);
-  const a = left.events.filter((e) => !isInternal(e));
-  const b = right.events.filter((e) => !isInternal(e));
+  const a = left.model.published;
+  const b = right.model.published;
   const rows = Math.max(a.length, b.length);
   const sameResult =
     toJsonText(runs[0].result) === toJsonText(runs[1].result) && runs[0].error === runs[1].error;

@@ -16,8 +16,14 @@ export function Dialog({
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      // Back to what opened it; when that is gone (an Answer button), to the run's heading.
+      const back = opener?.isConnected ? opener : document.getElementById("run-heading");
+      back?.focus({ preventScroll: true });
+    };
   }, []);
   return (
     <dialog

@@ -1,11 +1,15 @@
-import { useEffect, useRef, useState } from "react";
+import { memo, useState } from "react";
 import { isInputRequired, isInternal, isTerminal, type RunEvent } from "../api/types.js";
 import { formatPreciseTime } from "../format.js";
+import type { RunEnding } from "../run/run-model.js";
 import type { RunEvents } from "../state/use-run-events.js";
 import { JsonView } from "./json-view.js";
+import { VirtualList } from "./virtual-list.js";
 
-/** The selected run's events as they stream, each expandable to its JSON. */
-export function EventLog({
+const ROW_HEIGHT = 30;
+
+/** The selected run's events as they stream; one picked shows its JSON below the list. */
+export const EventLog = memo(function EventLog({
   stream,
   includeInternal,
   onIncludeInternal,
@@ -22,21 +26,17 @@ export function EventLog({
   onAnswer: () => void;
   pendingInput: RunEvent | null;
 }) {
-  const events = (stream?.events ?? []).filter((ev) => includeInternal || !isInternal(ev));
-  const list = useRef<HTMLOListElement>(null);
-  const atBottom = useRef(true);
-  // Follow new events while the reader is at the bottom; leave them alone when they scrolled up.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the number of shown events changes
-  useEffect(() => {
-    const el = list.current;
-    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
-  }, [events.length]);
+  const model = stream?.model;
+  const events = model ? (includeInternal ? model.events : model.published) : [];
+  const [picked, setPicked] = useState<number | null>(null);
+  const shown = picked === null ? undefined : model?.events.find((e) => e.sequence === picked);
+  const endKind = model?.ending?.kind ?? null;
 
   return (
     <aside className="events-panel" aria-labelledby="events-heading">
       <div className="section-header">
         <h2 id="events-heading" className="section-title">
-          Events
+          Events {stream && <span className="count">{events.length.toLocaleString()}</span>}
         </h2>
         <button type="button" className="primary" disabled={!canSend} onClick={onSend}>
           Send event
@@ -51,86 +51,111 @@ export function EventLog({
         Show internal events
       </label>
       {!stream && <p className="muted">Pick a run to see its events.</p>}
-      {stream?.error && <p className="error-text">{stream.error}</p>}
       {stream && events.length === 0 && !stream.error && (
         <p className="muted">{stream.ended ? "No events." : "Waiting for events…"}</p>
       )}
-      <ol
+      <VirtualList
+        items={events}
+        count={events.length}
+        rowHeight={ROW_HEIGHT}
+        label="Event log"
         className="event-list"
-        aria-label="Event log"
-        ref={list}
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-        }}
-      >
-        {events.map((ev) => (
-          <EventItem
-            key={ev.sequence}
+        ordered
+        follow
+        rowKey={(ev) => ev.sequence}
+        renderRow={(ev) => (
+          <EventRow
             event={ev}
+            endKind={endKind}
+            picked={ev.sequence === picked}
             waiting={pendingInput?.sequence === ev.sequence}
+            onPick={setPicked}
             onAnswer={onAnswer}
           />
-        ))}
-      </ol>
+        )}
+      />
       {stream && !stream.ended && events.length > 0 && <p className="muted live-note">Live…</p>}
+      {shown && (
+        <section className="event-detail" aria-label={`Event #${shown.sequence}`}>
+          <div className="section-header">
+            <strong>
+              #{shown.sequence} {shown.type}
+            </strong>
+            <button type="button" className="small-button" onClick={() => setPicked(null)}>
+              Close
+            </button>
+          </div>
+          <JsonView
+            value={{
+              type: shown.type,
+              qualified_name: shown.qualifiedName,
+              types: shown.types,
+              sequence: shown.sequence,
+              time: shown.time,
+              value: shown.value,
+            }}
+          />
+        </section>
+      )}
     </aside>
   );
+});
+
+/** The colour class of an event: how a terminal event ended the run decides its colour, not its kind. */
+function kindOf(event: RunEvent, endKind: RunEnding["kind"] | null): string {
+  if (isTerminal(event)) return `terminal end-${endKind ?? "completed"}`;
+  if (isInputRequired(event)) return "input";
+  return isInternal(event) ? "internal" : "";
 }
 
-function EventItem({
+const EventRow = memo(function EventRow({
   event,
+  endKind,
+  picked,
   waiting,
+  onPick,
   onAnswer,
 }: {
   event: RunEvent;
+  endKind: RunEnding["kind"] | null;
+  picked: boolean;
   waiting: boolean;
+  onPick: (sequence: number | null) => void;
   onAnswer: () => void;
 }) {
-  const kind = isTerminal(event)
-    ? "terminal"
-    : isInputRequired(event)
-      ? "input"
-      : isInternal(event)
-        ? "internal"
-        : "";
-  // The JSON is rendered only once opened: a long log stays cheap.
-  const [open, setOpen] = useState(false);
+  const step = event.qualifiedName.endsWith("StepStateChanged")
+    ? `${String(event.value["step"] ?? "")} ${String(event.value["state"] ?? "")}`
+    : null;
   return (
-    <li
-      className={`event ${kind} ${waiting ? "waiting" : ""}`}
+    <div
+      className={`event ${kindOf(event, endKind)} ${waiting ? "waiting" : ""} ${picked ? "picked" : ""}`}
       data-sequence={event.sequence}
       data-type={event.type}
     >
-      <details onToggle={(e) => setOpen(e.currentTarget.open)}>
-        <summary>
-          <span className="event-seq">#{event.sequence}</span>
-          <time
-            className="event-time"
-            dateTime={event.time}
-            title={event.timeSource === "server" ? "Recorded by the server" : "Received by this page"}
-          >
-            {formatPreciseTime(event.time)}
-          </time>
-          <span className="event-type">{event.type}</span>
-          {isInputRequired(event) && <span className="tag">input required</span>}
-        </summary>
-        {open && (
-          <JsonView
-            value={{
-              type: event.type,
-              qualified_name: event.qualifiedName,
-              types: event.types,
-              value: event.value,
-            }}
-          />
-        )}
-      </details>
+      <button
+        type="button"
+        className="event-button"
+        aria-expanded={picked}
+        onClick={() => onPick(picked ? null : event.sequence)}
+      >
+        <span className="event-seq">#{event.sequence}</span>
+        <time
+          className="event-time"
+          dateTime={event.time}
+          title={event.timeSource === "server" ? "Recorded by the server" : "Received by this page"}
+        >
+          {formatPreciseTime(event.time)}
+        </time>
+        <span className="event-type">{event.type}</span>
+        {step && <span className="event-note">{step}</span>}
+        {/* A waiting row says so with its Answer button; the tag would crowd out the type. */}
+        {isInputRequired(event) && !waiting && <span className="tag">input required</span>}
+      </button>
       {waiting && (
         <button type="button" className="small-button" onClick={onAnswer}>
           Answer this
         </button>
       )}
-    </li>
+    </div>
   );
-}
+});

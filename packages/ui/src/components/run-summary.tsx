@@ -1,8 +1,12 @@
+import { useRef } from "react";
 import type { Run, RunEvent } from "../api/types.js";
-import { formatTime, runDuration, toJsonText } from "../format.js";
+import { formatTime, toJsonText } from "../format.js";
+import type { RunModel } from "../run/run-model.js";
+import { useFocusRescue } from "../state/focus.js";
 import { useAction } from "../state/use-action.js";
-import { useNow } from "../state/use-interval.js";
 import { CopyButton } from "./copy-button.js";
+import { Elapsed } from "./elapsed.js";
+import { FailureBox } from "./failure-box.js";
 import { JsonView } from "./json-view.js";
 import { StatusBadge } from "./status-badge.js";
 
@@ -12,20 +16,25 @@ export function RunSummary({
   pendingInput,
   onAnswer,
   onChanged,
+  model,
 }: {
   run: Run;
+  /** The run's events so far, for how it ended and what its steps threw. */
+  model: RunModel | null;
   /** The input-required event the run waits on, if any. */
   pendingInput: RunEvent | null;
   onAnswer: () => void;
   onChanged: () => void;
 }) {
   const cancel = useAction();
-  const now = useNow(run.status === "running");
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Start run and Cancel run disappear once pressed: the focus lands on the run, not on the body.
+  useFocusRescue(heading, `${run.handlerId}:${run.status}:${pendingInput?.sequence}`);
 
   return (
     <section className="card run-summary" aria-labelledby="run-heading">
       <div className="section-header">
-        <h2 id="run-heading" className="section-title">
+        <h2 id="run-heading" className="section-title" tabIndex={-1} ref={heading}>
           Run <span className="mono">{run.handlerId}</span>
         </h2>
         <StatusBadge status={run.status} />
@@ -36,7 +45,12 @@ export function RunSummary({
           <time dateTime={run.startedAt}>{formatTime(run.startedAt)}</time>
         </dd>
         <dt>{run.status === "running" ? "Running for" : "Took"}</dt>
-        <dd>{runDuration(run.startedAt, run.completedAt, now)}</dd>
+        <dd>
+          <Elapsed
+            start={run.startedAt}
+            end={run.status === "running" ? null : (run.completedAt ?? run.updatedAt)}
+          />
+        </dd>
       </dl>
       {pendingInput && run.status === "running" && (
         <div className="input-required" role="status">
@@ -64,12 +78,7 @@ export function RunSummary({
           {cancel.pending ? "Cancelling…" : "Cancel run"}
         </button>
       )}
-      {run.status === "failed" && (
-        <div className="run-error" role="alert">
-          <strong>Error</strong>
-          <pre className="json">{run.error ?? "The run failed."}</pre>
-        </div>
-      )}
+      {run.status !== "running" && run.status !== "completed" && <FailureBox run={run} model={model} />}
       {run.status === "completed" && (
         <div className="run-result">
           <div className="section-header">

@@ -1,20 +1,24 @@
-import { useId, useState } from "react";
-import { EVENT_NAMES, type EventSchema, type WorkflowGraph } from "../api/types.js";
+import { useId, useRef, useState } from "react";
+import { EVENT_NAMES, type EventSchema, type RunEvent, type WorkflowGraph } from "../api/types.js";
 import { eventKey } from "../graph/activity.js";
+import { revealFirstError } from "../state/focus.js";
 import { useAction } from "../state/use-action.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
 import { Dialog } from "./dialog.js";
+import { JsonView } from "./json-view.js";
 import { SchemaForm } from "./schema-form.js";
 
 /**
- * Sends an event into a running run: any event the workflow declares or was told about
- * (additional events), its form built from its schema, optionally to one step.
+ * Sends an event into a running run: only what may come from outside (human responses, and events
+ * no step produces: the additional ones), its form built from its schema, optionally to a step that
+ * accepts it. The question being answered, when the run waits for one, is shown first.
  */
 export function SendEventDialog({
   handlerId,
   events,
   graph,
   initialType,
+  pendingInput,
   onClose,
   onSent,
 }: {
@@ -22,6 +26,7 @@ export function SendEventDialog({
   events: EventSchema[];
   graph: WorkflowGraph | undefined;
   initialType: string | null;
+  pendingInput: RunEvent | null;
   onClose: () => void;
   onSent: () => void;
 }) {
@@ -35,6 +40,14 @@ export function SendEventDialog({
         <p className="muted">
           To run <span className="mono">{handlerId}</span>
         </p>
+        {pendingInput && (
+          <div className="input-required">
+            <div>
+              <strong>The run asks</strong> ({pendingInput.type})
+              <JsonView value={pendingInput.value} />
+            </div>
+          </div>
+        )}
         <label className="field" htmlFor={`${id}-type`}>
           <span className="field-label">Event</span>
         </label>
@@ -70,17 +83,19 @@ function EventForm({
   const form = useSchemaForm(event.schema);
   const [step, setStep] = useState("");
   const send = useAction();
-  const steps = graph?.nodes.filter((n) => n.nodeType === "step") ?? [];
   const accepting = new Set(acceptingSteps(event.type, graph));
+  const steps = graph?.nodes.filter((n) => n.nodeType === "step" && accepting.has(n.id)) ?? [];
   const stepId = useId();
+  const ref = useRef<HTMLFormElement>(null);
 
   return (
     <form
+      ref={ref}
       noValidate
       onSubmit={async (e) => {
         e.preventDefault();
         const value = form.submit();
-        if (value === null) return;
+        if (value === null) return revealFirstError(ref.current);
         await send.run(async (api) => {
           await api.sendEvent(handlerId, event.type, value, step || undefined);
           onSent();
@@ -100,7 +115,6 @@ function EventForm({
           {steps.map((s) => (
             <option key={s.id} value={s.id}>
               {s.label}
-              {accepting.has(s.id) ? " (accepts it)" : ""}
             </option>
           ))}
         </select>
@@ -123,10 +137,13 @@ interface OfferedEvent extends EventSchema {
   humanResponse: boolean;
 }
 
-/** Human responses first: they are what a waiting run needs. */
+/** What may come from outside, human responses first: they are what a waiting run needs. */
 function orderEvents(events: EventSchema[], graph: WorkflowGraph | undefined): OfferedEvent[] {
   const human = new Set(humanResponseTypes(graph));
-  const offered = events.map((e) => ({ ...e, humanResponse: human.has(e.type) }));
+  const internal = new Set(producedTypes(graph));
+  const offered = events
+    .filter((e) => human.has(e.type) || (!internal.has(e.type) && !BUILTIN_ENDS.has(e.type)))
+    .map((e) => ({ ...e, humanResponse: human.has(e.type) }));
   return [...offered.filter((e) => e.humanResponse), ...offered.filter((e) => !e.humanResponse)];
 }
 
@@ -143,4 +160,23 @@ function acceptingSteps(type: string, graph: WorkflowGraph | undefined): string[
     graph.nodes.filter((n) => n.nodeType === "event" && eventKey(n) === type).map((n) => n.id),
   );
   return graph.edges.filter((e) => eventNodes.has(e.source)).map((e) => e.target);
+}
+
+// The run's own start and end: never something to send into a running run.
+const BUILTIN_ENDS = new Set(["StartEvent", "StopEvent"]);
+
+/** Events a step produces (an edge from a step to the event), or that start or stop the run. */
+function producedTypes(graph: WorkflowGraph | undefined): string[] {
+  if (!graph) return [];
+  const steps = new Set(graph.nodes.filter((n) => n.nodeType === "step").map((n) => n.id));
+  const produced = new Set(graph.edges.filter((e) => steps.has(e.source)).map((e) => e.target));
+  return graph.nodes
+    .filter(
+      (n) =>
+        n.nodeType === "event" &&
+        (produced.has(n.id) ||
+          n.eventTypes.includes("workflows.events.StartEvent") ||
+          n.eventTypes.includes("workflows.events.StopEvent")),
+    )
+    .map(eventKey);
 }

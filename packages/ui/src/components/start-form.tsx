@@ -1,4 +1,6 @@
+import { useRef } from "react";
 import type { JsonSchema } from "../schema-form/index.js";
+import { revealFirstError } from "../state/focus.js";
 import { useAction } from "../state/use-action.js";
 import { useSchemaForm } from "../state/use-schema-form.js";
 import { SchemaForm } from "./schema-form.js";
@@ -15,17 +17,20 @@ export function StartForm({
 }) {
   const form = useSchemaForm(schema);
   const start = useAction();
+  const ref = useRef<HTMLFormElement>(null);
 
   return (
     <form
+      ref={ref}
       className="card start-form"
       aria-labelledby="start-heading"
       noValidate
       onSubmit={async (e) => {
         e.preventDefault();
         const value = form.submit();
-        if (value === null) return;
+        if (value === null) return revealFirstError(ref.current);
         await start.run(async (api) => onStarted(await api.startRun(workflow, schema.title, value)));
+        revealFirstError(ref.current);
       }}
     >
       <h2 id="start-heading" className="section-title">

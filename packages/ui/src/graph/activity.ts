@@ -1,54 +1,51 @@
-import { EVENT_NAMES, type GraphNode, isInternal, isTerminal, type RunEvent } from "../api/types.js";
+import { type GraphNode, type RunEvent, shortName } from "../api/types.js";
+import { RunModel } from "../run/run-model.js";
 
 /** What a run did to its graph so far, derived from its events (internal step-state events included). */
 export interface GraphActivity {
   /** Steps working right now, with how many workers each. */
   running: Map<string, number>;
-  /** How many times each step started work. */
+  /** How many times each step started work on an event (retries and resumptions not counted). */
   stepRuns: Map<string, number>;
-  /** By event short name: how often it fired and the sequence of the latest firing. */
+  /** By event short name: how often it happened (once, however many steps took it) and the latest sequence. */
   fired: Map<string, { count: number; lastSequence: number }>;
+  /** The step whose failure ended the run. */
+  failedStep: string | null;
+  /** Steps that went idle to wait for an event that has not come yet. */
+  waiting: Set<string>;
+  /** The run waits for outside input: steps that take a human response wait with it. */
+  awaitingInput: boolean;
 }
 
-export const shortName = (name: string): string => name.slice(name.lastIndexOf(".") + 1);
+export { shortName };
 
 /** The name an event node is matched by: the short name of its event type. */
 export const eventKey = (node: GraphNode): string => shortName(node.eventType ?? node.label);
 
-export function graphActivity(events: readonly RunEvent[]): GraphActivity {
-  const workers = new Map<string, Set<string>>();
-  const stepRuns = new Map<string, number>();
-  const fired = new Map<string, { count: number; lastSequence: number }>();
-  const fire = (name: unknown, sequence: number) => {
-    if (typeof name !== "string" || name === "") return;
-    const key = shortName(name);
-    fired.set(key, { count: (fired.get(key)?.count ?? 0) + 1, lastSequence: sequence });
-  };
-
-  // Step-state changes name every event a step took or produced; without them, use what was published.
-  const fromSteps = events.some((ev) => ev.qualifiedName === EVENT_NAMES.stepState);
-  for (const ev of events) {
-    if (ev.qualifiedName === EVENT_NAMES.stepState) {
-      const step = String(ev.value["step"] ?? "");
-      const worker = String(ev.value["worker_id"] ?? "");
-      const active = workers.get(step) ?? new Set<string>();
-      if (ev.value["state"] === "running") {
-        active.add(worker);
-        stepRuns.set(step, (stepRuns.get(step) ?? 0) + 1);
-        fire(ev.value["input_event"], ev.sequence);
-      } else {
-        active.delete(worker);
-        fire(ev.value["output_event"], ev.sequence);
-      }
-      workers.set(step, active);
-    } else if (!fromSteps && !isInternal(ev)) {
-      fire(ev.qualifiedName, ev.sequence);
+/** The graph's view of a run model (cheap: proportional to the steps, not the events). */
+export function activityOf(model: RunModel, pendingInput: boolean): GraphActivity {
+  const running = new Map<string, number>();
+  for (const [step, active] of model.working) if (active.size > 0) running.set(step, active.size);
+  const waiting = new Set<string>();
+  if (pendingInput && !model.ending) {
+    // A step that asked for input ends its execution without output and runs again once answered.
+    for (const [step] of model.stepRuns) {
+      const last = model.executions.findLast((e) => e.step === step);
+      if (last && last.outcome === "done" && last.output === null && !running.has(step)) waiting.add(step);
     }
   }
+  return {
+    running,
+    stepRuns: new Map(model.stepRuns),
+    fired: new Map(model.fired),
+    failedStep: model.ending?.kind === "failed" ? model.ending.step : null,
+    waiting,
+    awaitingInput: pendingInput && !model.ending,
+  };
+}
 
-  // Once the run has ended (a cancelled step may never report going idle), nothing is at work.
-  const ended = events.some(isTerminal);
-  const running = new Map<string, number>();
-  for (const [step, active] of workers) if (active.size > 0 && !ended) running.set(step, active.size);
-  return { running, stepRuns, fired };
+export function graphActivity(events: readonly RunEvent[]): GraphActivity {
+  const model = new RunModel();
+  model.ingest(events);
+  return activityOf(model, model.lastInput !== null && !model.lastInput.movedOn);
 }

@@ -35,7 +35,7 @@ export function nodeWidth(label: string): number {
 // ELK is large: it runs in a Web Worker loaded from its own asset, only once a graph is shown.
 let elk: InstanceType<typeof ELK> | null = null;
 
-/** Lays the graph out left to right (ELK's layered algorithm). */
+/** Lays the graph out top to bottom (ELK's layered algorithm): long chains read down, not across. */
 export async function layoutGraph(graph: WorkflowGraph): Promise<Positioned[]> {
   elk ??= new ELK({ workerUrl: elkWorkerUrl });
   const ids = new Set(graph.nodes.map((n) => n.id));
@@ -43,9 +43,9 @@ export async function layoutGraph(graph: WorkflowGraph): Promise<Positioned[]> {
     id: "root",
     layoutOptions: {
       "elk.algorithm": "layered",
-      "elk.direction": "RIGHT",
+      "elk.direction": "DOWN",
       "elk.spacing.nodeNode": "28",
-      "elk.layered.spacing.nodeNodeBetweenLayers": "56",
+      "elk.layered.spacing.nodeNodeBetweenLayers": "36",
       "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
     },
     children: graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(n.label), height: NODE_HEIGHT })),

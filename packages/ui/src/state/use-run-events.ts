@@ -1,20 +1,30 @@
 import { useEffect, useState } from "react";
 import { describeError } from "../api/debugger-api.js";
-import { isTerminal, type RunEvent } from "../api/types.js";
+import type { RunEvent } from "../api/types.js";
+import { RunModel } from "../run/run-model.js";
 import { useConnection } from "./connection.js";
 
 export interface RunEvents {
-  events: RunEvent[];
+  /** The run's events folded so far; mutated in place, `version` says when it changed. */
+  model: RunModel;
+  version: number;
   /** True once the stream delivered the run's terminal event (or the run had ended). */
   ended: boolean;
+  /** The last failure, while the stream waits to try again. */
   error: string | null;
+  /** When the next try is due (ms since epoch), while reconnecting. */
+  retryAt: number | null;
 }
 
-const EMPTY: RunEvents = { events: [], ended: false, error: null };
+const EMPTY_MODEL = new RunModel();
+const EMPTY: RunEvents = { model: EMPTY_MODEL, version: 0, ended: false, error: null, retryAt: null };
+const MAX_BACKOFF_MS = 15_000;
 
 /**
- * Streams every event of a run (internal ones too: the graph needs them) into one growing list.
- * The client resumes from the last sequence after a dropped connection; a repeated sequence is ignored.
+ * Streams every event of a run (internal ones too: the graph and the timeline need them) into a
+ * {@link RunModel}. Events are folded once per frame; the view re-renders per batch, not per event.
+ * The client resumes from the last sequence after a dropped connection; when it gives up, this tries
+ * again with backoff, for as long as the run is shown.
  */
 export function useRunEvents(handlerId: string | null): RunEvents {
   const { api, handleAuthError } = useConnection();
@@ -23,40 +33,52 @@ export function useRunEvents(handlerId: string | null): RunEvents {
   useEffect(() => {
     if (handlerId === null) return;
     const abort = new AbortController();
-    setState({ ...EMPTY, handlerId });
-    // Events arrive in bursts (a replay is all at once): they are appended once per frame, not one by one.
+    const model = new RunModel();
+    setState({ ...EMPTY, model, handlerId });
     let pending: RunEvent[] = [];
     let scheduled = 0;
+    const update = (patch: Partial<RunEvents>) =>
+      setState((s) => (s.handlerId === handlerId && s.model === model ? { ...s, ...patch } : s));
     const flush = () => {
       scheduled = 0;
       const batch = pending;
       pending = [];
-      setState((s) => {
-        if (s.handlerId !== handlerId) return s;
-        let last = s.events[s.events.length - 1]?.sequence ?? -1;
-        const fresh: RunEvent[] = [];
-        for (const ev of batch) {
-          if (ev.sequence <= last) continue;
-          fresh.push(ev);
-          last = ev.sequence;
-        }
-        if (fresh.length === 0) return s;
-        return { ...s, events: [...s.events, ...fresh], ended: s.ended || fresh.some(isTerminal) };
-      });
+      if (model.ingest(batch))
+        update({ version: model.version, ended: model.ending !== null, error: null, retryAt: null });
     };
     (async () => {
-      try {
-        for await (const ev of api.streamEvents(handlerId, abort.signal)) {
-          pending.push(ev);
-          scheduled ||= window.setTimeout(flush, 16);
+      let failures = 0;
+      while (!abort.signal.aborted) {
+        try {
+          if (failures > 0) {
+            // The stream says nothing until the next event: ask once that the server is back.
+            await api.getRun(handlerId);
+            update({ error: null, retryAt: null });
+          }
+          const after = model.events[model.events.length - 1]?.sequence ?? -1;
+          for await (const ev of api.streamEvents(handlerId, abort.signal, after)) {
+            pending.push(ev);
+            failures = 0;
+            scheduled ||= window.setTimeout(flush, 16);
+          }
+          if (abort.signal.aborted) return;
+          window.clearTimeout(scheduled);
+          flush();
+          update({ ended: true, error: null, retryAt: null });
+          return;
+        } catch (error) {
+          if (abort.signal.aborted || handleAuthError(error)) return;
+          window.clearTimeout(scheduled);
+          flush();
+          if (isFinal(error)) {
+            update({ error: describeError(error), retryAt: null });
+            return;
+          }
+          failures++;
+          const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
+          update({ error: describeError(error), retryAt: Date.now() + wait });
+          await sleep(wait, abort.signal);
         }
-        if (abort.signal.aborted) return;
-        flush();
-        setState((s) => (s.handlerId === handlerId ? { ...s, ended: true } : s));
-      } catch (error) {
-        if (abort.signal.aborted || handleAuthError(error)) return;
-        flush();
-        setState((s) => (s.handlerId === handlerId ? { ...s, error: describeError(error) } : s));
       }
     })();
     return () => {
@@ -66,4 +88,24 @@ export function useRunEvents(handlerId: string | null): RunEvents {
   }, [api, handlerId, handleAuthError]);
 
   return state.handlerId === handlerId ? state : EMPTY;
+}
+
+// A 4xx other than a timeout (the run does not exist, bad input) will not change by trying again.
+function isFinal(error: unknown): boolean {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const id = window.setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        window.clearTimeout(id);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { requireProvided } from "../../../eventloom/test/support/provided.js";
 
 export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 
@@ -16,6 +17,7 @@ export interface Browser {
 
 /** Debian's Chromium, headless, in a fresh profile, with nothing of its own calling home. */
 export async function launchChromium(): Promise<Browser> {
+  requireProvided("chromium"); // the global setup found none and could not install one: it says why
   const profile = await mkdtemp(join(tmpdir(), "eventloom-ui-e2e-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -52,3 +52,50 @@ export const slow = new Workflow({ name: "SlowWorkflow", timeout: null }).step(
 
 /** Not declared by any step: the server is told about it with `additionalEvents`, and the UI offers it. */
 export const Nudge = defineEvent("Nudge", z.object({ note: z.string().optional() }));
+
+export const Tick = defineEvent("Tick", z.object({ i: z.number().int() }));
+
+/** Writes `count` events to the stream as fast as it can, then stops: a big run for the scale tests. */
+export const flood = new Workflow({ name: "FloodWorkflow", timeout: null }).step(
+  "flood",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx, ev) => {
+    const count = typeof ev.data["count"] === "number" ? ev.data["count"] : 10_000;
+    for (let i = 0; i < count; i++) ctx.writeEventToStream(Tick.create({ i }));
+    return StopEvent.create({ result: { written: count } });
+  },
+);
+
+/** Throws on every attempt, each with its own message: three attempts, then the run fails. */
+export const flaky = new Workflow({ name: "FlakyWorkflow" }).step(
+  "fetch_rates",
+  { accepts: [StartEvent], emits: [StopEvent], retry: { maxAttempts: 3, delay: 0.01 } },
+  async (ctx) => {
+    throw new Error(`rates service answered 503 (try ${ctx.attempt})`);
+  },
+);
+
+export const Parsed = defineEvent("Parsed", z.object({ words: z.number().int() }));
+
+/** Two steps joined by one event: the event happens once, whatever the steps' state changes say. */
+export const chain = new Workflow({ name: "ChainWorkflow" })
+  .step("parse", { accepts: [StartEvent], emits: [Parsed] }, async () => Parsed.create({ words: 3 }))
+  .step("count", { accepts: [Parsed], emits: [StopEvent] }, async (_ctx, ev) =>
+    StopEvent.create({ result: ev.data.words }),
+  );
+
+/** A pipeline of `steps` steps, each passing its own event to the next: a tall graph. */
+export function pipeline(steps: number): Workflow {
+  const stages = Array.from({ length: steps - 1 }, (_, i) =>
+    defineEvent(`Stage${i + 1}Done`, z.object({ stage: z.number().int() })),
+  );
+  let wf = new Workflow({ name: `Pipeline${steps}` });
+  for (let i = 0; i < steps; i++) {
+    const accepts = i === 0 ? StartEvent : stages[i - 1]!;
+    const emits = i === steps - 1 ? StopEvent : stages[i]!;
+    wf = wf.step(`stage_${i + 1}`, { accepts: [accepts], emits: [emits] }, async () =>
+      i === steps - 1 ? StopEvent.create({ result: steps }) : stages[i]!.create({ stage: i + 1 }),
+    );
+  }
+  return wf;
+}

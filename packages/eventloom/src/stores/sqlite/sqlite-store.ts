@@ -13,10 +13,13 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
+import { FileGuard, identityOf } from "./file-guard.js";
+import { type FileLock, lockFile } from "./file-lock.js";
 import { migrate } from "./migrations.js";
+import { toStoreError } from "./store-errors.js";
 import { WriterThread } from "./writer.js";
 import { packBatch } from "./writer-protocol.js";
-import { connect, isInMemory, prepareWrites, type Writes } from "./writes.js";
+import { connect, ensureFolder, isInMemory, prepareWrites, type Writes } from "./writes.js";
 
 export interface SqliteStoreOptions {
   /**
@@ -72,6 +75,8 @@ interface Opened {
   writes: Writes | null;
   /** Listing statements by the shape of their filters (number of statuses, of names, cursor or not). */
   listings: Map<string, Statement>;
+  /** This store's hold on the file (null in memory): no other store may open it meanwhile. */
+  lock: FileLock | null;
 }
 
 const MAX_CACHED_LISTINGS = 64;
@@ -79,7 +84,13 @@ const MAX_CACHED_LISTINGS = 64;
 /**
  * The embedded, durable store: one SQLite file (better-sqlite3) in WAL mode. The parent directory is
  * created when missing; `":memory:"` keeps everything in memory. The schema is created or migrated
- * on the first use (or by `init()`), in a transaction, so several processes may open one file.
+ * on the first use (or by `init()`).
+ *
+ * One store at a time has a file: the first use takes a lock that the OS releases when the process
+ * ends, however it ends (a side file `<path>-lock` holds it and names its owner), and a second store
+ * on the file, in another process or this one, fails with {@link StoreInUseError} (`STORE_IN_USE`)
+ * until the first is closed or its process gone. Errors that mean the file cannot take writes now
+ * (a full disk, a read-only or deleted file, an I/O error) are `STORE_UNAVAILABLE`, naming the cause.
  *
  * better-sqlite3 is synchronous. Reads run on the calling thread and return settled promises.
  * Writes run in a worker thread with a connection of its own (see `writer`), in the order they
@@ -122,7 +133,7 @@ export class SqliteStore implements Store {
   }
 
   async init(): Promise<void> {
-    this.#open();
+    this.#use(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -140,12 +151,13 @@ export class SqliteStore implements Store {
       // Only a hint to the query planner: a busy database must not make close fail.
     }
     opened.db.close();
+    opened.lock?.release();
   }
 
   async commit(batch: CommitBatch): Promise<void> {
-    const { writes } = this.#open();
+    const writes = this.#use((opened) => opened.writes);
     if (writes) {
-      writes.commit(batch);
+      this.#use(() => writes.commit(batch));
     } else {
       // Checked here too, so that a bad batch fails before it is copied to the writer thread.
       for (const group of batch.events ?? [])
@@ -156,21 +168,22 @@ export class SqliteStore implements Store {
   }
 
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
-    const row = this.#open().statements.getHandler.get(handlerId) as HandlerRow | undefined;
+    const row = this.#use((o) => o.statements.getHandler.get(handlerId)) as HandlerRow | undefined;
     return row === undefined ? null : toRecord(row);
   }
 
   async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
-    const opened = this.#open();
+    this.#use(() => undefined);
     checkListLimit(query.limit);
     const after = query.cursor == null ? null : decodeCursor(query.cursor);
     const statuses = [...new Set(query.status ?? [])];
     const names = [...new Set(query.workflowName ?? [])];
-    const statement = this.#listing(opened, statuses.length, names.length, after !== null);
     const params: (string | number)[] = [...statuses, ...names];
     if (after !== null) params.push(after.startedAt, after.handlerId);
     params.push(query.limit + 1);
-    const rows = statement.all(...params) as HandlerRow[];
+    const rows = this.#use((opened) =>
+      this.#listing(opened, statuses.length, names.length, after !== null).all(...params),
+    ) as HandlerRow[];
     const more = rows.length > query.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
@@ -182,7 +195,7 @@ export class SqliteStore implements Store {
   }
 
   async listRunning(): Promise<HandlerRecord[]> {
-    return (this.#open().statements.listRunning.all() as HandlerRow[]).map(toRecord);
+    return (this.#use((o) => o.statements.listRunning.all()) as HandlerRow[]).map(toRecord);
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
@@ -191,45 +204,48 @@ export class SqliteStore implements Store {
   }
 
   async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
-    const { statements } = this.#open();
+    this.#use(() => undefined);
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
-    const rows = statements.readEvents.all(handlerId, afterSequence, limit) as [number, string][];
+    const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, limit)) as [
+      number,
+      string,
+    ][];
     return rows.map(([sequence, json]) => ({ sequence, json }));
   }
 
   async lastSequence(handlerId: string): Promise<number> {
-    const last = this.#open().statements.lastSequence.get(handlerId) as number | undefined;
+    const last = this.#use((o) => o.statements.lastSequence.get(handlerId)) as number | undefined;
     return last ?? -1;
   }
 
   async loadState(handlerId: string): Promise<RunState | null> {
-    const json = this.#open().statements.loadState.get(handlerId) as string | undefined;
+    const json = this.#use((o) => o.statements.loadState.get(handlerId)) as string | undefined;
     return json === undefined ? null : (JSON.parse(json) as RunState);
   }
 
   async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
-    const { writes } = this.#open();
-    if (writes) writes.appendInbox(handlerId, item);
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) this.#use(() => writes.appendInbox(handlerId, item));
     else await this.#write({ op: "appendInbox", handlerId, item });
     this.#listeners.notify([handlerId]);
   }
 
   async readInbox(handlerId: string): Promise<InboxItem[]> {
-    const rows = this.#open().statements.readInbox.all(handlerId) as string[];
+    const rows = this.#use((o) => o.statements.readInbox.all(handlerId)) as string[];
     return rows.map((json) => JSON.parse(json) as InboxItem);
   }
 
   async deleteHandler(handlerId: string): Promise<boolean> {
-    const { writes } = this.#open();
-    if (writes) return writes.deleteHandler(handlerId);
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.deleteHandler(handlerId));
     return (await this.#write({ op: "deleteHandler", handlerId })) as boolean;
   }
 
   /**
-   * Notifies about this instance's own writes only: several processes may share the file, but a
-   * server that must see another process's writes live needs a shared store (Postgres).
+   * Notifies about this instance's own writes, which are all the writes: one store at a time has
+   * the file. Several processes that share handlers need a shared store (Postgres).
    */
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.#listeners.add(listener);
@@ -237,35 +253,53 @@ export class SqliteStore implements Store {
 
   /** The result of `PRAGMA integrity_check`: `"ok"` for a sound database, else the problems, one a line. */
   integrityCheck(): string {
-    const rows = this.#open().db.pragma("integrity_check") as { integrity_check: string }[];
+    const rows = this.#use((o) => o.db.pragma("integrity_check")) as { integrity_check: string }[];
     return rows.map((row) => row.integrity_check).join("\n");
   }
 
-  #open(): Opened {
+  /** Runs `work` on the open database (opening it on first use); the file's faults become STORE_UNAVAILABLE. */
+  #use<T>(work: (opened: Opened) => T): T {
     if (this.#closed) throw new StoreClosedError();
-    this.#opened ??= this.#connect();
-    return this.#opened;
+    try {
+      this.#opened ??= this.#connect();
+      return work(this.#opened);
+    } catch (error) {
+      throw toStoreError(error, this.path);
+    }
   }
 
   /** A write on the writer thread; a store closed meanwhile fails it. */
   #write(call: Parameters<WriterThread["call"]>[0]): Promise<unknown> {
     if (this.#closed || this.#thread === null) return Promise.reject(new StoreClosedError());
-    return this.#thread.call(call);
+    return this.#thread.call(call).catch((error: unknown) => {
+      throw toStoreError(error, this.path);
+    });
   }
 
   #connect(): Opened {
-    // The schema is migrated here, before the writer thread opens its own connection.
-    const db = connect(this.path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
+    const memory = isInMemory(this.path);
+    if (!memory) ensureFolder(this.path);
+    // Taken before anything is read or written: a second server must not even resume a run.
+    const lock = memory ? null : lockFile(this.path);
+    let db: Database.Database | null = null;
     try {
+      // The schema is migrated here, before the writer thread opens its own connection.
+      db = connect(this.path, { synchronous: this.#synchronous, busyTimeoutMs: this.#busyTimeoutMs });
+      // Which file this is: every write checks that the path still leads to it (see FileGuard).
+      const file = memory ? null : identityOf(this.path);
       migrate(db);
+      this.#thread?.opened(file);
       return {
         db,
         statements: prepareReads(db),
-        writes: this.#thread === null ? prepareWrites(db) : null,
+        writes:
+          this.#thread === null ? prepareWrites(db, memory ? null : new FileGuard(this.path, file)) : null,
         listings: new Map(),
+        lock,
       };
     } catch (error) {
-      db.close();
+      db?.close();
+      lock?.release();
       throw error;
     }
   }

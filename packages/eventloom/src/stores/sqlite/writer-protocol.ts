@@ -1,16 +1,20 @@
 import Database from "better-sqlite3";
+import { WorkflowError } from "../../core/index.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import type { FileIdentity } from "./file-guard.js";
 import type { ConnectionOptions } from "./writes.js";
 
 /** What the writer thread is started with. */
 export interface WriterData {
   path: string;
   options: ConnectionOptions;
+  /** The file the store opened, set before the first write (see FileGuard). */
+  file: FileIdentity | null;
 }
 
 /**
@@ -95,6 +99,7 @@ export type WireError =
   | { kind: "SequenceConflict"; handlerId: string; sequence: number }
   | { kind: "DuplicateInboxItem"; handlerId: string; itemId: string }
   | { kind: "Sqlite"; message: string; code: string }
+  | { kind: "StoreUnavailable"; message: string }
   | { kind: "RangeError" | "TypeError" | "Error"; message: string };
 
 export function toWire(error: unknown): WireError {
@@ -106,6 +111,8 @@ export function toWire(error: unknown): WireError {
   }
   if (error instanceof Database.SqliteError)
     return { kind: "Sqlite", message: error.message, code: error.code };
+  if (error instanceof WorkflowError && error.code === "STORE_UNAVAILABLE")
+    return { kind: "StoreUnavailable", message: error.message };
   if (error instanceof RangeError) return { kind: "RangeError", message: error.message };
   if (error instanceof TypeError) return { kind: "TypeError", message: error.message };
   return { kind: "Error", message: error instanceof Error ? error.message : String(error) };
@@ -120,6 +127,8 @@ export function fromWire(error: WireError): Error {
       return new DuplicateInboxItemError(error.handlerId, error.itemId);
     case "Sqlite":
       return new Database.SqliteError(error.message, error.code);
+    case "StoreUnavailable":
+      return new WorkflowError("STORE_UNAVAILABLE", error.message);
     case "RangeError":
       return new RangeError(error.message);
     case "TypeError":

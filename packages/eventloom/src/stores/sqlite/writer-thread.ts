@@ -1,6 +1,8 @@
 // The SQLite writer thread's entry (see writer.ts): every write of one SqliteStore runs here, on its
 // own connection, so that the transaction's work and its fsync do not block the server's event loop.
 import { parentPort, workerData } from "node:worker_threads";
+import type Database from "better-sqlite3";
+import { FileGuard } from "./file-guard.js";
 import {
   toWire,
   unpackBatch,
@@ -8,30 +10,44 @@ import {
   type WriterReply,
   type WriterRequest,
 } from "./writer-protocol.js";
-import { connect, prepareWrites } from "./writes.js";
+import { connect, prepareWrites, type Writes } from "./writes.js";
 
 const port = parentPort;
 if (port === null) throw new Error("writer-thread.ts runs as a worker thread only");
-const { path, options } = workerData as WriterData;
-const db = connect(path, options);
-const writes = prepareWrites(db);
+const { path, options, file } = workerData as WriterData;
+// The store's file, not a new one at its path: a file deleted before this thread started is refused.
+const guard = new FileGuard(path, file);
+let db: Database.Database | null = null;
+let writes: Writes | null = null;
+let failed: unknown = null;
+try {
+  guard.before();
+  db = connect(path, { ...options, fileMustExist: true });
+  writes = prepareWrites(db, guard);
+} catch (error) {
+  db?.close();
+  db = null;
+  // Every write is answered with this error, so that the caller learns why.
+  failed = error;
+}
 
 port.on("message", (request: WriterRequest) => {
   let reply: WriterReply;
   try {
     let value: unknown = null;
+    if (writes === null && request.op !== "close") throw failed;
     switch (request.op) {
       case "commit":
-        writes.commit(unpackBatch(request.batch));
+        writes?.commit(unpackBatch(request.batch));
         break;
       case "appendInbox":
-        writes.appendInbox(request.handlerId, request.item);
+        writes?.appendInbox(request.handlerId, request.item);
         break;
       case "deleteHandler":
-        value = writes.deleteHandler(request.handlerId);
+        value = writes?.deleteHandler(request.handlerId);
         break;
       case "close":
-        db.close();
+        db?.close();
         port.postMessage({ id: request.id, ok: true, value: null } satisfies WriterReply);
         port.close();
         return;

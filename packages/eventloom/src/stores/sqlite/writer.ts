@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { StoreClosedError } from "../store.js";
+import type { FileIdentity } from "./file-guard.js";
 import {
   fromWire,
   type WriterCall,
@@ -30,7 +31,12 @@ export class WriterThread {
   #closing = false;
 
   constructor(path: string, options: ConnectionOptions) {
-    this.#data = { path, options };
+    this.#data = { path, options, file: null };
+  }
+
+  /** Tells the threads started from now on which file the store opened at the path. */
+  opened(file: FileIdentity | null): void {
+    this.#data.file = file;
   }
 
   call(call: WriterCall): Promise<unknown> {

@@ -8,6 +8,7 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import type { FileGuard } from "./file-guard.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
 const EVENTS_PER_INSERT = 64;
@@ -18,14 +19,24 @@ const CACHE_KIB = 16 * 1024;
 export interface ConnectionOptions {
   synchronous: "full" | "normal";
   busyTimeoutMs: number;
+  /** Fail instead of creating the file (the writer thread: the store's file must already exist). */
+  fileMustExist?: boolean;
 }
 
 export const isInMemory = (path: string): boolean => path === ":memory:" || path === "";
 
+/** Creates the folder of a database file when it is missing. */
+export function ensureFolder(path: string): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+}
+
 /** Opens a connection in WAL mode with the store's settings (the parent directory is created when missing). */
 export function connect(path: string, options: ConnectionOptions): Database.Database {
-  if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
-  const db = new Database(path, { timeout: options.busyTimeoutMs });
+  if (!isInMemory(path)) ensureFolder(path);
+  const db = new Database(path, {
+    timeout: options.busyTimeoutMs,
+    fileMustExist: options.fileMustExist ?? false,
+  });
   try {
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
@@ -44,8 +55,11 @@ export interface Writes {
   deleteHandler(handlerId: string): boolean;
 }
 
-/** Prepares the write statements of a connection whose schema is current. */
-export function prepareWrites(db: Database.Database): Writes {
+/**
+ * Prepares the write statements of a connection whose schema is current. `guard` (null in memory)
+ * checks after each write that the file is still at its path, before the write is acknowledged.
+ */
+export function prepareWrites(db: Database.Database, guard: FileGuard | null): Writes {
   const upsertHandler = db.prepare(
     `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -143,25 +157,34 @@ export function prepareWrites(db: Database.Database): Writes {
     return existed;
   });
 
-  return {
-    commit: (batch) => commit.immediate(batch),
-    appendInbox(handlerId, item) {
-      const json = JSON.stringify({
-        id: item.id,
-        event: item.event,
-        step: item.step ?? null,
-        receivedAt: item.receivedAt,
-      });
-      try {
-        appendInbox.run(handlerId, item.id, json);
-      } catch (error) {
-        if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
-          throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
-        throw error;
-      }
-    },
-    deleteHandler: (handlerId) => remove.immediate(handlerId),
+  const guarded = <T>(write: () => T): T => {
+    guard?.before();
+    const value = write();
+    guard?.after();
+    return value;
   };
+
+  return {
+    commit: (batch) => guarded(() => commit.immediate(batch)),
+    appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
+    deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
+  };
+
+  function insertInboxItem(handlerId: string, item: InboxItem): void {
+    const json = JSON.stringify({
+      id: item.id,
+      event: item.event,
+      step: item.step ?? null,
+      receivedAt: item.receivedAt,
+    });
+    try {
+      appendInbox.run(handlerId, item.id, json);
+    } catch (error) {
+      if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
+        throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
+      throw error;
+    }
+  }
 }
 
 function isConstraintError(error: unknown, code: string): boolean {

@@ -1,9 +1,10 @@
 import pg from "pg";
 import { afterEach, expect, test } from "vitest";
 import { PostgresStore } from "../../../src/stores/postgres/index.js";
+import { ADMIN_URL } from "../../support/postgres-url.js";
 import { call, callJson, makeServer, readNdjson } from "../helpers.js";
 
-const URL = process.env["WORKFLOWS_TEST_PG"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const URL = ADMIN_URL;
 
 const servers: ReturnType<typeof makeServer>[] = [];
 const schemas: string[] = [];

@@ -1,0 +1,32 @@
+import type { RunState } from "./run-state.js";
+import type { AnyWorkflow } from "./workflow.js";
+
+/**
+ * The state a new run starts from. `prior` is the state of an ended run whose store (and, unless
+ * `firstSequence` says otherwise, sequence counter) the new run carries on.
+ */
+export function initialRunState(
+  workflow: AnyWorkflow,
+  options: { runId: string; now: number; firstSequence?: number; prior: RunState | null },
+): RunState {
+  const { now, prior } = options;
+  return {
+    version: 1,
+    workflowName: workflow.name,
+    runId: options.runId,
+    status: "running",
+    startedAt: now,
+    deadline: workflow.timeout === null ? null : now + workflow.timeout * 1000,
+    nextSequence: options.firstSequence ?? prior?.nextSequence ?? 0,
+    nextItemId: 0,
+    queues: {},
+    inFlight: {},
+    retries: {},
+    collected: {},
+    waiters: {},
+    unclaimed: [],
+    store: prior ? prior.store : workflow.initialState(),
+    idle: false,
+    outcome: null,
+  };
+}

@@ -1,0 +1,132 @@
+import type { Clock } from "./clock.js";
+import type { Execution } from "./engine-types.js";
+import { StepTimeoutError, WorkflowError } from "./errors.js";
+import { StepStateChanged, type WorkflowEvent } from "./events.js";
+import type { RetryPolicy } from "./retry.js";
+import type { QueuedItem } from "./run-state.js";
+import type { StepDeclaration } from "./workflow.js";
+
+/** A step returned or sent an event it did not declare: a programming error, never retried. */
+export class UndeclaredEventError extends WorkflowError {
+  constructor(message: string) {
+    super("INVALID_WORKFLOW", message);
+  }
+}
+
+export function isWorkflowEvent(value: unknown): value is WorkflowEvent {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as WorkflowEvent).qualifiedName === "string" &&
+    typeof (value as WorkflowEvent).data === "object"
+  );
+}
+
+/** What a step function returned, as a list of events; anything else is an {@link UndeclaredEventError}. */
+export function normalizeOutputs(result: unknown): WorkflowEvent[] {
+  if (result === undefined || result === null) return [];
+  const list = Array.isArray(result) ? result : [result];
+  for (const ev of list) {
+    if (!isWorkflowEvent(ev))
+      throw new UndeclaredEventError("A step returned something that is not an event");
+  }
+  return list as WorkflowEvent[];
+}
+
+/** Throws when `step` (returning or sending: `verb`) gives an event it does not declare in `emits`. */
+export function checkEmits(
+  step: StepDeclaration | undefined,
+  stepName: string,
+  event: WorkflowEvent,
+  verb: string,
+): void {
+  if (!isWorkflowEvent(event)) {
+    throw new UndeclaredEventError(`Step "${stepName}" ${verb} something that is not an event`);
+  }
+  if (step && !step.emits.some((d) => d.name === event.qualifiedName)) {
+    throw new UndeclaredEventError(
+      `Step "${stepName}" ${verb} ${event.type}, which it does not declare in emits`,
+    );
+  }
+}
+
+/** True when the policy gives the failed item another attempt (never after an undeclared event). */
+export function retryable(policy: RetryPolicy, item: QueuedItem, error: unknown): boolean {
+  return (
+    !(error instanceof UndeclaredEventError) &&
+    item.attempt < policy.maxAttempts &&
+    (policy.retryOn ? safeRetryOn(policy.retryOn, error) : true)
+  );
+}
+
+/** A retry policy's `retryOn` that throws counts as "do not retry". */
+function safeRetryOn(retryOn: (error: unknown) => boolean, error: unknown): boolean {
+  try {
+    return retryOn(error) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The internal event that tells a stream a step's worker started or stopped, with the attempt and,
+ * after a throw, what was thrown (a retry keeps its worker id, so only these tell it from a resume).
+ */
+export function stepState(
+  item: QueuedItem,
+  state: "running" | "idle",
+  output: string | null,
+  error?: { name: string; message: string },
+): WorkflowEvent {
+  return {
+    type: StepStateChanged.type,
+    qualifiedName: StepStateChanged.name,
+    data: {
+      step: item.step,
+      state,
+      worker_id: item.id,
+      input_event: item.event.type,
+      output_event: output,
+      attempt: item.attempt,
+      ...(error ? { error } : {}),
+    },
+  };
+}
+
+/** What a debugger shows of a failed attempt: the same shape as WorkflowFailedEvent's `error`. */
+export function errorOf(error: unknown): { name: string; message: string } {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return { name: err.name || "Error", message: err.message };
+}
+
+export function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
+}
+
+/**
+ * Calls the step function on a later microtask; with a step timeout, the attempt fails with a
+ * {@link StepTimeoutError} once it passes, and its signal (made by `signal`) aborts with it.
+ */
+export function callStep(
+  step: StepDeclaration,
+  ctx: Parameters<StepDeclaration["fn"]>[0],
+  exec: Execution,
+  clock: Clock,
+  signal: () => AbortSignal,
+): Promise<unknown> {
+  const work = Promise.resolve().then(() => step.fn(ctx, exec.item.event));
+  if (step.timeout === null) return work;
+  const seconds = step.timeout;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      exec.timer = clock.setTimeout(() => {
+        const error = new StepTimeoutError(step.name, seconds);
+        signal();
+        exec.controller?.abort(error);
+        reject(error);
+      }, seconds * 1000);
+    }),
+  ]);
+}

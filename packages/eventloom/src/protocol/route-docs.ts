@@ -1,0 +1,182 @@
+import type { z } from "zod";
+import type { OperationId } from "./routes.js";
+import {
+  CancelQuerySchema,
+  CancelResponseSchema,
+  EnvelopeSchema,
+  ErrorBodySchema,
+  EventsQuerySchema,
+  HandlerDataSchema,
+  HandlerListSchema,
+  HandlersQuerySchema,
+  HealthSchema,
+  RepresentationSchema,
+  RunNowaitResponseSchema,
+  RunRequestSchema,
+  SendEventRequestSchema,
+  SendEventResponseSchema,
+  WorkflowEventsResponseSchema,
+  WorkflowListSchema,
+  WorkflowSchemaResponseSchema,
+  wireRegistry,
+} from "./wire.js";
+
+/** A JSON value as the OpenAPI document holds it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/**
+ * The schema half of a route of routes.ts: what it takes and answers, as the OpenAPI document
+ * describes it. Path parameters come from the route's path template.
+ */
+export interface RouteDoc {
+  summary: string;
+  /** The query's fields, one parameter each. */
+  query?: z.ZodObject;
+  /** Header parameters, as OpenAPI writes them. */
+  headers?: JsonObject[];
+  body?: { schema: z.ZodType; required: boolean };
+  /** By status; 401 is added for every route that needs the token. */
+  responses: JsonObject;
+}
+
+export const COMPONENTS = "#/components/schemas/";
+
+const idOf = (schema: z.ZodType): string => {
+  const id = wireRegistry.get(schema)?.id;
+  if (!id) throw new Error("Schema is not a named wire schema");
+  return id;
+};
+
+/** A reference to a named wire schema in the document's components. */
+export const ref = (schema: z.ZodType): JsonObject => ({ $ref: `${COMPONENTS}${idOf(schema)}` });
+
+const json = (schema: z.ZodType, description: string): JsonObject => ({
+  description,
+  content: { "application/json": { schema: ref(schema) } },
+});
+/** An error answer: `{detail, code, issues?}`. */
+export const error = (description: string): JsonObject => json(ErrorBodySchema, description);
+
+const runResponses = {
+  "400": error("A bad body: malformed JSON (INVALID_JSON), wrong fields or an invalid start event."),
+  "404": error("No workflow of that name."),
+  "409": error("`handler_id` names a handler that is still running."),
+  "413": error("The body is over the size limit."),
+};
+const noWorkflow = error("No workflow of that name.");
+const noHandler = error("No handler of that id.");
+
+/** Every route's schemas, by the operation id of routes.ts. */
+export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
+  getHealth: {
+    summary: "Health check",
+    responses: {
+      "200": json(HealthSchema, "The server is healthy."),
+      "503": json(HealthSchema, "The server is starting or shutting down."),
+    },
+  },
+  listWorkflows: {
+    summary: "The registered workflows' names",
+    responses: { "200": json(WorkflowListSchema, "The names, in registration order.") },
+  },
+  runWorkflow: {
+    summary: "Run a workflow and wait for its end",
+    body: { schema: RunRequestSchema, required: false },
+    responses: {
+      "200": json(HandlerDataSchema, "The run completed."),
+      ...runResponses,
+      "500": json(HandlerDataSchema, "The run failed or was cancelled: status and error say how."),
+    },
+  },
+  runWorkflowNowait: {
+    summary: "Start a workflow and answer at once",
+    body: { schema: RunRequestSchema, required: false },
+    responses: { "200": json(RunNowaitResponseSchema, "The handler is recorded."), ...runResponses },
+  },
+  getWorkflowSchema: {
+    summary: "JSON Schemas of the start and stop events",
+    responses: { "200": json(WorkflowSchemaResponseSchema, "The schemas."), "404": noWorkflow },
+  },
+  getWorkflowEventSchemas: {
+    summary: "JSON Schemas of every event the workflow declares",
+    responses: {
+      "200": json(WorkflowEventsResponseSchema, "The schemas; each title is the event's type."),
+      "404": noWorkflow,
+    },
+  },
+  getWorkflowRepresentation: {
+    summary: "The workflow's graph",
+    responses: { "200": json(RepresentationSchema, "Nodes and edges."), "404": noWorkflow },
+  },
+  getResult: {
+    summary: "A run's result",
+    responses: {
+      "200": json(HandlerDataSchema, "The run has ended (any terminal status)."),
+      "202": json(HandlerDataSchema, "The run is still going."),
+      "404": noHandler,
+    },
+  },
+  streamEvents: {
+    summary: "Stream a handler's events: stored ones after the cursor, then live ones",
+    query: EventsQuerySchema,
+    headers: [
+      {
+        name: "Last-Event-ID",
+        in: "header",
+        required: false,
+        description: "SSE only: overrides after_sequence.",
+        schema: { type: "string" },
+      },
+    ],
+    responses: {
+      "200": {
+        description:
+          "The stream, ending right after the terminal event. SSE frames are `id: <sequence>` and " +
+          "`data: <Envelope>`; NDJSON has one Envelope per line.",
+        content: {
+          "text/event-stream": { schema: { type: "string" } },
+          "application/x-ndjson": { schema: ref(EnvelopeSchema) },
+        },
+      },
+      "204": { description: "The run has ended and nothing is left after the cursor." },
+      "400": error("A bad query (INVALID_QUERY), e.g. a bad cursor."),
+      "404": noHandler,
+    },
+  },
+  sendEvent: {
+    summary: "Send an event into a running handler",
+    body: { schema: SendEventRequestSchema, required: true },
+    responses: {
+      "200": json(SendEventResponseSchema, "The event is durably recorded."),
+      "400": error("A bad or unknown event, an unknown step, or a step that does not accept it."),
+      "404": noHandler,
+      "409": error("The run has already ended."),
+      "413": error("The body is over the size limit."),
+    },
+  },
+  listHandlers: {
+    summary: "Handlers, newest first, one page at a time",
+    query: HandlersQuerySchema,
+    responses: { "200": json(HandlerListSchema, "One page."), "400": error("A bad filter or cursor.") },
+  },
+  getHandler: {
+    summary: "One handler, whatever its status",
+    responses: { "200": json(HandlerDataSchema, "The handler."), "404": noHandler },
+  },
+  cancelHandler: {
+    summary: "Cancel a running handler, optionally deleting it",
+    query: CancelQuerySchema,
+    responses: {
+      "200": json(CancelResponseSchema, "Cancelled, or deleted with purge=true."),
+      "404": noHandler,
+      "409": error("The run has already ended (without purge)."),
+    },
+  },
+  getOpenApi: {
+    summary: "This document",
+    responses: {
+      "200": { description: "An OpenAPI 3.1 document.", content: { "application/json": {} } },
+    },
+  },
+};

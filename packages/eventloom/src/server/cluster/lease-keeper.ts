@@ -1,0 +1,137 @@
+import { type Clock, randomId, systemClock } from "../../core/clock.js";
+import type { Fence, LeaseStore } from "../../stores/leases.js";
+import type { Store } from "../../stores/store.js";
+import { background } from "../clock-timers.js";
+import type { ServerLogger } from "../logger.js";
+
+export interface LeaseKeeperOptions {
+  /** How long a lease lasts without renewal. Default 30 000. */
+  ttlMs?: number;
+  logger: ServerLogger;
+  /** Renewals and the stale check run on it. Default: the system clock. */
+  clock?: Clock;
+  /** Called with the handlers whose lease this process lost (another took them over). */
+  onLost(handlerIds: readonly string[]): void;
+  /** The handlers this process runs right now (their leases are renewed). */
+  held(): readonly string[];
+}
+
+/**
+ * This process's leases on a shared store (Postgres): a handler runs only in the process that holds
+ * its lease; commits are fenced with the lease's token; leases are renewed well before they expire.
+ */
+export class LeaseKeeper {
+  readonly owner = `server-${randomId()}`;
+  readonly #store: Store & LeaseStore;
+  readonly #o: LeaseKeeperOptions;
+  readonly #ttl: number;
+  readonly #tokens = new Map<string, number>();
+  /** Local time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
+  readonly #renewedAt = new Map<string, number>();
+  readonly #clock: Clock;
+  #timer: unknown = null;
+
+  constructor(store: Store & LeaseStore, options: LeaseKeeperOptions) {
+    this.#store = store;
+    this.#o = options;
+    this.#ttl = options.ttlMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Renews the held leases every ttl/3 (measured from each renewal's start, like an interval). */
+  start(): void {
+    if (this.#timer !== null) return;
+    const period = Math.max(50, Math.floor(this.#ttl / 3));
+    const tick = () => {
+      this.#timer = background(this.#clock, tick, period);
+      void this.#renew();
+    };
+    this.#timer = background(this.#clock, tick, period);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Takes the handler's lease; false when another process holds a live one. */
+  async acquire(handlerId: string): Promise<boolean> {
+    const sent = this.#clock.now();
+    const lease = await this.#store.acquireLease(handlerId, this.owner, this.#ttl);
+    if (!lease) return false;
+    this.#tokens.set(handlerId, lease.token);
+    this.#renewedAt.set(handlerId, sent);
+    return true;
+  }
+
+  /** True when somebody (maybe this process) holds a live lease on the handler. */
+  async heldByAnyone(handlerId: string): Promise<boolean> {
+    const lease = await this.#store.getLease(handlerId);
+    return lease !== null && Date.parse(lease.expiresAt) > this.#clock.now();
+  }
+
+  async release(handlerId: string): Promise<void> {
+    this.#renewedAt.delete(handlerId);
+    if (!this.#tokens.delete(handlerId)) return;
+    try {
+      await this.#store.releaseLease(handlerId, this.owner);
+    } catch (error) {
+      this.#o.logger.warn("could not release a lease (it will expire)", { handlerId, error });
+    }
+  }
+
+  /** Gives up every lease this process holds. */
+  async releaseAll(): Promise<void> {
+    for (const id of [...this.#tokens.keys()]) await this.release(id);
+  }
+
+  /** Forgets a lease without telling the store (it was lost). */
+  drop(handlerId: string): void {
+    this.#tokens.delete(handlerId);
+    this.#renewedAt.delete(handlerId);
+  }
+
+  /** Fences for the handlers of a batch that this process holds. */
+  fences(handlerIds: readonly string[]): Fence[] {
+    const out: Fence[] = [];
+    for (const handlerId of handlerIds) {
+      const token = this.#tokens.get(handlerId);
+      if (token !== undefined) out.push({ handlerId, owner: this.owner, token });
+    }
+    return out;
+  }
+
+  async #renew(): Promise<void> {
+    this.#stopStale();
+    const ids = this.#o.held().filter((id) => this.#tokens.has(id));
+    if (ids.length === 0) return;
+    const sent = this.#clock.now();
+    try {
+      const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
+      const gone = new Set(lost);
+      for (const id of ids) if (!gone.has(id) && this.#tokens.has(id)) this.#renewedAt.set(id, sent);
+      if (lost.length > 0) {
+        for (const id of lost) this.drop(id);
+        this.#o.onLost(lost);
+      }
+    } catch (error) {
+      this.#o.logger.warn("lease renewal failed; retrying", { error });
+    }
+  }
+
+  /**
+   * Cut off from the store (a partition, an outage, a renewal that hangs), this process cannot know
+   * whether another took its handlers over: it stops running those whose lease may expire soon, before
+   * another process may start them. Fencing already rejects their writes; this keeps their steps
+   * from running twice. They are resumed (here or elsewhere) once the store is reachable again.
+   */
+  #stopStale(): void {
+    const limit = this.#clock.now() - this.#ttl * 0.6;
+    const stale: string[] = [];
+    for (const [id, at] of this.#renewedAt) if (at < limit) stale.push(id);
+    if (stale.length === 0) return;
+    this.#o.logger.warn("leases not renewed in time: stopping their runs", { handlers: stale.length });
+    for (const id of stale) this.drop(id);
+    this.#o.onLost(stale);
+  }
+}

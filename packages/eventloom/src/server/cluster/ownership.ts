@@ -1,0 +1,70 @@
+import type { Fence } from "../../stores/leases.js";
+
+/** What an {@link Ownership} needs from the runs this process holds. */
+export interface OwnedRuns {
+  /** Handlers running in this process. */
+  liveIds(): string[];
+  /** True when the handler runs in this process. */
+  isLive(handlerId: string): boolean;
+  /** Loads and resumes the handler here (a takeover); taking its ownership arbitrates races. */
+  acquire(handlerId: string): Promise<unknown>;
+  /** These handlers are owned elsewhere now: stop running them here. */
+  lost(handlerIds: readonly string[]): void;
+  /** Another process may have written to these handlers' inboxes. */
+  changedElsewhere(handlerIds: readonly string[]): void;
+}
+
+/**
+ * Which handlers this process may run, and how its commits prove it. `solo`: the process has the
+ * store to itself and owns everything. Leased (a store shared by several processes): see
+ * {@link LeasedOwnership}. The run manager and the commit writer are written once against this.
+ */
+export interface Ownership {
+  /** True when other processes share the store: their events reach a run through its inbox. */
+  readonly shared: boolean;
+  /** Begins keeping what `runs` holds (lease renewals). */
+  start(runs: OwnedRuns): void;
+  /** Begins taking over orphaned handlers (after the startup resume, which resumes on its own). */
+  startTakeover(): void;
+  /** Stops keeping; resolves once the background work in progress is over. */
+  stop(): Promise<void>;
+  /** Gives up everything held, so that other processes may take it at once. */
+  releaseAll(): Promise<void>;
+  /** Takes the right to run the handler here; false when another process has it (solo: true at once). */
+  acquire(handlerId: string): boolean | Promise<boolean>;
+  /** Gives the right up (the run ended or was released from memory). */
+  release(handlerId: string): Promise<void>;
+  /** Forgets the right without telling anyone (it was lost). */
+  drop(handlerId: string): void;
+  /** True when some process (maybe this one) has the right to run the handler. */
+  heldByAnyone(handlerId: string): Promise<boolean>;
+  /** The fences of a batch about to be committed (none when solo). */
+  fences(handlerIds: readonly string[]): Fence[];
+  /** A fenced commit found these handlers owned elsewhere. */
+  lost(handlerIds: readonly string[]): void;
+  /** A batch of these handlers is durable. */
+  committed(handlerIds: readonly string[]): void;
+  /** Of the handlers a store notification names, those other processes may have changed. */
+  foreign(handlerIds: readonly string[]): readonly string[];
+}
+
+const NO_FENCES: Fence[] = [];
+
+/** The process has the store to itself: it owns every handler, and nothing needs fencing. */
+export function soloOwnership(): Ownership {
+  return {
+    shared: false,
+    start: () => {},
+    startTakeover: () => {},
+    stop: async () => {},
+    releaseAll: async () => {},
+    acquire: () => true,
+    release: async () => {},
+    drop: () => {},
+    heldByAnyone: async () => true,
+    fences: () => NO_FENCES,
+    lost: () => {},
+    committed: () => {},
+    foreign: (ids) => ids,
+  };
+}

@@ -1,0 +1,56 @@
+import { errorBody, statusOf } from "../../protocol/index.js";
+import type { EventFeed } from "../event-stream.js";
+import type { ServerLogger } from "../logger.js";
+
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** Header names in lower case. */
+export type Headers = Record<string, string>;
+
+/** What a route answers, as data. */
+export type Answer = JsonAnswer | BytesAnswer | StreamAnswer;
+
+/**
+ * What the pipeline answers, JSON already serialized: a sink (node-sink.ts, web-sink.ts) only
+ * translates it into node's response or a web Response.
+ */
+export type WireAnswer = BytesAnswer | StreamAnswer;
+
+/** A JSON value, serialized by the sink. */
+export interface JsonAnswer {
+  kind?: "json";
+  status: number;
+  body: unknown;
+  headers?: Headers;
+}
+
+/** A body already in its final form (a UI file, the cached OpenAPI text), or none (204, HEAD). */
+export interface BytesAnswer {
+  kind: "bytes";
+  status: number;
+  body: string | Uint8Array | null;
+  headers: Headers;
+}
+
+/** An event stream: 200 with `headers`, then the feed's pages. */
+export interface StreamAnswer {
+  kind: "stream";
+  status: 200;
+  headers: Headers;
+  /** Opens the feed; `onEnd` is called once when it ends, whatever the reason. */
+  open(onEnd: () => void): EventFeed;
+}
+
+/** A JSON answer. */
+export const json = (body: unknown, status = 200, headers?: Headers): JsonAnswer =>
+  headers ? { status, body, headers } : { status, body };
+
+/** An answer without a body. */
+export const empty = (status: number): BytesAnswer => ({ kind: "bytes", status, body: null, headers: {} });
+
+/** The answer to any thrown error: `{detail, code, issues?}` with its code's status; internals never leak. */
+export function errorAnswer(error: unknown, logger: ServerLogger): JsonAnswer {
+  const status = statusOf(error);
+  if (status >= 500 && status !== 503) logger.error("request failed", { error });
+  return { status, body: errorBody(error) };
+}

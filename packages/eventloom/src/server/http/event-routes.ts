@@ -1,0 +1,103 @@
+import { UnknownStepError, WorkflowError } from "../../core/index.js";
+import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../../protocol/index.js";
+import { nothingAfter, openEventFeed } from "../event-stream.js";
+import type { ServerContext } from "../server-context.js";
+import { type Answer, empty, json } from "./answer.js";
+import { requireHandler } from "./handler-routes.js";
+import type { RouteHandlers } from "./route-handler.js";
+
+const LAST_EVENT_ID = /^(-1|0|[1-9][0-9]{0,15})$/;
+
+/**
+ * GET /events/{id} up to the stream: the handler (404), the cursor (`after_sequence`, or SSE's
+ * `Last-Event-ID`; 400 when malformed), 204 for an ended handler with nothing left to send, else the
+ * stream, opened by the sink.
+ */
+async function streamEvents(
+  ctx: ServerContext,
+  handlerId: string,
+  search: URLSearchParams,
+  lastEventIdHeader: string | undefined,
+): Promise<Answer> {
+  const query = parseEventsQuery(search);
+  const runtime = await ctx.runtime();
+  const record = await requireHandler(runtime, handlerId);
+  let after: number;
+  const lastEventId = query.sse ? lastEventIdHeader : undefined;
+  if (lastEventId !== undefined && lastEventId.trim() !== "") {
+    const trimmed = lastEventId.trim();
+    if (!LAST_EVENT_ID.test(trimmed)) {
+      throw new WorkflowError("INVALID_CURSOR", "Last-Event-ID must be an integer >= -1", {
+        issues: [{ path: "Last-Event-ID", message: "Expected an integer >= -1" }],
+      });
+    }
+    after = Number(trimmed);
+  } else if (query.after_sequence === "now") {
+    const live = runtime.manager.live(handlerId);
+    after = live?.engine ? live.state.nextSequence - 1 : await runtime.store.lastSequence(handlerId);
+  } else {
+    after = query.after_sequence;
+  }
+  if (!Number.isSafeInteger(after)) {
+    throw new WorkflowError("INVALID_CURSOR", "The cursor is out of range");
+  }
+  if (
+    record.status !== "running" &&
+    (await nothingAfter(runtime.store, handlerId, after, query.include_internal, ctx.pageSize))
+  ) {
+    return empty(204);
+  }
+  return {
+    kind: "stream",
+    status: 200,
+    headers: query.sse
+      ? {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-cache",
+          "x-accel-buffering": "no",
+        }
+      : { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-cache" },
+    open: (onEnd) =>
+      openEventFeed({
+        onEnd,
+        store: runtime.store,
+        signals: runtime.signals,
+        recent: runtime.recent,
+        handlerId,
+        after,
+        sse: query.sse,
+        includeInternal: query.include_internal,
+        includeQualifiedName: query.include_qualified_name,
+        pingIntervalMs: ctx.pingIntervalMs,
+        clock: ctx.clock,
+        pageSize: ctx.pageSize,
+      }),
+  };
+}
+
+/** GET /events/{id} (SSE or NDJSON) and POST /events/{id}. */
+export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
+  streamEvents: (ctx, request, p) =>
+    streamEvents(
+      ctx,
+      p["handler_id"] as string,
+      new URLSearchParams(request.query),
+      request.header("last-event-id"),
+    ),
+
+  sendEvent: async (ctx, request, p) => {
+    const handlerId = p["handler_id"] as string;
+    const body = parseSendEventRequest(await request.readJson(ctx.bodyLimitBytes));
+    const runtime = await ctx.runtime();
+    const record = await requireHandler(runtime, handlerId);
+    const entry = ctx.registry.require(record.workflowName);
+    const event = decodeIncomingEvent(body.event, entry.resolve, "event");
+    if (record.status !== "running") {
+      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
+    }
+    // Checked here as well: a process that does not run the handler only records the event for its owner.
+    if (body.step != null && !entry.workflow.getStep(body.step)) throw new UnknownStepError(body.step);
+    await runtime.manager.send(handlerId, event, body.step ?? null);
+    return json({ status: "sent" });
+  },
+};

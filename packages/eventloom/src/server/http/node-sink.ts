@@ -1,0 +1,76 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { OpenStream } from "../event-stream.js";
+import type { ServerContext } from "../server-context.js";
+import type { StreamAnswer, WireAnswer } from "./answer.js";
+import { pipeFeedToNode } from "./feed-writers.js";
+import type { HttpRequest } from "./http-request.js";
+import { answerRequest } from "./pipeline.js";
+import { readNodeJsonBody } from "./read-json-body.js";
+import { requestTarget } from "./request-target.js";
+
+/**
+ * The node request listener of `serve()`: node's request in, the pipeline's answer written to node's
+ * response. No web Request or Response in between: building and reading them cost about a third of
+ * a trivial run (decision 0005), and a stream writes its pages to the socket as strings.
+ */
+export function nodeListener(ctx: ServerContext): RequestListener {
+  return (incoming, outgoing) => {
+    // The pipeline answers every error itself; this is for the socket failing under the writes.
+    serve(ctx, incoming, outgoing).catch(() => outgoing.destroy());
+  };
+}
+
+async function serve(ctx: ServerContext, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+  const target = requestTarget(incoming.url ?? "", incoming.headers.host);
+  if (target === null) {
+    // No URL can be made of the request line and Host: a bare 400, as before any route is looked at.
+    outgoing.writeHead(400);
+    outgoing.end();
+    return;
+  }
+  const request: HttpRequest = {
+    method: incoming.method ?? "GET",
+    path: target.path,
+    query: target.query,
+    header(name) {
+      const value = incoming.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    readJson: (limit) => readNodeJsonBody({ incoming, outgoing }, incoming.headers["content-length"], limit),
+  };
+  write(ctx, outgoing, await answerRequest(ctx, request));
+}
+
+function write(ctx: ServerContext, outgoing: ServerResponse, answer: WireAnswer): void {
+  if (answer.kind === "stream") {
+    void writeStream(ctx, outgoing, answer);
+    return;
+  }
+  const { body } = answer;
+  if (body === null) {
+    outgoing.writeHead(answer.status, answer.headers);
+    outgoing.end();
+    return;
+  }
+  const length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  outgoing.writeHead(answer.status, { ...answer.headers, "content-length": length });
+  outgoing.end(body);
+}
+
+async function writeStream(
+  ctx: ServerContext,
+  outgoing: ServerResponse,
+  answer: StreamAnswer,
+): Promise<void> {
+  outgoing.writeHead(answer.status, answer.headers);
+  outgoing.flushHeaders();
+  const stream: OpenStream = {
+    end() {
+      feed.end();
+      if (!outgoing.writableEnded) outgoing.end();
+    },
+  };
+  const feed = answer.open(() => ctx.streams.delete(stream));
+  ctx.streams.add(stream);
+  await pipeFeedToNode(feed, outgoing);
+}

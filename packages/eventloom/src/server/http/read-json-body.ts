@@ -1,0 +1,124 @@
+import { WorkflowError } from "../../core/index.js";
+
+/** The node request and response of a request node serves. */
+export interface NodeBody {
+  incoming: {
+    on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+    on(event: "end", listener: () => void): unknown;
+    on(event: "error", listener: (error: Error) => void): unknown;
+    on(event: "close", listener: () => void): unknown;
+    removeAllListeners(event: "data"): unknown;
+    resume(): void;
+    readableEnded: boolean;
+  };
+  outgoing: { setHeader(name: string, value: string): void };
+}
+
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const tooLarge = (limit: number) =>
+  new WorkflowError("PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes`);
+
+/**
+ * Reads a request's JSON body, counting bytes as they arrive: a body over `limit` is refused as soon
+ * as it passes it (chunked bodies without Content-Length included), before it is all buffered.
+ * An empty body reads as `undefined`.
+ *
+ * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  refuseDeclared(request.headers.get("content-length"), limit);
+  if (!request.body) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return parseJson(chunks, size);
+}
+
+/**
+ * `readJsonBody` for a request node serves: reads the socket's request directly (a web stream over
+ * it, or even an async iterator, costs more than a trivial run). `declared` is its Content-Length.
+ */
+export async function readNodeJsonBody(
+  node: NodeBody,
+  declared: string | null | undefined,
+  limit: number,
+): Promise<unknown> {
+  refuseDeclared(declared, limit);
+  const { chunks, size } = await readNode(node, limit);
+  return parseJson(chunks, size);
+}
+
+function refuseDeclared(declared: string | null | undefined, limit: number): void {
+  if (declared !== null && declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+}
+
+/** The body's bytes as JSON; nothing (or only white space) reads as `undefined`. */
+function parseJson(chunks: Uint8Array[], size: number): unknown {
+  if (size === 0) return undefined;
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(size);
+  if (chunks.length > 1) {
+    let offset = 0;
+    for (const c of chunks) {
+      bytes.set(c, offset);
+      offset += c.byteLength;
+    }
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch (cause) {
+    throw new WorkflowError("INVALID_JSON", "The request body is not valid UTF-8", { cause });
+  }
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new WorkflowError("INVALID_JSON", "The request body is not valid JSON", { cause });
+  }
+}
+
+/** The body's chunks from node's request, refused as soon as they pass `limit`. */
+function readNode(node: NodeBody, limit: number): Promise<{ chunks: Uint8Array[]; size: number }> {
+  const { incoming, outgoing } = node;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (incoming.readableEnded) return Promise.resolve({ chunks, size });
+  return new Promise((resolve, reject) => {
+    incoming.on("data", (chunk) => {
+      if (size > limit) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        // Answer 413 and close the connection once it is written; the rest of the body is discarded.
+        outgoing.setHeader("connection", "close");
+        incoming.removeAllListeners("data");
+        incoming.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    let ended = false;
+    incoming.on("end", () => {
+      ended = true;
+      resolve({ chunks, size });
+    });
+    incoming.on("error", reject);
+    // A client gone before the end of its body. Every request closes, so the error (and its stack
+    // trace, which costs more than reading a small body) is made only when the body did not end.
+    incoming.on("close", () => {
+      if (!ended) reject(new WorkflowError("INVALID_JSON", "The request body was cut off"));
+    });
+  });
+}

@@ -1,0 +1,104 @@
+import { readFile, stat } from "node:fs/promises";
+import { extname, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BytesAnswer } from "./answer.js";
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".woff": "font/woff",
+  ".woff2": "font/woff2",
+  ".wasm": "application/wasm",
+};
+
+const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Workflows</title></head>
+<body><h1>Workflows server</h1>
+<p>The debugger UI was not built. Build it with <code>npm run build -w packages/ui</code>;
+the HTTP API is available (see <a href="/openapi.json">/openapi.json</a>).</p></body></html>
+`;
+
+/**
+ * Where the debugger's build is: `dist/ui` next to `dist/server` in the published package, else the
+ * repository's `packages/ui/dist` (development, running from sources).
+ */
+export async function defaultUiDir(): Promise<string | null> {
+  const packaged = fileURLToPath(new URL("../../ui/", import.meta.url));
+  if (await isFile(resolve(packaged, "index.html"))) return packaged;
+  // Only the repository's own UI package, never some other `ui` folder next to an installed package.
+  const repo = fileURLToPath(new URL("../../../../ui/", import.meta.url));
+  try {
+    const manifest = JSON.parse(await readFile(resolve(repo, "package.json"), "utf8")) as { name?: unknown };
+    if (manifest.name !== "@eventloom/ui") return null;
+  } catch {
+    return null;
+  }
+  const dist = resolve(repo, "dist");
+  return (await isFile(resolve(dist, "index.html"))) ? dist : null;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Serves the UI's files: index.html revalidated every time, hashed assets cached for a year.
+ * Answers null when the path names no file (the caller answers 404). Never leaves `root`.
+ */
+export async function serveUiFile(
+  configured: string | null,
+  pathname: string,
+  head: boolean,
+): Promise<BytesAnswer | null> {
+  const root = configured !== null && (await isFile(resolve(configured, "index.html"))) ? configured : null;
+  if (root === null) {
+    if (pathname !== "/" && pathname !== "/index.html") return null;
+    return {
+      kind: "bytes",
+      status: 200,
+      body: head ? null : NOT_BUILT,
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+    };
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+  if (decoded.includes("\0") || decoded.split(/[\\/]/).includes("..")) return null;
+  const base = resolve(root);
+  const relative = decoded === "/" ? "index.html" : decoded.replace(/^\/+/, "");
+  const path = resolve(base, relative);
+  if (path !== base && !path.startsWith(base + sep)) return null;
+  if (!(await isFile(path))) return null;
+  const body = head ? null : await readFile(path);
+  const isIndex = path === resolve(base, "index.html");
+  const cacheControl = relative.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache";
+  return {
+    kind: "bytes",
+    status: 200,
+    body,
+    headers: {
+      "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",
+      "cache-control": isIndex ? "no-cache" : cacheControl,
+      "x-content-type-options": "nosniff",
+    },
+  };
+}

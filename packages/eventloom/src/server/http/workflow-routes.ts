@@ -1,0 +1,86 @@
+import {
+  buildOpenApiDocument,
+  decodeStartEvent,
+  parseRunRequest,
+  toHandlerData,
+  toRunNowaitResponse,
+} from "../../protocol/index.js";
+import type { HandlerRecord } from "../../stores/store.js";
+import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
+import type { ServerContext } from "../server-context.js";
+import { type Answer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
+import type { HttpRequest } from "./http-request.js";
+import type { RouteHandlers } from "./route-handler.js";
+
+/**
+ * POST /workflows/{name}/run (`wait`) or run-nowait: starts a run of the request's body and answers
+ * once it ended (or, without `wait`, once its start is durable).
+ */
+async function startRun(
+  ctx: ServerContext,
+  request: HttpRequest,
+  name: string,
+  wait: boolean,
+): Promise<JsonAnswer> {
+  const entry = ctx.registry.require(name);
+  const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
+  const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
+  const context = body.context && Object.keys(body.context).length > 0 ? body.context : null;
+  const { manager, writer, store } = await ctx.runtime();
+  const { run, ended } = await manager.start(entry, {
+    start: startEvent,
+    context,
+    handlerId: body.handler_id || null,
+    awaitEnd: wait,
+  });
+  if (!wait) {
+    const record = run.record();
+    await writer.flush();
+    return { status: 200, body: toRunNowaitResponse(record) };
+  }
+  // The run goes on if the client disconnects: nothing here listens to the request's signal.
+  await ended;
+  // The live record is the final one once `ended` settles, unless the run left memory while it
+  // waited (idle release) and ended in another LiveRun: then the store has it.
+  const record: HandlerRecord =
+    run.state.status !== "running" ? run.record() : ((await store.getHandler(run.handlerId)) ?? run.record());
+  return { status: record.status === "completed" ? 200 : 500, body: toHandlerData(record) };
+}
+
+/** Built on first request, then served as the same text. */
+let openApi: string | null = null;
+
+/** /workflows, run, run-nowait, and the schema, events and graph look-ups; /openapi.json. */
+export const workflowHandlers: RouteHandlers<
+  | "getHealth"
+  | "getOpenApi"
+  | "listWorkflows"
+  | "runWorkflow"
+  | "runWorkflowNowait"
+  | "getWorkflowSchema"
+  | "getWorkflowEventSchemas"
+  | "getWorkflowRepresentation"
+> = {
+  getHealth: async (ctx): Promise<Answer> => {
+    const unhealthy = json({ status: "unhealthy" }, 503);
+    if (ctx.phase() === "closing") return unhealthy;
+    try {
+      await ctx.runtime();
+    } catch {
+      return unhealthy;
+    }
+    return ctx.phase() === "ready" ? json({ status: "healthy" }) : unhealthy;
+  },
+  getOpenApi: () => {
+    openApi ??= JSON.stringify(buildOpenApiDocument());
+    return { kind: "bytes", status: 200, body: openApi, headers: { "content-type": JSON_CONTENT_TYPE } };
+  },
+  listWorkflows: (ctx) => json({ workflows: ctx.registry.names }),
+  runWorkflow: (ctx, request, p) => startRun(ctx, request, p["name"] as string, true),
+  runWorkflowNowait: (ctx, request, p) => startRun(ctx, request, p["name"] as string, false),
+  getWorkflowSchema: (ctx, _request, p) => json(startStopSchemas(ctx.registry.require(p["name"] as string))),
+  getWorkflowEventSchemas: (ctx, _request, p) =>
+    json({ events: eventSchemas(ctx.registry.require(p["name"] as string)) }),
+  getWorkflowRepresentation: (ctx, _request, p) =>
+    json(workflowGraph(ctx.registry.require(p["name"] as string))),
+};

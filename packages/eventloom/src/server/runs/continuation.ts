@@ -1,0 +1,61 @@
+import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import type { Store } from "../../stores/store.js";
+import type { RegisteredWorkflow } from "../registry.js";
+import type { LiveRun } from "./live-run.js";
+
+/** A request to start a run (`run`, `run-nowait`). */
+export interface StartRequest {
+  start: WorkflowEvent;
+  /** A serialized context, or null. */
+  context: Record<string, unknown> | null;
+  /** A client-supplied handler id, or null for a new one. */
+  handlerId: string | null;
+  /** Also return a promise that settles when the run has ended and its final record is durable. */
+  awaitEnd?: boolean;
+}
+
+/** A started run, and (with `awaitEnd`) a promise of its durable end. */
+export interface StartedRun {
+  run: LiveRun;
+  ended: Promise<void> | null;
+}
+
+/** A handler that is still running cannot be started again (409). */
+export const running = (handlerId: string): WorkflowError =>
+  new WorkflowError("HANDLER_RUNNING", `Handler "${handlerId}" is still running`);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * What a start of `handlerId` carries on from: nothing for a new handler; for an ended one of the
+ * same workflow, its state (unless the request gives a context) and sequences after its last event.
+ * A context of a run that was still going is resumed with this handler's sequence counter.
+ */
+export async function continuation(
+  store: Store,
+  entry: RegisteredWorkflow,
+  handlerId: string,
+  request: { handlerId: string | null; context: Record<string, unknown> | null },
+): Promise<{ context: unknown; firstSequence: number }> {
+  // A generated id is new by construction: no need to look it up.
+  const existing = request.handlerId ? await store.getHandler(handlerId) : null;
+  if (existing?.status === "running") throw running(handlerId);
+  let context: unknown = request.context;
+  let firstSequence = 0;
+  if (existing) {
+    if (existing.workflowName !== entry.name) {
+      throw new WorkflowError(
+        "INVALID_HANDLER_ID",
+        `Handler "${handlerId}" belongs to workflow "${existing.workflowName}"`,
+        { issues: [{ path: "handler_id", message: `Belongs to workflow "${existing.workflowName}"` }] },
+      );
+    }
+    firstSequence = (await store.lastSequence(handlerId)) + 1;
+    context ??= await store.loadState(handlerId);
+  }
+  // This handler's stream goes on from where it stands, not from the context's own counter.
+  if (isObject(context) && context["status"] === "running")
+    context = { ...context, nextSequence: firstSequence };
+  return { context, firstSequence };
+}

@@ -1,0 +1,114 @@
+import { type Clock, isoTime } from "../../core/clock.js";
+import type { RunJournal } from "../../core/engine-types.js";
+import type { PublishedEvent, RunState, WorkflowHandler } from "../../core/index.js";
+import type { RunEngine } from "../../core/run-engine.js";
+import { PublishedJsonWriter } from "../../protocol/index.js";
+import type { EventRow, HandlerRecord } from "../../stores/store.js";
+import type { RegisteredWorkflow } from "../registry.js";
+import type { CommitSource } from "./commit-writer.js";
+
+/** One run held in memory: the engine's journal and the commit writer's source for its handler. */
+export class LiveRun implements RunJournal, CommitSource {
+  readonly handlerId: string;
+  readonly entry: RegisteredWorkflow;
+  readonly #clock: Clock;
+  readonly #onChange: (run: LiveRun, published: readonly EventRow[]) => void;
+  engine: RunEngine | null = null;
+  handler: WorkflowHandler | null = null;
+  /** Pending idle-release timer. */
+  idleTimer: unknown = null;
+  /** Inbox items already delivered to this run (their deletion may not be durable yet). */
+  readonly inboxTaken = new Set<string>();
+  #completedAt: string | null = null;
+
+  constructor(
+    handlerId: string,
+    entry: RegisteredWorkflow,
+    clock: Clock,
+    onChange: (run: LiveRun, published: readonly EventRow[]) => void,
+  ) {
+    this.handlerId = handlerId;
+    this.entry = entry;
+    this.#clock = clock;
+    this.#onChange = onChange;
+  }
+
+  /** The live state; only valid once the engine has begun. */
+  get state(): RunState {
+    if (!this.engine) throw new Error("The run has not begun");
+    return this.engine.state;
+  }
+
+  changed(engine: RunEngine, published: readonly PublishedEvent[]): void {
+    this.engine = engine;
+    if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
+    // Serialized now, once: user code may change an event's value after publishing it.
+    const rows: EventRow[] = new Array(published.length);
+    for (let i = 0; i < published.length; i++) {
+      const e = published[i] as PublishedEvent;
+      rows[i] = { sequence: e.sequence, json: eventJson(e) };
+    }
+    this.#onChange(this, rows);
+  }
+
+  /** The record as it stands now (shares nothing with the live state). */
+  record(): HandlerRecord {
+    const state = this.state;
+    const ended = state.status !== "running";
+    const completedAt = ended ? (this.#completedAt ?? isoTime(this.#clock.now())) : null;
+    return {
+      handlerId: this.handlerId,
+      workflowName: this.entry.name,
+      runId: state.runId,
+      status: state.status,
+      result: ended && state.outcome ? toJson(state.outcome.result) : null,
+      error: ended ? (state.outcome?.error ?? null) : null,
+      startedAt: isoTime(state.startedAt),
+      // An ended run's record no longer changes: the same answer from memory and from the store.
+      updatedAt: completedAt ?? isoTime(this.#clock.now()),
+      completedAt,
+    };
+  }
+
+  snapshot(): { stateJson: string; record: HandlerRecord } {
+    // Serialized now: the store may write after an await, when the live state has moved on.
+    return { stateJson: jsonText(this.state), record: this.record() };
+  }
+}
+
+const eventWriter = new PublishedJsonWriter();
+
+/** An event's JSON; a value JSON cannot hold (bigint, cycles) must not make every commit of the batch fail. */
+function eventJson(e: PublishedEvent): string {
+  try {
+    return eventWriter.write(e);
+  } catch {
+    return JSON.stringify({ ...e, value: toJson(e.value) });
+  }
+}
+
+/** JSON text of what JSON can keep of `value`. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? "null";
+  } catch {
+    return JSON.stringify(toJson(value));
+  }
+}
+
+// Values from user code may hold what JSON cannot (bigint, cycles): never let that stop the writer.
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    // Without a replacer first: V8's fast path; a bigint throws and takes the slow one.
+    return JSON.parse(JSON.stringify(value) ?? "null");
+  } catch {
+    try {
+      return JSON.parse(
+        JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null",
+      );
+    } catch {
+      return String(value);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { memo } from "react";
+import { formatDuration } from "../format.js";
+import type { Execution, RunModel } from "../run/run-model.js";
+import { Elapsed } from "./elapsed.js";
+import { VirtualList } from "./virtual-list.js";
+
+const ROW_HEIGHT = 48;
+
+const OUTCOME: Record<Execution["outcome"], string> = {
+  running: "running",
+  done: "done",
+  retried: "failed, retried",
+  paused: "paused for an event",
+  failed: "failed",
+  stopped: "stopped with the run",
+};
+
+/**
+ * Every execution of every step of the run, from its internal step-state events: when it started
+ * (from the run's first event), how long it took, which attempt, what it took and produced, and what
+ * it threw. Live while the run goes; `step` narrows it to one step (picked on the graph).
+ */
+export function StepTimeline({
+  model,
+  version,
+  step,
+  onClearStep,
+}: {
+  model: RunModel;
+  /** Changes when the model took new events. */
+  version: number;
+  step: string | null;
+  onClearStep: () => void;
+}) {
+  const all = model.executions;
+  const rows = step ? all.filter((e) => e.step === step) : all;
+  const origin = model.events[0] ? Date.parse(model.events[0].time) : 0;
+  const retries = all.filter((e) => e.outcome === "retried").length;
+  return (
+    <section className="card timeline" aria-labelledby="timeline-heading" data-version={version}>
+      <div className="section-header">
+        <h2 id="timeline-heading" className="section-title">
+          Step timeline <span className="count">{rows.length.toLocaleString()}</span>
+        </h2>
+        {retries > 0 && <span className="tag">{retries} retried</span>}
+        {step && (
+          <button type="button" className="small-button" onClick={onClearStep}>
+            Showing {step} · show all steps
+          </button>
+        )}
+      </div>
+      {rows.length === 0 ? (
+        <p className="muted">{step ? `${step} has not run yet.` : "No step has run yet."}</p>
+      ) : (
+        <VirtualList
+          items={rows}
+          rowHeight={ROW_HEIGHT}
+          label="Step executions"
+          className="timeline-list"
+          ordered
+          follow
+          rowKey={(e) => e.index}
+          renderRow={(e) => (
+            <ExecutionRow
+              exec={e}
+              offset={Date.parse(e.startTime) - origin}
+              outcome={e.outcome}
+              endTime={e.endTime}
+              output={e.output}
+              error={e.error?.message ?? null}
+            />
+          )}
+        />
+      )}
+    </section>
+  );
+}
+
+const ExecutionRow = memo(function ExecutionRow({
+  exec,
+  offset,
+  outcome,
+  endTime,
+  output,
+  error,
+}: {
+  exec: Execution;
+  offset: number;
+  outcome: Execution["outcome"];
+  endTime: string | null;
+  output: string | null;
+  error: string | null;
+}) {
+  return (
+    <div
+      className={`execution outcome-${outcome}`}
+      data-step={exec.step}
+      data-attempt={exec.attempt}
+      data-outcome={outcome}
+    >
+      <div className="execution-line">
+        <strong className="execution-step">{exec.step}</strong>
+        {exec.attempt > 1 && <span className="tag">attempt {exec.attempt}</span>}
+        <span className="execution-outcome">{OUTCOME[outcome]}</span>
+        <span className="execution-time muted">
+          +{formatDuration(Math.max(0, offset))} ·{" "}
+          <Elapsed start={exec.startTime} end={outcome === "running" ? null : endTime} />
+        </span>
+      </div>
+      <div className="execution-line muted">
+        <span className="mono">
+          {exec.input} → {output ?? (outcome === "running" ? "…" : "nothing")}
+        </span>
+        {error && (
+          <span className="execution-error" title={error}>
+            {error}
+          </span>
+        )}
+      </div>
+    </div>
+  );
+});

@@ -1,0 +1,74 @@
+import { useCallback, useEffect, useState } from "react";
+
+/** What the page shows, as its URL says: it survives reloads, back and forward, and can be shared. */
+export interface Route {
+  workflow: string | null;
+  view: "new" | "run" | "compare";
+  run: string | null;
+  /** The two runs compared. */
+  compare: string[];
+}
+
+const seg = encodeURIComponent;
+
+/** `#/<workflow>`, `#/<workflow>/runs/<id>`, `#/<workflow>/compare/<id>/<id>` (and the older `#/<workflow>/<id>`). */
+export function parseRoute(hash: string): Route {
+  const parts = hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter((p) => p !== "")
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+  const [workflow = null, kind, a, b] = parts;
+  if (kind === "compare" && a && b) return { workflow, view: "compare", run: null, compare: [a, b] };
+  if (kind === "runs" && a) return { workflow, view: "run", run: a, compare: [] };
+  if (kind && kind !== "runs" && kind !== "compare") return { workflow, view: "run", run: kind, compare: [] };
+  return { workflow, view: "new", run: null, compare: [] };
+}
+
+export function formatRoute(route: Route): string {
+  if (!route.workflow) return "";
+  const base = `#/${seg(route.workflow)}`;
+  if (route.view === "run" && route.run) return `${base}/runs/${seg(route.run)}`;
+  if (route.view === "compare" && route.compare.length === 2)
+    return `${base}/compare/${seg(route.compare[0]!)}/${seg(route.compare[1]!)}`;
+  return base;
+}
+
+/**
+ * The route in the URL's hash. `navigate` pushes a history entry (back returns), `replace` does not;
+ * a link pasted into the tab, back and forward all change the route.
+ */
+export function useRoute(): {
+  route: Route;
+  navigate: (route: Route) => void;
+  replace: (route: Route) => void;
+} {
+  const [route, setRoute] = useState<Route>(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const read = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener("popstate", read);
+    window.addEventListener("hashchange", read);
+    return () => {
+      window.removeEventListener("popstate", read);
+      window.removeEventListener("hashchange", read);
+    };
+  }, []);
+  const go = useCallback((next: Route, push: boolean) => {
+    const hash = formatRoute(next);
+    if (window.location.hash !== hash) {
+      const url = hash || window.location.pathname + window.location.search;
+      if (push) window.history.pushState(null, "", url);
+      else window.history.replaceState(null, "", url);
+    }
+    setRoute(next);
+  }, []);
+  const navigate = useCallback((next: Route) => go(next, true), [go]);
+  const replace = useCallback((next: Route) => go(next, false), [go]);
+  return { route, navigate, replace };
+}
