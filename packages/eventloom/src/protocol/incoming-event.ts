@@ -96,7 +96,16 @@ function readForm(obj: Record<string, unknown>): EventForm {
   return { names, value: obj[valueField], valueField };
 }
 
-function resolveForm(form: EventForm, resolve: EventResolver, path: string): EventDefinition {
+/** Said after "Unknown event type" when an event is sent into a run: how such an event gets declared. */
+const awaitHint = (name: string) =>
+  `: the workflow does not declare it (a step that awaits it with ctx.waitForEvent declares it with waitsFor: [${shortName(name)}])`;
+
+function resolveForm(
+  form: EventForm,
+  resolve: EventResolver,
+  path: string,
+  hint: (name: string) => string = () => "",
+): EventDefinition {
   for (const { name } of form.names) {
     const definition = resolve(name);
     if (definition) return definition;
@@ -104,7 +113,9 @@ function resolveForm(form: EventForm, resolve: EventResolver, path: string): Eve
   const first = form.names[0];
   if (!first) throw bodyError(path, "Expected an event with a `type` or a `qualified_name`");
   const issue = { path: `${path}.${first.field}`, message: `Unknown event type "${first.name}"` };
-  throw new WorkflowError("UNKNOWN_EVENT", `Unknown event type "${first.name}"`, { issues: [issue] });
+  throw new WorkflowError("UNKNOWN_EVENT", `Unknown event type "${first.name}"${hint(first.name)}`, {
+    issues: [issue],
+  });
 }
 
 /**
@@ -121,7 +132,7 @@ function resolveForm(form: EventForm, resolve: EventResolver, path: string): Eve
 export function decodeIncomingEvent(raw: unknown, resolve: EventResolver, path: string): WorkflowEvent {
   const obj = parseObject(raw, path);
   const form = readForm(obj);
-  const definition = resolveForm(form, resolve, path);
+  const definition = resolveForm(form, resolve, path, awaitHint);
   return validate(definition, form.value, `${path}.${form.valueField}`);
 }
 
