@@ -1,3 +1,4 @@
+import "../core/zod-check.js"; // first: a zod 3 install fails here with one clear line
 import { z } from "zod";
 
 /**

@@ -73,7 +73,8 @@ export function createApp(ctx: ServerContext): Hono {
       );
     }
     if (!isApiPath(path) && (c.req.method === "GET" || c.req.method === "HEAD")) {
-      const file = await serveUiFile(await ctx.uiDir(), path, c.req.method === "HEAD");
+      const head = c.req.method === "HEAD";
+      const file = await serveUiFile(await ctx.uiDir(), path, head, c.req.header("accept-encoding") ?? null);
       if (file) return file;
     }
     return json({ detail: `No route for ${c.req.method} ${path}`, code: "NOT_FOUND" }, 404);

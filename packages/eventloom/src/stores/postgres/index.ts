@@ -1,4 +1,5 @@
+// `eventloom/postgres`: the Postgres store, in its own entry so that `pg` (an optional peer
+// dependency) is loaded only by those who import it. Its types need neither `pg` nor `@types/pg`.
 export type { ListenState } from "./change-feed.js";
-export { type Migration, migrations } from "./migrations.js";
-export type { PostgresStoreLogger, PostgresStoreOptions } from "./options.js";
+export type { PostgresConnectionOptions, PostgresStoreLogger, PostgresStoreOptions } from "./options.js";
 export { PostgresStore } from "./postgres-store.js";
