@@ -2,5 +2,6 @@
 // loaded only by those who use it.
 export * from "./leases.js";
 export { MemoryStore } from "./memory/index.js";
-export { SqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
+// Not ./sqlite/index.js: its migrations are typed with better-sqlite3, whose types we do not publish.
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
 export * from "./store.js";

@@ -1,5 +1,9 @@
 // `eventloom/postgres`: the Postgres store, in its own entry so that `pg` (an optional peer
 // dependency) is loaded only by those who import it. Its types need neither `pg` nor `@types/pg`.
-export type { ListenState } from "./change-feed.js";
-export type { PostgresConnectionOptions, PostgresStoreLogger, PostgresStoreOptions } from "./options.js";
+export type {
+  ListenState,
+  PostgresConnectionOptions,
+  PostgresStoreLogger,
+  PostgresStoreOptions,
+} from "./options.js";
 export { PostgresStore } from "./postgres-store.js";

@@ -1,4 +1,5 @@
-import type { ListenState } from "./change-feed.js";
+/** How the store learns about other processes' writes right now. */
+export type ListenState = "listening" | "polling" | "stopped";
 
 /**
  * Connection and pool settings, handed to node-postgres's `pg.Pool` (or `pg.Client` for the LISTEN

@@ -17,10 +17,11 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed, type ListenState, noticePayloads } from "./change-feed.js";
+import { ChangeFeed, noticePayloads } from "./change-feed.js";
 import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
 import { migrate } from "./migrations.js";
 import {
+  type ListenState,
   type PostgresConnectionOptions,
   type PostgresStoreLogger,
   type PostgresStoreOptions,
