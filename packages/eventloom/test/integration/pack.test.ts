@@ -233,27 +233,28 @@ describe("the packed package", { timeout: 180_000 }, () => {
   });
 
   for (const { label } of ZOD_VERSIONS) {
-    it(`type-checks a strict consumer (nodenext and bundler, skipLibCheck off) with the ${label} zod`, async () => {
+    // Four compilations: generous for a loaded machine.
+    it(`type-checks a strict consumer (nodenext and bundler, skipLibCheck off) with the ${label} zod`, {
+      timeout: 600_000,
+    }, async () => {
       const project = projects[label] as string;
       await writeFile(join(project, "my_server.ts"), readmeServerFile(readme));
       await mkdir(join(project, "consumer"), { recursive: true });
       await writeFile(join(project, "consumer", "server.ts"), CONSUMER_SERVER);
       await writeFile(join(project, "consumer", "browser.ts"), CONSUMER_BROWSER);
-      for (const resolution of ["nodenext", "bundler"] as const) {
-        const configs = {
-          node: tsconfig(resolution, false, ["../my_server.ts", "server.ts"]),
-          browser: tsconfig(resolution, true, ["browser.ts"]),
-        };
-        for (const [kind, config] of Object.entries(configs)) {
+      const checks = (["nodenext", "bundler"] as const).flatMap((resolution) =>
+        (["node", "browser"] as const).map(async (kind) => {
           const path = join(project, "consumer", `tsconfig.${resolution}.${kind}.json`);
-          await writeFile(path, config);
-          const checked = await run(process.execPath, [tsc, "-p", path], { cwd: project }).then(
+          const files = kind === "node" ? ["../my_server.ts", "server.ts"] : ["browser.ts"];
+          await writeFile(path, tsconfig(resolution, kind === "browser", files));
+          const errors = await run(process.execPath, [tsc, "-p", path], { cwd: project }).then(
             () => "",
             (error: { stdout?: string }) => error.stdout ?? String(error),
           );
-          expect(checked, `${resolution}, ${kind}`).toBe("");
-        }
-      }
+          return { config: `${resolution}, ${kind}`, errors };
+        }),
+      );
+      for (const { config, errors } of await Promise.all(checks)) expect(errors, config).toBe("");
       // What the consumer did not ask for is not there.
       for (const absent of ["pg", "@types/pg", "@types/better-sqlite3"]) {
         expect(await exists(join(project, "node_modules", absent)), absent).toBe(false);
@@ -325,9 +326,11 @@ describe("the packed package", { timeout: 180_000 }, () => {
       expect(page.headers.get("content-encoding")).toBe("br");
       expect(page.headers.get("vary")).toBe("Accept-Encoding");
 
+      // The group's SIGTERM reaches npx too, which dies of it: the CLI's own last line says it closed.
       process.kill(-(cli.child.pid as number), "SIGTERM");
-      expect((await cli.exited).code).toBe(0);
+      await cli.exited;
       expect(cli.stdout()).toContain("eventloom: stopped");
+      expect(cli.stderr()).toBe("");
     });
   }
 
