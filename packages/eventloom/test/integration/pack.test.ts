@@ -143,6 +143,13 @@ function serve(project: string, env: Record<string, string> = {}): CliProcess {
   return watch(child);
 }
 
+/** Resolves when every process holding the child's stdout and stderr (npx and the CLI) has let go. */
+function pipesClosed(child: ChildProcess): Promise<unknown> {
+  const closed = (stream: NodeJS.ReadableStream | null) =>
+    new Promise((resolve) => (stream ? stream.once("close", resolve) : resolve(null)));
+  return Promise.all([closed(child.stdout), closed(child.stderr)]);
+}
+
 const CONSUMER_SERVER = `import { z } from "zod";
 import { defineEvent, type EventOf, StartEvent, StopEvent, Workflow } from "eventloom";
 import { MemoryStore, SqliteStore, type WorkflowServerOptions, WorkflowServer } from "eventloom/server";
@@ -228,7 +235,13 @@ describe("the packed package", { timeout: 180_000 }, () => {
   }, 900_000);
 
   afterAll(async () => {
-    for (const cli of clis) await cli.kill();
+    // The whole group: npx and the CLI under it.
+    for (const cli of clis) {
+      try {
+        process.kill(-(cli.child.pid as number), "SIGKILL");
+      } catch {} // already gone
+      await cli.exited;
+    }
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
@@ -326,9 +339,11 @@ describe("the packed package", { timeout: 180_000 }, () => {
       expect(page.headers.get("content-encoding")).toBe("br");
       expect(page.headers.get("vary")).toBe("Accept-Encoding");
 
-      // The group's SIGTERM reaches npx too, which dies of it: the CLI's own last line says it closed.
+      // The group's SIGTERM reaches npx too, which dies of it at once: the CLI, its child, is done when
+      // the pipes they share close, and its last line says it closed the server.
+      const closed = pipesClosed(cli.child);
       process.kill(-(cli.child.pid as number), "SIGTERM");
-      await cli.exited;
+      await closed;
       expect(cli.stdout()).toContain("eventloom: stopped");
       expect(cli.stderr()).toBe("");
     });
