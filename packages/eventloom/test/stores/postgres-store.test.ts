@@ -6,7 +6,11 @@ import { type PublishedEvent, type RunState, WorkflowError } from "../../src/cor
 import { runStoreContract } from "../../src/stores/contract-suite.js";
 import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
-import { type ListenState, PostgresStore, type PostgresStoreOptions } from "../../src/stores/postgres/index.js";
+import {
+  type ListenState,
+  PostgresStore,
+  type PostgresStoreOptions,
+} from "../../src/stores/postgres/index.js";
 import { migrations } from "../../src/stores/postgres/migrations.js";
 import {
   eventRows,
