@@ -1,6 +1,8 @@
+import "./zod-check.js"; // first: a zod 3 install fails here with one clear line
 import { z } from "zod";
 import { BUILTIN_EVENT_NAMES } from "./builtin-names.js";
 import { EventValidationError } from "./errors.js";
+import { assertZod4Schema } from "./zod-check.js";
 
 /** Plain data fields of an event. */
 export type EventData = Record<string, unknown>;
@@ -77,6 +79,7 @@ export function defineEvent<
   if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name)) {
     throw new TypeError(`Invalid event name "${name}": use identifiers separated by dots`);
   }
+  assertZod4Schema(name, schema);
   const parent: EventDefinition | null = options.extends ?? (name === ROOT_NAME ? null : Event);
   const type = name.slice(name.lastIndexOf(".") + 1);
   const lineage = Object.freeze([...(parent?.lineage ?? []), name]) as readonly (N | LineageOf<P>)[];
