@@ -256,7 +256,7 @@ export class WorkflowServer {
       clock: this.#clock,
     });
     const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
-    const metrics = new ServerMetrics();
+    const metrics = new ServerMetrics(this.#clock);
     const writer = new CommitWriter(store, {
       metrics,
       logger: this.#logger,

@@ -1,5 +1,5 @@
 import { StepStateChanged } from "../../core/events.js";
-import type { PublishedEvent, RunState } from "../../core/run-state.js";
+import type { InFlightItem, PublishedEvent, RunState } from "../../core/run-state.js";
 import { Histogram, STEP_BUCKETS } from "./histogram.js";
 
 /** The counters of one workflow, shared by all its runs in this process. */
@@ -30,13 +30,16 @@ interface StepStateData {
 
 /**
  * What one run in memory adds to its workflow's series, read from what its journal already carries
- * (the published events and the state after each change); nothing is called inside the engine.
+ * (the published events and the state after each change); nothing is called inside the engine. A
+ * step's start is the engine's own `startedAt` of its in-flight item (same clock), so an execution
+ * costs one clock reading, at its end, and no allocation.
  */
 export class RunMetrics {
   readonly #series: WorkflowSeries;
+  /** The server's clock (epoch milliseconds): the one the engine stamps `startedAt` with. */
   readonly #now: () => number;
-  /** Executions that started in this memory, by worker id: when, and which step. */
-  readonly #open = new Map<string, { step: string; at: number }>();
+  /** Executions that started in this memory, by worker id: the engine's in-flight record of each. */
+  readonly #open = new Map<string, InFlightItem>();
   #ended = false;
 
   constructor(series: WorkflowSeries, now: () => number) {
@@ -58,14 +61,15 @@ export class RunMetrics {
       this.#ended = true;
       const ended = this.#series.ended;
       ended.set(state.status, (ended.get(state.status) ?? 0) + 1);
-      for (const [, open] of this.#open) this.#observe(open.step, "interrupted", open.at);
+      for (const [, open] of this.#open) this.#observe(open.step, "interrupted", open.startedAt);
       this.#open.clear();
     }
   }
 
   #step(state: RunState, data: StepStateData): void {
     if (data.state === "running") {
-      this.#open.set(data.worker_id, { step: data.step, at: this.#now() });
+      const item = state.inFlight[data.worker_id];
+      if (item) this.#open.set(data.worker_id, item);
       return;
     }
     const open = this.#open.get(data.worker_id);
@@ -74,7 +78,7 @@ export class RunMetrics {
     this.#open.delete(data.worker_id);
     const outcome: StepOutcome =
       data.error !== undefined ? "failed" : waitsFor(state, data.worker_id) ? "waiting" : "completed";
-    this.#observe(data.step, outcome, open.at);
+    this.#observe(data.step, outcome, open.startedAt);
   }
 
   #observe(step: string, outcome: StepOutcome, at: number): void {
@@ -88,6 +92,7 @@ export class RunMetrics {
       h = new Histogram(STEP_BUCKETS);
       byOutcome.set(outcome, h);
     }
+    // A wall clock may step back: never a negative duration.
     h.observe(Math.max(0, this.#now() - at) / 1000);
   }
 }

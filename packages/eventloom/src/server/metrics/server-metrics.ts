@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../../core/clock.js";
 import { ExpositionWriter } from "./exposition.js";
 import { COMMIT_BUCKETS, Histogram } from "./histogram.js";
 import { RunMetrics, type WorkflowSeries } from "./run-metrics.js";
@@ -23,16 +24,16 @@ export interface MetricsView {
 export class ServerMetrics {
   readonly #workflows = new Map<string, WorkflowSeries>();
   readonly #commits = new Histogram(COMMIT_BUCKETS);
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  /** `now`: a monotonic clock in milliseconds for durations (default `performance.now`). */
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+  /** `clock`: the server's, which the engine stamps steps' starts with; it times step executions. */
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
   }
 
-  /** A monotonic time in milliseconds, for measuring a duration. */
+  /** A monotonic time in milliseconds, for timing a store commit. */
   now(): number {
-    return this.#now();
+    return performance.now();
   }
 
   /** A new run of `workflow` started in this process (a continuation too; a resume is not a start). */
@@ -42,7 +43,7 @@ export class ServerMetrics {
 
   /** The observer of one run held in memory: feed it every change its journal gets. */
   forRun(workflow: string): RunMetrics {
-    return new RunMetrics(this.#series(workflow), this.#now);
+    return new RunMetrics(this.#series(workflow), () => this.#clock.now());
   }
 
   /** A durable store commit took this long. */
