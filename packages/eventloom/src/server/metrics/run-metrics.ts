@@ -25,6 +25,7 @@ interface StepStateData {
   step: string;
   state: "running" | "idle";
   worker_id: string;
+  output_event: string | null;
   error?: unknown;
 }
 
@@ -76,8 +77,13 @@ export class RunMetrics {
     // Started before this run was loaded (a resume): its start time is not known here.
     if (!open) return;
     this.#open.delete(data.worker_id);
+    // Only an execution that returned nothing may have stopped in waitForEvent instead.
     const outcome: StepOutcome =
-      data.error !== undefined ? "failed" : waitsFor(state, data.worker_id) ? "waiting" : "completed";
+      data.error !== undefined
+        ? "failed"
+        : data.output_event === null && waitsFor(state, data.worker_id)
+          ? "waiting"
+          : "completed";
     this.#observe(data.step, outcome, open.startedAt);
   }
 
