@@ -16,7 +16,9 @@ const STEPS = 10;
 const RUNS = 3000;
 const ROUNDS = 6;
 
-const Hop = Array.from({ length: STEPS }, (_, i) => defineEvent(`MetricsHop${i}`, z.object({ n: z.number() })));
+const Hop = Array.from({ length: STEPS }, (_, i) =>
+  defineEvent(`MetricsHop${i}`, z.object({ n: z.number() })),
+);
 let chain = new Workflow({ name: "chain", timeout: null }) as Workflow;
 for (let i = 0; i < STEPS; i++) {
   const accepts = [i === 0 ? StartEvent : Hop[i]!];
@@ -50,4 +52,6 @@ const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length /
 const steady = rows.slice(1);
 const p = median(steady.map((r) => r[0]));
 const m = median(steady.map((r) => r[1]));
-console.log(`median of rounds 2–${ROUNDS}: ${p.toFixed(1)} → ${m.toFixed(1)} µs CPU/run (${(((m - p) / p) * 100).toFixed(1)}%), ${(((m - p) * 1000) / STEPS).toFixed(0)} ns/step`);
+console.log(
+  `median of rounds 2–${ROUNDS}: ${p.toFixed(1)} → ${m.toFixed(1)} µs CPU/run (${(((m - p) / p) * 100).toFixed(1)}%), ${(((m - p) * 1000) / STEPS).toFixed(0)} ns/step`,
+);
