@@ -5,20 +5,10 @@ import {
   WorkflowError,
   type WorkflowEvent,
 } from "../core/index.js";
+import type { HandlerInfo } from "../protocol/codec.js";
 
-/** What the server keeps about a handler: the `HandlerData` of the wire, in camelCase. */
-export interface HandlerRecord {
-  handlerId: string;
-  workflowName: string;
-  runId: string;
-  status: RunStatus;
-  result: unknown;
-  error: string | null;
-  /** ISO 8601 UTC with milliseconds. */
-  startedAt: string;
-  updatedAt: string;
-  completedAt: string | null;
-}
+/** A handler as the store keeps it: the one camelCase handler record of protocol's codec. */
+export type HandlerRecord = HandlerInfo;
 
 /** An event sent from outside into a handler, recorded before it is acknowledged. */
 export interface InboxItem {

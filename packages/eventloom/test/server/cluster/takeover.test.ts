@@ -24,7 +24,7 @@ const Answer = defineEvent("TakeoverAnswer", z.object({ text: z.string() }));
 const WAIT_S = 3600;
 const patient = new Workflow({ name: "Patient", timeout: null }).step(
   "ask",
-  { accepts: [StartEvent], emits: [StopEvent] },
+  { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Answer] },
   async (ctx) =>
     StopEvent.create({ result: (await ctx.waitForEvent(Answer, { timeout: WAIT_S })).data.text }),
 );
