@@ -5,6 +5,7 @@ import type { EventRow, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
+import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
@@ -28,6 +29,8 @@ export interface RunManagerOptions {
   onDeleted(handlerId: string): void;
   /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
   ownership: Ownership;
+  /** Counts runs started here and observes every run in memory; none: not measured. */
+  metrics?: ServerMetrics;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -95,6 +98,7 @@ export class RunManager implements OwnedRuns {
           clock: this.#o.clock,
         }),
       );
+      this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
     } finally {
@@ -301,7 +305,13 @@ export class RunManager implements OwnedRuns {
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
     this.#wakes.cancel(handlerId);
-    const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
+    const live = new LiveRun(
+      handlerId,
+      entry,
+      this.#o.clock,
+      (r, published) => this.#changed(r, published),
+      this.#o.metrics?.forRun(entry.name) ?? null,
+    );
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);
