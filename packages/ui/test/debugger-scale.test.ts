@@ -355,9 +355,10 @@ describe("the debugger for everyone", { timeout: 120_000 }, () => {
     await page.close();
   });
 
-  it("leaves room above the top node's badge on a tall graph", async () => {
-    const { handlerId } = await client.runWorkflow("pipeline", {});
-    const page = await open(`#/pipeline/runs/${handlerId}`);
+  it("leaves room above the top node's badge on a graph taller than its panel's margins", async () => {
+    // The human workflow's graph is zoomed to a readable size, a little taller than fits with margins.
+    const { handlerId } = await client.runWorkflowNowait("human", {});
+    const page = await open(`#/human/runs/${handlerId}`);
     const badge = page.locator('[data-node-id="workflows.events.StartEvent"] .wf-state');
     await badge.getByText("fired 1×").waitFor();
     const panel = await page.locator(".graph-panel").boundingBox();
