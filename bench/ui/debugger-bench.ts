@@ -1,6 +1,6 @@
 // The debugger following a big run live, in a real Chromium: click latency while events stream,
 // the page's heap at the end, time until the last event is drawn, and the first load's bytes.
-// Run: npm run bench:ui   (or: node_modules/.bin/tsx bench/ui/debugger-bench.ts [--events 10000])
+// Run: npm run bench:ui   (or: node_modules/.bin/tsx bench/ui/debugger-bench.ts [--events 10000] [--pause-ms 100])
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,10 @@ import { buildUi } from "../../packages/ui/test/support/ui-build.js";
 const flag = process.argv.indexOf("--events");
 const N = flag > 0 ? Number(process.argv[flag + 1]) : 100_000;
 if (!Number.isInteger(N) || N < 1) throw new Error("--events takes a positive whole number");
+// A pause (ms) after every 1,000 events: a run that streams for a while instead of in one burst.
+const pauseFlag = process.argv.indexOf("--pause-ms");
+const PAUSE = pauseFlag > 0 ? Number(process.argv[pauseFlag + 1]) : 0;
+if (!Number.isFinite(PAUSE) || PAUSE < 0) throw new Error("--pause-ms takes a number of milliseconds");
 
 const Tick = defineEvent("Tick", z.object({ i: z.number().int() }));
 const flood = new Workflow({ name: "flood", timeout: null }).step(
@@ -25,7 +29,7 @@ const flood = new Workflow({ name: "flood", timeout: null }).step(
     for (let i = 0; i < count; i++) {
       ctx.writeEventToStream(Tick.create({ i }));
       // As the stream bench: let commits and readers run between thousands.
-      if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+      if (i % 1000 === 999) await new Promise((r) => (PAUSE > 0 ? setTimeout(r, PAUSE) : setImmediate(r)));
     }
     return StopEvent.create({ result: { written: count } });
   },
@@ -199,7 +203,9 @@ async function main() {
 
     const line = (name: string, xs: number[]) =>
       `${name.padEnd(44)} n=${String(xs.length).padStart(4)}  p50 ${ms(quantile(xs, 0.5)).padStart(9)}  p95 ${ms(quantile(xs, 0.95)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}`;
-    console.log(`debugger in Chromium, one run of ${countText(N)} events (SQLite store, same machine)`);
+    console.log(
+      `debugger in Chromium, one run of ${countText(N)} events${PAUSE > 0 ? `, a ${PAUSE} ms pause every 1,000` : ""} (SQLite store, same machine)`,
+    );
     console.log("click on 'Show internal events' → the count label redrawn:");
     console.log(line("  while the run streams (goal p95 ≤ 100 ms)", live));
     console.log(line(`  idle page holding ${countText(N)} events (baseline)`, idleFull));
