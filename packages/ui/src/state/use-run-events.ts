@@ -22,7 +22,7 @@ const MAX_BACKOFF_MS = 15_000;
 
 /**
  * Streams every event of a run (internal ones too: the graph and the timeline need them) into a
- * {@link RunModel}. Events are folded once per frame; the view re-renders per batch, not per event.
+ * {@link RunModel}. Events are folded in batches of 100 ms; the view re-renders per batch, not per event.
  * The client resumes from the last sequence after a dropped connection; when it gives up, this tries
  * again with backoff, for as long as the run is shown.
  */
@@ -60,7 +60,8 @@ export function useRunEvents(handlerId: string | null): RunEvents {
           for await (const ev of api.streamEvents(handlerId, abort.signal, after)) {
             pending.push(ev);
             failures = 0;
-            scheduled ||= window.setTimeout(flush, 16);
+            // Ten redraws a second: at one a frame, redrawing the views took the page from clicks.
+            scheduled ||= window.setTimeout(flush, 100);
             // A fast stream resolves event after event in microtasks: without a pause, clicks and
             // drawing would wait for the whole backlog to be read.
             if (performance.now() - slice > 8) {
