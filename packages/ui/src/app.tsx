@@ -83,9 +83,20 @@ export function App() {
     [go, current],
   );
   const [compare, setCompare] = useState<string[]>([]);
+  // A comparison link picks its two runs in the list.
+  const linked = route.view === "compare" ? route.compare.join("/") : "";
+  useEffect(() => {
+    if (linked) setCompare(linked.split("/"));
+  }, [linked]);
+  // Two runs picked go into the URL at once: the comparison is shown and can be shared.
   const toggleCompare = useCallback(
-    (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id].slice(-2))),
-    [],
+    (id: string) => {
+      const next = compare.includes(id) ? compare.filter((x) => x !== id) : [...compare, id].slice(-2);
+      setCompare(next);
+      if (next.length === 2)
+        navigate({ ...route, workflow: current, view: "compare", compare: next, run: null });
+    },
+    [compare, navigate, route, current],
   );
   const graphData = graph.data;
   const answer = useCallback(() => {

@@ -338,6 +338,35 @@ describe("the debugger for everyone", { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it("puts two runs picked for comparison in the URL at once, and the comparison has no serious accessibility problems", async () => {
+    const a = await client.runWorkflow("chain", {});
+    const b = await client.runWorkflow("chain", {});
+    const page = await open("#/chain");
+    await page.getByLabel(`Compare run ${a.handlerId}`).check();
+    expect(page.url()).not.toContain("/compare/");
+    await page.getByLabel(`Compare run ${b.handlerId}`).check();
+    await expect.poll(() => page.url()).toContain(`#/chain/compare/${a.handlerId}/${b.handlerId}`);
+    await page.locator('.compare-table td[data-type="StopEvent"]').nth(1).waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // The link reloaded keeps both runs picked in the list.
+    await page.reload();
+    await page.locator(".compare-table").waitFor();
+    expect(await page.getByLabel(`Compare run ${a.handlerId}`).isChecked()).toBe(true);
+    await page.close();
+  });
+
+  it("leaves room above the top node's badge on a graph taller than its panel's margins", async () => {
+    // The human workflow's graph is zoomed to a readable size, a little taller than fits with margins.
+    const { handlerId } = await client.runWorkflowNowait("human", {});
+    const page = await open(`#/human/runs/${handlerId}`);
+    const badge = page.locator('[data-node-id="workflows.events.StartEvent"] .wf-state');
+    await badge.getByText("fired 1×").waitFor();
+    const panel = await page.locator(".graph-panel").boundingBox();
+    const box = await badge.boundingBox();
+    expect(box!.y).toBeGreaterThanOrEqual(panel!.y + 4);
+    await page.close();
+  });
+
   it("fits a phone: the Answer button is on screen and the side column takes the full width", async () => {
     const page = await open("#/human", { width: 390, height: 844 });
     await page.getByRole("heading", { name: "Start a run of human" }).waitFor();

@@ -216,8 +216,9 @@ export const WorkflowGraph = memo(function WorkflowGraph({
     const width = (right - left) * zoom;
     const height = (bottom - top) * zoom;
     flow.setViewport({
-      x: width < el.clientWidth ? (el.clientWidth - width) / 2 - left * zoom : pad - left * zoom,
-      y: height < el.clientHeight ? (el.clientHeight - height) / 2 - top * zoom : pad - top * zoom,
+      // Centred only when it fits with the margins; else it starts at the padded top-left corner.
+      x: width + 2 * pad <= el.clientWidth ? (el.clientWidth - width) / 2 - left * zoom : pad - left * zoom,
+      y: height + 2 * pad <= el.clientHeight ? (el.clientHeight - height) / 2 - top * zoom : pad - top * zoom,
       zoom,
     });
   };

@@ -22,7 +22,7 @@ const MAX_BACKOFF_MS = 15_000;
 
 /**
  * Streams every event of a run (internal ones too: the graph and the timeline need them) into a
- * {@link RunModel}. Events are folded once per frame; the view re-renders per batch, not per event.
+ * {@link RunModel}. Events are folded in batches of 100 ms; the view re-renders per batch, not per event.
  * The client resumes from the last sequence after a dropped connection; when it gives up, this tries
  * again with backoff, for as long as the run is shown.
  */
@@ -56,10 +56,18 @@ export function useRunEvents(handlerId: string | null): RunEvents {
             update({ error: null, retryAt: null });
           }
           const after = model.events[model.events.length - 1]?.sequence ?? -1;
+          let slice = performance.now();
           for await (const ev of api.streamEvents(handlerId, abort.signal, after)) {
             pending.push(ev);
             failures = 0;
-            scheduled ||= window.setTimeout(flush, 16);
+            // Ten redraws a second: at one a frame, redrawing the views took the page from clicks.
+            scheduled ||= window.setTimeout(flush, 100);
+            // A fast stream resolves event after event in microtasks: without a pause, clicks and
+            // drawing would wait for the whole backlog to be read.
+            if (performance.now() - slice > 8) {
+              await yieldToPage();
+              slice = performance.now();
+            }
           }
           if (abort.signal.aborted) return;
           window.clearTimeout(scheduled);
@@ -94,6 +102,15 @@ export function useRunEvents(handlerId: string | null): RunEvents {
 function isFinal(error: unknown): boolean {
   const status = (error as { status?: unknown }).status;
   return typeof status === "number" && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** Lets input, timers and drawing run before the stream goes on. */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
