@@ -18,6 +18,10 @@ export function addCorsHeaders(
   if (value !== "*") headers["vary"] = "Origin";
 }
 
+/** True when `origin` may use the API from a browser. */
+export const isCorsAllowed = (allowed: string | string[], origin: string | undefined): boolean =>
+  allowedOrigin(allowed, origin) !== null;
+
 /** The Access-Control-Allow-Origin value for a request's origin, or null when it is not allowed. */
 function allowedOrigin(allowed: string | string[], origin: string | undefined): string | null {
   if (allowed === "*") return "*";
