@@ -53,8 +53,9 @@ function parseObject(raw: unknown, path: string): Record<string, unknown> {
     }
   }
   if (!isPlainObject(value)) throw bodyError(path, "Expected an object");
-  // The request's body was checked whole; an event sent as a JSON string is checked here.
-  if (typeof raw === "string") refuseForbiddenKeys(value, path);
+  // The server checks every body whole; this also covers an event sent as a JSON string, and callers
+  // of the protocol module outside the server.
+  refuseForbiddenKeys(value, path);
   return value;
 }
 

@@ -111,8 +111,22 @@ describe("auth", () => {
 });
 
 describe("CORS", () => {
-  test("preflight is answered (also with a token) and responses allow any origin by default", async () => {
+  test("by default no foreign origin is allowed, in a preflight or an answer", async () => {
     server = makeServer({ token: "t" });
+    const pre = await server.fetch(
+      new Request(`${BASE}/workflows/greet/run`, {
+        method: "OPTIONS",
+        headers: { origin: "http://ui.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
+    const res = await call(server, "GET", "/health", undefined, { origin: "http://ui.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("preflight is answered (also with a token) and corsOrigins * allows any origin", async () => {
+    server = makeServer({ token: "t", corsOrigins: "*" });
     const pre = await server.fetch(
       new Request(`${BASE}/workflows/greet/run`, {
         method: "OPTIONS",
