@@ -1,7 +1,7 @@
 // Human in the loop with ctx.waitForEvent: the step publishes an InputRequiredEvent, then waits for an
 // Approval that no step declares, so the server is told about it with `additionalEvents`.
 // Try it: start a run with run-nowait, then
-//   curl -X POST localhost:8080/events/<handler_id> -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
+//   curl -X POST localhost:8080/events/<handler_id> -H 'content-type: application/json' -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
 
 import {
   defineEvent,
