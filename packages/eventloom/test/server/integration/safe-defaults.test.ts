@@ -137,6 +137,15 @@ describe("Content-Type of a POST", () => {
       true,
     );
     expect(res.status).toBe(400);
+    // A Request handed to server.fetch by a framework may declare more than it carries.
+    const short = await server.fetch(
+      new Request("http://localhost/workflows/greet/run-nowait", {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": "50" },
+        body: "{}",
+      }),
+    );
+    expect(short.status).toBe(400);
     expect((await store.listHandlers({ limit: 10 })).handlers).toHaveLength(0);
   });
 });
