@@ -144,6 +144,26 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
 
+  test("WORKFLOWS_CORS_ORIGINS=* opens preflights and answers to any origin", async () => {
+    const saved = process.env["WORKFLOWS_CORS_ORIGINS"];
+    process.env["WORKFLOWS_CORS_ORIGINS"] = " * ";
+    try {
+      server = makeServer();
+    } finally {
+      if (saved === undefined) delete process.env["WORKFLOWS_CORS_ORIGINS"];
+      else process.env["WORKFLOWS_CORS_ORIGINS"] = saved;
+    }
+    const pre = await server.fetch(
+      new Request(`${BASE}/workflows/greet/run`, {
+        method: "OPTIONS",
+        headers: { origin: "http://ui.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    const res = await call(server, "GET", "/workflows", undefined, { origin: "http://ui.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
   test("configured origins are the only ones allowed", async () => {
     server = makeServer({ corsOrigins: ["http://good.example"] });
     const good = await call(server, "GET", "/workflows", undefined, { origin: "http://good.example" });
