@@ -3,7 +3,7 @@
 // is drawn on the graph and is offered by the debugger; it also declares the question it asks
 // (`emits`), so the graph shows the whole loop.
 // Try it: start a run with run-nowait, then
-//   curl -X POST localhost:8080/events/<handler_id> -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
+//   curl -X POST localhost:8080/events/<handler_id> -H 'content-type: application/json' -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
 
 import {
   defineEvent,

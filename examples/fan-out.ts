@@ -1,6 +1,6 @@
 // Fan-out / fan-in: one step sends an event per item, a step with a few workers processes them in
 // parallel, and a collecting step waits until every result has arrived.
-// Try it: curl -X POST localhost:8080/workflows/fan-out/run -d '{"start_event": {"words": ["a", "bb", "ccc"]}}'
+// Try it: curl -X POST localhost:8080/workflows/fan-out/run -H 'content-type: application/json' -d '{"start_event": {"words": ["a", "bb", "ccc"]}}'
 
 import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";

@@ -1,5 +1,5 @@
 // A typed start event and a custom stop event: the seed's results example ({a, b} → four results).
-// Try it: curl -X POST localhost:8080/workflows/math/run -d '{"start_event": {"a": 12, "b": 3}}'
+// Try it: curl -X POST localhost:8080/workflows/math/run -H 'content-type: application/json' -d '{"start_event": {"a": 12, "b": 3}}'
 
 import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";

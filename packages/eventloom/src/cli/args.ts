@@ -28,6 +28,8 @@ Environment:
   WORKFLOWS_PY_SERVER_HOST  Interface without --host or WORKFLOWS_SERVER_HOST (the seed's name).
   WORKFLOWS_PY_SERVER_PORT  Port without --port or WORKFLOWS_SERVER_PORT (the seed's name).
   WORKFLOWS_SERVER_TOKEN    Bearer token required by every route but /health and the debugger's files.
+  WORKFLOWS_CORS_ORIGINS    Origins whose pages may call the API, comma-separated, or * (none).
+  WORKFLOWS_ALLOWED_HOSTS   Host names accepted besides localhost and IP literals, comma-separated, or * (none).
   WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).`;
 
 const usageError = (message: string) =>

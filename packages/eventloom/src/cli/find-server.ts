@@ -5,7 +5,11 @@ export const SERVER_BRAND: symbol = Symbol.for("eventloom.WorkflowServer");
 
 /** What the CLI needs of a WorkflowServer; found by its brand, not `instanceof`. */
 export interface ServableServer {
-  serve(options: { host: string; port: number }): Promise<{ host: string; port: number; url: string }>;
+  serve(options: {
+    host: string;
+    port: number;
+    logger?: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  }): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
   readonly workflowNames?: readonly string[];
 }

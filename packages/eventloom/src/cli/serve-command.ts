@@ -56,7 +56,13 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
 
   let url: string;
   try {
-    ({ url } = await server.serve({ host: options.host, port: options.port }));
+    // serve()'s own warnings (an open API without a token) are printed; library code prints nothing.
+    const logger = {
+      info: () => {},
+      warn: (message: string) => io.stderr(`eventloom: warning: ${message}`),
+      error: (message: string) => io.stderr(`eventloom: ${message}`),
+    };
+    ({ url } = await server.serve({ host: options.host, port: options.port, logger }));
   } catch (error) {
     // A signal during startup already closes the server and exits: its failure to listen is no news.
     if (stopping) return server;

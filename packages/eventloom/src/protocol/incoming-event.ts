@@ -1,6 +1,7 @@
-import { EventValidationError, type ValidationIssue, WorkflowError } from "../core/errors.js";
+import { EventValidationError, WorkflowError } from "../core/errors.js";
 import type { EventResolver } from "../core/event-resolver.js";
 import type { EventDefinition, WorkflowEvent } from "../core/events.js";
+import { refuseForbiddenKeys } from "./forbidden-keys.js";
 
 /**
  * Events coming in from clients (the `event` of POST /events, the `start_event` of run), in any of
@@ -27,25 +28,6 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 const bodyError = (path: string, message: string) =>
   new WorkflowError("INVALID_BODY", `Invalid ${path}: ${message}`, { issues: [{ path, message }] });
 
-// JSON.parse makes `__proto__` an own key, harmless until someone copies it into a plain object by
-// assignment; an incoming value is rejected when one appears at any depth.
-function findForbiddenKey(value: unknown, path: string, depth = 0): ValidationIssue | null {
-  if (depth > 64) return { path, message: "Nested too deeply" };
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findForbiddenKey(value[i], `${path}.${i}`, depth + 1);
-      if (found) return found;
-    }
-  } else if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (key === "__proto__") return { path: `${path}.${key}`, message: "Forbidden key __proto__" };
-      const found = findForbiddenKey(value[key], `${path}.${key}`, depth + 1);
-      if (found) return found;
-    }
-  }
-  return null;
-}
-
 function parseObject(raw: unknown, path: string): Record<string, unknown> {
   let value = raw;
   if (typeof raw === "string") {
@@ -56,8 +38,9 @@ function parseObject(raw: unknown, path: string): Record<string, unknown> {
     }
   }
   if (!isPlainObject(value)) throw bodyError(path, "Expected an object");
-  const forbidden = findForbiddenKey(value, path);
-  if (forbidden) throw new WorkflowError("INVALID_BODY", forbidden.message, { issues: [forbidden] });
+  // The server checks every body whole; this also covers an event sent as a JSON string, and callers
+  // of the protocol module outside the server.
+  refuseForbiddenKeys(value, path);
   return value;
 }
 

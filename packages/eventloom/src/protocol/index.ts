@@ -1,6 +1,7 @@
 export * from "./codec.js";
 export * from "./envelope-json.js";
 export * from "./error-status.js";
+export * from "./forbidden-keys.js";
 export * from "./incoming-event.js";
 export * from "./openapi.js";
 export * from "./parse.js";

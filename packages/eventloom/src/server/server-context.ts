@@ -29,7 +29,12 @@ export interface ServerContext {
   bodyLimitBytes: number;
   /** Null: no authentication. */
   checkToken: ((authorization: string | null | undefined) => boolean) | null;
+  /** Origins a browser page may call the API from: none by default. */
   corsOrigins: string | string[];
+  /** Host names accepted besides localhost and IP literals (`*`: any). */
+  allowedHosts: string[];
+  /** Whether run requests may carry a serialized `context`. */
+  acceptContext: boolean;
   pingIntervalMs: number;
   /** Stream heartbeats run on it. */
   clock: Clock;

@@ -27,8 +27,23 @@ export interface WorkflowServerOptions {
   store?: Store;
   /** Bearer token every route but /health and the UI requires. Default: `WORKFLOWS_SERVER_TOKEN`, else none. */
   token?: string;
-  /** Allowed CORS origins. Default `*`. */
+  /**
+   * Origins a browser page may call the API from (`*`: any). Default `WORKFLOWS_CORS_ORIGINS`
+   * (comma-separated), else none: only the server's own pages (the debugger).
+   */
   corsOrigins?: string | string[];
+  /**
+   * Host names the server answers to besides `localhost`, `*.localhost` and IP literals, which are
+   * always accepted (`*`: any); another `Host` gets 403 `HOST_NOT_ALLOWED` (DNS rebinding).
+   * Default `WORKFLOWS_ALLOWED_HOSTS` (comma-separated), else none.
+   */
+  allowedHosts?: string[];
+  /**
+   * Whether run requests may carry a serialized `context` (a run state made by a client). It is
+   * validated against the workflow's schemas and cannot lift its deadline. Default false: 400
+   * `CONTEXT_NOT_ACCEPTED`.
+   */
+  acceptContext?: boolean;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** A run waiting for outside input this long is dropped from memory (it stays in the store). Default 60 000. */
@@ -56,6 +71,8 @@ export interface WorkflowServerOptions {
 export interface ServeOptions {
   /** Default `0.0.0.0`. */
   host?: string;
+  /** Where serve()'s own warnings go (the CLI's printing logger). Default: the server's logger. */
+  logger?: ServerLogger;
   /** Default 8080; 0 picks a free port. */
   port?: number;
 }
@@ -109,7 +126,9 @@ export class WorkflowServer {
       logger: this.#logger,
       bodyLimitBytes: bodyLimit,
       checkToken: token ? makeBearerCheck(token) : null,
-      corsOrigins: options.corsOrigins ?? "*",
+      corsOrigins: options.corsOrigins ?? envList(process.env["WORKFLOWS_CORS_ORIGINS"]),
+      allowedHosts: options.allowedHosts ?? envList(process.env["WORKFLOWS_ALLOWED_HOSTS"]),
+      acceptContext: options.acceptContext ?? false,
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
       clock: this.#clock,
       pageSize: 1000,
@@ -176,6 +195,11 @@ export class WorkflowServer {
         resolve();
       });
     });
+    if (this.#context.checkToken === null && !isLoopback(host)) {
+      (options.logger ?? this.#logger).warn(
+        `the API is open to the network on ${host} without a token: anyone who can reach it can start and read runs; set WORKFLOWS_SERVER_TOKEN (or the token option), or serve on 127.0.0.1`,
+      );
+    }
     const address = server.address() as AddressInfo;
     const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     const urlHost = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
@@ -302,3 +326,14 @@ export function isWorkflowServer(value: unknown): value is WorkflowServer {
     (value as Record<symbol, unknown>)[WORKFLOW_SERVER_BRAND] === true
   );
 }
+
+/** A comma-separated list from the environment; empty when unset. */
+const envList = (value: string | undefined): string[] =>
+  (value ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+
+/** Addresses only this machine can reach. */
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host.startsWith("127.") || host === "[::1]";

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { until } from "../support/until.js";
 import { busyPort, type CliProcess, fixture, freePort, repoRoot, startCli, tempDir } from "./cli-process.js";
 import { type Envelope, getJson, postJson, readEvents as readNdjson } from "./http.js";
 
@@ -160,6 +161,24 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
     });
     expect(url).toBe(`http://127.0.0.1:${port}/`);
     expect((await json(`${url}health`)).status).toBe(200);
+  });
+
+  it("prints one warning on stderr when serving on all interfaces without a token, none on loopback", async () => {
+    const open = await serve([fixture("seed-server.ts"), "--host", "0.0.0.0", "--port", "0"], {
+      WORKFLOWS_SERVER_TOKEN: "",
+    });
+    // stderr and stdout are separate pipes: the warning may arrive after the line `ready` waited for.
+    const warningLines = () =>
+      open.cli
+        .stderr()
+        .split("\n")
+        .filter((l) => l.startsWith("eventloom: warning:"));
+    await until(() => warningLines().length > 0);
+    const warnings = warningLines();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("WORKFLOWS_SERVER_TOKEN");
+    const { cli } = await seedServer();
+    expect(cli.stderr()).not.toContain("warning");
   });
 
   it("answers the seed's curl calls: health, workflows, run, run-nowait, events, results, send event", async () => {

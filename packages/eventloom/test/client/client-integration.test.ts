@@ -272,7 +272,7 @@ describe("WorkflowClient against WorkflowServer", () => {
 describe("in process", () => {
   it("works over the server's fetch handler without a socket, streams included", async () => {
     const local = new WorkflowClient({
-      baseUrl: "http://in-process.local",
+      baseUrl: "http://localhost",
       fetch: (url, init) => server.fetch(new Request(url, init)),
     });
     const { handlerId } = await local.runWorkflowNowait("greet", { startEvent: { name: "Local" } });

@@ -38,7 +38,7 @@ async function call(s: WorkflowServer, method: string, path: string, body?: unkn
     init.body = JSON.stringify(body);
     init.headers = { "content-type": "application/json" };
   }
-  const res = await s.fetch(new Request(`http://test.local${path}`, init));
+  const res = await s.fetch(new Request(`http://localhost${path}`, init));
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

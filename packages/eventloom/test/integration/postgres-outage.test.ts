@@ -96,7 +96,7 @@ async function call(s: WorkflowServer, method: string, path: string, body?: unkn
     init.body = JSON.stringify(body);
     init.headers = { "content-type": "application/json" };
   }
-  const res = await s.fetch(new Request(`http://test.local${path}`, init));
+  const res = await s.fetch(new Request(`http://localhost${path}`, init));
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
 }
@@ -130,7 +130,7 @@ describe("Postgres outages", { timeout: 60_000 }, () => {
     // It stops about 0.6–0.9 ttl after the cut (renewals every ttl/3); the bound leaves room for a loaded machine.
     expect(Math.max(...byA.map((s) => s.end)) - cutAt).toBeLessThan(TTL_MS * 3);
     // The stream (read through B) has every sequence once, ending in the StopEvent.
-    const res = await b.fetch(new Request(`http://test.local/events/${id}?sse=false&include_internal=true`));
+    const res = await b.fetch(new Request(`http://localhost/events/${id}?sse=false&include_internal=true`));
     const events = (await res.text())
       .split("\n")
       .filter(Boolean)

@@ -117,7 +117,7 @@ describe("decodeIncomingEvent", () => {
   it("rejects a __proto__ key at any depth without touching Object.prototype", () => {
     const raw = '{"type":"ResponseEvent","value":{"response":"x","nested":{"__proto__":{"polluted":true}}}}';
     const error = thrown(() => decodeIncomingEvent(raw, resolve, "event"));
-    expect(error.code).toBe("INVALID_BODY");
+    expect(error.code).toBe("FORBIDDEN_KEY");
     expect(error.issues?.[0]?.path).toBe("event.value.nested.__proto__");
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });

@@ -19,7 +19,7 @@ describe("regression: a commit of unknown outcome", () => {
     server.addWorkflow("human", human);
     const post = (path: string, body: unknown) =>
       server.fetch(
-        new Request(`http://test.local${path}`, {
+        new Request(`http://localhost${path}`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(body),

@@ -24,7 +24,7 @@ describe("GET /results/{id}", () => {
     expect((await callJson<HandlerData>(server, "GET", `/results/${id}`)).status).toBe(202);
     await callJson(server, "POST", `/events/${id}`, { event: { type: "Finish", value: {} } });
     // the stream ends after the terminal event: then the result is there
-    const stream = await server.fetch(new Request(`http://x/events/${id}?sse=false`));
+    const stream = await server.fetch(new Request(`http://localhost/events/${id}?sse=false`));
     await stream.text();
     const res = await callJson<HandlerData>(server, "GET", `/results/${id}`);
     expect(res.status).toBe(200);
@@ -122,7 +122,7 @@ describe("POST /handlers/{id}/cancel", () => {
     const record = await callJson<HandlerData>(server, "GET", `/results/${id}`);
     expect(record.body).toMatchObject({ status: "cancelled" });
     expect(record.body.completed_at).not.toBeNull();
-    const events = await (await server.fetch(new Request(`http://x/events/${id}?sse=false`))).text();
+    const events = await (await server.fetch(new Request(`http://localhost/events/${id}?sse=false`))).text();
     const last = JSON.parse(events.trim().split("\n").pop() as string) as { type: string };
     expect(last.type).toBe("WorkflowCancelledEvent");
   });

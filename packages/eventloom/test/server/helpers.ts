@@ -6,7 +6,7 @@ import { Approval, add, approval, counter, failing, fork, greeting, human, waiti
 
 export { until } from "../support/until.js";
 
-export const BASE = "http://test.local";
+export const BASE = "http://localhost";
 
 /** A server with every fixture workflow on a MemoryStore (or the given options). */
 export function makeServer(options: WorkflowServerOptions = {}): WorkflowServer {

@@ -111,8 +111,22 @@ describe("auth", () => {
 });
 
 describe("CORS", () => {
-  test("preflight is answered (also with a token) and responses allow any origin by default", async () => {
+  test("by default no foreign origin is allowed, in a preflight or an answer", async () => {
     server = makeServer({ token: "t" });
+    const pre = await server.fetch(
+      new Request(`${BASE}/workflows/greet/run`, {
+        method: "OPTIONS",
+        headers: { origin: "http://ui.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBeNull();
+    const res = await call(server, "GET", "/health", undefined, { origin: "http://ui.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("preflight is answered (also with a token) and corsOrigins * allows any origin", async () => {
+    server = makeServer({ token: "t", corsOrigins: "*" });
     const pre = await server.fetch(
       new Request(`${BASE}/workflows/greet/run`, {
         method: "OPTIONS",
@@ -127,6 +141,26 @@ describe("CORS", () => {
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
     expect(pre.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
     const res = await call(server, "GET", "/health", undefined, { origin: "http://ui.example" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  test("WORKFLOWS_CORS_ORIGINS=* opens preflights and answers to any origin", async () => {
+    const saved = process.env["WORKFLOWS_CORS_ORIGINS"];
+    process.env["WORKFLOWS_CORS_ORIGINS"] = " * ";
+    try {
+      server = makeServer();
+    } finally {
+      if (saved === undefined) delete process.env["WORKFLOWS_CORS_ORIGINS"];
+      else process.env["WORKFLOWS_CORS_ORIGINS"] = saved;
+    }
+    const pre = await server.fetch(
+      new Request(`${BASE}/workflows/greet/run`, {
+        method: "OPTIONS",
+        headers: { origin: "http://ui.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*");
+    const res = await call(server, "GET", "/workflows", undefined, { origin: "http://ui.example" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
 

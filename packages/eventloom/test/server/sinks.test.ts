@@ -254,7 +254,7 @@ describe("answers without a JSON body: serve() and server.fetch give the same st
     start({ corsOrigins: ["https://app.example"] });
     const { url } = await served;
     const viaApp = await (server as WorkflowServer).fetch(
-      new Request(`http://test.local${path}`, { method, headers }),
+      new Request(`http://localhost${path}`, { method, headers }),
     );
     const appText = await viaApp.text();
     const viaNode = await requestText(url, method, path, undefined, headers);
@@ -300,7 +300,7 @@ describe("event streams: serve() and server.fetch give the same answers", () => 
     const { url } = await served;
     const id = await endedGreeting();
     const viaApp = await (server as WorkflowServer).fetch(
-      new Request(`http://test.local/events/${id}${query}`),
+      new Request(`http://localhost/events/${id}${query}`),
     );
     const appText = await viaApp.text();
     const viaNode = await getText(url, `/events/${id}${query}`);
@@ -317,7 +317,7 @@ describe("event streams: serve() and server.fetch give the same answers", () => 
     for (const lastEventId of ["1", "x"]) {
       const headers = { "last-event-id": lastEventId };
       const viaApp = await (server as WorkflowServer).fetch(
-        new Request(`http://test.local/events/${id}?include_internal=true`, { headers }),
+        new Request(`http://localhost/events/${id}?include_internal=true`, { headers }),
       );
       const viaNode = await getText(url, `/events/${id}?include_internal=true`, headers);
       expect(viaNode.status).toBe(viaApp.status);

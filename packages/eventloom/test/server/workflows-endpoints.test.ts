@@ -124,7 +124,7 @@ describe("POST /workflows/{name}/run", () => {
   });
 
   test("a malformed context is a 400 INVALID_CONTEXT", async () => {
-    server = makeServer();
+    server = makeServer({ acceptContext: true });
     const res = await callJson(server, "POST", "/workflows/greet/run", { context: { version: 7 } });
     expect(res).toMatchObject({ status: 400, body: { code: "INVALID_CONTEXT" } });
   });

@@ -18,6 +18,10 @@ export function addCorsHeaders(
   if (value !== "*") headers["vary"] = "Origin";
 }
 
+/** True when `origin` may use the API from a browser. */
+export const isCorsAllowed = (allowed: string | string[], origin: string | undefined): boolean =>
+  allowedOrigin(allowed, origin) !== null;
+
 /** The Access-Control-Allow-Origin value for a request's origin, or null when it is not allowed. */
 function allowedOrigin(allowed: string | string[], origin: string | undefined): string | null {
   if (allowed === "*") return "*";
@@ -33,14 +37,13 @@ function allowedOrigin(allowed: string | string[], origin: string | undefined): 
  */
 export function preflightHeaders(allowed: string | string[], origin: string | undefined): Headers {
   const headers: Headers = {};
-  const given = origin ?? "";
-  const list = typeof allowed === "string" ? [allowed] : allowed;
-  const value = allowed === "*" ? "*" : list.includes(given) ? given : null;
+  // `["*"]` (WORKFLOWS_CORS_ORIGINS=*) allows any origin, as `"*"` does.
+  const value = allowedOrigin(allowed, origin);
   if (value) headers["access-control-allow-origin"] = value;
   headers["access-control-max-age"] = "600";
   headers["access-control-allow-methods"] = ALLOW_METHODS;
   headers["access-control-allow-headers"] = ALLOW_HEADERS;
   headers["vary"] =
-    allowed === "*" ? "Access-Control-Request-Headers" : "Origin, Access-Control-Request-Headers";
+    value === "*" ? "Access-Control-Request-Headers" : "Origin, Access-Control-Request-Headers";
   return headers;
 }

@@ -1,17 +1,20 @@
+import { refuseForbiddenKeys } from "../../protocol/index.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type WireAnswer } from "./answer.js";
 import { apiGate } from "./api-gate.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
+import { guardRequest, refuseUntypedBody } from "./request-guards.js";
 import { allowedMethods, isApiPath, matchRoute } from "./route-table.js";
 import { ROUTE_HANDLERS } from "./routes.js";
 import { serveUiFile } from "./static-ui.js";
 
 /**
  * The server's one request pipeline, whichever way a request came in (node-sink.ts for serve(),
- * web-sink.ts for server.fetch): preflights, the route table, the token and shutdown gate, 404/405,
- * the debugger's files, every error as JSON, CORS, and `Connection: close` while shutting down. It
- * answers with data; the sinks only write it.
+ * web-sink.ts for server.fetch): the Host and media type checks, preflights, the route table, the
+ * token and shutdown gate, 404/405, the debugger's files, every body's forbidden keys, every error
+ * as JSON, CORS, nosniff, and `Connection: close` while shutting down. It answers with data; the
+ * sinks only write it.
  */
 export async function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
   let answer: WireAnswer;
@@ -25,13 +28,17 @@ export async function answerRequest(ctx: ServerContext, request: HttpRequest): P
     answer = { kind: "bytes", status: answer.status, body: null, headers: answer.headers };
   }
   const headers = answer.headers;
+  // No answer of this server is to be read as another type than it says (JSON, SSE, NDJSON, files).
+  headers["x-content-type-options"] = "nosniff";
   if (request.method !== "OPTIONS") addCorsHeaders(ctx.corsOrigins, request.header("origin"), headers);
   // While shutting down, every answer closes its connection so that close() need not wait on keep-alive.
   if (ctx.phase() === "closing") headers["connection"] = "close";
   return answer;
 }
 
-async function route(ctx: ServerContext, request: HttpRequest): Promise<Answer> {
+async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
+  guardRequest(ctx, given);
+  const request = checkedBody(given);
   const { method, path } = request;
   if (method === "OPTIONS") {
     return {
@@ -64,6 +71,22 @@ async function route(ctx: ServerContext, request: HttpRequest): Promise<Answer> 
     if (file) return file;
   }
   return json({ detail: `No route for ${method} ${path}`, code: "NOT_FOUND" }, 404);
+}
+
+/** The request whose body, once parsed, is checked whole: its media type and its keys. */
+function checkedBody(request: HttpRequest): HttpRequest {
+  return {
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    header: request.header,
+    readJson: async (limit) => {
+      const body = await request.readJson(limit);
+      refuseUntypedBody(request, body);
+      refuseForbiddenKeys(body);
+      return body;
+    },
+  };
 }
 
 /** A JSON answer serialized; the others as they are. */

@@ -43,6 +43,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
     }
     chunks.push(value);
   }
+  refuseShort(request.headers.get("content-length"), size);
   return parseJson(chunks, size);
 }
 
@@ -57,11 +58,19 @@ export async function readNodeJsonBody(
 ): Promise<unknown> {
   refuseDeclared(declared, limit);
   const { chunks, size } = await readNode(node, limit);
+  refuseShort(declared, size);
   return parseJson(chunks, size);
 }
 
 function refuseDeclared(declared: string | null | undefined, limit: number): void {
   if (declared !== null && declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+}
+
+/** A body shorter than its declared Content-Length is cut off: an error, never a shorter (or empty) body. */
+function refuseShort(declared: string | null | undefined, size: number): void {
+  if (declared !== null && declared !== undefined && size < Number(declared)) {
+    throw new WorkflowError("INVALID_BODY", `The request body has ${size} of its ${declared} declared bytes`);
+  }
 }
 
 /** The body's bytes as JSON; nothing (or only white space) reads as `undefined`. */

@@ -23,6 +23,14 @@ const CONTENT_TYPES: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
+/**
+ * The debugger's page loads only from its own origin (scripts, styles, the API, elkjs's worker) and
+ * may not be framed by another page.
+ */
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; worker-src 'self'; " +
+  "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Workflows</title></head>
 <body><h1>Workflows server</h1>
@@ -109,7 +117,11 @@ export async function serveUiFile(
       kind: "bytes",
       status: 200,
       body: head ? null : NOT_BUILT,
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-cache",
+        "content-security-policy": PAGE_CSP,
+      },
     };
   }
   let decoded: string;
@@ -132,6 +144,7 @@ export async function serveUiFile(
     "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",
     "cache-control": isIndex ? "no-cache" : cacheControl,
     "x-content-type-options": "nosniff",
+    ...(isIndex ? { "content-security-policy": PAGE_CSP } : {}),
   };
   if (sent.encoding !== null) headers["content-encoding"] = sent.encoding;
   if (sent.vary) headers["vary"] = "Accept-Encoding";

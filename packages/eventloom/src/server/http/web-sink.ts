@@ -10,11 +10,13 @@ import { fromUrl } from "./request-target.js";
  */
 export async function answerFetch(ctx: ServerContext, request: Request): Promise<Response> {
   const { path, query } = fromUrl(request.url);
+  // A Request made in code may have no Host header: its URL's host is the one it was sent to.
+  const urlHost = () => new URL(request.url).host;
   const answer = await answerRequest(ctx, {
     method: request.method,
     path,
     query,
-    header: (name) => request.headers.get(name) ?? undefined,
+    header: (name) => request.headers.get(name) ?? (name === "host" ? urlHost() : undefined),
     readJson: (limit) => readJsonBody(request, limit),
   });
   if (answer.kind === "stream") {

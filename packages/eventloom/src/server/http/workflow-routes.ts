@@ -1,3 +1,4 @@
+import { WorkflowError } from "../../core/index.js";
 import {
   buildOpenApiDocument,
   decodeStartEvent,
@@ -7,6 +8,7 @@ import {
 } from "../../protocol/index.js";
 import type { HandlerRecord } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
+import { checkForeignContext } from "../foreign-context.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -25,7 +27,18 @@ async function startRun(
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
   const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
-  const context = body.context && Object.keys(body.context).length > 0 ? body.context : null;
+  const given = body.context && Object.keys(body.context).length > 0 ? body.context : null;
+  if (given !== null && !ctx.acceptContext) {
+    throw new WorkflowError(
+      "CONTEXT_NOT_ACCEPTED",
+      "This server does not accept a run's context from clients (WorkflowServer option acceptContext)",
+      { issues: [{ path: "context", message: "Not accepted by this server" }] },
+    );
+  }
+  const context =
+    given === null
+      ? null
+      : (checkForeignContext(given, entry, ctx.clock.now()) as unknown as Record<string, unknown>);
   const { manager, writer, store } = await ctx.runtime();
   const { run, ended } = await manager.start(entry, {
     start: startEvent,

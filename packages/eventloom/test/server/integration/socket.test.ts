@@ -159,7 +159,9 @@ describe("slow clients", () => {
     const streamed = readSse(await fetch(`${url}/events/${handler_id}`), () => Date.now() - opened > 700);
 
     const socket = connect(Number(port), "127.0.0.1");
-    socket.write("POST /workflows/greet/run HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+    socket.write(
+      "POST /workflows/greet/run HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    );
     const answer = await new Promise<string>((resolve) => {
       let data = "";
       socket.on("data", (d) => {
