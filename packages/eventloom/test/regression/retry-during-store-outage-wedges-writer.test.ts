@@ -68,7 +68,9 @@ describe("regression: a retry while the store refuses writes", { timeout: 60_000
     await client.runWorkflowNowait("waiting", { handlerId: "other" });
 
     store.plan({ probability: 1 }); // every commit is refused
-    const first = await failure(client.runWorkflowNowait("add", { handlerId: "h1", startEvent: { a: 1, b: 2 } }));
+    const first = await failure(
+      client.runWorkflowNowait("add", { handlerId: "h1", startEvent: { a: 1, b: 2 } }),
+    );
     expect(first.status).toBeGreaterThanOrEqual(500);
     // The run ends in memory at once; two more refused commits later, its final flush has failed too
     // (the writer retries every second), which is when it left the live set.
@@ -77,7 +79,9 @@ describe("regression: a retry while the store refuses writes", { timeout: 60_000
     expect(await inner.getHandler("h1")).toBeNull();
 
     // The retry: the first run's writes are not durable, but they are still that handler's.
-    const retry = await failure(client.runWorkflowNowait("add", { handlerId: "h1", startEvent: { a: 1, b: 2 } }));
+    const retry = await failure(
+      client.runWorkflowNowait("add", { handlerId: "h1", startEvent: { a: 1, b: 2 } }),
+    );
     expect(retry.status).toBe(409);
     expect(retry.code).toBe("HANDLER_RUNNING");
 
@@ -87,14 +91,18 @@ describe("regression: a retry while the store refuses writes", { timeout: 60_000
     // Every other handler's commits go through: an old one's event, a new one's run.
     expect(await client.sendEvent("other", Ping.create({ n: 7 }))).toEqual({ status: "sent" });
     expect(await client.sendEvent("other", Finish.create({}))).toEqual({ status: "sent" });
-    await until(async () => (await inner.getHandler("other"))?.status === "completed", { what: "other ended" });
+    await until(async () => (await inner.getHandler("other"))?.status === "completed", {
+      what: "other ended",
+    });
     expect((await client.getResult("other")).result).toBe(7);
     const next = await client.runWorkflow("add", { handlerId: "next", startEvent: { a: 2, b: 3 } });
     expect(next.result).toBe(5);
     expect((await inner.getHandler("next"))?.status).toBe("completed");
 
     // The outage was logged through the server's logger, and no commit ever met a conflict.
-    expect(logs.filter((l) => l.level === "error" && l.message === "commit failed").length).toBeGreaterThan(0);
+    expect(logs.filter((l) => l.level === "error" && l.message === "commit failed").length).toBeGreaterThan(
+      0,
+    );
     expect(logs.filter((l) => codeOf(l) === "SEQUENCE_CONFLICT")).toEqual([]);
   });
 });
