@@ -4,9 +4,10 @@
 // Both sequence-0 batches sat in the commit writer: once the store was back, every commit of every
 // handler failed with SEQUENCE_CONFLICT until a restart.
 //
-// Fixed in src/server/runs/run-manager.ts (a handler whose writes the writer still holds is busy:
-// 409 HANDLER_RUNNING) and src/server/runs/commit-writer.ts (a batch refused because of one handler
-// drops that handler's changes and writes the others').
+// Fixed in src/server/runs/run-manager.ts (an ended run stays in memory until its last changes are
+// durable, and a handler whose changes the writer still holds is busy: 409 HANDLER_RUNNING) and
+// src/server/runs/commit-writer.ts (a batch refused because of one handler drops that handler's
+// changes and writes the others').
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -73,7 +74,7 @@ describe("regression: a retry while the store refuses writes", { timeout: 60_000
     );
     expect(first.status).toBeGreaterThanOrEqual(500);
     // The run ends in memory at once; two more refused commits later, its final flush has failed too
-    // (the writer retries every second), which is when it left the live set.
+    // (the writer retries every second), which is when it used to leave the live set.
     const refusedAtAnswer = store.faults.commit;
     await until(() => store.faults.commit >= refusedAtAnswer + 2, { what: "the final flush to fail" });
     expect(await inner.getHandler("h1")).toBeNull();
@@ -103,6 +104,31 @@ describe("regression: a retry while the store refuses writes", { timeout: 60_000
     expect(logs.filter((l) => l.level === "error" && l.message === "commit failed").length).toBeGreaterThan(
       0,
     );
+    expect(logs.filter((l) => codeOf(l) === "SEQUENCE_CONFLICT")).toEqual([]);
+  });
+
+  it("an event to a run that ended in memory but is not durable gets 409 HANDLER_ENDED, never a stale copy of it from the store", async () => {
+    const { inner, store, logs, client } = await setup();
+    await client.runWorkflowNowait("waiting", { handlerId: "w" });
+    await client.sendEvent("w", Ping.create({ n: 1 }));
+
+    store.plan({ probability: 1 });
+    const finish = await failure(client.sendEvent("w", Finish.create({})));
+    expect(finish.status).toBeGreaterThanOrEqual(500);
+    const refusedAtAnswer = store.faults.commit;
+    await until(() => store.faults.commit >= refusedAtAnswer + 2, { what: "the final flush to fail" });
+    expect((await inner.getHandler("w"))?.status).toBe("running"); // what the store holds is stale
+
+    // The store's copy is still running, but the handler has ended: it must not be loaded again.
+    const late = await failure(client.sendEvent("w", Ping.create({ n: 2 })));
+    expect(late.status).toBe(409);
+    expect(late.code).toBe("HANDLER_ENDED");
+
+    store.plan({});
+    await until(async () => (await inner.getHandler("w"))?.status === "completed", { what: "w written" });
+    expect((await client.getResult("w")).result).toBe(1);
+    const next = await client.runWorkflow("add", { handlerId: "next", startEvent: { a: 2, b: 3 } });
+    expect(next.result).toBe(5);
     expect(logs.filter((l) => codeOf(l) === "SEQUENCE_CONFLICT")).toEqual([]);
   });
 });
