@@ -48,7 +48,8 @@ async function startRun(
   });
   if (!wait) {
     const record = run.record();
-    await writer.flush();
+    // This handler's changes: a write refused for it alone fails this answer, not a later one.
+    await writer.flush(run.handlerId);
     return { status: 200, body: toRunNowaitResponse(record) };
   }
   // The run goes on if the client disconnects: nothing here listens to the request's signal.

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from "../../core/index.js";
+import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
@@ -22,6 +22,8 @@ interface Pending {
 
 interface Waiter {
   generation: number;
+  /** Set for a waiter on one handler's changes: it fails when that handler's changes are dropped. */
+  handlerId: string | null;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -61,6 +63,7 @@ export class CommitWriter {
   #inFlightIds: ReadonlySet<string> = NONE;
   #scheduled = false;
   #retryTimer: unknown = null;
+  readonly #unwritableListeners: ((handlerId: string, error: WorkflowError) => void)[] = [];
 
   constructor(store: Store, options: CommitWriterOptions) {
     this.#store = store;
@@ -105,6 +108,19 @@ export class CommitWriter {
     return this.#pending.has(handlerId);
   }
 
+  /** True while the writer holds changes of the handler, waiting or in flight: it is not done yet. */
+  holds(handlerId: string): boolean {
+    return this.#pending.has(handlerId) || this.#inFlightIds.has(handlerId);
+  }
+
+  /**
+   * Hears of a handler whose changes the store refused for a reason of its own (its sequences are
+   * taken): they were dropped, and the other handlers of the batch were written without them.
+   */
+  onUnwritable(listener: (handlerId: string, error: WorkflowError) => void): void {
+    this.#unwritableListeners.push(listener);
+  }
+
   /** Drops what is pending for a handler (it is being deleted). */
   forget(handlerId: string): void {
     this.#pending.delete(handlerId);
@@ -124,12 +140,15 @@ export class CommitWriter {
     }
   }
 
-  /** Resolves when every change noted so far is durable; rejects when the commit holding it failed. */
-  flush(): Promise<void> {
+  /**
+   * Resolves when every change noted so far is durable; rejects when the commit holding it failed.
+   * With `handlerId`, also rejects when that handler's changes are dropped as unwritable.
+   */
+  flush(handlerId?: string): Promise<void> {
     const generation = this.#changeGeneration;
     if (this.#durableGeneration >= generation) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ generation, resolve, reject });
+      this.#waiters.push({ generation, handlerId: handlerId ?? null, resolve, reject });
       this.#schedule();
     });
   }
@@ -211,6 +230,11 @@ export class CommitWriter {
       (error: unknown) => {
         this.#inFlight = null;
         this.#inFlightIds = NONE;
+        const culprit = handlerNamedBy(error, taken, inboxDone);
+        if (culprit !== null) {
+          this.#isolate(culprit, error, taken, inboxDone);
+          return;
+        }
         const lost = leaseLost(error);
         if (lost) {
           // Taken over by another process: what this one did with them since is void.
@@ -252,6 +276,51 @@ export class CommitWriter {
     );
   }
 
+  /**
+   * The store refused the batch because of one handler (its sequences are taken): the store holds
+   * something else for it, so retrying the same write would fail forever and, sharing the batch, fail
+   * every other handler too. That handler's changes (none of them acknowledged: acknowledgements wait
+   * for durability) are dropped and its waiters fail; the rest of the batch is written at once.
+   */
+  #isolate(
+    handlerId: string,
+    error: unknown,
+    taken: Map<string, Pending>,
+    inboxDone: Map<string, string[]>,
+  ): void {
+    taken.delete(handlerId);
+    inboxDone.delete(handlerId);
+    this.forget(handlerId);
+    const coded = (error as { code?: unknown }).code === "SEQUENCE_CONFLICT";
+    const failure = new WorkflowError(
+      coded ? "SEQUENCE_CONFLICT" : "INTERNAL_ERROR",
+      `The changes of handler "${handlerId}" could not be written (they conflict with what is stored); ` +
+        "they were dropped and the handler goes on from its last durable state",
+      { cause: error },
+    );
+    this.#options.logger.error(
+      "commit refused for one handler: its changes are dropped, the others are written",
+      {
+        handlerId,
+        error,
+        handlers: taken.size + 1,
+      },
+    );
+    for (const [id, list] of inboxDone) {
+      this.#inboxDone.set(id, [...list, ...(this.#inboxDone.get(id) ?? [])]);
+    }
+    for (const [id, entry] of taken) {
+      const later = this.#pending.get(id);
+      if (later) later.events = [...entry.events, ...later.events];
+      else this.#pending.set(id, entry);
+    }
+    const failed = this.#waiters.filter((w) => w.handlerId === handlerId);
+    this.#waiters = this.#waiters.filter((w) => w.handlerId !== handlerId);
+    for (const w of failed) w.reject(failure);
+    for (const listener of this.#unwritableListeners) listener(handlerId, failure);
+    this.#schedule();
+  }
+
   // Waiters are pushed in generation order (generations only grow): settle from the front.
   #settle(): void {
     let count = 0;
@@ -265,6 +334,16 @@ export class CommitWriter {
     const done = this.#waiters.splice(0, count);
     for (const w of done) w.resolve();
   }
+}
+
+/** The handler of the batch an error names as its cause (a sequence conflict), or null. */
+function handlerNamedBy(
+  error: unknown,
+  taken: ReadonlyMap<string, Pending>,
+  inboxDone: ReadonlyMap<string, string[]>,
+): string | null {
+  const id = (error as { handlerId?: unknown } | null)?.handlerId;
+  return typeof id === "string" && (taken.has(id) || inboxDone.has(id)) ? id : null;
 }
 
 function leaseLost(error: unknown): readonly string[] | null {

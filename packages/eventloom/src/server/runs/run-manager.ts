@@ -53,6 +53,7 @@ export class RunManager implements OwnedRuns {
   constructor(options: RunManagerOptions) {
     this.#o = options;
     this.#wakes = new Wakes(options.clock);
+    options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
   /** Runs held in memory. */
@@ -77,14 +78,12 @@ export class RunManager implements OwnedRuns {
   async start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun> {
     this.#checkOpen();
     const handlerId = request.handlerId || timeOrderedId(this.#o.clock.now());
-    if (this.#live.has(handlerId) || this.#claims.has(handlerId) || this.#loading.has(handlerId)) {
-      throw running(handlerId);
-    }
+    if (this.#busy(handlerId) || this.#claims.has(handlerId)) throw running(handlerId);
     this.#claims.add(handlerId);
     try {
       const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
-      if (this.#live.has(handlerId)) throw running(handlerId);
+      if (this.#busy(handlerId)) throw running(handlerId);
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
       const run = this.#begin(handlerId, entry, (journal) =>
@@ -131,7 +130,7 @@ export class RunManager implements OwnedRuns {
     }
     if (!run?.handler) throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     run.handler.sendEvent(event, step === null ? {} : { step });
-    await this.#o.writer.flush();
+    await this.#o.writer.flush(handlerId);
   }
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
@@ -193,7 +192,7 @@ export class RunManager implements OwnedRuns {
       } else if (run?.handler && run.state.status === "running") {
         await run.handler.cancel();
       }
-      await writer.flush();
+      await writer.flush(handlerId);
     } else if (!purge) {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
     }
@@ -251,6 +250,35 @@ export class RunManager implements OwnedRuns {
   }
 
   // ---- internals -----------------------------------------------------------------------------------
+
+  /**
+   * A handler is busy while its run is in memory or being loaded, and also while the writer holds
+   * changes of it: a run that ended in memory but whose writes are not durable is still that handler.
+   */
+  #busy(handlerId: string): boolean {
+    return this.#live.has(handlerId) || this.#loading.has(handlerId) || this.#o.writer.holds(handlerId);
+  }
+
+  /**
+   * The store refused a handler's changes (they conflict with what it holds) and the writer dropped
+   * them: the run in memory is no longer the truth. It is dropped as after a crash (its waiters fail);
+   * if the store has it running, it goes on from its last durable state when it is next acquired (an
+   * event, a restart, a takeover), not at once: resuming a state the store contradicts could loop.
+   */
+  #unwritable(handlerId: string, error: WorkflowError): void {
+    const run = this.#live.get(handlerId);
+    if (run) {
+      this.#clearIdle(run);
+      run.handler?.suspend();
+      this.#live.delete(handlerId);
+    }
+    this.#endWaiters.settle(handlerId, error);
+    void this.#o.ownership
+      .release(handlerId)
+      .catch((e: unknown) =>
+        this.#o.logger.warn("could not release a dropped handler", { handlerId, error: e }),
+      );
+  }
 
   #checkOpen(): void {
     if (this.#closing) throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
@@ -324,7 +352,7 @@ export class RunManager implements OwnedRuns {
     void handler.done.then(async () => {
       let failure: unknown = null;
       try {
-        await this.#o.writer.flush();
+        await this.#o.writer.flush(handlerId);
       } catch (error) {
         failure = error;
       }
