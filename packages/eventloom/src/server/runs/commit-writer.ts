@@ -58,6 +58,7 @@ export class CommitWriter {
   #inFlightIds: ReadonlySet<string> = NONE;
   #scheduled = false;
   #retryTimer: unknown = null;
+  #failure: unknown = null;
 
   constructor(store: Store, options: CommitWriterOptions) {
     this.#store = store;
@@ -122,6 +123,11 @@ export class CommitWriter {
   }
 
   /** Resolves when every change noted so far is durable; rejects when the commit holding it failed. */
+  /** The error of the last commit when it failed and none succeeded since (read by GET /ready); else null. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
   flush(): Promise<void> {
     const generation = this.#changeGeneration;
     if (this.#durableGeneration >= generation) return Promise.resolve();
@@ -193,6 +199,7 @@ export class CommitWriter {
     this.#inFlight = this.#store.commit(batch).then(
       () => {
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
+        this.#failure = null;
         this.#inFlight = null;
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
@@ -215,7 +222,12 @@ export class CommitWriter {
           }
           this.#options.ownership.lost(lost);
         } else {
-          this.#options.logger.error("commit failed", { error, handlers: ids.length });
+          this.#failure = error;
+          this.#options.logger.error("commit failed", {
+            error,
+            handlers: ids.length,
+            handlerIds: ids.slice(0, 10),
+          });
         }
         for (const [handlerId, list] of inboxDone) {
           this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
