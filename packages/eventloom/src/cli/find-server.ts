@@ -1,11 +1,16 @@
 import { CliError } from "./cli-error.js";
+import type { CliLogger } from "./cli-logger.js";
 
 /** The brand every WorkflowServer carries, shared by every copy of the package through the global registry. */
 export const SERVER_BRAND: symbol = Symbol.for("eventloom.WorkflowServer");
 
 /** What the CLI needs of a WorkflowServer; found by its brand, not `instanceof`. */
 export interface ServableServer {
-  serve(options: { host: string; port: number }): Promise<{ host: string; port: number; url: string }>;
+  serve(options: {
+    host: string;
+    port: number;
+    logger?: CliLogger;
+  }): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
   readonly workflowNames?: readonly string[];
 }

@@ -1,5 +1,6 @@
 import { basename, resolve } from "node:path";
 import { CliError, firstLine } from "./cli-error.js";
+import { createCliLogger, type LogFormat, type LogLevel } from "./cli-logger.js";
 import { findServer, type ServableServer } from "./find-server.js";
 import { loadUserModule } from "./load-module.js";
 
@@ -7,6 +8,10 @@ export interface ServeCommandOptions {
   file: string;
   host: string;
   port: number;
+  /** Default info. */
+  logLevel?: LogLevel;
+  /** Default text. */
+  logFormat?: LogFormat;
 }
 
 /** Where the command writes and what it listens to; `process` in production. */
@@ -54,9 +59,16 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
   io.onSignal("SIGINT", () => stop("SIGINT"));
   io.onSignal("SIGTERM", () => stop("SIGTERM"));
 
+  // The server's failed steps, failed commits and internal errors, on stderr (a server created with
+  // its own logger keeps it).
+  const logger = createCliLogger({
+    level: options.logLevel ?? "info",
+    format: options.logFormat ?? "text",
+    write: io.stderr,
+  });
   let url: string;
   try {
-    ({ url } = await server.serve({ host: options.host, port: options.port }));
+    ({ url } = await server.serve({ host: options.host, port: options.port, logger }));
   } catch (error) {
     // A signal during startup already closes the server and exits: its failure to listen is no news.
     if (stopping) return server;

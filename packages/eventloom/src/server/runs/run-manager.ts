@@ -301,7 +301,13 @@ export class RunManager implements OwnedRuns {
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
     this.#wakes.cancel(handlerId);
-    const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
+    const live = new LiveRun(
+      handlerId,
+      entry,
+      this.#o.clock,
+      (r, published) => this.#changed(r, published),
+      this.#o.logger,
+    );
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);
