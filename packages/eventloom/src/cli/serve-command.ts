@@ -61,11 +61,19 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
 
   // The server's failed steps, failed commits and internal errors, on stderr (a server created with
   // its own logger keeps it).
-  const logger = createCliLogger({
+  const cliLogger = createCliLogger({
     level: options.logLevel ?? "info",
     format: options.logFormat ?? "text",
     write: io.stderr,
   });
+  let listening = false;
+  const logger: typeof cliLogger = {
+    ...cliLogger,
+    // A failure to start is this command's own one line (below), not a log record with a stack.
+    error: (message, details) => {
+      if (listening || message !== "the server could not start") cliLogger.error(message, details);
+    },
+  };
   let url: string;
   try {
     ({ url } = await server.serve({ host: options.host, port: options.port, logger }));
@@ -76,6 +84,7 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
     await server.close().catch(() => undefined);
     throw new CliError(describeServeError(error, options), { cause: error });
   }
+  listening = true;
   const base = url.endsWith("/") ? url : `${url}/`;
   io.stdout(
     `eventloom: serving ${describeWorkflows(server, basename(path))} at ${base} — debugger at ${base}`,
