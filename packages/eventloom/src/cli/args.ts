@@ -1,16 +1,17 @@
 import { parseArgs } from "node:util";
 import { CliError, USAGE_EXIT_CODE } from "./cli-error.js";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./cli-logger.js";
 
 /** What the command line asks for. */
 export type CliCommand =
   | { command: "help" }
   | { command: "version" }
-  | { command: "serve"; file: string; host: string; port: number };
+  | { command: "serve"; file: string; host: string; port: number; logLevel: LogLevel; logFormat: LogFormat };
 
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_PORT = 8080;
 
-export const USAGE = `Usage: eventloom serve <file> [--host <host>] [--port <port>]
+export const USAGE = `Usage: eventloom serve <file> [--host <host>] [--port <port>] [--log-level <level>] [--log-format <format>]
 
 Loads <file> (TypeScript or JavaScript, no build step), finds the WorkflowServer it exports
 (the default export, else the only exported instance) and serves it with its debugger.
@@ -18,6 +19,9 @@ Loads <file> (TypeScript or JavaScript, no build step), finds the WorkflowServer
 Options:
   --host <host>  Interface to listen on. Default ${DEFAULT_HOST}.
   --port <port>  Port to listen on, 0 for any free port. Default ${DEFAULT_PORT}.
+  --log-level <level>    What is logged to stderr: error, warn, info or debug. Default info.
+  --log-format <format>  text (one readable line, a stack on indented lines after it) or json
+                         (one JSON object a line). Default text.
   -h, --help     Show this help.
   -v, --version  Show the version.
 
@@ -30,7 +34,9 @@ Environment:
   WORKFLOWS_SERVER_TOKEN    Bearer token required by every route but /health and the debugger's files.
   WORKFLOWS_CORS_ORIGINS    Origins whose pages may call the API, comma-separated, or * (none).
   WORKFLOWS_ALLOWED_HOSTS   Host names accepted besides localhost and IP literals, comma-separated, or * (none).
-  WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).`;
+  WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).
+  WORKFLOWS_LOG_LEVEL       The log level without --log-level (info).
+  WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).`;
 
 const usageError = (message: string) =>
   new CliError(`${message} (see eventloom --help)`, { exitCode: USAGE_EXIT_CODE });
@@ -70,7 +76,15 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     portFrom(env["WORKFLOWS_SERVER_PORT"], "WORKFLOWS_SERVER_PORT") ??
     portFrom(env["WORKFLOWS_PY_SERVER_PORT"], "WORKFLOWS_PY_SERVER_PORT") ??
     DEFAULT_PORT;
-  return { command: "serve", file, host, port };
+  const logLevel =
+    oneOf(values["log-level"], "--log-level", LOG_LEVELS) ??
+    oneOf(env["WORKFLOWS_LOG_LEVEL"], "WORKFLOWS_LOG_LEVEL", LOG_LEVELS) ??
+    "info";
+  const logFormat =
+    oneOf(values["log-format"], "--log-format", LOG_FORMATS) ??
+    oneOf(env["WORKFLOWS_LOG_FORMAT"], "WORKFLOWS_LOG_FORMAT", LOG_FORMATS) ??
+    "text";
+  return { command: "serve", file, host, port, logLevel, logFormat };
 }
 
 function parse(argv: readonly string[]) {
@@ -81,6 +95,8 @@ function parse(argv: readonly string[]) {
     options: {
       host: { type: "string" },
       port: { type: "string" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -94,6 +110,19 @@ function nonEmpty(value: string | undefined, flag?: string): string | undefined 
   if (trimmed.length > 0) return trimmed;
   if (flag) throw usageError(`${flag} needs a value`);
   return undefined;
+}
+
+function oneOf<T extends string>(
+  value: string | undefined,
+  source: string,
+  allowed: readonly T[],
+): T | undefined {
+  const text = nonEmpty(value, source.startsWith("--") ? source : undefined)?.toLowerCase();
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw usageError(`Invalid value "${text}" from ${source}: expected one of ${allowed.join(", ")}`);
+  }
+  return text as T;
 }
 
 function portFrom(value: string | undefined, source: string): number | undefined {

@@ -1,4 +1,5 @@
 import { CliError } from "./cli-error.js";
+import type { CliLogger } from "./cli-logger.js";
 
 /** The brand every WorkflowServer carries, shared by every copy of the package through the global registry. */
 export const SERVER_BRAND: symbol = Symbol.for("eventloom.WorkflowServer");
@@ -8,7 +9,7 @@ export interface ServableServer {
   serve(options: {
     host: string;
     port: number;
-    logger?: { info(m: string): void; warn(m: string): void; error(m: string): void };
+    logger?: CliLogger;
   }): Promise<{ host: string; port: number; url: string }>;
   close(): Promise<void>;
   readonly workflowNames?: readonly string[];

@@ -1,5 +1,6 @@
 import { basename, resolve } from "node:path";
 import { CliError, firstLine } from "./cli-error.js";
+import { createCliLogger, type LogFormat, type LogLevel } from "./cli-logger.js";
 import { findServer, type ServableServer } from "./find-server.js";
 import { loadUserModule } from "./load-module.js";
 
@@ -7,6 +8,10 @@ export interface ServeCommandOptions {
   file: string;
   host: string;
   port: number;
+  /** Default info. */
+  logLevel?: LogLevel;
+  /** Default text. */
+  logFormat?: LogFormat;
 }
 
 /** Where the command writes and what it listens to; `process` in production. */
@@ -54,14 +59,23 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
   io.onSignal("SIGINT", () => stop("SIGINT"));
   io.onSignal("SIGTERM", () => stop("SIGTERM"));
 
+  // The server's failed steps, failed commits and internal errors, on stderr (a server created with
+  // its own logger keeps it).
+  const cliLogger = createCliLogger({
+    level: options.logLevel ?? "info",
+    format: options.logFormat ?? "text",
+    write: io.stderr,
+  });
+  let listening = false;
+  const logger: typeof cliLogger = {
+    ...cliLogger,
+    // A failure to start is this command's own one line (below), not a log record with a stack.
+    error: (message, details) => {
+      if (listening || message !== "the server could not start") cliLogger.error(message, details);
+    },
+  };
   let url: string;
   try {
-    // serve()'s own warnings (an open API without a token) are printed; library code prints nothing.
-    const logger = {
-      info: () => {},
-      warn: (message: string) => io.stderr(`eventloom: warning: ${message}`),
-      error: (message: string) => io.stderr(`eventloom: ${message}`),
-    };
     ({ url } = await server.serve({ host: options.host, port: options.port, logger }));
   } catch (error) {
     // A signal during startup already closes the server and exits: its failure to listen is no news.
@@ -70,6 +84,7 @@ export async function serveCommand(options: ServeCommandOptions, io: CliIo): Pro
     await server.close().catch(() => undefined);
     throw new CliError(describeServeError(error, options), { cause: error });
   }
+  listening = true;
   const base = url.endsWith("/") ? url : `${url}/`;
   io.stdout(
     `eventloom: serving ${describeWorkflows(server, basename(path))} at ${base} — debugger at ${base}`,

@@ -10,6 +10,21 @@ export interface RunJournal {
    * published by that change, in sequence order (possibly none).
    */
   changed(engine: RunEngine, published: readonly PublishedEvent[]): void;
+  /**
+   * Called when an attempt of a step threw, with what it threw (in memory only: its stack is not
+   * stored), before the change it causes (a retry, or the run's failure) reaches `changed`.
+   */
+  stepFailed?(engine: RunEngine, failure: StepFailure): void;
+}
+
+/** An attempt of a step that threw. */
+export interface StepFailure {
+  step: string;
+  /** Which try of the step on its event, from 1. */
+  attempt: number;
+  error: unknown;
+  /** True when the step's retry policy tries again; false when the run fails. */
+  retried: boolean;
 }
 
 export interface RunEngineOptions {

@@ -34,7 +34,7 @@ import {
 import * as waiters from "./waiters.js";
 import type { StepDeclaration, Workflow } from "./workflow.js";
 
-export type { Execution, RunEngineOptions, RunJournal } from "./engine-types.js";
+export type { Execution, RunEngineOptions, RunJournal, StepFailure } from "./engine-types.js";
 
 /**
  * The run loop. It owns one RunState and is the only code that changes it; every change ends in
@@ -318,7 +318,9 @@ export class RunEngine {
     this.#publish(stepState(exec.item, "idle", null, errorOf(error)), true);
     const item = exec.item;
     const policy = step.retry;
-    if (policy && retryable(policy, item, error)) {
+    const retried = policy !== null && retryable(policy, item, error);
+    this.#options.journal?.stepFailed?.(this, { step: step.name, attempt: item.attempt, error, retried });
+    if (policy && retried) {
       const at = this.#now() + retryDelayMs(policy, item.attempt + 1, this.#options.random);
       this.state.retries[item.id] = { ...item, attempt: item.attempt + 1, at };
       this.#arm({ kind: "retry", key: retryKey(item.id), id: item.id, at });

@@ -10,6 +10,7 @@ import {
   HandlerListSchema,
   HandlersQuerySchema,
   HealthSchema,
+  ReadySchema,
   RepresentationSchema,
   RunNowaitResponseSchema,
   RunRequestSchema,
@@ -74,6 +75,16 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
     responses: {
       "200": json(HealthSchema, "The server is healthy."),
       "503": json(HealthSchema, "The server is starting or shutting down."),
+    },
+  },
+  getReady: {
+    summary: "Readiness: does the store take writes?",
+    responses: {
+      "200": json(ReadySchema, "The store takes writes."),
+      "503": json(
+        ErrorBodySchema,
+        "The store does not take writes (code STORE_UNAVAILABLE) or the server is not serving.",
+      ),
     },
   },
   listWorkflows: {

@@ -5,6 +5,7 @@
  */
 export const ROUTES = {
   getHealth: { method: "GET", path: "/health", auth: false },
+  getReady: { method: "GET", path: "/ready", auth: false },
   listWorkflows: { method: "GET", path: "/workflows", auth: true },
   runWorkflow: { method: "POST", path: "/workflows/{name}/run", auth: true },
   runWorkflowNowait: { method: "POST", path: "/workflows/{name}/run-nowait", auth: true },

@@ -210,6 +210,13 @@ export const HealthSchema = named(
 );
 export type Health = z.infer<typeof HealthSchema>;
 
+export const ReadySchema = named(
+  z.object({ status: z.literal("ready") }),
+  "Ready",
+  "`ready` (200): the store takes writes.",
+);
+export type Ready = z.infer<typeof ReadySchema>;
+
 export const WorkflowListSchema = named(
   z.object({ workflows: z.array(z.string()) }),
   "WorkflowList",
@@ -228,6 +235,10 @@ export const ErrorBodySchema = named(
     detail: described(z.string(), "A sentence for a person."),
     code: described(z.string(), "A stable SCREAMING_SNAKE identifier for programs."),
     issues: z.array(ValidationIssueSchema).optional(),
+    handler_id: described(
+      z.string(),
+      "On a 5xx of run or run-nowait once the handler may exist: its id (look it up before retrying).",
+    ).optional(),
   }),
   "ErrorBody",
   "Every error answer.",

@@ -71,10 +71,14 @@ export interface WorkflowServerOptions {
 export interface ServeOptions {
   /** Default `0.0.0.0`. */
   host?: string;
-  /** Where serve()'s own warnings go (the CLI's printing logger). Default: the server's logger. */
-  logger?: ServerLogger;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * Where the server logs from now on when it was created without a `logger` (the `eventloom` CLI
+   * passes its stderr logger; serve()'s own warnings go there too); ignored for the server's log when
+   * it was created with one.
+   */
+  logger?: ServerLogger;
 }
 
 export interface ServeInfo {
@@ -101,7 +105,9 @@ export class WorkflowServer {
   readonly [WORKFLOW_SERVER_BRAND] = true;
   readonly #registry = new WorkflowRegistry();
   readonly #options: WorkflowServerOptions;
+  /** Forwards to `#sink`, so that serve() can give a logger to parts made before it. */
   readonly #logger: ServerLogger;
+  #sink: ServerLogger;
   readonly #clock: Clock;
   readonly #streams = new Set<OpenStream>();
   readonly #context: ServerContext;
@@ -118,7 +124,12 @@ export class WorkflowServer {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
+    this.#sink = options.logger ?? silentLogger;
+    this.#logger = {
+      info: (message, details) => this.#sink.info(message, details),
+      warn: (message, details) => this.#sink.warn(message, details),
+      error: (message, details) => this.#sink.error(message, details),
+    };
     this.#clock = options.clock ?? systemClock;
     const token = options.token ?? process.env["WORKFLOWS_SERVER_TOKEN"] ?? "";
     const context: ServerContext = {
@@ -174,6 +185,7 @@ export class WorkflowServer {
     if (this.#phase === "closing") throw new Error("The server is closed");
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8080;
+    if (options.logger && this.#options.logger === undefined) this.#sink = options.logger;
     await this.#ensureRuntime();
     const requestTimeout = this.#options.requestTimeoutMs ?? 60_000;
     const server = createServer(

@@ -159,6 +159,13 @@ export interface Store {
   deleteHandler(handlerId: string): Promise<boolean>;
 
   /**
+   * Resolves when the store takes writes now; rejects (STORE_UNAVAILABLE) when it does not. Cheap
+   * and writes nothing: `GET /ready` calls it on every probe. Optional: a store without it is ready
+   * whenever its last commit succeeded.
+   */
+  ready?(): Promise<void>;
+
+  /**
    * Calls `listener` with the ids of handlers that got new events, inbox items or a new record,
    * after the write is durable: this process's own commits and, for a shared store, other
    * processes' too. Returns an unsubscribe function. Listeners run synchronously after the write;

@@ -24,7 +24,28 @@ describe("parseCliArgs", () => {
       file: "server.ts",
       host: "0.0.0.0",
       port: 8080,
+      logLevel: "info",
+      logFormat: "text",
     });
+  });
+
+  it("takes the log level and format from the flags, else WORKFLOWS_LOG_LEVEL/FORMAT, and refuses others", () => {
+    expect(serve(["serve", "s.ts", "--log-level", "debug", "--log-format=json"])).toMatchObject({
+      logLevel: "debug",
+      logFormat: "json",
+    });
+    const env = { WORKFLOWS_LOG_LEVEL: "WARN", WORKFLOWS_LOG_FORMAT: "json" };
+    expect(serve(["serve", "s.ts"], env)).toMatchObject({ logLevel: "warn", logFormat: "json" });
+    expect(serve(["serve", "s.ts", "--log-level", "error"], env).logLevel).toBe("error");
+    expect(serve(["serve", "s.ts"], { WORKFLOWS_LOG_LEVEL: "" }).logLevel).toBe("info");
+    const bad = usageError(["serve", "s.ts", "--log-level", "verbose"]);
+    expect(bad.exitCode).toBe(USAGE_EXIT_CODE);
+    expect(bad.message).toContain(
+      'Invalid value "verbose" from --log-level: expected one of error, warn, info, debug',
+    );
+    expect(usageError(["serve", "s.ts"], { WORKFLOWS_LOG_FORMAT: "xml" }).message).toContain(
+      "WORKFLOWS_LOG_FORMAT",
+    );
   });
 
   it("takes --host and --port, in either position and with =", () => {

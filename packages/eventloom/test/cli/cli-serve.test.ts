@@ -172,13 +172,13 @@ describe("eventloom serve", { timeout: 120_000 }, () => {
       open.cli
         .stderr()
         .split("\n")
-        .filter((l) => l.startsWith("eventloom: warning:"));
+        .filter((l) => / WARN .*WORKFLOWS_SERVER_TOKEN/.test(l));
     await until(() => warningLines().length > 0);
     const warnings = warningLines();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("WORKFLOWS_SERVER_TOKEN");
     const { cli } = await seedServer();
-    expect(cli.stderr()).not.toContain("warning");
+    expect(cli.stderr()).not.toMatch(/ WARN /);
   });
 
   it("answers the seed's curl calls: health, workflows, run, run-nowait, events, results, send event", async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 // so that a row added to either fails here.
 const endpoints = [
   ["get", "/health"],
+  ["get", "/ready"],
   ["get", "/workflows"],
   ["post", "/workflows/{name}/run"],
   ["post", "/workflows/{name}/run-nowait"],

@@ -35,7 +35,10 @@ describe("GET /results/{id}", () => {
     server = makeServer();
     const run = await callJson<HandlerData>(server, "POST", "/workflows/failing/run", {});
     const res = await callJson<HandlerData>(server, "GET", `/results/${run.body.handler_id}`);
-    expect(res).toMatchObject({ status: 200, body: { status: "failed", error: "boom" } });
+    expect(res).toMatchObject({
+      status: 200,
+      body: { status: "failed", error: 'Step "explode" failed after 1 attempt(s): Error: boom' },
+    });
   });
 
   test("404 for an unknown handler", async () => {

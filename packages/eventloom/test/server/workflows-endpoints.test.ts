@@ -148,7 +148,11 @@ describe("POST /workflows/{name}/run", () => {
     server = makeServer();
     const res = await callJson<HandlerData>(server, "POST", "/workflows/failing/run", {});
     expect(res.status).toBe(500);
-    expect(res.body).toMatchObject({ status: "failed", error: "boom", result: null });
+    expect(res.body).toMatchObject({
+      status: "failed",
+      error: 'Step "explode" failed after 1 attempt(s): Error: boom',
+      result: null,
+    });
     expect(res.body.completed_at).toMatch(ISO);
   });
 

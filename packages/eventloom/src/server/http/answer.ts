@@ -48,9 +48,21 @@ export const json = (body: unknown, status = 200, headers?: Headers): JsonAnswer
 /** An answer without a body. */
 export const empty = (status: number): BytesAnswer => ({ kind: "bytes", status, body: null, headers: {} });
 
-/** The answer to any thrown error: `{detail, code, issues?}` with its code's status; internals never leak. */
+/**
+ * Seconds a client is asked to wait before retrying a request the store refused. The commit writer
+ * retries a failed batch after 1 s, so after 2 s at least one retry has told whether the store is back.
+ */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The answer to any thrown error: `{detail, code, issues?}` with its code's status; internals never
+ * leak. A store that refuses writes (503 STORE_UNAVAILABLE) says when to try again (`Retry-After`).
+ */
 export function errorAnswer(error: unknown, logger: ServerLogger): JsonAnswer {
   const status = statusOf(error);
-  if (status >= 500 && status !== 503) logger.error("request failed", { error });
-  return { status, body: errorBody(error) };
+  const body = errorBody(error);
+  if (status >= 500 && status !== 503) logger.error("internal error", { error });
+  if (body.code === "STORE_UNAVAILABLE")
+    return { status, body, headers: { "retry-after": String(STORE_RETRY_AFTER_SECONDS) } };
+  return { status, body };
 }

@@ -2,6 +2,7 @@ import type { OperationId } from "../../protocol/routes.js";
 import { eventHandlers } from "./event-routes.js";
 import { handlerHandlers } from "./handler-routes.js";
 import { metricsHandlers } from "./metrics-routes.js";
+import { readyHandlers } from "./ready-route.js";
 import type { RouteHandlers } from "./route-handler.js";
 import { workflowHandlers } from "./workflow-routes.js";
 
@@ -14,4 +15,5 @@ export const ROUTE_HANDLERS: RouteHandlers<OperationId> = {
   ...handlerHandlers,
   ...eventHandlers,
   ...metricsHandlers,
+  ...readyHandlers,
 };

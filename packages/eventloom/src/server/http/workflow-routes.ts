@@ -6,11 +6,12 @@ import {
   toHandlerData,
   toRunNowaitResponse,
 } from "../../protocol/index.js";
-import type { HandlerRecord } from "../../stores/store.js";
+import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
+import type { LiveRun } from "../runs/live-run.js";
 import type { ServerContext } from "../server-context.js";
-import { type Answer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
+import { type Answer, errorAnswer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
 import type { RouteHandlers } from "./route-handler.js";
 
@@ -40,20 +41,35 @@ async function startRun(
       ? null
       : (checkForeignContext(given, entry, ctx.clock.now()) as unknown as Record<string, unknown>);
   const { manager, writer, store } = await ctx.runtime();
-  const { run, ended } = await manager.start(entry, {
-    start: startEvent,
-    context,
-    handlerId: body.handler_id || null,
-    awaitEnd: wait,
-  });
-  if (!wait) {
-    const record = run.record();
-    // This handler's changes: a write refused for it alone fails this answer, not a later one.
-    await writer.flush(run.handlerId);
-    return { status: 200, body: toRunNowaitResponse(record) };
+  // Named in every 5xx from here on: the handler may exist (its start may even be durable).
+  let handlerId: string | null = body.handler_id || null;
+  try {
+    const { run, ended } = await manager.start(entry, {
+      start: startEvent,
+      context,
+      handlerId,
+      awaitEnd: wait,
+    });
+    handlerId = run.handlerId;
+    if (!wait) {
+      const record = run.record();
+      // This handler's changes: a write refused for it alone fails this answer, not a later one.
+      await writer.flush(run.handlerId);
+      return { status: 200, body: toRunNowaitResponse(record) };
+    }
+    // The run goes on if the client disconnects: nothing here listens to the request's signal.
+    await ended;
+    return await endedAnswer(run, store);
+  } catch (error) {
+    const answer = errorAnswer(error, ctx.logger);
+    if (answer.status >= 500 && handlerId !== null)
+      answer.body = { ...(answer.body as object), handler_id: handlerId };
+    return answer;
   }
-  // The run goes on if the client disconnects: nothing here listens to the request's signal.
-  await ended;
+}
+
+/** run's answer once the run ended: its final record, 500 when it did not complete. */
+async function endedAnswer(run: LiveRun, store: Store): Promise<JsonAnswer> {
   // The live record is the final one once `ended` settles, unless the run left memory while it
   // waited (idle release) and ended in another LiveRun: then the store has it.
   const record: HandlerRecord =

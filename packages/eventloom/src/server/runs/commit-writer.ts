@@ -64,6 +64,7 @@ export class CommitWriter {
   #scheduled = false;
   #retryTimer: unknown = null;
   readonly #unwritableListeners: ((handlerId: string, error: WorkflowError) => void)[] = [];
+  #failure: unknown = null;
 
   constructor(store: Store, options: CommitWriterOptions) {
     this.#store = store;
@@ -138,6 +139,11 @@ export class CommitWriter {
         // The store is still down: the retry will fail and come back here.
       }
     }
+  }
+
+  /** The error of the last commit when it failed and none succeeded since (read by GET /ready); else null. */
+  get failure(): unknown {
+    return this.#failure;
   }
 
   /**
@@ -218,6 +224,7 @@ export class CommitWriter {
       () => {
         if (metrics) metrics.commitTook(metrics.now() - began);
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
+        this.#failure = null;
         this.#inFlight = null;
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
@@ -245,7 +252,12 @@ export class CommitWriter {
           }
           this.#options.ownership.lost(lost);
         } else {
-          this.#options.logger.error("commit failed", { error, handlers: ids.length });
+          this.#failure = error;
+          this.#options.logger.error("commit failed", {
+            error,
+            handlers: ids.length,
+            handlerIds: ids.slice(0, 10),
+          });
         }
         for (const [handlerId, list] of inboxDone) {
           this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);

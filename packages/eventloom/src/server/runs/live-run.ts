@@ -1,12 +1,14 @@
 import { type Clock, isoTime } from "../../core/clock.js";
-import type { RunJournal } from "../../core/engine-types.js";
+import type { RunJournal, StepFailure } from "../../core/engine-types.js";
 import type { PublishedEvent, RunState, WorkflowHandler } from "../../core/index.js";
 import type { RunEngine } from "../../core/run-engine.js";
 import { PublishedJsonWriter } from "../../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../../stores/store.js";
+import { type ServerLogger, silentLogger } from "../logger.js";
 import type { RunMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitSource } from "./commit-writer.js";
+import { recordError } from "./record-error.js";
 
 /** One run held in memory: the engine's journal and the commit writer's source for its handler. */
 export class LiveRun implements RunJournal, CommitSource {
@@ -15,6 +17,7 @@ export class LiveRun implements RunJournal, CommitSource {
   readonly #clock: Clock;
   readonly #onChange: (run: LiveRun, published: readonly EventRow[]) => void;
   readonly #metrics: RunMetrics | null;
+  readonly #logger: ServerLogger;
   engine: RunEngine | null = null;
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
@@ -29,12 +32,14 @@ export class LiveRun implements RunJournal, CommitSource {
     clock: Clock,
     onChange: (run: LiveRun, published: readonly EventRow[]) => void,
     metrics: RunMetrics | null = null,
+    logger: ServerLogger = silentLogger,
   ) {
     this.handlerId = handlerId;
     this.entry = entry;
     this.#clock = clock;
     this.#onChange = onChange;
     this.#metrics = metrics;
+    this.#logger = logger;
   }
 
   /** The live state; only valid once the engine has begun. */
@@ -56,6 +61,24 @@ export class LiveRun implements RunJournal, CommitSource {
     this.#onChange(this, rows);
   }
 
+  /** One log line per failed attempt, with the error itself (its stack is in memory only, never stored). */
+  stepFailed(engine: RunEngine, failure: StepFailure): void {
+    const details = {
+      workflow: this.entry.name,
+      handlerId: this.handlerId,
+      runId: engine.state.runId,
+      step: failure.step,
+      attempt: failure.attempt,
+      error: failure.error,
+    };
+    try {
+      if (failure.retried) this.#logger.warn("step failed; it will be retried", details);
+      else this.#logger.error("step failed; the run fails", details);
+    } catch {
+      // A logger that throws must not change the run.
+    }
+  }
+
   /** The record as it stands now (shares nothing with the live state). */
   record(): HandlerRecord {
     const state = this.state;
@@ -67,7 +90,7 @@ export class LiveRun implements RunJournal, CommitSource {
       runId: state.runId,
       status: state.status,
       result: ended && state.outcome ? toJson(state.outcome.result) : null,
-      error: ended ? (state.outcome?.error ?? null) : null,
+      error: ended ? recordError(state.outcome) : null,
       startedAt: isoTime(state.startedAt),
       // An ended run's record no longer changes: the same answer from memory and from the store.
       updatedAt: completedAt ?? isoTime(this.#clock.now()),

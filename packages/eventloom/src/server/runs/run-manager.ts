@@ -123,12 +123,20 @@ export class RunManager implements OwnedRuns {
 
   /** Delivers an outside event; resolves once it is durable. */
   async send(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+    // Out of memory but with changes the writer still holds: it ended here and its end is not
+    // durable yet; the store's copy is stale and must not be loaded.
+    if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
+      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    }
     const run = await this.#locate(handlerId);
     if (run === REMOTE) {
       await this.#toInbox(handlerId, event, step);
       return;
     }
-    if (!run?.handler) throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    // An ended run may still be in memory until its final record is durable: it takes nothing more.
+    if (!run?.handler || run.state.status !== "running") {
+      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    }
     run.handler.sendEvent(event, step === null ? {} : { step });
     await this.#o.writer.flush(handlerId);
   }
@@ -339,6 +347,7 @@ export class RunManager implements OwnedRuns {
       this.#o.clock,
       (r, published) => this.#changed(r, published),
       this.#o.metrics?.forRun(entry.name) ?? null,
+      this.#o.logger,
     );
     this.#live.set(handlerId, live);
     try {

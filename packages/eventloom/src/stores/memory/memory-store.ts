@@ -48,6 +48,10 @@ export class MemoryStore implements Store {
     this.#open();
   }
 
+  async ready(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();

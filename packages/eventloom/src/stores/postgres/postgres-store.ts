@@ -333,6 +333,11 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((r) => r.handler_id);
   }
 
+  /** `SELECT 1` on a pooled connection: a lost database or a full pool rejects (STORE_UNAVAILABLE). */
+  async ready(): Promise<void> {
+    await this.#query("SELECT 1", []);
+  }
+
   /**
    * One statement on any pooled connection. Connection failures become STORE_UNAVAILABLE; other
    * database errors pass through as node-postgres's `DatabaseError` (with its SQLSTATE `code`).

@@ -167,6 +167,17 @@ export class SqliteStore implements Store {
     this.#listeners.notify(changedHandlerIds(batch));
   }
 
+  /**
+   * The file guard's check and `BEGIN IMMEDIATE; ROLLBACK` on the writing connection: a deleted or
+   * replaced file, a read-only file or connection, a lock held beyond the busy timeout reject
+   * (STORE_UNAVAILABLE). Writes nothing, so a full disk shows in the next commit, not here.
+   */
+  async ready(): Promise<void> {
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) this.#use(() => writes.probe());
+    else await this.#write({ op: "probe" });
+  }
+
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
     const row = this.#use((o) => o.statements.getHandler.get(handlerId)) as HandlerRow | undefined;
     return row === undefined ? null : toRecord(row);

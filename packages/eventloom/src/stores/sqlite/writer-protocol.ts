@@ -87,6 +87,7 @@ export type WriterCall =
   | { op: "commit"; batch: PackedBatch }
   | { op: "appendInbox"; handlerId: string; item: InboxItem }
   | { op: "deleteHandler"; handlerId: string }
+  | { op: "probe" }
   | { op: "close" };
 
 /** A call as it is sent: `id` pairs it with its reply. */

@@ -46,6 +46,9 @@ port.on("message", (request: WriterRequest) => {
       case "deleteHandler":
         value = writes?.deleteHandler(request.handlerId);
         break;
+      case "probe":
+        writes?.probe();
+        break;
       case "close":
         db?.close();
         port.postMessage({ id: request.id, ok: true, value: null } satisfies WriterReply);

@@ -53,6 +53,8 @@ export interface Writes {
   commit(batch: CommitBatch): void;
   appendInbox(handlerId: string, item: InboxItem): void;
   deleteHandler(handlerId: string): boolean;
+  /** Takes the write lock and lets it go, writing nothing: throws when the file cannot take writes. */
+  probe(): void;
 }
 
 /**
@@ -168,6 +170,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     commit: (batch) => guarded(() => commit.immediate(batch)),
     appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
     deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
+    probe: () =>
+      guarded(() => {
+        db.exec("BEGIN IMMEDIATE");
+        db.exec("ROLLBACK");
+      }),
   };
 
   function insertInboxItem(handlerId: string, item: InboxItem): void {

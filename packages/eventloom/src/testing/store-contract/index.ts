@@ -5,6 +5,7 @@ import { eventsAndInboxContract } from "./events-and-inbox.js";
 import type { OpenStore } from "./fixtures.js";
 import { lifecycleContract } from "./lifecycle.js";
 import { propertiesContract } from "./properties.js";
+import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
 
 export { handlerRecord, inboxItem, type OpenStore, publishedEvent, runState } from "./fixtures.js";
@@ -38,5 +39,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     eventsAndInboxContract(current);
     lifecycleContract(current);
     propertiesContract(current);
+    readinessContract(current);
   });
 }
