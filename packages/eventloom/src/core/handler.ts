@@ -35,6 +35,11 @@ export interface RunOptions {
   keepHistory?: boolean;
   /** Events accepted from outside besides those the steps declare (for validation). */
   additionalEvents?: readonly EventDefinition[];
+  /**
+   * Resume the `context` only to end it at once, failed with this error, running nothing (a server
+   * stopping a run that crashed the process each time it was resumed).
+   */
+  abandonWith?: Error;
 }
 
 export interface StreamOptions {
@@ -81,7 +86,7 @@ export class WorkflowHandler<R = unknown> implements PromiseLike<R> {
       keepHistory: options.keepHistory ?? true,
     });
     const handler = new WorkflowHandler<R>(engine);
-    engine.begin(startEvent);
+    engine.begin(startEvent, resuming ? (options.abandonWith ?? null) : null);
     return handler;
   }
 

@@ -18,6 +18,12 @@ export interface HandlerRecord {
   startedAt: string;
   updatedAt: string;
   completedAt: string | null;
+  /**
+   * Times the server resumed this run since its last step finished (it counts a resume before it
+   * starts one, so a run that crashes the process every time is caught). Not on the wire. Stores
+   * keep it; missing reads as 0.
+   */
+  resumeAttempts?: number;
 }
 
 /** An event sent from outside into a handler, recorded before it is acknowledged. */
