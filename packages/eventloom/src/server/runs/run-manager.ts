@@ -14,6 +14,7 @@ export type { StartedRun, StartRequest } from "./continuation.js";
 import { EndWaiters } from "./end-waiters.js";
 import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
+import { guardResume } from "./resume-guard.js";
 import { Wakes } from "./wakes.js";
 
 export interface RunManagerOptions {
@@ -28,6 +29,8 @@ export interface RunManagerOptions {
   onDeleted(handlerId: string): void;
   /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
   ownership: Ownership;
+  /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
+  maxResumeAttempts: number;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -278,6 +281,17 @@ export class RunManager implements OwnedRuns {
       if (again) return again;
     }
     try {
+      const current = ownership.shared ? ((await store.getHandler(handlerId)) ?? record) : record;
+      const decision = await guardResume(current, state, {
+        store,
+        ownership,
+        logger,
+        maxResumeAttempts: this.#o.maxResumeAttempts,
+        now: () => new Date(this.#o.clock.now()).toISOString(),
+      });
+      this.#checkOpen();
+      const already = this.#live.get(handlerId);
+      if (already) return already;
       const run = this.#begin(handlerId, entry, (journal) =>
         entry.workflow.run(undefined, {
           context: state,
@@ -285,9 +299,11 @@ export class RunManager implements OwnedRuns {
           keepHistory: false,
           additionalEvents: entry.additionalEvents,
           clock: this.#o.clock,
+          ...(decision.resume ? {} : { abandonWith: decision.abandon }),
         }),
       );
-      if (ownership.shared) void this.#drainInbox(run);
+      run.resumeAttempts = decision.resume ? decision.attempts : 0;
+      if (ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
       logger.error("could not resume a handler", { handlerId, error });
