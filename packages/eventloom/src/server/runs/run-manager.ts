@@ -242,6 +242,11 @@ export class RunManager implements OwnedRuns {
     for (const run of this.#live.values()) {
       this.#clearIdle(run);
       run.handler?.suspend();
+      // Stopped in good order: this resume did not take the process down, so it does not count.
+      if (run.resumeAttempts > 0 && run.engine) {
+        run.resumeAttempts = 0;
+        this.#o.writer.changed(run, []);
+      }
     }
     this.#live.clear();
     this.#wakes.clear();
