@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   WORKFLOW_NOT_FOUND: 404,
   HANDLER_NOT_FOUND: 404,
   HANDLER_RUNNING: 409,
+  HANDLER_BLOCKED: 409,
   STORE_UNAVAILABLE: 503,
   // another process has the SQLite file: this one must not serve from it (it never starts)
   STORE_IN_USE: 503,

@@ -11,6 +11,7 @@ import { continuation, running, type StartedRun, type StartRequest } from "./con
 
 export type { StartedRun, StartRequest } from "./continuation.js";
 
+import { cancelStored } from "./cancel-stored.js";
 import { EndWaiters } from "./end-waiters.js";
 import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
@@ -48,6 +49,8 @@ export class RunManager implements OwnedRuns {
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
   readonly #wakes: Wakes;
   readonly #endWaiters = new EndWaiters();
+  /** Running handlers the code now loaded cannot resume, with the reason. */
+  readonly #blocked = new Map<string, string>();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
@@ -128,7 +131,11 @@ export class RunManager implements OwnedRuns {
       await this.#toInbox(handlerId, event, step);
       return;
     }
-    if (!run?.handler) throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    if (!run?.handler) {
+      const blocked = this.#blocked.get(handlerId);
+      if (blocked) throw blockedError(handlerId, blocked);
+      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
+    }
     run.handler.sendEvent(event, step === null ? {} : { step });
     await this.#o.writer.flush();
   }
@@ -191,6 +198,12 @@ export class RunManager implements OwnedRuns {
         await this.#toInbox(handlerId, cancelRequest(), null);
       } else if (run?.handler && run.state.status === "running") {
         await run.handler.cancel();
+      } else if (run === null && this.#blocked.has(handlerId)) {
+        // Its code is gone: cancelled in the store, without running it.
+        const { ownership, clock } = this.#o;
+        await cancelStored(store, record, clock.now(), ownership.fences([handlerId]));
+        this.#blocked.delete(handlerId);
+        void ownership.release(handlerId);
       }
       await writer.flush();
     } else if (!purge) {
@@ -219,6 +232,7 @@ export class RunManager implements OwnedRuns {
       if (this.#closing) return;
       const entry = registry.get(record.workflowName);
       if (!entry) {
+        this.#blocked.set(record.handlerId, `its workflow "${record.workflowName}" is not registered`);
         logger.warn("running handler of an unregistered workflow left as is", {
           handlerId: record.handlerId,
           workflowName: record.workflowName,
@@ -265,7 +279,10 @@ export class RunManager implements OwnedRuns {
     const record = await store.getHandler(handlerId);
     if (record?.status !== "running") return null;
     const entry = registry.get(record.workflowName);
-    if (!entry) return null;
+    if (!entry) {
+      this.#blocked.set(handlerId, `its workflow "${record.workflowName}" is not registered`);
+      return null;
+    }
     const state = await store.loadState(handlerId);
     if (!state) return null;
     this.#checkOpen();
@@ -285,15 +302,21 @@ export class RunManager implements OwnedRuns {
       const again = this.#live.get(handlerId);
       if (again) return again;
     }
+    let decision: Awaited<ReturnType<typeof guardResume>>;
     try {
       const current = ownership.shared ? ((await store.getHandler(handlerId)) ?? record) : record;
-      const decision = await guardResume(current, state, {
+      decision = await guardResume(current, state, {
         store,
         ownership,
         logger,
         maxResumeAttempts: this.#o.maxResumeAttempts,
         now: () => new Date(this.#o.clock.now()).toISOString(),
       });
+    } catch (error) {
+      logger.error("could not count a resume: the handler is not resumed now", { handlerId, error });
+      return null;
+    }
+    try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
       if (already) return already;
@@ -311,6 +334,8 @@ export class RunManager implements OwnedRuns {
       if (ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
+      if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
+      this.#blocked.set(handlerId, error instanceof Error ? error.message : String(error));
       logger.error("could not resume a handler", { handlerId, error });
       return null;
     }
@@ -418,4 +443,11 @@ export class RunManager implements OwnedRuns {
     const { store, writer, logger } = this.#o;
     return drainInbox(run, { store, writer, logger, current: () => this.#live.get(run.handlerId) === run });
   }
+}
+
+function blockedError(handlerId: string, reason: string): WorkflowError {
+  return new WorkflowError(
+    "HANDLER_BLOCKED",
+    `Handler "${handlerId}" is running but cannot go on with the code now loaded: ${reason}. Cancel it, or start the server with code that fits`,
+  );
 }
