@@ -303,8 +303,9 @@ export class RunManager implements OwnedRuns {
       if (again) return again;
     }
     let decision: Awaited<ReturnType<typeof guardResume>>;
+    let current = record;
     try {
-      const current = ownership.shared ? ((await store.getHandler(handlerId)) ?? record) : record;
+      if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
       decision = await guardResume(current, state, {
         store,
         ownership,
@@ -337,6 +338,11 @@ export class RunManager implements OwnedRuns {
       if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
       this.#blocked.set(handlerId, error instanceof Error ? error.message : String(error));
       logger.error("could not resume a handler", { handlerId, error });
+      // Its code never ran: a blocked run must not reach the crash-loop limit by restarts.
+      if (decision.resume) {
+        const undo = { handlers: [current], fence: ownership.fences([handlerId]) };
+        await store.commit(undo).catch(() => undefined);
+      }
       return null;
     }
   }

@@ -83,3 +83,19 @@ for (const [change, next] of [
     expect(JSON.parse(lines.at(-1) ?? "{}")).toMatchObject({ type: "WorkflowCancelledEvent" });
   });
 }
+
+it("resumes a run blocked by a renamed step once the code fits again, however many restarts it was blocked for", async () => {
+  const first = await startedRun();
+  let server = first.server;
+  // More restarts than maxResumeAttempts: a blocked run's code never runs, so they do not count.
+  for (let i = 0; i < 4; i++) {
+    server = await restart(server, renamed as never);
+    const sent = await callJson(server, "POST", `/events/${first.id}`, { event: { type: "Ask", value: {} } });
+    expect(sent.body).toMatchObject({ code: "HANDLER_BLOCKED" });
+  }
+  server = await restart(server, v1 as never);
+  const sent = await callJson(server, "POST", `/events/${first.id}`, { event: { type: "Ask", value: {} } });
+  expect(sent.status).toBe(200);
+  const done = await callJson(server, "GET", `/handlers/${first.id}`);
+  expect(done.body["status"]).not.toBe("failed");
+});
