@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^eventloom\/client$/, replacement: src("client/index.ts") },
       { find: /^eventloom\/protocol$/, replacement: src("protocol/index.ts") },
       { find: /^eventloom\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^eventloom\/postgres$/, replacement: src("stores/postgres/index.ts") },
       { find: /^eventloom$/, replacement: src("core/index.ts") },
     ],
   },

@@ -1,5 +1,7 @@
 // Human in the loop with ctx.waitForEvent: the step publishes an InputRequiredEvent, then waits for an
-// Approval that no step declares, so the server is told about it with `additionalEvents`.
+// Approval. The step declares what it waits for (`waitsFor`), so the Approval may come from outside,
+// is drawn on the graph and is offered by the debugger; it also declares the question it asks
+// (`emits`), so the graph shows the whole loop.
 // Try it: start a run with run-nowait, then
 //   curl -X POST localhost:8080/events/<handler_id> -d '{"event": {"type": "Approval", "value": {"approved": true}}}'
 
@@ -29,7 +31,7 @@ export const Approval = defineEvent(
 
 export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: 3600 }).step(
   "review",
-  { accepts: [ExpenseInput], emits: [StopEvent] },
+  { accepts: [ExpenseInput], emits: [ApprovalRequested, StopEvent], waitsFor: [Approval] },
   async (ctx, ev) => {
     // The step ends at the wait and runs again from the top once an Approval arrives (even after a
     // server restart), so keep the code before the wait free of side effects.
@@ -44,6 +46,3 @@ export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: 3600 }
     });
   },
 );
-
-/** Pass these to `server.addWorkflow("approval", approval, { additionalEvents })`. */
-export const approvalEvents = [Approval];

@@ -1,4 +1,6 @@
 // Smoke test: every demo workflow runs in process to its expected result.
+import { WorkflowClient } from "eventloom/client";
+import { MemoryStore, WorkflowServer } from "eventloom/server";
 import { describe, expect, it } from "vitest";
 import { Approval, ApprovalRequested, approval } from "./approval.js";
 import { counter } from "./counter-state.js";
@@ -8,6 +10,8 @@ import { flaky } from "./flaky.js";
 import { greeting, StreamEvent } from "./greeting-server.js";
 import { human, OutEvent, RequestEvent, ResponseEvent } from "./human-in-the-loop-server.js";
 import { math } from "./math.js";
+import { main as myClient } from "./my-client.js";
+import myServer, { workflows } from "./my-server.js";
 import { TripRequest, tripPlanner } from "./trip-planner.js";
 
 describe("examples", () => {
@@ -106,5 +110,21 @@ describe("examples", () => {
       "flaky",
       "trip-planner",
     ]);
+  });
+
+  it("the README's server and typed client work together over HTTP", async () => {
+    expect(myServer.workflowNames).toEqual(["greet", "human"]);
+    const server = new WorkflowServer({ store: new MemoryStore() });
+    for (const [name, workflow] of Object.entries(workflows)) server.addWorkflow(name, workflow);
+    const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
+    try {
+      expect(await myClient(url)).toEqual(["Hello, Ada!", "Hello, Bo"]);
+      const client = new WorkflowClient<typeof workflows>({ baseUrl: url });
+      // @ts-expect-error the README's promise: a misspelt start field does not compile
+      const typo = client.runWorkflow("greet", { startEvent: { nmae: "Ada" } });
+      await expect(typo).rejects.toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,21 +1,26 @@
 import { stat } from "node:fs/promises";
+import { extname } from "node:path";
 import { pathToFileURL } from "node:url";
-import { register as registerCjs } from "tsx/cjs/api";
-import { register as registerEsm } from "tsx/esm/api";
 import { CliError, firstLine } from "./cli-error.js";
 
-let registered = false;
+let registered: Promise<void> | null = null;
+
+/** Files Node cannot load by itself: tsx compiles them. */
+export const TYPESCRIPT_EXTENSIONS: readonly string[] = [".ts", ".mts", ".cts", ".tsx"];
 
 /**
- * Teaches Node to load TypeScript, once per process. Both loaders are needed: a `.ts` file in a
- * package without `"type": "module"` is loaded as CommonJS. They stay registered because the user's
- * code may import more TypeScript later.
+ * Teaches Node to load TypeScript, once per process, and only when a TypeScript file is served: tsx
+ * (and esbuild under it) is not loaded at all for a JavaScript file. Both loaders are needed: a `.ts`
+ * file in a package without `"type": "module"` is loaded as CommonJS. They stay registered because
+ * the user's code may import more TypeScript later.
  */
-function registerTypeScript(): void {
-  if (registered) return;
-  registerCjs();
-  registerEsm();
-  registered = true;
+function registerTypeScript(): Promise<void> {
+  registered ??= (async () => {
+    const [cjs, esm] = await Promise.all([import("tsx/cjs/api"), import("tsx/esm/api")]);
+    cjs.register();
+    esm.register();
+  })();
+  return registered;
 }
 
 /**
@@ -27,8 +32,8 @@ export async function loadUserModule(path: string, shown: string): Promise<Recor
   const info = await stat(path).catch(() => null);
   if (!info) throw new CliError(`${shown}: file not found`);
   if (!info.isFile()) throw new CliError(`${shown}: not a file`);
-  registerTypeScript();
   try {
+    if (TYPESCRIPT_EXTENSIONS.includes(extname(path).toLowerCase())) await registerTypeScript();
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
     throw new CliError(`${shown} does not load: ${describeLoadError(error)}`, { cause: error });

@@ -6,6 +6,7 @@ export type {
   WorkflowGraph,
   WorkflowGraphNode,
 } from "../protocol/index.js";
+export { BUILTIN_EVENT_NAMES } from "../protocol/wire-values.js";
 export {
   ClientTimeoutError,
   WorkflowClientError,

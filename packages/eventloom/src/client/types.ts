@@ -1,4 +1,4 @@
-import type { DataOf, EventOf, WorkflowEvent } from "../core/events.js";
+import type { EventOf, InputOf, WorkflowEvent } from "../core/events.js";
 import type { RunStatus } from "../core/run-state.js";
 import type { AnyWorkflow, StartEventOf } from "../core/workflow.js";
 import type { CallOptions } from "./transport.js";
@@ -24,13 +24,16 @@ export type AnyStartEvent = WorkflowEvent | RawEvent | Record<string, unknown>;
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
 
-/** What `startEvent` takes for a workflow: its start event, made by `create`, or the event's fields. */
+/**
+ * What `startEvent` takes for a workflow: its start event, made by `create`, or the event's fields as
+ * `create` takes them (the schema's input: fields with a default or `.optional()` may be left out).
+ */
 export type StartEventInput<Wf> =
   IsAny<Wf> extends true
     ? AnyStartEvent
     : [StartEventOf<Wf>] extends [never]
       ? AnyStartEvent
-      : EventOf<StartEventOf<Wf>> | DataOf<StartEventOf<Wf>>;
+      : EventOf<StartEventOf<Wf>> | InputOf<StartEventOf<Wf>>;
 
 /** The start event input for a workflow name: checked for the names of `W`, loose for any other. */
 export type StartEventFor<W, N extends string> = N extends keyof W ? StartEventInput<W[N]> : AnyStartEvent;

@@ -1,9 +1,11 @@
+import type { Execution } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
-import type { Execution, RunEngine } from "./run-engine.js";
+import type { RunEngine } from "./run-engine.js";
 import type { JsonValue, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
-import type { AnyWorkflow } from "./workflow.js";
+import { UndeclaredEventError } from "./step-results.js";
+import type { AnyWorkflow, StateOf } from "./workflow.js";
 
 export interface WaitForEventOptions {
   /** Published before waiting, typically an InputRequiredEvent that tells a person what to answer. */
@@ -24,11 +26,14 @@ export interface WaitForEventOptions {
 export class StepContext<S = Record<string, unknown>> {
   readonly #engine: RunEngine;
   readonly #exec: Execution;
+  readonly #additionalEvents: readonly EventDefinition[];
   #store: StateStore<S> | null = null;
 
-  constructor(engine: RunEngine, exec: Execution) {
+  /** @param additionalEvents events the run takes from outside besides the declared ones. */
+  constructor(engine: RunEngine, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
     this.#engine = engine;
     this.#exec = exec;
+    this.#additionalEvents = additionalEvents;
   }
 
   /** The run's state: JSON values by key or dotted path, persisted with the run. */
@@ -79,11 +84,22 @@ export class StepContext<S = Record<string, unknown>> {
     return this.#engine.collect(this.#exec, event, expected) as { [K in keyof D]: EventOf<D[K]> } | null;
   }
 
-  /** Publishes `waiterEvent`, then waits for an event of `def` (see the class comment for what re-runs). */
+  /**
+   * Publishes `waiterEvent`, then waits for an event of `def` (see the class comment for what re-runs).
+   * Declare `def` in the step's `waitsFor`, so that it is on the graph and taken from outside.
+   * @throws UndeclaredEventError (fails the step, never retried) when `def` is declared nowhere: not
+   *   in this step's `waitsFor`, not by another step, not in the server's `additionalEvents`.
+   */
   async waitForEvent<D extends EventDefinition>(
     def: D,
     options: WaitForEventOptions = {},
   ): Promise<EventOf<D>> {
+    const step = this.#exec.item.step;
+    if (!this.#engine.workflow.mayAwait(step, def, this.#additionalEvents)) {
+      throw new UndeclaredEventError(
+        `Step "${step}" waits for ${def.type}, which the workflow does not declare: declare it on the step: waitsFor: [${def.type}]`,
+      );
+    }
     return (await this.#engine.waitFor(this.#exec, def, options)) as EventOf<D>;
   }
 
@@ -120,10 +136,13 @@ export class Context<S = Record<string, unknown>> {
     return new Context<S>(() => engine.state, engine, engine.workflow);
   }
 
-  /** Rebuilds a context from `toJSON()` output; throws a WorkflowError INVALID_CONTEXT when malformed. */
-  static fromJSON<S = Record<string, unknown>>(workflow: AnyWorkflow, json: unknown): Context<S> {
+  /**
+   * Rebuilds a context from `toJSON()` output, its store typed by the workflow's state schema; throws a
+   * WorkflowError INVALID_CONTEXT when malformed.
+   */
+  static fromJSON<W extends AnyWorkflow>(workflow: W, json: unknown): Context<StateOf<W>> {
     const state = parseRunState(json, workflow);
-    return new Context<S>(() => state, null, workflow);
+    return new Context<StateOf<W>>(() => state, null, workflow);
   }
 
   /** True when this context belongs to a run that is going on in this process. */

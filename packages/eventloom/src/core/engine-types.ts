@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import type { EventDefinition } from "./events.js";
 import type { RunEngine } from "./run-engine.js";
 import type { PublishedEvent, QueuedItem } from "./run-state.js";
 
@@ -17,6 +18,8 @@ export interface RunEngineOptions {
   journal: RunJournal | null;
   /** Keep every published event in memory so that `stream()` can replay them. */
   keepHistory: boolean;
+  /** Events the run takes from outside besides the declared ones (`ctx.waitForEvent` may await them). */
+  additionalEvents?: readonly EventDefinition[];
 }
 
 /** One attempt of a step on one item; replaced (and so made stale) when the item runs again. */

@@ -1,5 +1,8 @@
+import "./zod-check.js"; // first: a zod 3 install fails here with one clear line
 import { z } from "zod";
+import { BUILTIN_EVENT_NAMES } from "./builtin-names.js";
 import { EventValidationError } from "./errors.js";
+import { assertZod4Schema } from "./zod-check.js";
 
 /** Plain data fields of an event. */
 export type EventData = Record<string, unknown>;
@@ -76,6 +79,7 @@ export function defineEvent<
   if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name)) {
     throw new TypeError(`Invalid event name "${name}": use identifiers separated by dots`);
   }
+  assertZod4Schema(name, schema);
   const parent: EventDefinition | null = options.extends ?? (name === ROOT_NAME ? null : Event);
   const type = name.slice(name.lastIndexOf(".") + 1);
   const lineage = Object.freeze([...(parent?.lineage ?? []), name]) as readonly (N | LineageOf<P>)[];
@@ -119,41 +123,40 @@ export function parseEventData<S extends AnyObjectSchema>(
   return parsed.data;
 }
 
-const ROOT_NAME = "workflows.events.Event";
-const builtin = <N extends string>(name: N): `workflows.events.${N}` => `workflows.events.${name}`;
+const ROOT_NAME = BUILTIN_EVENT_NAMES.event;
 
 /** The root of every event's lineage. */
 export const Event = defineEvent(ROOT_NAME, z.looseObject({}));
 /** Starts a run. Accepts any fields; a typed start event extends it. */
-export const StartEvent = defineEvent(builtin("StartEvent"), z.looseObject({}));
+export const StartEvent = defineEvent(BUILTIN_EVENT_NAMES.start, z.looseObject({}));
 /** Ends a run; its `result` is the run's result. An event that extends it ends the run too. */
-export const StopEvent = defineEvent(builtin("StopEvent"), z.object({ result: z.unknown().optional() }));
+export const StopEvent = defineEvent(BUILTIN_EVENT_NAMES.stop, z.object({ result: z.unknown().optional() }));
 /** Asks for outside input; published to the stream automatically. */
-export const InputRequiredEvent = defineEvent(builtin("InputRequiredEvent"), z.looseObject({}));
+export const InputRequiredEvent = defineEvent(BUILTIN_EVENT_NAMES.inputRequired, z.looseObject({}));
 /** An answer from outside the run, typically from a person. */
-export const HumanResponseEvent = defineEvent(builtin("HumanResponseEvent"), z.looseObject({}));
+export const HumanResponseEvent = defineEvent(BUILTIN_EVENT_NAMES.humanResponse, z.looseObject({}));
 
 const errorShape = z.object({ name: z.string(), message: z.string() });
 
 /** Ends a run whose step failed after its retries. */
 export const WorkflowFailedEvent = defineEvent(
-  builtin("WorkflowFailedEvent"),
+  BUILTIN_EVENT_NAMES.failed,
   z.object({ step_name: z.string().nullable(), error: errorShape, attempts: z.number().int() }),
   { extends: StopEvent },
 );
 /** Ends a run whose timeout passed. */
 export const WorkflowTimedOutEvent = defineEvent(
-  builtin("WorkflowTimedOutEvent"),
+  BUILTIN_EVENT_NAMES.timedOut,
   z.object({ timeout: z.number(), active_steps: z.array(z.string()) }),
   { extends: StopEvent },
 );
 /** Ends a cancelled run. */
-export const WorkflowCancelledEvent = defineEvent(builtin("WorkflowCancelledEvent"), z.object({}), {
+export const WorkflowCancelledEvent = defineEvent(BUILTIN_EVENT_NAMES.cancelled, z.object({}), {
   extends: StopEvent,
 });
 /** Internal: a step started or finished work on an event. */
 export const StepStateChanged = defineEvent(
-  builtin("StepStateChanged"),
+  BUILTIN_EVENT_NAMES.stepState,
   z.object({
     step: z.string(),
     state: z.enum(["running", "idle"]),
@@ -167,7 +170,7 @@ export const StepStateChanged = defineEvent(
   }),
 );
 /** Internal: nothing is queued or running; the run waits for outside events. */
-export const WorkflowIdleEvent = defineEvent(builtin("WorkflowIdleEvent"), z.object({}));
+export const WorkflowIdleEvent = defineEvent(BUILTIN_EVENT_NAMES.idle, z.object({}));
 
 /** Every built-in event, by qualified name. */
 export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(

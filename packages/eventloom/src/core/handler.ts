@@ -52,7 +52,7 @@ export interface StreamOptions {
  * Awaiting rejects with {@link StepFailedError}, {@link WorkflowTimeoutError} or
  * {@link WorkflowCancelledError} when the run did not complete.
  */
-export class WorkflowHandler<R = unknown> implements PromiseLike<R> {
+export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implements PromiseLike<R> {
   readonly engine: RunEngine;
   #result: Promise<R> | null = null;
 
@@ -61,11 +61,11 @@ export class WorkflowHandler<R = unknown> implements PromiseLike<R> {
   }
 
   /** @internal Creates the run's state and starts its loop. */
-  static start<R>(
+  static start<R, S = Record<string, unknown>>(
     workflow: AnyWorkflow,
     start: WorkflowEvent | Record<string, unknown> | undefined,
     options: RunOptions,
-  ): WorkflowHandler<R> {
+  ): WorkflowHandler<R, S> {
     const startDef = workflow.validate(options.additionalEvents ?? []);
     const clock = options.clock ?? systemClock;
     const prior = readContext(workflow, options.context);
@@ -84,8 +84,9 @@ export class WorkflowHandler<R = unknown> implements PromiseLike<R> {
       random: options.random ?? Math.random,
       journal: options.journal ?? null,
       keepHistory: options.keepHistory ?? true,
+      additionalEvents: options.additionalEvents ?? [],
     });
-    const handler = new WorkflowHandler<R>(engine);
+    const handler = new WorkflowHandler<R, S>(engine);
     engine.begin(startEvent, resuming ? (options.abandonWith ?? null) : null);
     return handler;
   }
@@ -99,9 +100,9 @@ export class WorkflowHandler<R = unknown> implements PromiseLike<R> {
     return this.engine.state;
   }
 
-  /** The run's context: its store and `toJSON()`. */
-  get context(): Context {
-    return Context.live(this.engine);
+  /** The run's context: its store (typed by the workflow's state schema) and `toJSON()`. */
+  get context(): Context<S> {
+    return Context.live<S>(this.engine);
   }
 
   /** Resolves with the outcome when the run ends; never rejects. */

@@ -6,7 +6,9 @@ export * from "./events.js";
 export { type RunOptions, type StreamOptions, WorkflowHandler } from "./handler.js";
 export { constantDelay, exponentialBackoff, type RetryPolicy } from "./retry.js";
 export type * from "./run-state.js";
-export type { StateStore } from "./state-store.js";
+export type { IsLooseState, StatePath, StatePathDepth, StateValue } from "./state-paths.js";
+export type { LooseStateStore, StateStore, TypedStateStore } from "./state-store.js";
+export { UndeclaredEventError } from "./step-results.js";
 export {
   type AcceptedEventsOf,
   type AnyWorkflow,
@@ -14,6 +16,7 @@ export {
   type ResultOf,
   type StartEventOf,
   type StartInput,
+  type StateOf,
   type StepDeclaration,
   type StepOptions,
   type StepResult,

@@ -276,7 +276,9 @@ export class RunEngine {
     const exec: Execution = { item, controller: null, waitCalls: 0, timer: undefined };
     this.#executions.set(item.id, exec);
     this.#publish(stepState(item, "running", null), true);
-    const ctx = new StepContext(this, exec) as Parameters<StepDeclaration["fn"]>[0];
+    const ctx = new StepContext(this, exec, this.#options.additionalEvents) as Parameters<
+      StepDeclaration["fn"]
+    >[0];
     callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec)).then(
       (result) => this.#completed(step, exec, result),
       (error: unknown) => this.#failed(step, exec, error),

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { EventValidationError, WorkflowError } from "./errors.js";
 import type { JsonValue } from "./run-state.js";
+import type { IsLooseState, StatePath, StatePathDepth, StateValue } from "./state-paths.js";
 
 const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 
@@ -29,20 +30,47 @@ export function toJsonValue(value: unknown, where: string): JsonValue {
 
 /**
  * The run's state, `ctx.store`: JSON values under keys or dotted paths. Typed when the workflow
- * declares a state schema.
+ * declares a state schema ({@link TypedStateStore}), loose otherwise ({@link LooseStateStore}).
  */
-export interface StateStore<S> {
-  /** The value at a key of the typed state. */
-  get<K extends keyof S & string>(key: K): S[K];
-  /** The value at a dotted path, or `defaultValue` when nothing is there. */
+export type StateStore<S> = IsLooseState<S> extends true ? LooseStateStore : TypedStateStore<S>;
+
+/**
+ * The store of a workflow with a state schema: only the schema's paths (up to
+ * {@link StatePathDepth} keys), each with its type; anything else does not compile.
+ *
+ * @example
+ * new Workflow({ name: "w", state: z.object({ count: z.number().default(0) }) })
+ *   .step("s", { accepts: [StartEvent], emits: [StopEvent] }, (ctx) => {
+ *     ctx.store.set("count", ctx.store.get("count") + 1); // number
+ *     return StopEvent.create({});
+ *   });
+ */
+export interface TypedStateStore<S> {
+  /** The value at a key or dotted path (`undefined` when a part of the path may be missing). */
+  get<P extends StatePath<S>>(path: P): StateValue<S, P>;
+  /** The value at a key or dotted path, or `defaultValue` when nothing is stored there. */
+  get<P extends StatePath<S>>(path: P, defaultValue: Defined<StateValue<S, P>>): Defined<StateValue<S, P>>;
+  /** Writes a value (never `undefined`: it is not JSON); the whole state is checked against the schema. */
+  set<P extends StatePath<S>>(path: P, value: Defined<StateValue<S, P>>): void;
+  /** True when a value is stored at the path. */
+  has(path: StatePath<S>): boolean;
+  /** A copy of the whole state. */
+  toJSON(): S;
+}
+
+/** The store of a workflow without a state schema: any key or dotted path, any JSON value. */
+export interface LooseStateStore {
+  /** The value at a key or dotted path, or `defaultValue` when nothing is there. */
   get<T = unknown>(path: string, defaultValue?: T): T;
-  set<K extends keyof S & string>(key: K, value: S[K]): void;
+  /** Writes a JSON value (checked when written: no functions, cycles, `undefined` or NaN). */
   set(path: string, value: unknown): void;
   /** True when a value is stored at the path. */
   has(path: string): boolean;
   /** A copy of the whole state. */
-  toJSON(): S;
+  toJSON(): Record<string, unknown>;
 }
+
+type Defined<T> = Exclude<T, undefined>;
 
 /** A StateStore over a plain object that the engine owns; `onChange` runs after every write. */
 export function createStateStore<S>(
@@ -84,8 +112,8 @@ export function createStateStore<S>(
       }
       write(next);
     },
-    toJSON: () => structuredClone(read()) as S,
-  } as StateStore<S>;
+    toJSON: () => structuredClone(read()),
+  } as LooseStateStore as StateStore<S>;
 }
 
 /** Thrown when state is written from a step of a run that has ended or been suspended. */

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { StepContext } from "./context.js";
 import { WorkflowValidationError } from "./errors.js";
+import { eventResolver } from "./event-resolver.js";
 import {
   type DataOf,
   type EventDefinition,
@@ -34,6 +35,12 @@ export interface StepOptions<A extends readonly EventDefinition[], E extends rea
   accepts: A;
   /** The events this step may return or send with `ctx.sendEvent`. */
   emits?: E;
+  /**
+   * The events this step awaits with `ctx.waitForEvent`: they may come from outside the run, appear
+   * on the graph and in the workflow's events, and `waitForEvent` refuses an event that is declared
+   * nowhere (here, in another step, or in the server's `additionalEvents`).
+   */
+  waitsFor?: readonly EventDefinition[];
   /** How many events this step works on at once; the rest wait in its queue. Default 4. */
   numWorkers?: number;
   retry?: RetryPolicy;
@@ -46,6 +53,8 @@ export interface StepDeclaration {
   readonly name: string;
   readonly accepts: readonly EventDefinition[];
   readonly emits: readonly EventDefinition[];
+  /** The events it awaits with `ctx.waitForEvent`. */
+  readonly waitsFor: readonly EventDefinition[];
   readonly numWorkers: number;
   readonly retry: RetryPolicy | null;
   readonly timeout: number | null;
@@ -82,6 +91,9 @@ export type ResultOf<W> =
 export type StartInput<A> = [Extending<A, typeof StartEvent.name>] extends [never]
   ? Record<string, unknown>
   : InputOf<Extending<A, typeof StartEvent.name>>;
+
+/** The state a workflow's `ctx.store` holds: its state schema's output, or any JSON object. */
+export type StateOf<W> = W extends Workflow<infer S, EventDefinition, EventDefinition> ? S : StateShape;
 
 /** The start event definition of a workflow (for typed clients). */
 export type StartEventOf<W> =
@@ -155,12 +167,14 @@ export class Workflow<
     const retryProblem = options?.retry ? retryPolicyProblem(options.retry) : null;
     if (retryProblem) problems.push(`step "${name}": ${retryProblem}`);
     if (typeof fn !== "function") problems.push(`step "${name}" has no function`);
+    problems.push(...waitsForProblems(name, options?.waitsFor));
     if (problems.length > 0) throw new WorkflowValidationError(this.name, problems);
 
     this.#steps.set(name, {
       name,
       accepts: [...options.accepts],
       emits: [...(options.emits ?? [])],
+      waitsFor: [...(options.waitsFor ?? [])],
       numWorkers,
       retry: options.retry ?? null,
       timeout,
@@ -177,7 +191,9 @@ export class Workflow<
     const events = new Map<string, EventDefinition>();
     const routes = new Map<string, StepDeclaration[]>();
     for (const step of steps) {
-      for (const d of [...step.accepts, ...step.emits]) if (!events.has(d.name)) events.set(d.name, d);
+      for (const d of [...step.accepts, ...step.emits, ...step.waitsFor]) {
+        if (!events.has(d.name)) events.set(d.name, d);
+      }
       for (const d of step.accepts) {
         const list = routes.get(d.name) ?? [];
         list.push(step);
@@ -207,7 +223,7 @@ export class Workflow<
     return this.validate();
   }
 
-  /** Every event the steps accept or emit, without duplicates, in declaration order. */
+  /** Every event the steps accept, emit or wait for, without duplicates, in declaration order. */
   get events(): EventDefinition[] {
     return [...this.#derived().events.values()];
   }
@@ -218,21 +234,42 @@ export class Workflow<
   }
 
   /**
-   * Finds an event by qualified name, or by short name, among the workflow's events, `additional`,
-   * and finally every defined event.
+   * Finds an event among the workflow's events and `additional` by the rule the HTTP API uses
+   * (`eventResolver`): a qualified name whole, else a short type that exactly one of them has.
    */
   findEvent(name: string, additional: readonly EventDefinition[] = []): EventDefinition | undefined {
-    const candidates = [...this.events, ...additional];
-    return (
-      candidates.find((d) => d.name === name) ??
-      candidates.find((d) => d.type === name) ??
-      candidates.find((d) => d.type === name.slice(name.lastIndexOf(".") + 1))
-    );
+    return eventResolver([...this.events, ...additional])(name);
   }
 
   /** The definition for a published event's qualified name. */
   definitionOf(qualifiedName: string): EventDefinition | undefined {
     return this.#derived().events.get(qualifiedName) ?? lookupEventDefinition(qualifiedName);
+  }
+
+  /**
+   * The events that may come from outside a run, among the workflow's and `additional`: start
+   * events, human responses, the events a step `waitsFor`, and `additional` itself.
+   */
+  outsideEvents(additional: readonly EventDefinition[] = []): EventDefinition[] {
+    const awaited = new Set(this.steps.flatMap((s) => s.waitsFor.map((d) => d.name)));
+    const extra = new Set(additional.map((d) => d.name));
+    const fromOutside = (d: EventDefinition) =>
+      d.extends(StartEvent) || d.extends(HumanResponseEvent) || awaited.has(d.name) || extra.has(d.name);
+    const all = new Map<string, EventDefinition>();
+    for (const d of [...this.events, ...additional]) if (!all.has(d.name)) all.set(d.name, d);
+    return [...all.values()].filter(fromOutside);
+  }
+
+  /**
+   * True when `ctx.waitForEvent(def)` may wait in step `stepName`: the step declares `def` in
+   * `waitsFor`, another step declares it anywhere, or it is among `additional`.
+   */
+  mayAwait(stepName: string, def: EventDefinition, additional: readonly EventDefinition[] = []): boolean {
+    return (
+      this.getStep(stepName)?.waitsFor.some((d) => d.name === def.name) === true ||
+      this.#derived().events.has(def.name) ||
+      additional.some((d) => d.name === def.name)
+    );
   }
 
   /**
@@ -247,9 +284,11 @@ export class Workflow<
 
     const accepted = new Map<string, EventDefinition>();
     const emitted = new Map<string, EventDefinition>();
+    const awaited = new Set<string>();
     for (const s of steps) {
       for (const d of s.accepts) accepted.set(d.name, d);
       for (const d of s.emits) emitted.set(d.name, d);
+      for (const d of s.waitsFor) awaited.add(d.name);
     }
     const starts = [...accepted.values()].filter((d) => d.extends(StartEvent));
     if (starts.length === 0)
@@ -260,9 +299,8 @@ export class Workflow<
     if (![...emitted.values()].some((d) => d.extends(StopEvent))) {
       problems.push("no step emits a stop event (StopEvent or one that extends it)");
     }
-    const extra = new Set(additionalEvents.map((d) => d.name));
-    const fromOutside = (d: EventDefinition) =>
-      d.extends(StartEvent) || d.extends(HumanResponseEvent) || extra.has(d.name);
+    const outside = new Set(this.outsideEvents(additionalEvents).map((d) => d.name));
+    const fromOutside = (d: EventDefinition) => outside.has(d.name);
     for (const s of steps) {
       for (const d of s.accepts) {
         if (!emitted.has(d.name) && !fromOutside(d)) {
@@ -272,8 +310,9 @@ export class Workflow<
         }
       }
       for (const d of s.emits) {
-        if (!accepted.has(d.name) && !d.extends(StopEvent) && !d.extends(InputRequiredEvent)) {
-          problems.push(`step "${s.name}" emits ${d.type}, which no step accepts`);
+        const taken = accepted.has(d.name) || awaited.has(d.name);
+        if (!taken && !d.extends(StopEvent) && !d.extends(InputRequiredEvent)) {
+          problems.push(`step "${s.name}" emits ${d.type}, which no step accepts or waits for`);
         }
       }
     }
@@ -307,8 +346,11 @@ export class Workflow<
    * Starts a run in this process. `start` is an event, or the fields of the start event.
    * Await the handler for the result; `handler.stream()` gives the published events.
    */
-  run(start?: WorkflowEvent | StartInput<A>, options: RunOptions = {}): WorkflowHandler<ResultFromEmits<E>> {
-    return WorkflowHandler.start(
+  run(
+    start?: WorkflowEvent | StartInput<A>,
+    options: RunOptions = {},
+  ): WorkflowHandler<ResultFromEmits<E>, S> {
+    return WorkflowHandler.start<ResultFromEmits<E>, S>(
       this as unknown as Workflow,
       start as WorkflowEvent | Record<string, unknown>,
       options,
@@ -323,6 +365,22 @@ export class Workflow<
 }
 
 const NO_STEPS: readonly StepDeclaration[] = Object.freeze([]);
+
+function waitsForProblems(step: string, waitsFor: unknown): string[] {
+  if (waitsFor === undefined) return [];
+  if (!Array.isArray(waitsFor)) return [`step "${step}": waitsFor must be an array of events`];
+  const problems: string[] = [];
+  for (const d of waitsFor as unknown[]) {
+    const def = d as Partial<EventDefinition> | null;
+    if (typeof def?.extends !== "function" || typeof def.name !== "string") {
+      problems.push(`step "${step}": waitsFor must list events made by defineEvent`);
+    } else if (def.extends(StopEvent) || def.extends(StartEvent)) {
+      const kind = def.extends(StopEvent) ? "a stop event ends the run" : "a start event starts a run";
+      problems.push(`step "${step}" waits for ${def.type}, which no step can wait for: ${kind}`);
+    }
+  }
+  return problems;
+}
 
 /** Any workflow, whatever its types. */
 // biome-ignore lint/suspicious/noExplicitAny: the widest workflow type, for registries

@@ -14,8 +14,12 @@ import { STOP_EVENT_NAME } from "./wire-values.js";
  * The one place that maps the TypeScript side (camelCase) to the wire (snake_case) and back.
  */
 
-/** The store's `HandlerRecord`, structurally (protocol does not depend on stores). */
-export interface HandlerRecordLike {
+/**
+ * A handler, in camelCase: the one shape of the handler record on the TypeScript side. The store
+ * keeps it (`HandlerRecord` is this type), the client returns it, the debugger shows it; on the wire
+ * it is `HandlerData` (snake_case), mapped here and nowhere else.
+ */
+export interface HandlerInfo {
   handlerId: string;
   workflowName: string;
   runId: string;
@@ -26,9 +30,6 @@ export interface HandlerRecordLike {
   updatedAt: string;
   completedAt: string | null;
 }
-
-/** A handler as the client returns it: `HandlerData` in camelCase. */
-export type HandlerInfo = HandlerRecordLike;
 
 /** An event envelope in camelCase, as the client yields it. */
 export interface EventEnvelope {
@@ -52,7 +53,7 @@ export interface StartedHandler {
 }
 
 /** A store's handler record → the wire's `HandlerData`. */
-export function toHandlerData(record: HandlerRecordLike): HandlerData {
+export function toHandlerData(record: HandlerInfo): HandlerData {
   return {
     handler_id: record.handlerId,
     workflow_name: record.workflowName,
@@ -82,7 +83,7 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
 }
 
 /** A handler record → run-nowait's answer. */
-export function toRunNowaitResponse(record: HandlerRecordLike): RunNowaitResponse {
+export function toRunNowaitResponse(record: HandlerInfo): RunNowaitResponse {
   return {
     handler_id: record.handlerId,
     status: "started",
@@ -221,10 +222,7 @@ export interface HandlerPageInfo {
 }
 
 /** Handler records → the wire's `HandlerList`. */
-export const toHandlerList = (page: {
-  handlers: HandlerRecordLike[];
-  nextCursor: string | null;
-}): HandlerList => ({
+export const toHandlerList = (page: { handlers: HandlerInfo[]; nextCursor: string | null }): HandlerList => ({
   handlers: page.handlers.map(toHandlerData),
   next_cursor: page.nextCursor,
 });

@@ -1,4 +1,5 @@
 import { EventValidationError, type ValidationIssue, WorkflowError } from "../core/errors.js";
+import type { EventResolver } from "../core/event-resolver.js";
 import type { EventDefinition, WorkflowEvent } from "../core/events.js";
 
 /**
@@ -6,23 +7,7 @@ import type { EventDefinition, WorkflowEvent } from "../core/events.js";
  * the wire's forms, resolved against a workflow's events and validated against their schemas.
  */
 
-/** Finds an event definition by qualified name or by short type. */
-export type EventResolver = (name: string) => EventDefinition | undefined;
-
-/**
- * A resolver over a workflow's events: matches a qualified name whole, else a short type when exactly
- * one of the definitions has it (an ambiguous short type resolves to nothing).
- */
-export function eventResolver(definitions: Iterable<EventDefinition>): EventResolver {
-  const byName = new Map<string, EventDefinition>();
-  const byType = new Map<string, EventDefinition | null>();
-  for (const d of definitions) {
-    byName.set(d.name, d);
-    const seen = byType.get(d.type);
-    byType.set(d.type, seen === undefined || seen === d ? d : null);
-  }
-  return (name) => byName.get(name) ?? byType.get(name) ?? undefined;
-}
+export { type EventResolver, eventResolver } from "../core/event-resolver.js";
 
 const ENVELOPE_KEYS = new Set([
   "type",
@@ -111,7 +96,16 @@ function readForm(obj: Record<string, unknown>): EventForm {
   return { names, value: obj[valueField], valueField };
 }
 
-function resolveForm(form: EventForm, resolve: EventResolver, path: string): EventDefinition {
+/** Said after "Unknown event type" when an event is sent into a run: how such an event gets declared. */
+const awaitHint = (name: string) =>
+  `: the workflow does not declare it (a step that awaits it with ctx.waitForEvent declares it with waitsFor: [${shortName(name)}])`;
+
+function resolveForm(
+  form: EventForm,
+  resolve: EventResolver,
+  path: string,
+  hint: (name: string) => string = () => "",
+): EventDefinition {
   for (const { name } of form.names) {
     const definition = resolve(name);
     if (definition) return definition;
@@ -119,7 +113,9 @@ function resolveForm(form: EventForm, resolve: EventResolver, path: string): Eve
   const first = form.names[0];
   if (!first) throw bodyError(path, "Expected an event with a `type` or a `qualified_name`");
   const issue = { path: `${path}.${first.field}`, message: `Unknown event type "${first.name}"` };
-  throw new WorkflowError("UNKNOWN_EVENT", `Unknown event type "${first.name}"`, { issues: [issue] });
+  throw new WorkflowError("UNKNOWN_EVENT", `Unknown event type "${first.name}"${hint(first.name)}`, {
+    issues: [issue],
+  });
 }
 
 /**
@@ -136,7 +132,7 @@ function resolveForm(form: EventForm, resolve: EventResolver, path: string): Eve
 export function decodeIncomingEvent(raw: unknown, resolve: EventResolver, path: string): WorkflowEvent {
   const obj = parseObject(raw, path);
   const form = readForm(obj);
-  const definition = resolveForm(form, resolve, path);
+  const definition = resolveForm(form, resolve, path, awaitHint);
   return validate(definition, form.value, `${path}.${form.valueField}`);
 }
 

@@ -179,4 +179,14 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
       "200": { description: "An OpenAPI 3.1 document.", content: { "application/json": {} } },
     },
   },
+  getMetrics: {
+    summary: "This process's metrics, in the Prometheus text format",
+    responses: {
+      "200": {
+        description:
+          "Counters, gauges and histograms of this server process (Prometheus text exposition format 0.0.4).",
+        content: { "text/plain": { schema: { type: "string" } } },
+      },
+    },
+  },
 };

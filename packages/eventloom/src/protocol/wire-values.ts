@@ -3,8 +3,12 @@
  * (`answer-shapes.ts`) both take them from here, so that a browser bundle of the client carries no zod.
  */
 
+import { BUILTIN_EVENT_NAMES } from "../core/builtin-names.js";
+
+export { BUILTIN_EVENT_NAMES };
+
 /** The qualified name whose presence in `types` marks a terminal event. */
-export const STOP_EVENT_NAME = "workflows.events.StopEvent";
+export const STOP_EVENT_NAME = BUILTIN_EVENT_NAMES.stop;
 
 /** A handler's statuses: `running` until the run ends, then how it ended. */
 export const HANDLER_STATUSES = ["running", "completed", "failed", "cancelled"] as const;

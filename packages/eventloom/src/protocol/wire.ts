@@ -1,3 +1,4 @@
+import "../core/zod-check.js"; // first: a zod 3 install fails here with one clear line
 import { z } from "zod";
 import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES } from "./wire-values.js";
 
@@ -14,6 +15,8 @@ export interface WireMeta {
   id?: string;
   description?: string;
   examples?: unknown[];
+  // zod 4.0's registries require an index signature of their metadata type.
+  [key: string]: unknown;
 }
 
 /** Ids and descriptions of the wire schemas: the source of the OpenAPI document's components. */
@@ -270,11 +273,12 @@ export const ExternalNodeSchema = named(
   "ExternalNode",
   "`external_step`: the outside world answering input-required events.",
 );
-export const GraphNodeSchema = named(
-  z.discriminatedUnion("node_type", [StepNodeSchema, EventNodeSchema, ExternalNodeSchema]),
-  "GraphNode",
-  "A node of the workflow graph.",
-);
+// Annotated: the inferred type names `ZodDiscriminatedUnion`, whose type parameters differ between
+// zod 4 minor versions, so the published types would compile only with the zod we build with.
+const graphNodeUnion: z.ZodType<
+  z.infer<typeof StepNodeSchema> | z.infer<typeof EventNodeSchema> | z.infer<typeof ExternalNodeSchema>
+> = z.discriminatedUnion("node_type", [StepNodeSchema, EventNodeSchema, ExternalNodeSchema]);
+export const GraphNodeSchema = named(graphNodeUnion, "GraphNode", "A node of the workflow graph.");
 export type GraphNode = z.infer<typeof GraphNodeSchema>;
 
 export const GraphEdgeSchema = named(

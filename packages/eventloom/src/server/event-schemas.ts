@@ -20,7 +20,7 @@ export function startStopSchemas(entry: RegisteredWorkflow): { start: JsonSchema
   return { start: eventJsonSchema(entry.startEvent), stop };
 }
 
-/** GET /workflows/{name}/events: every declared event plus the additional ones. */
+/** GET /workflows/{name}/events: every declared event (accepted, emitted, awaited) plus the additional ones. */
 export const eventSchemas = (entry: RegisteredWorkflow): JsonSchema[] => entry.events.map(eventJsonSchema);
 
 const EXTERNAL = "external_step";
@@ -50,8 +50,15 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
     });
   }
   let external = false;
+  // Awaited events (`waitsFor`) that no step emits come from outside.
+  const emitted = new Set(steps.flatMap((s) => s.emits.map((d) => d.name)));
+  const awaitedFromOutside = new Set<EventDefinition>();
   for (const step of steps) {
     for (const d of step.accepts) addEdge(d.name, step.name);
+    for (const d of step.waitsFor) {
+      addEdge(d.name, step.name);
+      if (!emitted.has(d.name) || d.lineage.includes(HumanResponseEvent.name)) awaitedFromOutside.add(d);
+    }
     for (const d of step.emits) {
       addEdge(step.name, d.name);
       if (d.lineage.includes(InputRequiredEvent.name)) {
@@ -60,13 +67,13 @@ export function workflowGraph(entry: RegisteredWorkflow): Representation {
       }
     }
   }
-  if (external) {
+  if (external || awaitedFromOutside.size > 0) {
     nodes.push({ id: EXTERNAL, label: EXTERNAL, node_type: "external" });
     for (const d of entry.events) {
       const accepted = steps.some((s) => s.accepts.includes(d));
-      if (d.lineage.includes(HumanResponseEvent.name) && (accepted || entry.additionalEvents.includes(d))) {
-        addEdge(EXTERNAL, d.name);
-      }
+      const human =
+        d.lineage.includes(HumanResponseEvent.name) && (accepted || entry.additionalEvents.includes(d));
+      if (human || awaitedFromOutside.has(d)) addEdge(EXTERNAL, d.name);
     }
   }
   return { graph: { name: entry.name, nodes, edges } };

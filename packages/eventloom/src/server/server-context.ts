@@ -2,6 +2,7 @@ import type { Clock } from "../core/index.js";
 import type { Store } from "../stores/store.js";
 import type { OpenStream } from "./event-stream.js";
 import type { ServerLogger } from "./logger.js";
+import type { ServerMetrics } from "./metrics/index.js";
 import type { WorkflowRegistry } from "./registry.js";
 import type { CommitWriter } from "./runs/commit-writer.js";
 import type { HandlerSignals } from "./runs/handler-signals.js";
@@ -17,6 +18,8 @@ export interface Runtime {
   recent: RecentEvents;
   /** Every server timer runs on it (the `clock` option). */
   clock: Clock;
+  /** This process's counters and histograms, for GET /metrics. */
+  metrics: ServerMetrics;
 }
 
 /** Everything the HTTP app is built from. */

@@ -11,6 +11,7 @@ import { nodeListener } from "./http/node-sink.js";
 import { defaultUiDir } from "./http/static-ui.js";
 import { answerFetch } from "./http/web-sink.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
+import { ServerMetrics } from "./metrics/index.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
 import { CommitWriter } from "./runs/commit-writer.js";
 import { HandlerSignals } from "./runs/handler-signals.js";
@@ -264,7 +265,9 @@ export class WorkflowServer {
       clock: this.#clock,
     });
     const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
+    const metrics = new ServerMetrics(this.#clock);
     const writer = new CommitWriter(store, {
+      metrics,
       logger: this.#logger,
       clock: this.#clock,
       ownership,
@@ -286,6 +289,7 @@ export class WorkflowServer {
         signals.notify([id]);
       },
       ownership,
+      metrics,
     });
     this.#unsubscribe = store.subscribe((ids) => {
       // This process's own commits wake readers from onCommitted, once their events are in `recent`.
@@ -296,7 +300,7 @@ export class WorkflowServer {
     ownership.start(runs);
     await runs.resumeAll();
     ownership.startTakeover();
-    return { store, writer, manager: runs, signals, recent, clock: this.#clock };
+    return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
   }
 }
 

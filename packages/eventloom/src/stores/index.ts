@@ -1,10 +1,7 @@
+// The stores `eventloom/server` exports. The Postgres store is `eventloom/postgres`, so that `pg` is
+// loaded only by those who use it.
 export * from "./leases.js";
 export { MemoryStore } from "./memory/index.js";
-export {
-  type ListenState,
-  PostgresStore,
-  type PostgresStoreLogger,
-  type PostgresStoreOptions,
-} from "./postgres/index.js";
-export { SqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
+// Not ./sqlite/index.js: its migrations are typed with better-sqlite3, whose types we do not publish.
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
 export * from "./store.js";

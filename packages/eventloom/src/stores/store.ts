@@ -5,19 +5,13 @@ import {
   WorkflowError,
   type WorkflowEvent,
 } from "../core/index.js";
+import type { HandlerInfo } from "../protocol/codec.js";
 
-/** What the server keeps about a handler: the `HandlerData` of the wire, in camelCase. */
-export interface HandlerRecord {
-  handlerId: string;
-  workflowName: string;
-  runId: string;
-  status: RunStatus;
-  result: unknown;
-  error: string | null;
-  /** ISO 8601 UTC with milliseconds. */
-  startedAt: string;
-  updatedAt: string;
-  completedAt: string | null;
+/**
+ * A handler as the store keeps it: the one camelCase handler record of protocol's codec, and what
+ * only the server reads.
+ */
+export interface HandlerRecord extends HandlerInfo {
   /**
    * Times the server resumed this run since its last step finished (it counts a resume before it
    * starts one, so a run that crashes the process every time is caught). Not on the wire. Stores

@@ -7,14 +7,14 @@ import { type StartEventFor, WorkflowClient } from "eventloom/client";
 import { MemoryStore, WorkflowServer } from "eventloom/server";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import type { workflows } from "./fixtures/typed-server.js";
-import { Answer, greeting, loose, NameStart } from "./fixtures/typed-server.js";
+import { Answer, greeting, loose, NameStart, type OrderStart, ordering } from "./fixtures/typed-server.js";
 
 let server: WorkflowServer;
 let client: WorkflowClient<typeof workflows>;
 
 beforeAll(async () => {
   server = new WorkflowServer({ store: new MemoryStore() });
-  server.addWorkflow("greet", greeting).addWorkflow("loose", loose);
+  server.addWorkflow("greet", greeting).addWorkflow("loose", loose).addWorkflow("order", ordering);
   const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
   client = new WorkflowClient<typeof workflows>({ baseUrl: url });
 });
@@ -40,6 +40,18 @@ describe("WorkflowClient<typeof workflows>", () => {
     // the server agrees with the compiler
     await expect(wrongEvent).rejects.toMatchObject({ status: 400 });
     await expect(wrongField).rejects.toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
+  });
+
+  it("takes the start event's input: fields with a default or optional may be left out", async () => {
+    const run = await client.runWorkflow("order", { startEvent: { item: "desk" } });
+    expect(run.result).toBe("1 × desk");
+    expectTypeOf<StartEventFor<typeof workflows, "order">>().toEqualTypeOf<
+      | ReturnType<typeof OrderStart.create>
+      | { item: string; quantity?: number | undefined; note?: string | undefined }
+    >();
+    // @ts-expect-error item is required, whatever has a default
+    const missing = client.runWorkflowNowait("order", { startEvent: { quantity: 2 } });
+    await expect(missing).rejects.toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
   });
 
   it("leaves a workflow whose start event is StartEvent, and names it does not know, loose", async () => {

@@ -98,7 +98,7 @@ describe("step context", () => {
     let runs = 0;
     const wf = new Workflow({ name: "w", timeout: null }).step(
       "ask",
-      { accepts: [StartEvent], emits: [StopEvent] },
+      { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Reply] },
       async (ctx) => {
         runs++;
         const reply = await ctx.waitForEvent(Reply, {
@@ -122,7 +122,7 @@ describe("step context", () => {
   it("waitForEvent takes an answer that arrived before anyone waited", async () => {
     const wf = new Workflow({ name: "w", timeout: null }).step(
       "ask",
-      { accepts: [StartEvent], emits: [StopEvent] },
+      { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Reply] },
       async (ctx) => {
         await settle();
         const reply = await ctx.waitForEvent(Reply);
@@ -138,7 +138,7 @@ describe("step context", () => {
     const clock = new FakeClock();
     const wf = new Workflow({ name: "w", timeout: null }).step(
       "ask",
-      { accepts: [StartEvent], emits: [StopEvent] },
+      { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Reply] },
       async (ctx) => {
         await ctx.waitForEvent(Reply, { timeout: 5 });
         return StopEvent.create({});

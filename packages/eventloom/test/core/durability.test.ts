@@ -26,7 +26,7 @@ function waitingWorkflow(log: string[]) {
       ctx.store.set("prepared", true);
       return Mid.create({ n: 1 });
     })
-    .step("ask", { accepts: [Mid], emits: [StopEvent] }, async (ctx, ev) => {
+    .step("ask", { accepts: [Mid], emits: [StopEvent], waitsFor: [Reply] }, async (ctx, ev) => {
       log.push("ask");
       const reply = await ctx.waitForEvent(Reply, { waiterEvent: Ask.create({ prompt: "name?" }) });
       return StopEvent.create({

@@ -19,7 +19,7 @@ it("a step can catch the timeout of waitForEvent as a WaitForEventTimeoutError",
   const caught: unknown[] = [];
   const wf = new Workflow({ name: "CatchesTimeout", timeout: null }).step(
     "ask",
-    { accepts: [StartEvent], emits: [StopEvent] },
+    { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Reply] },
     async (ctx) => {
       try {
         return StopEvent.create({ result: (await ctx.waitForEvent(Reply, { timeout: 30 })).data.text });
@@ -47,7 +47,7 @@ it("a step can catch the timeout of waitForEvent as a WaitForEventTimeoutError",
 it("an uncaught waitForEvent timeout fails the step under the error's public name", async () => {
   const wf = new Workflow({ name: "TimesOut", timeout: null }).step(
     "ask",
-    { accepts: [StartEvent], emits: [StopEvent] },
+    { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Reply] },
     async (ctx) => StopEvent.create({ result: (await ctx.waitForEvent(Reply, { timeout: 5 })).data.text }),
   );
   const clock = new FakeClock();

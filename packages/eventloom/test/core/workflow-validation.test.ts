@@ -9,6 +9,7 @@ import {
 } from "eventloom";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { eventResolver } from "../../src/core/event-resolver.js";
 
 const A = defineEvent("A", z.object({}));
 const B = defineEvent("B", z.object({}));
@@ -119,5 +120,17 @@ describe("workflow validation", () => {
     expect(wf.findEvent("Out")).toBe(Out);
     expect(wf.findEvent("x.y.Out")).toBe(Out);
     expect(wf.findEvent("Nope")).toBeUndefined();
+  });
+
+  it("finds events by the HTTP API's rule: an ambiguous short type finds nothing, a qualified name finds it", () => {
+    const First = defineEvent("billing.Charge", z.object({}));
+    const Second = defineEvent("refunds.Charge", z.object({}));
+    const wf = new Workflow({ name: "w" })
+      .step("s", { accepts: [StartEvent], emits: [First, Second] }, noop)
+      .step("t", { accepts: [First, Second], emits: [StopEvent] }, noop);
+    expect(wf.findEvent("Charge")).toBeUndefined();
+    expect(wf.findEvent("billing.Charge")).toBe(First);
+    expect(wf.findEvent("refunds.Charge")).toBe(Second);
+    expect(eventResolver(wf.events)("Charge")).toBeUndefined();
   });
 });

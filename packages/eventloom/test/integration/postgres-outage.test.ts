@@ -12,7 +12,8 @@ import {
   StopEvent,
   Workflow,
 } from "eventloom";
-import { PostgresStore, WorkflowServer } from "eventloom/server";
+import { PostgresStore } from "eventloom/postgres";
+import { WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ADMIN_URL, useFreshDatabase } from "../support/fresh-database.js";

@@ -89,6 +89,10 @@ describe("decodeIncomingEvent", () => {
     const error = thrown(() => decodeIncomingEvent({ type: "Nope", value: {} }, resolve, "event"));
     expect(error.code).toBe("UNKNOWN_EVENT");
     expect(error.issues).toEqual([{ path: "event.type", message: 'Unknown event type "Nope"' }]);
+    // the detail says how an awaited event gets declared
+    expect(error.message).toBe(
+      'Unknown event type "Nope": the workflow does not declare it (a step that awaits it with ctx.waitForEvent declares it with waitsFor: [Nope])',
+    );
   });
 
   it("rejects an invalid value with VALIDATION_ERROR and issues under the value", () => {

@@ -19,6 +19,7 @@ const endpoints = [
   ["get", "/workflows/{name}/events"],
   ["get", "/workflows/{name}/representation"],
   ["get", "/openapi.json"],
+  ["get", "/metrics"],
 ].map(([method, path]) => ({ method: method!, path: path! }));
 const specFile = new URL("../../../../docs/HTTP-API.md", import.meta.url);
 

@@ -1,11 +1,18 @@
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { StartEvent, StopEvent, Workflow } from "eventloom";
 import { isWorkflowServer, MemoryStore, WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, test } from "vitest";
+import { createDefaultStore } from "../../src/server/default-store.js";
+import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { greeting } from "./fixtures.js";
 import { BASE, tempDir } from "./helpers.js";
 
+const run = promisify(execFile);
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -75,5 +82,35 @@ describe("WorkflowServer", () => {
     const { fetch: handle } = server;
     const res = await handle(new Request(`${BASE}/workflows`));
     expect(await res.json()).toEqual({ workflows: ["greet"] });
+  });
+});
+
+describe("the default store for a postgres:// WORKFLOWS_DB", () => {
+  test("is a PostgresStore, loaded only then (pg is an optional peer dependency)", async () => {
+    const store = await createDefaultStore({ WORKFLOWS_DB: "postgres://postgres@127.0.0.1:5432/postgres" });
+    cleanups.push(() => store.close());
+    expect(store).toBeInstanceOf(PostgresStore);
+  });
+
+  test("without the pg package, fails with one line saying to npm install pg", async () => {
+    // In a child Node (vitest's own resolver would find the repository's pg): a module that imports
+    // pg from a folder where no node_modules has it, as in a project without pg.
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const module = join(dir, "needs-pg.mjs");
+    writeFileSync(module, 'import pg from "pg";\nexport const PostgresStore = pg.Pool;\n');
+    const source = new URL("../../src/server/default-store.ts", import.meta.url).href;
+    const script = `const { importPostgres } = await import(${JSON.stringify(source)});
+importPostgres(${JSON.stringify(pathToFileURL(module).href)}).then(
+  () => console.log("loaded"),
+  (error) => console.log(JSON.stringify({ message: error.message, code: error.cause?.code })),
+);`;
+    const tsx = createRequire(import.meta.url).resolve("tsx");
+    const { stdout } = await run(process.execPath, ["--import", tsx, "--input-type=module", "-e", script]);
+    expect(JSON.parse(stdout)).toEqual({
+      message:
+        "WORKFLOWS_DB is a postgres:// URL but the `pg` package is not installed: run `npm install pg`",
+      code: "ERR_MODULE_NOT_FOUND",
+    });
   });
 });

@@ -7,10 +7,10 @@ import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
 import {
   type ListenState,
-  migrations,
   PostgresStore,
   type PostgresStoreOptions,
 } from "../../src/stores/postgres/index.js";
+import { migrations } from "../../src/stores/postgres/migrations.js";
 import {
   eventRows,
   type HandlerRecord,

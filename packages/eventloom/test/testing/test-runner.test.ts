@@ -43,7 +43,7 @@ it("collects the published events and the result, with retry delays taking no re
 
 const greeter = new Workflow({ name: "Greeter", timeout: null }).step(
   "greet",
-  { accepts: [StartEvent], emits: [StopEvent] },
+  { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Name] },
   async (ctx) => {
     const reply = await ctx.waitForEvent(Name, { waiterEvent: AskName.create({ prompt: "Your name?" }) });
     return StopEvent.create({ result: `Hello, ${reply.data.name}!` });
@@ -71,7 +71,7 @@ it("reports a failed run with its error, after the workflow's timeout on the fak
   const clock = new FakeClock();
   const slow = new Workflow({ name: "Slow", timeout: 30 }).step(
     "wait",
-    { accepts: [StartEvent], emits: [StopEvent] },
+    { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Name] },
     async (ctx) => StopEvent.create({ result: (await ctx.waitForEvent(Name)).data.name }),
   );
   const run = await new WorkflowTestRunner(slow, { clock }).run();

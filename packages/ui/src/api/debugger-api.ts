@@ -1,4 +1,4 @@
-import { type HandlerInfo, WorkflowClient } from "eventloom/client";
+import { WorkflowClient } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 import type {
   EventSchema,
@@ -68,11 +68,11 @@ export class DebuggerApi {
       cursor,
       ...(status ? { status } : {}),
     });
-    return { runs: page.handlers.map(toRun), cursor: page.nextCursor };
+    return { runs: page.handlers, cursor: page.nextCursor };
   }
 
   async getRun(handlerId: string): Promise<Run> {
-    return toRun(await this.#client.getHandler(handlerId));
+    return await this.#client.getHandler(handlerId);
   }
 
   /** Starts a run; `type` (the start schema's title) keeps a field named "type" from being misread. */
@@ -122,20 +122,6 @@ export class DebuggerApi {
 function timestampOf(ev: object): string | undefined {
   const t = (ev as { timestamp?: unknown }).timestamp;
   return typeof t === "string" ? t : undefined;
-}
-
-function toRun(h: HandlerInfo): Run {
-  return {
-    handlerId: h.handlerId,
-    workflowName: h.workflowName,
-    runId: h.runId,
-    status: h.status,
-    result: h.result,
-    error: h.error,
-    startedAt: h.startedAt,
-    updatedAt: h.updatedAt,
-    completedAt: h.completedAt,
-  };
 }
 
 /** True for the client's error when the server wants a (different) token. */

@@ -1,19 +1,10 @@
+import { BUILTIN_EVENT_NAMES, type HandlerInfo } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
 
-/** A run as the debugger shows it (the server's HandlerData). */
-export interface Run {
-  handlerId: string;
-  workflowName: string;
-  runId: string;
-  status: RunStatus;
-  result: unknown;
-  error: string | null;
-  startedAt: string;
-  updatedAt: string | null;
-  completedAt: string | null;
-}
+/** A run as the debugger shows it: the client's handler record. */
+export type Run = HandlerInfo;
 
 /** One event of a run's stream. */
 export interface RunEvent {
@@ -58,13 +49,7 @@ export interface StartSchema {
   stop: JsonSchema;
 }
 
-export const EVENT_NAMES = {
-  stop: "workflows.events.StopEvent",
-  inputRequired: "workflows.events.InputRequiredEvent",
-  humanResponse: "workflows.events.HumanResponseEvent",
-  stepState: "workflows.events.StepStateChanged",
-  idle: "workflows.events.WorkflowIdleEvent",
-} as const;
+export const EVENT_NAMES = BUILTIN_EVENT_NAMES;
 
 export const isInternal = (ev: RunEvent): boolean =>
   ev.qualifiedName === EVENT_NAMES.stepState || ev.qualifiedName === EVENT_NAMES.idle;

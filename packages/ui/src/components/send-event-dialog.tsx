@@ -175,8 +175,8 @@ function producedTypes(graph: WorkflowGraph | undefined): string[] {
       (n) =>
         n.nodeType === "event" &&
         (produced.has(n.id) ||
-          n.eventTypes.includes("workflows.events.StartEvent") ||
-          n.eventTypes.includes("workflows.events.StopEvent")),
+          n.eventTypes.includes(EVENT_NAMES.start) ||
+          n.eventTypes.includes(EVENT_NAMES.stop)),
     )
     .map(eventKey);
 }

@@ -50,9 +50,9 @@ export interface RunEnding {
   activeSteps: string[];
 }
 
-const FAILED = "workflows.events.WorkflowFailedEvent";
-const TIMED_OUT = "workflows.events.WorkflowTimedOutEvent";
-const CANCELLED = "workflows.events.WorkflowCancelledEvent";
+const FAILED = EVENT_NAMES.failed;
+const TIMED_OUT = EVENT_NAMES.timedOut;
+const CANCELLED = EVENT_NAMES.cancelled;
 
 /**
  * A run's events folded as they arrive, in time proportional to the new events only: the lists the

@@ -55,7 +55,12 @@ async function route(ctx: ServerContext, request: HttpRequest): Promise<Answer> 
     });
   }
   if (!api && (method === "GET" || method === "HEAD")) {
-    const file = await serveUiFile(await ctx.uiDir(), path, method === "HEAD");
+    const file = await serveUiFile(
+      await ctx.uiDir(),
+      path,
+      method === "HEAD",
+      request.header("accept-encoding") ?? null,
+    );
     if (file) return file;
   }
   return json({ detail: `No route for ${method} ${path}`, code: "NOT_FOUND" }, 404);

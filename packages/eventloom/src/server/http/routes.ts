@@ -1,6 +1,7 @@
 import type { OperationId } from "../../protocol/routes.js";
 import { eventHandlers } from "./event-routes.js";
 import { handlerHandlers } from "./handler-routes.js";
+import { metricsHandlers } from "./metrics-routes.js";
 import type { RouteHandlers } from "./route-handler.js";
 import { workflowHandlers } from "./workflow-routes.js";
 
@@ -12,4 +13,5 @@ export const ROUTE_HANDLERS: RouteHandlers<OperationId> = {
   ...workflowHandlers,
   ...handlerHandlers,
   ...eventHandlers,
+  ...metricsHandlers,
 };

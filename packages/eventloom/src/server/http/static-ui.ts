@@ -57,14 +57,50 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+// The build (scripts/copy-ui.mjs) writes `file.br` and `file.gz` next to the files worth compressing.
+const ENCODINGS = [
+  { name: "br", suffix: ".br" },
+  { name: "gzip", suffix: ".gz" },
+] as const;
+
+/** The encodings an `Accept-Encoding` header allows (q > 0), by name, lower case. */
+function acceptedEncodings(header: string | null): Set<string> {
+  const accepted = new Set<string>();
+  for (const part of (header ?? "").split(",")) {
+    const [token = "", ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    if (token && (q === undefined || Number(q) > 0)) accepted.add(token.trim());
+  }
+  return accepted;
+}
+
+/** The precompressed copy of `path` to send, if the build made one and the request accepts it. */
+async function precompressed(
+  path: string,
+  acceptEncoding: string | null,
+): Promise<{ path: string; encoding: string | null; vary: boolean }> {
+  const accepted = acceptedEncodings(acceptEncoding);
+  let vary = false;
+  for (const { name, suffix } of ENCODINGS) {
+    if (!(await isFile(path + suffix))) continue;
+    vary = true; // the answer depends on Accept-Encoding: caches must key on it
+    if (accepted.has(name) || (name === "gzip" && accepted.has("*"))) {
+      return { path: path + suffix, encoding: name, vary };
+    }
+  }
+  return { path, encoding: null, vary };
+}
+
 /**
- * Serves the UI's files: index.html revalidated every time, hashed assets cached for a year.
+ * Serves the UI's files: index.html revalidated every time, hashed assets cached for a year; the
+ * build's brotli or gzip copy when `acceptEncoding` (the request's header) allows it.
  * Answers null when the path names no file (the caller answers 404). Never leaves `root`.
  */
 export async function serveUiFile(
   configured: string | null,
   pathname: string,
   head: boolean,
+  acceptEncoding: string | null = null,
 ): Promise<BytesAnswer | null> {
   const root = configured !== null && (await isFile(resolve(configured, "index.html"))) ? configured : null;
   if (root === null) {
@@ -88,17 +124,16 @@ export async function serveUiFile(
   const path = resolve(base, relative);
   if (path !== base && !path.startsWith(base + sep)) return null;
   if (!(await isFile(path))) return null;
-  const body = head ? null : await readFile(path);
+  const sent = await precompressed(path, acceptEncoding);
+  const body = head ? null : await readFile(sent.path);
   const isIndex = path === resolve(base, "index.html");
   const cacheControl = relative.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache";
-  return {
-    kind: "bytes",
-    status: 200,
-    body,
-    headers: {
-      "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",
-      "cache-control": isIndex ? "no-cache" : cacheControl,
-      "x-content-type-options": "nosniff",
-    },
+  const headers: Record<string, string> = {
+    "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",
+    "cache-control": isIndex ? "no-cache" : cacheControl,
+    "x-content-type-options": "nosniff",
   };
+  if (sent.encoding !== null) headers["content-encoding"] = sent.encoding;
+  if (sent.vary) headers["vary"] = "Accept-Encoding";
+  return { kind: "bytes", status: 200, body, headers };
 }

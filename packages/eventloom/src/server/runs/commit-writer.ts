@@ -4,6 +4,7 @@ import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
+import type { ServerMetrics } from "../metrics/index.js";
 
 /** A live run as the writer sees it: something that can describe its current state and record. */
 export interface CommitSource {
@@ -38,6 +39,8 @@ export interface CommitWriterOptions {
   retryDelayMs?: number;
   /** Fences each batch, hears of handlers a fenced commit found taken over (their changes are dropped) and of durable batches. */
   ownership: Pick<Ownership, "fences" | "lost" | "committed">;
+  /** Told how long each durable commit took. */
+  metrics?: Pick<ServerMetrics, "now" | "commitTook">;
 }
 
 /**
@@ -190,8 +193,11 @@ export class CommitWriter {
     const fence = this.#options.ownership.fences(ids);
     if (fence.length > 0) batch.fence = fence;
     this.#inFlightIds = new Set(ids);
+    const metrics = this.#options.metrics;
+    const began = metrics ? metrics.now() : 0;
     this.#inFlight = this.#store.commit(batch).then(
       () => {
+        if (metrics) metrics.commitTook(metrics.now() - began);
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
         this.#inFlight = null;
         this.#inFlightIds = NONE;

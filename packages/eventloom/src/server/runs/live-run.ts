@@ -9,6 +9,7 @@ import {
 import type { RunEngine } from "../../core/run-engine.js";
 import { PublishedJsonWriter } from "../../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../../stores/store.js";
+import type { RunMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitSource } from "./commit-writer.js";
 
@@ -18,6 +19,7 @@ export class LiveRun implements RunJournal, CommitSource {
   readonly entry: RegisteredWorkflow;
   readonly #clock: Clock;
   readonly #onChange: (run: LiveRun, published: readonly EventRow[]) => void;
+  readonly #metrics: RunMetrics | null;
   engine: RunEngine | null = null;
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
@@ -33,11 +35,13 @@ export class LiveRun implements RunJournal, CommitSource {
     entry: RegisteredWorkflow,
     clock: Clock,
     onChange: (run: LiveRun, published: readonly EventRow[]) => void,
+    metrics: RunMetrics | null = null,
   ) {
     this.handlerId = handlerId;
     this.entry = entry;
     this.#clock = clock;
     this.#onChange = onChange;
+    this.#metrics = metrics;
   }
 
   /** The live state; only valid once the engine has begun. */
@@ -56,6 +60,7 @@ export class LiveRun implements RunJournal, CommitSource {
       const e = published[i] as PublishedEvent;
       rows[i] = { sequence: e.sequence, json: eventJson(e) };
     }
+    this.#metrics?.changed(engine.state, published);
     this.#onChange(this, rows);
   }
 

@@ -5,6 +5,7 @@ import type { EventRow, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
+import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
@@ -32,6 +33,8 @@ export interface RunManagerOptions {
   ownership: Ownership;
   /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
   maxResumeAttempts: number;
+  /** Counts runs started here and observes every run in memory; none: not measured. */
+  metrics?: ServerMetrics;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -101,6 +104,7 @@ export class RunManager implements OwnedRuns {
           clock: this.#o.clock,
         }),
       );
+      this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
     } finally {
@@ -353,7 +357,13 @@ export class RunManager implements OwnedRuns {
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
     this.#wakes.cancel(handlerId);
-    const live = new LiveRun(handlerId, entry, this.#o.clock, (r, published) => this.#changed(r, published));
+    const live = new LiveRun(
+      handlerId,
+      entry,
+      this.#o.clock,
+      (r, published) => this.#changed(r, published),
+      this.#o.metrics?.forRun(entry.name) ?? null,
+    );
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);

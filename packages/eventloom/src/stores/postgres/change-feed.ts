@@ -1,8 +1,7 @@
 import pg from "pg";
-import type { PostgresStoreLogger } from "./options.js";
+import type { ListenState, PostgresStoreLogger } from "./options.js";
 
-/** How the feed learns about other processes' writes right now. */
-export type ListenState = "listening" | "polling" | "stopped";
+export type { ListenState };
 
 export interface ChangeFeedOptions {
   /** Where the dedicated LISTEN client connects. */

@@ -17,10 +17,16 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed, type ListenState, noticePayloads } from "./change-feed.js";
+import { ChangeFeed, noticePayloads } from "./change-feed.js";
 import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
 import { migrate } from "./migrations.js";
-import { type PostgresStoreLogger, type PostgresStoreOptions, silentLogger } from "./options.js";
+import {
+  type ListenState,
+  type PostgresConnectionOptions,
+  type PostgresStoreLogger,
+  type PostgresStoreOptions,
+  silentLogger,
+} from "./options.js";
 import { buildStatements, type HandlerRow, type LeaseRow, type Statements } from "./statements.js";
 import { isConnectionError, toStoreError } from "./store-errors.js";
 
@@ -54,7 +60,7 @@ export class PostgresStore implements Store, LeaseStore {
   #closed = false;
   #closing: Promise<void> | null = null;
 
-  constructor(connection: string | pg.PoolConfig, options: PostgresStoreOptions = {}) {
+  constructor(connection: string | PostgresConnectionOptions, options: PostgresStoreOptions = {}) {
     this.#schema = options.schema ?? "workflows";
     if (!SCHEMA_NAME.test(this.#schema)) {
       throw new TypeError(`Invalid schema name "${this.#schema}": use letters, digits and _ (at most 63)`);
@@ -65,8 +71,10 @@ export class PostgresStore implements Store, LeaseStore {
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
 
-    const base: pg.PoolConfig =
-      typeof connection === "string" ? { connectionString: connection } : connection;
+    // Our option types are pg's, written out without @types/pg: hand them over as they are.
+    const base = (
+      typeof connection === "string" ? { connectionString: connection } : connection
+    ) as pg.PoolConfig;
     this.#pool = new pg.Pool({
       connectionTimeoutMillis: 10_000,
       keepAlive: true,
@@ -80,7 +88,9 @@ export class PostgresStore implements Store, LeaseStore {
     this.#pool.on("error", (error) => this.#logger.warn("eventloom: idle Postgres connection failed", error));
 
     const listen = options.listenConnection ?? base;
-    const listenBase: pg.ClientConfig = typeof listen === "string" ? { connectionString: listen } : listen;
+    const listenBase = (
+      typeof listen === "string" ? { connectionString: listen } : listen
+    ) as pg.ClientConfig;
     this.#feed = new ChangeFeed({
       connection: {
         connectionTimeoutMillis: 10_000,

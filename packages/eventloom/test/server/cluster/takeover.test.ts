@@ -24,7 +24,7 @@ const Answer = defineEvent("TakeoverAnswer", z.object({ text: z.string() }));
 const WAIT_S = 3600;
 const patient = new Workflow({ name: "Patient", timeout: null }).step(
   "ask",
-  { accepts: [StartEvent], emits: [StopEvent] },
+  { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Answer] },
   async (ctx) =>
     StopEvent.create({ result: (await ctx.waitForEvent(Answer, { timeout: WAIT_S })).data.text }),
 );
@@ -95,7 +95,9 @@ it("resumes orphaned busy handlers each interval, and idle ones only once their 
   // A pass nearly an hour later on the clock: the waiter's deadline is not due, the idle one stays.
   const before = passes;
   await clock.advance(WAIT_S * 1000 - 20_000);
-  expect(passes).toBe(before + 1);
+  // At least one pass ran: the next one is armed only once a pass's query is back (real I/O), so
+  // how many fit into one advance depends on the machine, not on the rule under test.
+  expect(passes).toBeGreaterThan(before);
   await loop.pass();
   expect(resumed).toEqual(["busy"]);
 

@@ -34,21 +34,24 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function open(workflow: Workflow<never, never> | null): WorkflowServer {
+function open(workflow: typeof v1 | typeof renamed | null): WorkflowServer {
   const server = new WorkflowServer({ store: new SqliteStore(path), token: "" });
   if (workflow) server.addWorkflow("deploy", workflow);
   servers.push(server);
   return server;
 }
 
-async function restart(server: WorkflowServer, next: Workflow<never, never> | null): Promise<WorkflowServer> {
+async function restart(
+  server: WorkflowServer,
+  next: typeof v1 | typeof renamed | null,
+): Promise<WorkflowServer> {
   await server.close();
   servers.splice(servers.indexOf(server), 1);
   return open(next);
 }
 
 async function startedRun(): Promise<{ server: WorkflowServer; id: string }> {
-  const server = open(v1 as never);
+  const server = open(v1);
   const started = await callJson(server, "POST", "/workflows/deploy/run-nowait", { start_event: {} });
   expect(started.status).toBe(200);
   return { server, id: started.body["handler_id"] as string };
@@ -60,7 +63,7 @@ for (const [change, next] of [
 ] as const) {
   it(`answers 409 HANDLER_BLOCKED to an event and really cancels a run after a deploy where ${change}`, async () => {
     const first = await startedRun();
-    const server = await restart(first.server, next as never);
+    const server = await restart(first.server, next);
     const id = first.id;
 
     const sent = await callJson(server, "POST", `/events/${id}`, { event: { type: "Ask", value: {} } });
@@ -76,7 +79,7 @@ for (const [change, next] of [
     expect(record["completed_at"]).toEqual(expect.any(String));
 
     // Durable, and final: the code that fits again does not bring it back.
-    const again = await restart(server, v1 as never);
+    const again = await restart(server, v1);
     expect((await callJson(again, "GET", `/handlers/${id}`)).body["status"]).toBe("cancelled");
     const events = await again.fetch(new Request(`http://test.local/events/${id}?sse=false`));
     const lines = (await events.text()).trim().split("\n");
@@ -89,11 +92,11 @@ it("resumes a run blocked by a renamed step once the code fits again, however ma
   let server = first.server;
   // More restarts than maxResumeAttempts: a blocked run's code never runs, so they do not count.
   for (let i = 0; i < 4; i++) {
-    server = await restart(server, renamed as never);
+    server = await restart(server, renamed);
     const sent = await callJson(server, "POST", `/events/${first.id}`, { event: { type: "Ask", value: {} } });
     expect(sent.body).toMatchObject({ code: "HANDLER_BLOCKED" });
   }
-  server = await restart(server, v1 as never);
+  server = await restart(server, v1);
   const sent = await callJson(server, "POST", `/events/${first.id}`, { event: { type: "Ask", value: {} } });
   expect(sent.status).toBe(200);
   const done = await callJson(server, "GET", `/handlers/${first.id}`);

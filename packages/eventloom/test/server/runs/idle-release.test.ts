@@ -67,7 +67,7 @@ it("a run that changes while idle-timed starts its idle period again", async () 
 const Answer = defineEvent("IdleAnswer", z.object({ text: z.string() }));
 const patient = new Workflow({ name: "Patient", timeout: null }).step(
   "ask",
-  { accepts: [StartEvent], emits: [StopEvent] },
+  { accepts: [StartEvent], emits: [StopEvent], waitsFor: [Answer] },
   async (ctx) => {
     try {
       const answer = await ctx.waitForEvent(Answer, { timeout: 3600 });
