@@ -310,6 +310,8 @@ describe("PostgresStore init", () => {
     expect(await store.getHandler("old")).toEqual(record("old", { runId: "run-old" }));
     await store.commit({ handlers: [record("old", { runId: "run-old", resumeAttempts: 1 })] });
     expect((await store.getHandler("old"))?.resumeAttempts).toBe(1);
+    // Closed now: the file's stores stay open until its end, and the database's clients are few.
+    await store.close();
   });
 
   it("refuses a schema migrated by a newer release of the library", async () => {
