@@ -16,6 +16,8 @@ export type ErrorCode =
   | "WORKFLOW_TIMED_OUT"
   | "WORKFLOW_CANCELLED"
   | "HANDLER_ENDED"
+  // a run's outcome, set by the server
+  | "RESUME_CRASH_LOOP"
   // raised at the HTTP boundary
   | "INVALID_JSON"
   | "INVALID_BODY"
@@ -33,6 +35,7 @@ export type ErrorCode =
   | "WORKFLOW_NOT_FOUND"
   | "HANDLER_NOT_FOUND"
   | "HANDLER_RUNNING"
+  | "HANDLER_BLOCKED"
   | "STORE_UNAVAILABLE"
   | "STORE_IN_USE"
   | "SEQUENCE_CONFLICT"

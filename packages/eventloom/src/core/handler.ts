@@ -35,6 +35,11 @@ export interface RunOptions {
   keepHistory?: boolean;
   /** Events accepted from outside besides those the steps declare (for validation). */
   additionalEvents?: readonly EventDefinition[];
+  /**
+   * Resume the `context` only to end it at once, failed with this error, running nothing (a server
+   * stopping a run that crashed the process each time it was resumed).
+   */
+  abandonWith?: Error;
 }
 
 export interface StreamOptions {
@@ -82,7 +87,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
       additionalEvents: options.additionalEvents ?? [],
     });
     const handler = new WorkflowHandler<R, S>(engine);
-    engine.begin(startEvent);
+    engine.begin(startEvent, resuming ? (options.abandonWith ?? null) : null);
     return handler;
   }
 

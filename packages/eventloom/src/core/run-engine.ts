@@ -92,12 +92,25 @@ export class RunEngine {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Begins (or resumes) the loop: work that was in flight goes back to the front of its queue. */
-  begin(start: WorkflowEvent | null): void {
+  /**
+   * Begins (or resumes) the loop: work that was in flight goes back to the front of its queue.
+   * With `abandon`, a resumed run ends at once, failed with that error, and runs nothing.
+   */
+  begin(start: WorkflowEvent | null, abandon: Error | null = null): void {
     const s = this.state;
     if (s.status !== "running") {
       this.#live = false;
       this.#resolveDone(s.outcome as RunOutcome);
+      return;
+    }
+    if (abandon) {
+      this.#failureCause = abandon;
+      this.#end(
+        outcomes.abandoned(
+          abandon,
+          Object.values(s.inFlight).map((item) => item.step),
+        ),
+      );
       return;
     }
     queues.requeueInFlight(s);

@@ -39,6 +39,24 @@ export function stepFailed(step: string, error: unknown, attempts: number): RunO
   };
 }
 
+/**
+ * The run was abandoned before it ran again (a server that stopped resuming it): failed with
+ * `error`, naming the steps that were in flight when it was stored.
+ */
+export function abandoned(error: Error, steps: readonly string[]): RunOutcome {
+  return {
+    status: "failed",
+    result: null,
+    error: error.message,
+    stopEvent: WorkflowFailedEvent.create({
+      step_name: steps[0] ?? null,
+      error: { name: error.name || "Error", message: error.message },
+      attempts: 0,
+    }),
+    failedStep: steps[0] ?? null,
+  };
+}
+
 export function timedOut(seconds: number, activeSteps: string[]): RunOutcome {
   return {
     status: "failed",

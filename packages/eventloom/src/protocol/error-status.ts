@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   WORKFLOW_TIMED_OUT: 500,
   WORKFLOW_CANCELLED: 500,
   HANDLER_ENDED: 409,
+  // Never an answer's code: the error of a run the server stopped resuming (see RELIABILITY.md).
+  RESUME_CRASH_LOOP: 500,
   INVALID_JSON: 400,
   INVALID_BODY: 400,
   INVALID_QUERY: 400,
@@ -32,6 +34,7 @@ export const ERROR_STATUS = {
   WORKFLOW_NOT_FOUND: 404,
   HANDLER_NOT_FOUND: 404,
   HANDLER_RUNNING: 409,
+  HANDLER_BLOCKED: 409,
   STORE_UNAVAILABLE: 503,
   // another process has the SQLite file: this one must not serve from it (it never starts)
   STORE_IN_USE: 503,

@@ -66,6 +66,11 @@ export interface WorkflowServerOptions {
    * `WORKFLOWS_LEASE_TTL_MS`, else 10 000.
    */
   leaseTtlMs?: number;
+  /**
+   * How many times a stored run is resumed without finishing a step (each resume that took the
+   * process down counts) before it is failed with `RESUME_CRASH_LOOP` instead. Default 3.
+   */
+  maxResumeAttempts?: number;
 }
 
 export interface ServeOptions {
@@ -123,6 +128,10 @@ export class WorkflowServer {
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
+    const resumes = options.maxResumeAttempts;
+    if (resumes !== undefined && !(Number.isInteger(resumes) && resumes >= 1)) {
+      throw new TypeError("maxResumeAttempts must be a whole number of at least 1");
+    }
     this.#options = options;
     this.#sink = options.logger ?? silentLogger;
     this.#logger = {
@@ -309,6 +318,7 @@ export class WorkflowServer {
       registry: this.#registry,
       clock: this.#clock,
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
+      maxResumeAttempts: this.#options.maxResumeAttempts ?? 3,
       logger: this.#logger,
       onDeleted: (id) => {
         recent.forget(id);

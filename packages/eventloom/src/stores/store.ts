@@ -7,8 +7,18 @@ import {
 } from "../core/index.js";
 import type { HandlerInfo } from "../protocol/codec.js";
 
-/** A handler as the store keeps it: the one camelCase handler record of protocol's codec. */
-export type HandlerRecord = HandlerInfo;
+/**
+ * A handler as the store keeps it: the one camelCase handler record of protocol's codec, and what
+ * only the server reads.
+ */
+export interface HandlerRecord extends HandlerInfo {
+  /**
+   * Times the server resumed this run since its last step finished (it counts a resume before it
+   * starts one, so a run that crashes the process every time is caught). Not on the wire. Stores
+   * keep it; missing reads as 0.
+   */
+  resumeAttempts?: number;
+}
 
 /** An event sent from outside into a handler, recorded before it is acknowledged. */
 export interface InboxItem {

@@ -80,6 +80,7 @@ function record(handlerId: string, overrides: Partial<HandlerRecord> = {}): Hand
     startedAt: iso(0),
     updatedAt: iso(0),
     completedAt: null,
+    resumeAttempts: 0,
     ...overrides,
   };
 }
@@ -287,6 +288,30 @@ describe("PostgresStore init", () => {
     await again.init();
     expect(await again.getHandler("kept")).toEqual(record("kept"));
     expect(await again.lastSequence("kept")).toBe(0);
+  });
+
+  it("migrates a schema at version 2: its handlers read with resumeAttempts 0 and take new ones", async () => {
+    const schema = freshSchema();
+    await withDb(async (db) => {
+      await db.query(`CREATE SCHEMA ${schema}`);
+      await db.query(`SET search_path TO ${schema}`);
+      for (const m of migrations.filter((m) => m.version <= 2)) await db.query(m.sql);
+      await db.query(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      await db.query("INSERT INTO schema_migrations (version, name) VALUES (1, 'v1'), (2, 'v2')");
+      await db.query(
+        `INSERT INTO handlers VALUES ('old', 'greet', 'run-old', 'running', 'null', NULL, $1, $1, NULL)`,
+        [iso(0)],
+      );
+    });
+    const store = openStore({ schema });
+    await store.init();
+    expect(await store.getHandler("old")).toEqual(record("old", { runId: "run-old" }));
+    await store.commit({ handlers: [record("old", { runId: "run-old", resumeAttempts: 1 })] });
+    expect((await store.getHandler("old"))?.resumeAttempts).toBe(1);
+    // Closed now: the file's stores stay open until its end, and the database's clients are few.
+    await store.close();
   });
 
   it("refuses a schema migrated by a newer release of the library", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { eventRows, SequenceConflictError, SqliteStore, stateJson } from "../../src/stores/index.js";
-import { LATEST_VERSION, migrate, StoreInUseError } from "../../src/stores/sqlite/index.js";
+import { LATEST_VERSION, migrate, migrations, StoreInUseError } from "../../src/stores/sqlite/index.js";
 import {
   handlerRecord,
   inboxItem,
@@ -143,6 +143,22 @@ describe("SqliteStore on a file", () => {
     const again = openStore(path);
     await again.init();
     expect(await again.readEvents("h", -1, 10)).toEqual([publishedEvent(0)]);
+  });
+
+  it("migrates a database of the first release: its handlers read with resumeAttempts 0", async () => {
+    const path = join(dir, "v1.db");
+    const db = new Database(path);
+    db.exec(migrations[0]?.sql ?? "");
+    db.pragma("user_version = 1");
+    db.prepare(
+      "INSERT INTO handlers VALUES ('h', 'greet', 'run-h', 'running', 'null', NULL, ?, ?, NULL)",
+    ).run(handlerRecord("h").startedAt, handlerRecord("h").updatedAt);
+    db.close();
+    const store = openStore(path);
+    await store.init();
+    expect(await store.getHandler("h")).toEqual(handlerRecord("h"));
+    await store.commit({ handlers: [handlerRecord("h", { resumeAttempts: 3 })] });
+    expect((await store.getHandler("h"))?.resumeAttempts).toBe(3);
   });
 
   it("applies every migration once to a new database", () => {

@@ -90,6 +90,12 @@ export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
     const body = parseSendEventRequest(await request.readJson(ctx.bodyLimitBytes));
     const runtime = await ctx.runtime();
     const record = await requireHandler(runtime, handlerId);
+    if (record.status === "running" && !ctx.registry.get(record.workflowName)) {
+      throw new WorkflowError(
+        "HANDLER_BLOCKED",
+        `Handler "${handlerId}" is running but cannot go on with the code now loaded: its workflow "${record.workflowName}" is not registered. Cancel it, or start the server with code that fits`,
+      );
+    }
     const entry = ctx.registry.require(record.workflowName);
     const event = decodeIncomingEvent(body.event, entry.resolve, "event");
     if (record.status !== "running") {

@@ -1,6 +1,11 @@
 import { type Clock, isoTime } from "../../core/clock.js";
 import type { RunJournal, StepFailure } from "../../core/engine-types.js";
-import type { PublishedEvent, RunState, WorkflowHandler } from "../../core/index.js";
+import {
+  type PublishedEvent,
+  type RunState,
+  StepStateChanged,
+  type WorkflowHandler,
+} from "../../core/index.js";
 import type { RunEngine } from "../../core/run-engine.js";
 import { PublishedJsonWriter } from "../../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../../stores/store.js";
@@ -25,6 +30,8 @@ export class LiveRun implements RunJournal, CommitSource {
   /** Inbox items already delivered to this run (their deletion may not be durable yet). */
   readonly inboxTaken = new Set<string>();
   #completedAt: string | null = null;
+  /** Resumes since a step last finished (see resume-guard.ts); written with every record. */
+  resumeAttempts = 0;
 
   constructor(
     handlerId: string,
@@ -51,6 +58,7 @@ export class LiveRun implements RunJournal, CommitSource {
   changed(engine: RunEngine, published: readonly PublishedEvent[]): void {
     this.engine = engine;
     if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
+    if (this.resumeAttempts > 0 && madeProgress(engine.state, published)) this.resumeAttempts = 0;
     // Serialized now, once: user code may change an event's value after publishing it.
     const rows: EventRow[] = new Array(published.length);
     for (let i = 0; i < published.length; i++) {
@@ -95,6 +103,7 @@ export class LiveRun implements RunJournal, CommitSource {
       // An ended run's record no longer changes: the same answer from memory and from the store.
       updatedAt: completedAt ?? isoTime(this.#clock.now()),
       completedAt,
+      resumeAttempts: this.resumeAttempts,
     };
   }
 
@@ -105,6 +114,12 @@ export class LiveRun implements RunJournal, CommitSource {
 }
 
 const eventWriter = new PublishedJsonWriter();
+
+/** A step finished (or the run went idle or ended): the code that was resumed did not crash the process. */
+function madeProgress(state: RunState, published: readonly PublishedEvent[]): boolean {
+  if (state.status !== "running" || state.idle) return true;
+  return published.some((e) => e.qualifiedName === StepStateChanged.name && e.value["state"] === "idle");
+}
 
 /** An event's JSON; a value JSON cannot hold (bigint, cycles) must not make every commit of the batch fail. */
 function eventJson(e: PublishedEvent): string {

@@ -12,9 +12,11 @@ import { continuation, running, type StartedRun, type StartRequest } from "./con
 
 export type { StartedRun, StartRequest } from "./continuation.js";
 
+import { cancelStored } from "./cancel-stored.js";
 import { EndWaiters } from "./end-waiters.js";
 import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
+import { guardResume } from "./resume-guard.js";
 import { Wakes } from "./wakes.js";
 
 export interface RunManagerOptions {
@@ -29,6 +31,8 @@ export interface RunManagerOptions {
   onDeleted(handlerId: string): void;
   /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
   ownership: Ownership;
+  /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
+  maxResumeAttempts: number;
   /** Counts runs started here and observes every run in memory; none: not measured. */
   metrics?: ServerMetrics;
 }
@@ -48,6 +52,8 @@ export class RunManager implements OwnedRuns {
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
   readonly #wakes: Wakes;
   readonly #endWaiters = new EndWaiters();
+  /** Running handlers the code now loaded cannot resume, with the reason. */
+  readonly #blocked = new Map<string, string>();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
@@ -135,6 +141,8 @@ export class RunManager implements OwnedRuns {
     }
     // An ended run may still be in memory until its final record is durable: it takes nothing more.
     if (!run?.handler || run.state.status !== "running") {
+      const blocked = this.#blocked.get(handlerId);
+      if (blocked) throw blockedError(handlerId, blocked);
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
     run.handler.sendEvent(event, step === null ? {} : { step });
@@ -199,6 +207,12 @@ export class RunManager implements OwnedRuns {
         await this.#toInbox(handlerId, cancelRequest(), null);
       } else if (run?.handler && run.state.status === "running") {
         await run.handler.cancel();
+      } else if (run === null && this.#blocked.has(handlerId)) {
+        // Its code is gone: cancelled in the store, without running it.
+        const { ownership, clock } = this.#o;
+        await cancelStored(store, record, clock.now(), ownership.fences([handlerId]));
+        this.#blocked.delete(handlerId);
+        void ownership.release(handlerId);
       }
       await writer.flush(handlerId);
     } else if (!purge) {
@@ -227,6 +241,7 @@ export class RunManager implements OwnedRuns {
       if (this.#closing) return;
       const entry = registry.get(record.workflowName);
       if (!entry) {
+        this.#blocked.set(record.handlerId, `its workflow "${record.workflowName}" is not registered`);
         logger.warn("running handler of an unregistered workflow left as is", {
           handlerId: record.handlerId,
           workflowName: record.workflowName,
@@ -250,6 +265,11 @@ export class RunManager implements OwnedRuns {
     for (const run of this.#live.values()) {
       this.#clearIdle(run);
       run.handler?.suspend();
+      // Stopped in good order: this resume did not take the process down, so it does not count.
+      if (run.resumeAttempts > 0 && run.engine) {
+        run.resumeAttempts = 0;
+        this.#o.writer.changed(run, []);
+      }
     }
     this.#live.clear();
     this.#wakes.clear();
@@ -297,7 +317,10 @@ export class RunManager implements OwnedRuns {
     const record = await store.getHandler(handlerId);
     if (record?.status !== "running") return null;
     const entry = registry.get(record.workflowName);
-    if (!entry) return null;
+    if (!entry) {
+      this.#blocked.set(handlerId, `its workflow "${record.workflowName}" is not registered`);
+      return null;
+    }
     const state = await store.loadState(handlerId);
     if (!state) return null;
     this.#checkOpen();
@@ -317,7 +340,25 @@ export class RunManager implements OwnedRuns {
       const again = this.#live.get(handlerId);
       if (again) return again;
     }
+    let decision: Awaited<ReturnType<typeof guardResume>>;
+    let current = record;
     try {
+      if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
+      decision = await guardResume(current, state, {
+        store,
+        ownership,
+        logger,
+        maxResumeAttempts: this.#o.maxResumeAttempts,
+        now: () => new Date(this.#o.clock.now()).toISOString(),
+      });
+    } catch (error) {
+      logger.error("could not count a resume: the handler is not resumed now", { handlerId, error });
+      return null;
+    }
+    try {
+      this.#checkOpen();
+      const already = this.#live.get(handlerId);
+      if (already) return already;
       const run = this.#begin(handlerId, entry, (journal) =>
         entry.workflow.run(undefined, {
           context: state,
@@ -325,12 +366,21 @@ export class RunManager implements OwnedRuns {
           keepHistory: false,
           additionalEvents: entry.additionalEvents,
           clock: this.#o.clock,
+          ...(decision.resume ? {} : { abandonWith: decision.abandon }),
         }),
       );
-      if (ownership.shared) void this.#drainInbox(run);
+      run.resumeAttempts = decision.resume ? decision.attempts : 0;
+      if (ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
+      if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
+      this.#blocked.set(handlerId, error instanceof Error ? error.message : String(error));
       logger.error("could not resume a handler", { handlerId, error });
+      // Its code never ran: a blocked run must not reach the crash-loop limit by restarts.
+      if (decision.resume) {
+        const undo = { handlers: [current], fence: ownership.fences([handlerId]) };
+        await store.commit(undo).catch(() => undefined);
+      }
       return null;
     }
   }
@@ -444,4 +494,11 @@ export class RunManager implements OwnedRuns {
     const { store, writer, logger } = this.#o;
     return drainInbox(run, { store, writer, logger, current: () => this.#live.get(run.handlerId) === run });
   }
+}
+
+function blockedError(handlerId: string, reason: string): WorkflowError {
+  return new WorkflowError(
+    "HANDLER_BLOCKED",
+    `Handler "${handlerId}" is running but cannot go on with the code now loaded: ${reason}. Cancel it, or start the server with code that fits`,
+  );
 }

@@ -242,6 +242,7 @@ function normalizeRecord(record: HandlerRecord): HandlerRecord {
     startedAt: record.startedAt,
     updatedAt: record.updatedAt,
     completedAt: record.completedAt ?? null,
+    resumeAttempts: record.resumeAttempts ?? 0,
   };
 }
 

@@ -47,6 +47,7 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     changed,
     channel,
     noticePayloads(origin, changed),
+    handlers.map((h) => h.resumeAttempts ?? 0),
   ];
 }
 

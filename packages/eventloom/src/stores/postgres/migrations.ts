@@ -81,6 +81,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX leases_owner_idx ON leases (owner);
     `,
   },
+  {
+    version: 3,
+    name: "handlers.resume_attempts: resumes since the run's last finished step",
+    sql: "ALTER TABLE handlers ADD COLUMN resume_attempts integer NOT NULL DEFAULT 0",
+  },
 ];
 
 /**

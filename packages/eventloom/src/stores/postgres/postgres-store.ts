@@ -421,6 +421,7 @@ function toRecord(row: HandlerRow): HandlerRecord {
     startedAt: row.started_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
+    resumeAttempts: row.resume_attempts,
   };
 }
 

@@ -4,7 +4,7 @@ import { quoteIdent } from "./migrations.js";
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text AS result, error,
-  started_at, updated_at, completed_at`;
+  started_at, updated_at, completed_at, resume_attempts`;
 
 /** Every SQL text the store runs, with its tables qualified by the schema. Built once per store. */
 export function buildStatements(schema: string) {
@@ -31,13 +31,14 @@ export function buildStatements(schema: string) {
       WITH
       h AS (
         INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
-                                   started_at, updated_at, completed_at)
+                                   started_at, updated_at, completed_at, resume_attempts)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
-                             $7::text[], $8::text[], $9::text[])
+                             $7::text[], $8::text[], $9::text[], $20::integer[])
         ON CONFLICT (handler_id) DO UPDATE SET
           workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
-          updated_at = excluded.updated_at, completed_at = excluded.completed_at
+          updated_at = excluded.updated_at, completed_at = excluded.completed_at,
+          resume_attempts = excluded.resume_attempts
         RETURNING 1
       ),
       e AS (
@@ -175,6 +176,7 @@ export interface HandlerRow {
   started_at: string;
   updated_at: string;
   completed_at: string | null;
+  resume_attempts: number;
 }
 
 export interface LeaseRow {

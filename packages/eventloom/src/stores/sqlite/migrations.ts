@@ -51,6 +51,11 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX inbox_handler ON inbox (handler_id, position);
     `,
   },
+  {
+    version: 2,
+    description: "handlers.resume_attempts: resumes since the run's last finished step",
+    sql: "ALTER TABLE handlers ADD COLUMN resume_attempts INTEGER NOT NULL DEFAULT 0;",
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -54,6 +54,7 @@ interface HandlerRow {
   started_at: string;
   updated_at: string;
   completed_at: string | null;
+  resume_attempts: number;
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -365,6 +366,7 @@ function toRecord(row: HandlerRow): HandlerRecord {
     startedAt: row.started_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
+    resumeAttempts: row.resume_attempts,
   };
 }
 

@@ -63,12 +63,14 @@ export interface Writes {
  */
 export function prepareWrites(db: Database.Database, guard: FileGuard | null): Writes {
   const upsertHandler = db.prepare(
-    `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at,
+                           resume_attempts)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (handler_id) DO UPDATE SET
        workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
        result = excluded.result, error = excluded.error, started_at = excluded.started_at,
-       updated_at = excluded.updated_at, completed_at = excluded.completed_at`,
+       updated_at = excluded.updated_at, completed_at = excluded.completed_at,
+       resume_attempts = excluded.resume_attempts`,
   );
   const insertEvent = db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)");
   const upsertState = db.prepare(
@@ -142,6 +144,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
         r.startedAt,
         r.updatedAt,
         r.completedAt ?? null,
+        r.resumeAttempts ?? 0,
       );
     }
     insertEvents(batch.events ?? []);

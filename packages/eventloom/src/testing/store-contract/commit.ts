@@ -71,6 +71,16 @@ export function commitContract(current: () => Store): void {
       expect(await store.getHandler("a")).toEqual(handlerRecord("a"));
     });
 
+    it("keeps a handler's resumeAttempts, replaces it on a later commit, and reads a missing one as 0", async () => {
+      await store.commit({ handlers: [handlerRecord("a", { resumeAttempts: 2 })] });
+      expect(await store.getHandler("a")).toEqual(handlerRecord("a", { resumeAttempts: 2 }));
+      expect((await store.listRunning()).map((h) => h.resumeAttempts)).toEqual([2]);
+      expect((await store.listHandlers({ limit: 10 })).handlers[0]?.resumeAttempts).toBe(2);
+      const { resumeAttempts: _n, ...older } = handlerRecord("a");
+      await store.commit({ handlers: [older as HandlerRecord] });
+      expect(await store.getHandler("a")).toEqual(handlerRecord("a", { resumeAttempts: 0 }));
+    });
+
     it("rejects a batch with an already stored sequence and writes nothing of it", async () => {
       await store.commit({
         handlers: [handlerRecord("a")],

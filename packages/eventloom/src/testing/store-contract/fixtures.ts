@@ -20,6 +20,7 @@ export function handlerRecord(handlerId: string, fields: Partial<HandlerRecord> 
     startedAt: iso(0),
     updatedAt: iso(0),
     completedAt: null,
+    resumeAttempts: 0,
     ...fields,
   };
 }
