@@ -24,6 +24,8 @@ export default defineConfig({
     // Brings Debian's Chromium and PostgreSQL at 127.0.0.1:5432 when missing (see the README's Tests).
     globalSetup: ["packages/eventloom/test/support/global-setup.ts"],
     testTimeout: 30_000,
+    // expect.poll waits on a condition; its default 1 s is a timing bet on a busy machine.
+    expect: { poll: { timeout: 15_000 } },
     hookTimeout: 30_000,
     pool: "forks",
   },

@@ -11,5 +11,7 @@ export function recordError(outcome: RunOutcome | null): string | null {
   const data = outcome.stopEvent.data as { error?: { name?: unknown }; attempts?: unknown };
   const name = typeof data.error?.name === "string" && data.error.name ? data.error.name : "Error";
   const attempts = typeof data.attempts === "number" ? data.attempts : 1;
+  // No attempt failed: the run was given up before its step ran (RESUME_CRASH_LOOP), which says why.
+  if (attempts === 0) return outcome.error;
   return `Step "${outcome.failedStep}" failed after ${attempts} attempt(s): ${name}: ${outcome.error}`;
 }

@@ -81,7 +81,7 @@ for (const [change, next] of [
     // Durable, and final: the code that fits again does not bring it back.
     const again = await restart(server, v1);
     expect((await callJson(again, "GET", `/handlers/${id}`)).body["status"]).toBe("cancelled");
-    const events = await again.fetch(new Request(`http://test.local/events/${id}?sse=false`));
+    const events = await again.fetch(new Request(`http://localhost/events/${id}?sse=false`));
     const lines = (await events.text()).trim().split("\n");
     expect(JSON.parse(lines.at(-1) ?? "{}")).toMatchObject({ type: "WorkflowCancelledEvent" });
   });
