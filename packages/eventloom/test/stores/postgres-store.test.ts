@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { type PublishedEvent, type RunState, WorkflowError } from "../../src/core/index.js";
@@ -13,13 +12,13 @@ import {
 import { migrations } from "../../src/stores/postgres/migrations.js";
 import {
   eventRows,
-  type HandlerRecord,
   SequenceConflictError,
   StoreClosedError,
   stateJson,
 } from "../../src/stores/store.js";
-import { runStoreContract } from "../../src/testing/store-contract/index.js";
+import { handlerRecord, runStoreContract } from "../../src/testing/store-contract/index.js";
 import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-database.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
 
 // Real PostgreSQL, as the house style asks: this file makes its own database and drops it at the end.
 const DB_NAME = `workflows_test_${randomBytes(6).toString("hex")}`;
@@ -40,7 +39,7 @@ beforeAllOrFailEach(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(opened.map((s) => s.close()));
-  await Promise.allSettled(proxies.map((p) => p.stop()));
+  await Promise.allSettled(proxies.map((p) => p.down()));
   if (!dbUrl) return; // never connected: each test failed with the reason
   await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   await admin.end();
@@ -68,22 +67,6 @@ async function sharedStores(count: number, options: PostgresStoreOptions = {}): 
 
 const T0 = Date.parse("2024-10-21T14:32:15.123Z");
 const iso = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
-
-function record(handlerId: string, overrides: Partial<HandlerRecord> = {}): HandlerRecord {
-  return {
-    handlerId,
-    workflowName: "greet",
-    runId: `run-${handlerId}`,
-    status: "running",
-    result: null,
-    error: null,
-    startedAt: iso(0),
-    updatedAt: iso(0),
-    completedAt: null,
-    resumeAttempts: 0,
-    ...overrides,
-  };
-}
 
 function event(sequence: number, value: Record<string, unknown> = { sequence }): PublishedEvent {
   return {
@@ -180,58 +163,9 @@ function stateWatcher() {
   };
 }
 
-/** A TCP proxy to the database that can be cut and restored: a network outage on demand. */
-class TcpProxy {
-  readonly #sockets = new Set<net.Socket>();
-  #server: net.Server | null = null;
-  port = 0;
-
-  async start(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(PG_PORT, "127.0.0.1");
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on("close", () => this.#sockets.delete(s));
-        s.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  /** Stops carrying bytes on the open connections, without closing them: a half-open network. */
-  freeze(): void {
-    for (const s of this.#sockets) {
-      s.unpipe();
-      s.pause();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const s of this.#sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  url(): string {
-    const url = new URL(dbUrl);
-    url.port = String(this.port);
-    return url.toString();
-  }
-}
-
 async function startProxy(): Promise<TcpProxy> {
-  const proxy = new TcpProxy();
-  await proxy.start();
+  const proxy = new TcpProxy({ host: "127.0.0.1", port: PG_PORT });
+  await proxy.up();
   proxies.push(proxy);
   return proxy;
 }
@@ -270,7 +204,7 @@ describe("PostgresStore init", () => {
     );
     expect(applied.rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
     // Every one of them works against the schema the others helped create.
-    await Promise.all(stores.map((s, i) => s.commit({ handlers: [record(`h${i}`)] })));
+    await Promise.all(stores.map((s, i) => s.commit({ handlers: [handlerRecord(`h${i}`)] })));
     const page = await stores[0]!.listHandlers({ limit: 10 });
     expect(page.handlers.map((h) => h.handlerId).sort()).toEqual(["h0", "h1", "h2", "h3", "h4"]);
   });
@@ -280,13 +214,13 @@ describe("PostgresStore init", () => {
     const first = openStore({ schema });
     await first.init();
     await first.commit({
-      handlers: [record("kept")],
+      handlers: [handlerRecord("kept")],
       events: [{ handlerId: "kept", events: eventRows([event(0)]) }],
     });
     const again = openStore({ schema });
     await again.init();
     await again.init();
-    expect(await again.getHandler("kept")).toEqual(record("kept"));
+    expect(await again.getHandler("kept")).toEqual(handlerRecord("kept"));
     expect(await again.lastSequence("kept")).toBe(0);
   });
 
@@ -307,8 +241,8 @@ describe("PostgresStore init", () => {
     });
     const store = openStore({ schema });
     await store.init();
-    expect(await store.getHandler("old")).toEqual(record("old", { runId: "run-old" }));
-    await store.commit({ handlers: [record("old", { runId: "run-old", resumeAttempts: 1 })] });
+    expect(await store.getHandler("old")).toEqual(handlerRecord("old", { runId: "run-old" }));
+    await store.commit({ handlers: [handlerRecord("old", { runId: "run-old", resumeAttempts: 1 })] });
     expect((await store.getHandler("old"))?.resumeAttempts).toBe(1);
     // Closed now: the file's stores stay open until its end, and the database's clients are few.
     await store.close();
@@ -325,8 +259,8 @@ describe("PostgresStore init", () => {
 
   it("rejects with STORE_UNAVAILABLE when the database cannot be reached", async () => {
     const proxy = await startProxy();
-    const url = proxy.url();
-    await proxy.stop();
+    const url = proxy.url(dbUrl);
+    await proxy.down();
     await expectUnavailable(openStore({ url, schema: freshSchema() }).init());
   });
 });
@@ -346,11 +280,11 @@ describe("PostgresStore commit", () => {
     const [store] = await sharedStores(1);
     const ids = Array.from({ length: 300 }, (_, i) => `run-${String(i).padStart(3, "0")}`);
     await store!.commit({
-      handlers: ids.map((id, i) => record(id, { startedAt: iso(i) })),
+      handlers: ids.map((id, i) => handlerRecord(id, { startedAt: iso(i) })),
       events: ids.map((id) => ({ handlerId: id, events: eventRows([event(0), event(1), event(2)]) })),
       states: ids.map((id) => ({ handlerId: id, json: stateJson(runState(3)) })),
     });
-    expect(await store!.getHandler("run-042")).toEqual(record("run-042", { startedAt: iso(42) }));
+    expect(await store!.getHandler("run-042")).toEqual(handlerRecord("run-042", { startedAt: iso(42) }));
     expect(await store!.readEvents("run-299", -1, 10)).toEqual([event(0), event(1), event(2)]);
     expect(await store!.loadState("run-150")).toEqual(runState(3));
     expect((await store!.listRunning()).map((h) => h.handlerId)).toEqual(ids);
@@ -359,14 +293,14 @@ describe("PostgresStore commit", () => {
   it("rejects a batch holding an already stored sequence, naming it, and writes none of the batch", async () => {
     const [store] = await sharedStores(1);
     await store!.commit({
-      handlers: [record("old")],
+      handlers: [handlerRecord("old")],
       events: [{ handlerId: "old", events: eventRows([event(0), event(1)]) }],
     });
     await store!.appendInbox("old", { id: "i1", event: ping(), step: null, receivedAt: iso(5) });
 
     const error = await store!
       .commit({
-        handlers: [record("new"), record("old", { status: "completed", completedAt: iso(9) })],
+        handlers: [handlerRecord("new"), handlerRecord("old", { status: "completed", completedAt: iso(9) })],
         events: [
           { handlerId: "new", events: eventRows([event(0)]) },
           { handlerId: "old", events: eventRows([event(2), event(1)]) },
@@ -381,7 +315,7 @@ describe("PostgresStore commit", () => {
     expect(await store!.getHandler("new")).toBeNull();
     expect(await store!.loadState("new")).toBeNull();
     expect(await store!.lastSequence("new")).toBe(-1);
-    expect(await store!.getHandler("old")).toEqual(record("old"));
+    expect(await store!.getHandler("old")).toEqual(handlerRecord("old"));
     expect(await store!.lastSequence("old")).toBe(1);
     expect((await store!.readInbox("old")).map((i) => i.id)).toEqual(["i1"]);
   });
@@ -390,7 +324,7 @@ describe("PostgresStore commit", () => {
     const [store] = await sharedStores(1);
     const odd = "a\u0000b \u{1F600} \\ \" '";
     await store!.commit({
-      handlers: [record("nul", { status: "completed", result: { text: odd }, completedAt: iso(1) })],
+      handlers: [handlerRecord("nul", { status: "completed", result: { text: odd }, completedAt: iso(1) })],
       events: [{ handlerId: "nul", events: eventRows([event(0, { text: odd })]) }],
       states: [{ handlerId: "nul", json: stateJson(runState(1, { text: odd })) }],
     });
@@ -402,14 +336,16 @@ describe("PostgresStore commit", () => {
   it("finishes a commit in flight before close resolves, and refuses work afterwards", async () => {
     const [store, reader] = await sharedStores(2);
     const writing = store!.commit({
-      handlers: [record("last")],
+      handlers: [handlerRecord("last")],
       events: [{ handlerId: "last", events: eventRows([event(0)]) }],
     });
     await store!.close();
     await writing;
-    expect(await reader!.getHandler("last")).toEqual(record("last"));
+    expect(await reader!.getHandler("last")).toEqual(handlerRecord("last"));
     await expect(store!.getHandler("last")).rejects.toBeInstanceOf(StoreClosedError);
-    await expect(store!.commit({ handlers: [record("late")] })).rejects.toBeInstanceOf(StoreClosedError);
+    await expect(store!.commit({ handlers: [handlerRecord("late")] })).rejects.toBeInstanceOf(
+      StoreClosedError,
+    );
   });
 });
 
@@ -422,7 +358,7 @@ describe("PostgresStore subscribe", () => {
     const [a, b] = await sharedStores(2);
     const heardByB = listen(b!);
     await a!.commit({
-      handlers: [record("h1")],
+      handlers: [handlerRecord("h1")],
       events: [{ handlerId: "h1", events: eventRows([event(0)]) }],
     });
     await heardByB.hears(["h1"]);
@@ -439,10 +375,10 @@ describe("PostgresStore subscribe", () => {
   it("tells a store's own subscribers about its commits once, not again when its own notice comes back", async () => {
     const [a, b] = await sharedStores(2);
     const heardByA = listen(a!);
-    await a!.commit({ handlers: [record("mine")] });
+    await a!.commit({ handlers: [handlerRecord("mine")] });
     expect(heardByA.calls).toEqual([["mine"]]);
     // b's commit is notified after a's own notice would have come back: by then a has heard everything.
-    await b!.commit({ handlers: [record("theirs")] });
+    await b!.commit({ handlers: [handlerRecord("theirs")] });
     await heardByA.hears(["theirs"]);
     expect(heardByA.calls).toEqual([["mine"], ["theirs"]]);
   });
@@ -454,7 +390,7 @@ describe("PostgresStore subscribe", () => {
       { length: 800 },
       (_, i) => `handler-with-a-rather-long-id-${String(i).padStart(4, "0")}`,
     );
-    await a!.commit({ handlers: ids.map((id) => record(id)) });
+    await a!.commit({ handlers: ids.map((id) => handlerRecord(id)) });
     await heardByB.hears(ids, "all 800 ids");
     expect(heardByB.calls.length).toBeGreaterThan(1);
   });
@@ -463,7 +399,7 @@ describe("PostgresStore subscribe", () => {
     const [a, b] = await sharedStores(2);
     const heardByB = listen(b!);
     const long = "x".repeat(9000);
-    await a!.commit({ handlers: [record(long)] });
+    await a!.commit({ handlers: [handlerRecord(long)] });
     await heardByB.hears([long], "the 9000-character id");
   });
 
@@ -483,25 +419,25 @@ describe("PostgresStore subscribe", () => {
     const [a] = await sharedStores(1, { schema });
     const proxy = await startProxy();
     const states = stateWatcher();
-    const b = openStore({ schema, listenConnection: proxy.url(), pollIntervalMs: 50, ...states });
+    const b = openStore({ schema, listenConnection: proxy.url(dbUrl), pollIntervalMs: 50, ...states });
     await b.init();
     expect(b.listenState).toBe("listening");
     const heardByB = listen(b);
 
     const down = states.seen.length;
-    await proxy.stop();
+    await proxy.down();
     await states.reaches("polling", down);
     expect(b.listenState).toBe("polling");
     await a!.commit({
-      handlers: [record("while-down")],
+      handlers: [handlerRecord("while-down")],
       events: [{ handlerId: "while-down", events: eventRows([event(0)]) }],
     });
     await heardByB.hears(["while-down"], "the commit made while LISTEN was down (by polling)");
 
     const mark = states.seen.length;
-    await proxy.start();
+    await proxy.up();
     await states.reaches("listening", mark);
-    await a!.commit({ handlers: [record("after")] });
+    await a!.commit({ handlers: [handlerRecord("after")] });
     await heardByB.hears(["after"], "the commit made after LISTEN came back");
   });
 
@@ -512,7 +448,7 @@ describe("PostgresStore subscribe", () => {
     const states = stateWatcher();
     const b = openStore({
       schema,
-      listenConnection: proxy.url(),
+      listenConnection: proxy.url(dbUrl),
       pollIntervalMs: 50,
       heartbeatMs: 100,
       ...states,
@@ -521,13 +457,13 @@ describe("PostgresStore subscribe", () => {
     const heardByB = listen(b);
 
     const mark = states.seen.length;
-    proxy.freeze();
+    proxy.freezeOpen();
     await states.reaches("polling", mark);
-    await a!.commit({ handlers: [record("while-silent")] });
+    await a!.commit({ handlers: [handlerRecord("while-silent")] });
     await heardByB.hears(["while-silent"]);
     // New connections through the proxy work: the store listens again on a fresh one.
     await states.reaches("listening", mark + 1);
-    await a!.commit({ handlers: [record("after-silence")] });
+    await a!.commit({ handlers: [handlerRecord("after-silence")] });
     await heardByB.hears(["after-silence"]);
   });
 
@@ -551,10 +487,10 @@ describe("PostgresStore subscribe", () => {
     );
     expect(rows).toEqual([{ ok: true }]);
     await states.reaches("polling", mark);
-    await a!.commit({ handlers: [record("meanwhile")] });
+    await a!.commit({ handlers: [handlerRecord("meanwhile")] });
     await states.reaches("listening", mark + 1);
     await heardByB.hears(["meanwhile"]);
-    await a!.commit({ handlers: [record("later")] });
+    await a!.commit({ handlers: [handlerRecord("later")] });
     await heardByB.hears(["later"]);
   });
 });
@@ -564,26 +500,29 @@ describe("PostgresStore when the database goes away", () => {
     const proxy = await startProxy();
     const logged: string[] = [];
     const store = openStore({
-      url: proxy.url(),
+      url: proxy.url(dbUrl),
       schema: freshSchema(),
       logger: { warn: (message) => logged.push(message) },
     });
     await store.init();
-    await store.commit({ handlers: [record("before")] });
+    await store.commit({ handlers: [handlerRecord("before")] });
 
-    await proxy.stop();
+    await proxy.down();
     await expectUnavailable(store.getHandler("before"));
-    await expectUnavailable(store.commit({ handlers: [record("during")] }));
+    await expectUnavailable(store.commit({ handlers: [handlerRecord("during")] }));
     await expectUnavailable(store.acquireLease("before", "me", 1000));
     await expectUnavailable(
-      store.commit({ handlers: [record("during")], fence: [{ handlerId: "during", owner: "me", token: 1 }] }),
+      store.commit({
+        handlers: [handlerRecord("during")],
+        fence: [{ handlerId: "during", owner: "me", token: 1 }],
+      }),
     );
 
-    await proxy.start();
-    await store.commit({ handlers: [record("after")] });
-    expect(await store.getHandler("before")).toEqual(record("before"));
+    await proxy.up();
+    await store.commit({ handlers: [handlerRecord("after")] });
+    expect(await store.getHandler("before")).toEqual(handlerRecord("before"));
     expect(await store.getHandler("during")).toBeNull();
-    expect(await store.getHandler("after")).toEqual(record("after"));
+    expect(await store.getHandler("after")).toEqual(handlerRecord("after"));
     expect(logged.length).toBeGreaterThan(0);
   });
 });
@@ -594,22 +533,22 @@ describe("PostgresStore when the whole database is unreachable for a while", () 
     const [a] = await sharedStores(1, { schema });
     const proxy = await startProxy();
     const states = stateWatcher();
-    const b = openStore({ url: proxy.url(), schema, pollIntervalMs: 50, ...states });
+    const b = openStore({ url: proxy.url(dbUrl), schema, pollIntervalMs: 50, ...states });
     await b.init();
     const heardByB = listen(b);
 
     const mark = states.seen.length;
-    await proxy.stop();
+    await proxy.down();
     await states.reaches("polling", mark);
-    await a!.commit({ handlers: [record("during-outage")] });
+    await a!.commit({ handlers: [handlerRecord("during-outage")] });
     await expectUnavailable(b.getHandler("during-outage"));
     // Polls fail while the database is away; once it is back, the store recovers by itself.
-    await proxy.start();
+    await proxy.up();
     await states.reaches("listening", mark + 1);
     await heardByB.hears(["during-outage"]);
-    await a!.commit({ handlers: [record("after-outage")] });
+    await a!.commit({ handlers: [handlerRecord("after-outage")] });
     await heardByB.hears(["after-outage"]);
-    expect(await b.getHandler("during-outage")).toEqual(record("during-outage"));
+    expect(await b.getHandler("during-outage")).toEqual(handlerRecord("during-outage"));
   });
 });
 
@@ -655,7 +594,7 @@ describe("PostgresStore leases", () => {
 
     const error = await a!
       .commit({
-        handlers: [record("h"), record("other")],
+        handlers: [handlerRecord("h"), handlerRecord("other")],
         events: [{ handlerId: "h", events: eventRows([event(0)]) }],
         states: [{ handlerId: "h", json: stateJson(runState(1)) }],
         inboxDone: [{ handlerId: "h", ids: ["i1"] }],
@@ -671,7 +610,7 @@ describe("PostgresStore leases", () => {
     expect((await b!.readInbox("h")).map((i) => i.id)).toEqual(["i1"]);
 
     await b!.commit({
-      handlers: [record("h")],
+      handlers: [handlerRecord("h")],
       events: [{ handlerId: "h", events: eventRows([event(0)]) }],
       fence: [{ handlerId: "h", owner: "process-b", token: current!.token }],
     });
@@ -711,7 +650,7 @@ describe("PostgresStore leases", () => {
     const lease = await store!.acquireLease("h", "p1", 60_000);
     await expect(
       store!.commit({
-        handlers: [record("h")],
+        handlers: [handlerRecord("h")],
         fence: [{ handlerId: "h", owner: "p2", token: lease!.token }],
       }),
     ).rejects.toBeInstanceOf(LeaseLostError);
@@ -722,10 +661,10 @@ describe("PostgresStore leases", () => {
     const [store] = await sharedStores(1);
     const lease = await store!.acquireLease("h", "p1", 0);
     await store!.commit({
-      handlers: [record("h")],
+      handlers: [handlerRecord("h")],
       fence: [{ handlerId: "h", owner: "p1", token: lease!.token }],
     });
-    expect(await store!.getHandler("h")).toEqual(record("h"));
+    expect(await store!.getHandler("h")).toEqual(handlerRecord("h"));
   });
 
   it("renews the leases its owner still holds and reports the ones it lost", async () => {
@@ -744,11 +683,11 @@ describe("PostgresStore leases", () => {
     const [store] = await sharedStores(1);
     await store!.commit({
       handlers: [
-        record("never-leased", { startedAt: iso(1) }),
-        record("expired", { startedAt: iso(2) }),
-        record("held", { startedAt: iso(3) }),
-        record("released", { startedAt: iso(4) }),
-        record("done", { startedAt: iso(0), status: "completed", completedAt: iso(5) }),
+        handlerRecord("never-leased", { startedAt: iso(1) }),
+        handlerRecord("expired", { startedAt: iso(2) }),
+        handlerRecord("held", { startedAt: iso(3) }),
+        handlerRecord("released", { startedAt: iso(4) }),
+        handlerRecord("done", { startedAt: iso(0), status: "completed", completedAt: iso(5) }),
       ],
     });
     await store!.acquireLease("expired", "p1", 0);
@@ -764,12 +703,12 @@ describe("PostgresStore leases", () => {
   it("drops a handler's lease with the handler, so its old owner cannot write it back", async () => {
     const [store] = await sharedStores(1);
     const lease = await store!.acquireLease("purged", "p1", 60_000);
-    await store!.commit({ handlers: [record("purged")] });
+    await store!.commit({ handlers: [handlerRecord("purged")] });
     expect(await store!.deleteHandler("purged")).toBe(true);
     expect(await store!.getLease("purged")).toBeNull();
     await expect(
       store!.commit({
-        handlers: [record("purged")],
+        handlers: [handlerRecord("purged")],
         fence: [{ handlerId: "purged", owner: "p1", token: lease!.token }],
       }),
     ).rejects.toBeInstanceOf(LeaseLostError);

@@ -50,6 +50,11 @@ export class TcpProxy {
   /** Nothing flows any more, nothing is closed: open connections and new ones hang. */
   partition(): void {
     this.#partitioned = true;
+    this.freezeOpen();
+  }
+
+  /** The open connections stop carrying bytes without closing (half-open); new ones still flow. */
+  freezeOpen(): void {
     for (const s of this.#sockets) {
       s.unpipe();
       s.pause();
