@@ -10,12 +10,7 @@ import {
   type PostgresStoreOptions,
 } from "../../src/stores/postgres/index.js";
 import { migrations } from "../../src/stores/postgres/migrations.js";
-import {
-  eventRows,
-  SequenceConflictError,
-  StoreClosedError,
-  stateJson,
-} from "../../src/stores/store.js";
+import { eventRows, SequenceConflictError, StoreClosedError, stateJson } from "../../src/stores/store.js";
 import { handlerRecord, runStoreContract } from "../../src/testing/store-contract/index.js";
 import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-database.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
