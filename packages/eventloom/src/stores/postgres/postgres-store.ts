@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
@@ -19,6 +19,7 @@ import {
 } from "../store.js";
 import { ChangeFeed, noticePayloads } from "./change-feed.js";
 import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
+import { Connections } from "./connections.js";
 import { migrate } from "./migrations.js";
 import {
   type ListenState,
@@ -27,8 +28,9 @@ import {
   type PostgresStoreOptions,
   silentLogger,
 } from "./options.js";
+import { checkLeaseArgs, toLease, toRecord } from "./rows.js";
 import { buildStatements, type HandlerRow, type LeaseRow, type Statements } from "./statements.js";
-import { isConnectionError, toStoreError } from "./store-errors.js";
+import { toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const UNIQUE_VIOLATION = "23505";
@@ -47,7 +49,7 @@ const UNIQUE_VIOLATION = "23505";
  * const server = new WorkflowServer({ store });
  */
 export class PostgresStore implements Store, LeaseStore {
-  readonly #pool: pg.Pool;
+  readonly #db: Connections;
   readonly #sql: Statements;
   readonly #schema: string;
   readonly #channel: string;
@@ -55,9 +57,7 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #listeners = new StoreListeners();
   readonly #feed: ChangeFeed;
   readonly #logger: PostgresStoreLogger;
-  readonly #pending = new Set<Promise<unknown>>();
   #initializing: Promise<void> | null = null;
-  #closed = false;
   #closing: Promise<void> | null = null;
 
   constructor(connection: string | PostgresConnectionOptions, options: PostgresStoreOptions = {}) {
@@ -71,21 +71,8 @@ export class PostgresStore implements Store, LeaseStore {
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
 
-    // Our option types are pg's, written out without @types/pg: hand them over as they are.
-    const base = (
-      typeof connection === "string" ? { connectionString: connection } : connection
-    ) as pg.PoolConfig;
-    this.#pool = new pg.Pool({
-      connectionTimeoutMillis: 10_000,
-      keepAlive: true,
-      application_name: "eventloom",
-      // A client cut off mid-transaction (a network partition) would keep its row locks, lease rows
-      // among them, until the server notices the dead connection: takeovers would wait that long.
-      idle_in_transaction_session_timeout: 2_000,
-      ...base,
-    });
-    // Idle clients error when the server goes away; the pool drops them and reconnects on demand.
-    this.#pool.on("error", (error) => this.#logger.warn("eventloom: idle Postgres connection failed", error));
+    this.#db = new Connections(connection, this.#logger);
+    const base = this.#db.base;
 
     const listen = options.listenConnection ?? base;
     const listenBase = (
@@ -98,7 +85,7 @@ export class PostgresStore implements Store, LeaseStore {
         ...listenBase,
         application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
       },
-      pool: this.#pool,
+      pool: this.#db.pool,
       channel: this.#channel,
       changesTable: this.#sql.tables.changes,
       origin: this.#origin,
@@ -117,8 +104,8 @@ export class PostgresStore implements Store, LeaseStore {
 
   /** Applies pending migrations (safe when several processes start at once), then starts listening. */
   init(): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreClosedError());
-    this.#initializing ??= this.#track(this.#init()).catch((error: unknown) => {
+    if (this.#db.closed) return Promise.reject(new StoreClosedError());
+    this.#initializing ??= this.#db.track(this.#init()).catch((error: unknown) => {
       this.#initializing = null;
       throw error;
     });
@@ -126,7 +113,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async #init(): Promise<void> {
-    await this.#withClient((client) => migrate(client, this.#schema));
+    await this.#db.withClient((client) => migrate(client, this.#schema));
     try {
       await this.#feed.start();
     } catch (error) {
@@ -136,19 +123,19 @@ export class PostgresStore implements Store, LeaseStore {
 
   /** Finishes the calls in flight, then stops listening and closes every connection. */
   close(): Promise<void> {
-    this.#closed = true;
+    this.#db.markClosed();
     this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#pending]);
+      await this.#db.drain();
       this.#listeners.clear();
       await this.#feed.stop();
-      await this.#pool.end();
+      await this.#db.pool.end();
     })();
     return this.#closing;
   }
 
   commit(batch: FencedCommitBatch): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreClosedError());
-    return this.#track(this.#commit(batch));
+    if (this.#db.closed) return Promise.reject(new StoreClosedError());
+    return this.#db.track(this.#commit(batch));
   }
 
   async #commit(batch: FencedCommitBatch): Promise<void> {
@@ -158,9 +145,9 @@ export class PostgresStore implements Store, LeaseStore {
     if (fences.length === 0 && isEmpty(batch)) return;
     try {
       if (fences.length === 0) {
-        await this.#statement(this.#sql.commit, params);
+        await this.#db.statement(this.#sql.commit, params);
       } else {
-        await this.#transaction(async (client) => {
+        await this.#db.transaction(async (client) => {
           const { rows } = await client.query<LeaseRow>(this.#sql.checkFences, [
             fences.map((f) => f.handlerId),
             fences.map((f) => f.owner),
@@ -188,7 +175,7 @@ export class PostgresStore implements Store, LeaseStore {
     let found: { handler_id: string; sequence: string } | undefined;
     if (pairs.length === 1) return new SequenceConflictError(pairs[0]![0], pairs[0]![1], { cause });
     try {
-      const { rows } = await this.#statement<{ handler_id: string; sequence: string }>(
+      const { rows } = await this.#db.statement<{ handler_id: string; sequence: string }>(
         this.#sql.findStoredSequences,
         [pairs.map((p) => p[0]), pairs.map((p) => String(p[1]))],
       );
@@ -201,15 +188,15 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
-    const { rows } = await this.#query<HandlerRow>(this.#sql.getHandler, [handlerId]);
+    const { rows } = await this.#db.query<HandlerRow>(this.#sql.getHandler, [handlerId]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
-    this.#open();
+    this.#db.open();
     checkListLimit(query.limit);
     const after = query.cursor == null ? null : decodeCursor(query.cursor);
-    const { rows } = await this.#query<HandlerRow>(this.#sql.listHandlers, [
+    const { rows } = await this.#db.query<HandlerRow>(this.#sql.listHandlers, [
       query.status?.length ? query.status : null,
       query.workflowName?.length ? query.workflowName : null,
       after?.startedAt ?? null,
@@ -228,7 +215,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async listRunning(): Promise<HandlerRecord[]> {
-    const { rows } = await this.#query<HandlerRow>(this.#sql.listRunning, []);
+    const { rows } = await this.#db.query<HandlerRow>(this.#sql.listRunning, []);
     return rows.map(toRecord);
   }
 
@@ -238,12 +225,12 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
-    this.#open();
+    this.#db.open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
     // The column is json (not jsonb): its text is what was committed.
-    const { rows } = await this.#query<{ sequence: string; event: string }>(this.#sql.readEvents, [
+    const { rows } = await this.#db.query<{ sequence: string; event: string }>(this.#sql.readEvents, [
       handlerId,
       String(afterSequence),
       String(limit),
@@ -252,12 +239,12 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async lastSequence(handlerId: string): Promise<number> {
-    const { rows } = await this.#query<{ last: string }>(this.#sql.lastSequence, [handlerId]);
+    const { rows } = await this.#db.query<{ last: string }>(this.#sql.lastSequence, [handlerId]);
     return Number(rows[0]?.last ?? -1);
   }
 
   async loadState(handlerId: string): Promise<RunState | null> {
-    const { rows } = await this.#query<{ state: string }>(this.#sql.loadState, [handlerId]);
+    const { rows } = await this.#db.query<{ state: string }>(this.#sql.loadState, [handlerId]);
     return rows[0] ? (JSON.parse(rows[0].state) as RunState) : null;
   }
 
@@ -270,7 +257,7 @@ export class PostgresStore implements Store, LeaseStore {
     });
     const notice = noticePayloads(this.#origin, [handlerId])[0]!;
     try {
-      await this.#query(this.#sql.appendInbox, [handlerId, item.id, json, this.#channel, notice]);
+      await this.#db.query(this.#sql.appendInbox, [handlerId, item.id, json, this.#channel, notice]);
     } catch (error) {
       if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
         throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
@@ -281,13 +268,13 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async readInbox(handlerId: string): Promise<InboxItem[]> {
-    const { rows } = await this.#query<{ item: string }>(this.#sql.readInbox, [handlerId]);
+    const { rows } = await this.#db.query<{ item: string }>(this.#sql.readInbox, [handlerId]);
     return rows.map((r) => JSON.parse(r.item) as InboxItem);
   }
 
   /** Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits fail). */
   async deleteHandler(handlerId: string): Promise<boolean> {
-    const { rows } = await this.#query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId]);
+    const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId]);
     return (rows[0]?.deleted ?? 0) > 0;
   }
 
@@ -297,7 +284,7 @@ export class PostgresStore implements Store, LeaseStore {
 
   async acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
     checkLeaseArgs(owner, ttlMs);
-    const { rows } = await this.#query<LeaseRow>(this.#sql.acquireLease, [
+    const { rows } = await this.#db.query<LeaseRow>(this.#sql.acquireLease, [
       handlerId,
       owner,
       String(Math.ceil(ttlMs)),
@@ -308,7 +295,7 @@ export class PostgresStore implements Store, LeaseStore {
   async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
     checkLeaseArgs(owner, ttlMs);
     if (handlerIds.length === 0) return [];
-    const { rows } = await this.#query<{ handler_id: string }>(this.#sql.renewLeases, [
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.renewLeases, [
       owner,
       [...handlerIds],
       String(Math.ceil(ttlMs)),
@@ -318,120 +305,23 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async releaseLease(handlerId: string, owner: string): Promise<boolean> {
-    const result = await this.#query(this.#sql.releaseLease, [handlerId, owner]);
+    const result = await this.#db.query(this.#sql.releaseLease, [handlerId, owner]);
     return (result.rowCount ?? 0) > 0;
   }
 
   async getLease(handlerId: string): Promise<Lease | null> {
-    const { rows } = await this.#query<LeaseRow>(this.#sql.getLease, [handlerId]);
+    const { rows } = await this.#db.query<LeaseRow>(this.#sql.getLease, [handlerId]);
     return rows[0] ? toLease(rows[0]) : null;
   }
 
   async listExpiredRunning(limit: number): Promise<string[]> {
     checkListLimit(limit);
-    const { rows } = await this.#query<{ handler_id: string }>(this.#sql.listExpiredRunning, [limit]);
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [limit]);
     return rows.map((r) => r.handler_id);
   }
 
   /** `SELECT 1` on a pooled connection: a lost database or a full pool rejects (STORE_UNAVAILABLE). */
   async ready(): Promise<void> {
-    await this.#query("SELECT 1", []);
+    await this.#db.query("SELECT 1", []);
   }
-
-  /**
-   * One statement on any pooled connection. Connection failures become STORE_UNAVAILABLE; other
-   * database errors pass through as node-postgres's `DatabaseError` (with its SQLSTATE `code`).
-   */
-  #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    this.#open();
-    return this.#track(this.#statement<R>(text, values));
-  }
-
-  // Not pool.query: it destroys the connection after any error, even a unique violation, and
-  // reconnecting costs far more than the statement.
-  #statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.#withClient((client) => client.query<R>(text, values));
-  }
-
-  #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.#withClient(async (client, broken) => {
-      await client.query("BEGIN");
-      try {
-        const result = await work(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        if (!isConnectionError(error)) await client.query("ROLLBACK").catch(broken);
-        throw error;
-      }
-    });
-  }
-
-  /**
-   * Runs `work` on a pooled client. A client whose connection broke (or that could not be rolled
-   * back) is destroyed rather than returned to the pool; connection failures become STORE_UNAVAILABLE.
-   */
-  async #withClient<T>(
-    work: (client: pg.PoolClient, broken: (error: unknown) => void) => Promise<T>,
-  ): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    let failure: Error | undefined;
-    const broken = (error: unknown) => {
-      failure ??= error instanceof Error ? error : new Error(String(error));
-    };
-    // A checked-out client emits "error" when its connection drops, even mid-query: without a
-    // listener that would crash the process.
-    client.on("error", broken);
-    try {
-      return await work(client, broken);
-    } catch (error) {
-      if (isConnectionError(error)) broken(error);
-      throw toStoreError(error);
-    } finally {
-      client.off("error", broken);
-      client.release(failure);
-    }
-  }
-
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#pending.add(promise);
-    const forget = () => this.#pending.delete(promise);
-    promise.then(forget, forget);
-    return promise;
-  }
-
-  #open(): void {
-    if (this.#closed) throw new StoreClosedError();
-  }
-}
-
-function toRecord(row: HandlerRow): HandlerRecord {
-  return {
-    handlerId: row.handler_id,
-    workflowName: row.workflow_name,
-    runId: row.run_id,
-    status: row.status as HandlerRecord["status"],
-    result: JSON.parse(row.result) as unknown,
-    error: row.error,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-    resumeAttempts: row.resume_attempts,
-  };
-}
-
-function toLease(row: LeaseRow): Lease {
-  return { handlerId: row.handler_id, owner: row.owner, token: Number(row.token), expiresAt: row.expires_at };
-}
-
-function checkLeaseArgs(owner: string, ttlMs: number): void {
-  if (typeof owner !== "string" || owner.length === 0)
-    throw new TypeError("owner must be a non-empty string");
-  if (!Number.isFinite(ttlMs) || ttlMs < 0)
-    throw new RangeError(`ttlMs must be a non-negative number, got ${ttlMs}`);
 }

@@ -1,0 +1,29 @@
+import type { Lease } from "../leases.js";
+import type { HandlerRecord } from "../store.js";
+import type { HandlerRow, LeaseRow } from "./statements.js";
+
+export function toRecord(row: HandlerRow): HandlerRecord {
+  return {
+    handlerId: row.handler_id,
+    workflowName: row.workflow_name,
+    runId: row.run_id,
+    status: row.status as HandlerRecord["status"],
+    result: JSON.parse(row.result) as unknown,
+    error: row.error,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+    resumeAttempts: row.resume_attempts,
+  };
+}
+
+export function toLease(row: LeaseRow): Lease {
+  return { handlerId: row.handler_id, owner: row.owner, token: Number(row.token), expiresAt: row.expires_at };
+}
+
+export function checkLeaseArgs(owner: string, ttlMs: number): void {
+  if (typeof owner !== "string" || owner.length === 0)
+    throw new TypeError("owner must be a non-empty string");
+  if (!Number.isFinite(ttlMs) || ttlMs < 0)
+    throw new RangeError(`ttlMs must be a non-negative number, got ${ttlMs}`);
+}
