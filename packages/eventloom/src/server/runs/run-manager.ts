@@ -1,8 +1,6 @@
 import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import { earliestTimer } from "../../core/run-timers.js";
 import type { EventRow, Store } from "../../stores/store.js";
-import { background } from "../clock-timers.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
@@ -12,12 +10,13 @@ import { continuation, running, type StartedRun, type StartRequest } from "./con
 
 export type { StartedRun, StartRequest } from "./continuation.js";
 
+import { BlockedRuns } from "./blocked-runs.js";
 import { cancelStored } from "./cancel-stored.js";
 import { EndWaiters } from "./end-waiters.js";
+import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
-import { guardResume } from "./resume-guard.js";
-import { Wakes } from "./wakes.js";
+import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -50,15 +49,14 @@ export class RunManager implements OwnedRuns {
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
-  readonly #wakes: Wakes;
+  readonly #idle: IdleRuns;
   readonly #endWaiters = new EndWaiters();
-  /** Running handlers the code now loaded cannot resume, with the reason. */
-  readonly #blocked = new Map<string, string>();
+  readonly #blocked = new BlockedRuns();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
-    this.#wakes = new Wakes(options.clock);
+    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -69,7 +67,7 @@ export class RunManager implements OwnedRuns {
 
   /** Released runs waiting for a timer. */
   get wakeCount(): number {
-    return this.#wakes.size;
+    return this.#idle.wakeCount;
   }
 
   /** The run in memory, if any. */
@@ -141,8 +139,8 @@ export class RunManager implements OwnedRuns {
     }
     // An ended run may still be in memory until its final record is durable: it takes nothing more.
     if (!run?.handler || run.state.status !== "running") {
-      const blocked = this.#blocked.get(handlerId);
-      if (blocked) throw blockedError(handlerId, blocked);
+      const blocked = this.#blocked.error(handlerId);
+      if (blocked) throw blocked;
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
     run.handler.sendEvent(event, step === null ? {} : { step });
@@ -183,14 +181,10 @@ export class RunManager implements OwnedRuns {
   /** These handlers were taken over by another process: stop running them here. */
   lost(handlerIds: readonly string[]): void {
     for (const id of handlerIds) {
-      const run = this.#live.get(id);
       this.#o.ownership.drop(id);
       this.#o.writer.forget(id);
-      if (!run) continue;
-      this.#clearIdle(run);
-      run.handler?.suspend();
-      this.#live.delete(id);
-      this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
+      if (this.#drop(id))
+        this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
     }
   }
 
@@ -219,12 +213,8 @@ export class RunManager implements OwnedRuns {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
     }
     if (!purge) return "cancelled";
-    const run = this.#live.get(handlerId);
-    if (run) {
-      run.handler?.suspend();
-      this.#live.delete(handlerId);
-    }
-    this.#wakes.cancel(handlerId);
+    this.#drop(handlerId);
+    this.#idle.cancelWake(handlerId);
     writer.forget(handlerId);
     await store.deleteHandler(handlerId);
     this.#o.onDeleted(handlerId);
@@ -236,27 +226,15 @@ export class RunManager implements OwnedRuns {
    * until an event or one of their timers wakes them.
    */
   async resumeAll(): Promise<void> {
-    const { store, registry, logger } = this.#o;
-    for (const record of await store.listRunning()) {
-      if (this.#closing) return;
-      const entry = registry.get(record.workflowName);
-      if (!entry) {
-        this.#blocked.set(record.handlerId, `its workflow "${record.workflowName}" is not registered`);
-        logger.warn("running handler of an unregistered workflow left as is", {
-          handlerId: record.handlerId,
-          workflowName: record.workflowName,
-        });
-        continue;
-      }
-      if (this.#live.has(record.handlerId)) continue;
-      const state = await store.loadState(record.handlerId);
-      if (!state) continue;
-      if (state.idle && Number.isFinite(this.#o.idleReleaseMs)) {
-        this.#scheduleWake(record.handlerId, earliestTimer(state));
-      } else {
-        await this.acquire(record.handlerId);
-      }
-    }
+    await resumeStored({
+      ...this.#o,
+      blocked: this.#blocked,
+      closing: () => this.#closing,
+      isLive: (id) => this.#live.has(id),
+      releases: this.#idle.releases,
+      resume: (id) => this.acquire(id),
+      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+    });
   }
 
   /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
@@ -272,7 +250,7 @@ export class RunManager implements OwnedRuns {
       }
     }
     this.#live.clear();
-    this.#wakes.clear();
+    this.#idle.close();
     const closing = new WorkflowError("SERVER_CLOSING", "The server is shutting down");
     this.#endWaiters.rejectAll(closing);
   }
@@ -294,12 +272,7 @@ export class RunManager implements OwnedRuns {
    * event, a restart, a takeover), not at once: resuming a state the store contradicts could loop.
    */
   #unwritable(handlerId: string, error: WorkflowError): void {
-    const run = this.#live.get(handlerId);
-    if (run) {
-      this.#clearIdle(run);
-      run.handler?.suspend();
-      this.#live.delete(handlerId);
-    }
+    this.#drop(handlerId);
     this.#endWaiters.settle(handlerId, error);
     void this.#o.ownership
       .release(handlerId)
@@ -308,53 +281,31 @@ export class RunManager implements OwnedRuns {
       );
   }
 
+  /** Stops a run in memory without ending it, and forgets it here. */
+  #drop(handlerId: string): LiveRun | undefined {
+    const run = this.#live.get(handlerId);
+    if (!run) return undefined;
+    this.#clearIdle(run);
+    run.handler?.suspend();
+    this.#live.delete(handlerId);
+    return run;
+  }
+
   #checkOpen(): void {
     if (this.#closing) throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
   }
 
   async #load(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
-    const { store, registry, logger } = this.#o;
-    const record = await store.getHandler(handlerId);
-    if (record?.status !== "running") return null;
-    const entry = registry.get(record.workflowName);
-    if (!entry) {
-      this.#blocked.set(handlerId, `its workflow "${record.workflowName}" is not registered`);
-      return null;
-    }
-    const state = await store.loadState(handlerId);
-    if (!state) return null;
-    this.#checkOpen();
-    const live = this.#live.get(handlerId);
-    if (live) return live;
-    const { ownership } = this.#o;
-    const owned = ownership.acquire(handlerId);
-    if (owned !== true && !(await owned)) return REMOTE;
-    if (ownership.shared) {
-      // Whatever the previous owner committed last is what this process resumes from.
-      const latest = await store.loadState(handlerId);
-      if (latest?.status !== "running") {
-        await ownership.release(handlerId);
-        return null;
-      }
-      Object.assign(state, latest);
-      const again = this.#live.get(handlerId);
-      if (again) return again;
-    }
-    let decision: Awaited<ReturnType<typeof guardResume>>;
-    let current = record;
-    try {
-      if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
-      decision = await guardResume(current, state, {
-        store,
-        ownership,
-        logger,
-        maxResumeAttempts: this.#o.maxResumeAttempts,
-        now: () => new Date(this.#o.clock.now()).toISOString(),
-      });
-    } catch (error) {
-      logger.error("could not count a resume: the handler is not resumed now", { handlerId, error });
-      return null;
-    }
+    const loaded = await loadResumable(handlerId, {
+      ...this.#o,
+      blocked: this.#blocked,
+      isLive: (id) => this.#live.has(id),
+      checkOpen: () => this.#checkOpen(),
+    });
+    if (loaded === "remote") return REMOTE;
+    if (loaded === "live") return this.#live.get(handlerId) ?? null;
+    if (loaded === null) return null;
+    const { entry, state, decision } = loaded;
     try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
@@ -370,17 +321,11 @@ export class RunManager implements OwnedRuns {
         }),
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
-      if (ownership.shared && decision.resume) void this.#drainInbox(run);
+      if (this.#o.ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
       if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
-      this.#blocked.set(handlerId, error instanceof Error ? error.message : String(error));
-      logger.error("could not resume a handler", { handlerId, error });
-      // Its code never ran: a blocked run must not reach the crash-loop limit by restarts.
-      if (decision.resume) {
-        const undo = { handlers: [current], fence: ownership.fences([handlerId]) };
-        await store.commit(undo).catch(() => undefined);
-      }
+      await blockResume(handlerId, error, loaded, { ...this.#o, blocked: this.#blocked });
       return null;
     }
   }
@@ -390,7 +335,7 @@ export class RunManager implements OwnedRuns {
     entry: RegisteredWorkflow,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
-    this.#wakes.cancel(handlerId);
+    this.#idle.cancelWake(handlerId);
     const live = new LiveRun(
       handlerId,
       entry,
@@ -428,62 +373,30 @@ export class RunManager implements OwnedRuns {
   #changed(run: LiveRun, published: readonly EventRow[]): void {
     this.#o.writer.changed(run, published);
     const state = run.state;
-    if (state.status === "running" && state.idle) {
-      if (run.idleTimer === null && Number.isFinite(this.#o.idleReleaseMs) && !this.#closing) {
-        run.idleTimer = background(
-          this.#o.clock,
-          () => {
-            run.idleTimer = null;
-            void this.#release(run);
-          },
-          this.#o.idleReleaseMs,
-        );
-      }
+    if (state.status === "running" && state.idle && !this.#closing) {
+      this.#idle.arm(run, () => void this.#release(run));
     } else {
       this.#clearIdle(run);
     }
   }
 
-  async #release(run: LiveRun): Promise<void> {
-    const { writer, logger } = this.#o;
-    if (this.#live.get(run.handlerId) !== run) return;
-    try {
-      await writer.flush();
-    } catch (error) {
-      logger.warn("idle release postponed: the store did not take the run's state", { error });
-    }
-    const state = run.state;
-    if (this.#live.get(run.handlerId) !== run || state.status !== "running" || !state.idle) return;
-    if (writer.isPending(run.handlerId)) {
-      // Something changed while the state was written: try again after another idle period.
-      this.#changed(run, []);
-      return;
-    }
-    run.handler?.suspend();
-    this.#live.delete(run.handlerId);
-    this.#scheduleWake(run.handlerId, earliestTimer(state));
-    const { ownership, store } = this.#o;
-    await ownership.release(run.handlerId);
-    if (ownership.shared) {
-      // An event may have reached the inbox while this process still held the lease.
-      const waiting = await store.readInbox(run.handlerId).catch(() => []);
-      if (waiting.length > 0) await this.acquire(run.handlerId).catch(() => null);
-    }
+  #release(run: LiveRun): Promise<void> {
+    return releaseIdle(run, {
+      ...this.#o,
+      current: (r) => this.#live.get(r.handlerId) === r,
+      rearm: (r) => this.#changed(r, []),
+      forget: (r) => this.#drop(r.handlerId),
+      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      acquire: (id) => this.acquire(id),
+    });
   }
 
   #clearIdle(run: LiveRun): void {
-    if (run.idleTimer !== null) {
-      this.#o.clock.clearTimeout(run.idleTimer);
-      run.idleTimer = null;
-    }
+    this.#idle.disarm(run);
   }
 
   #scheduleWake(handlerId: string, at: number | null): void {
-    if (this.#closing) {
-      this.#wakes.cancel(handlerId);
-      return;
-    }
-    this.#wakes.schedule(handlerId, at, () =>
+    this.#idle.scheduleWake(handlerId, at, () =>
       this.acquire(handlerId).catch((error: unknown) =>
         this.#o.logger.error("could not wake a released handler", { handlerId, error }),
       ),
@@ -494,11 +407,4 @@ export class RunManager implements OwnedRuns {
     const { store, writer, logger } = this.#o;
     return drainInbox(run, { store, writer, logger, current: () => this.#live.get(run.handlerId) === run });
   }
-}
-
-function blockedError(handlerId: string, reason: string): WorkflowError {
-  return new WorkflowError(
-    "HANDLER_BLOCKED",
-    `Handler "${handlerId}" is running but cannot go on with the code now loaded: ${reason}. Cancel it, or start the server with code that fits`,
-  );
 }
