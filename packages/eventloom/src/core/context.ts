@@ -1,20 +1,12 @@
-import type { Execution } from "./engine-types.js";
+import type { Execution, StepHost, WaitForEventOptions } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
-import type { RunEngine } from "./run-engine.js";
-import type { JsonValue, RunState } from "./run-state.js";
+import type { RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
 import { UndeclaredEventError } from "./step-results.js";
-import type { AnyWorkflow, StateOf } from "./workflow.js";
+import type { StateOf, WorkflowDefinition } from "./workflow-definition.js";
 
-export interface WaitForEventOptions {
-  /** Published before waiting, typically an InputRequiredEvent that tells a person what to answer. */
-  waiterEvent?: WorkflowEvent;
-  /** Field values the awaited event must have. */
-  requirements?: Record<string, JsonValue>;
-  /** Seconds to wait before failing the step with a WaitForEventTimeoutError. */
-  timeout?: number | null;
-}
+export type { WaitForEventOptions } from "./engine-types.js";
 
 /**
  * What a step receives as `ctx`.
@@ -24,13 +16,13 @@ export interface WaitForEventOptions {
  * Code before the wait therefore runs again: keep it idempotent, or move it to an earlier step.
  */
 export class StepContext<S = Record<string, unknown>> {
-  readonly #engine: RunEngine;
+  readonly #engine: StepHost;
   readonly #exec: Execution;
   readonly #additionalEvents: readonly EventDefinition[];
   #store: StateStore<S> | null = null;
 
   /** @param additionalEvents events the run takes from outside besides the declared ones. */
-  constructor(engine: RunEngine, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
+  constructor(engine: StepHost, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
     this.#engine = engine;
     this.#exec = exec;
     this.#additionalEvents = additionalEvents;
@@ -115,10 +107,10 @@ export class StepContext<S = Record<string, unknown>> {
  */
 export class Context<S = Record<string, unknown>> {
   readonly #read: () => RunState;
-  readonly #engine: RunEngine | null;
+  readonly #engine: StepHost | null;
   readonly store: StateStore<S>;
 
-  private constructor(read: () => RunState, engine: RunEngine | null, workflow: AnyWorkflow) {
+  private constructor(read: () => RunState, engine: StepHost | null, workflow: WorkflowDefinition) {
     this.#read = read;
     this.#engine = engine;
     this.store = createStateStore<S>(
@@ -132,7 +124,7 @@ export class Context<S = Record<string, unknown>> {
   }
 
   /** @internal */
-  static live<S>(engine: RunEngine): Context<S> {
+  static live<S>(engine: StepHost): Context<S> {
     return new Context<S>(() => engine.state, engine, engine.workflow);
   }
 
@@ -140,7 +132,7 @@ export class Context<S = Record<string, unknown>> {
    * Rebuilds a context from `toJSON()` output, its store typed by the workflow's state schema; throws a
    * WorkflowError INVALID_CONTEXT when malformed.
    */
-  static fromJSON<W extends AnyWorkflow>(workflow: W, json: unknown): Context<StateOf<W>> {
+  static fromJSON<W extends WorkflowDefinition>(workflow: W, json: unknown): Context<StateOf<W>> {
     const state = parseRunState(json, workflow);
     return new Context<StateOf<W>>(() => state, null, workflow);
   }

@@ -1,7 +1,44 @@
 import type { Clock } from "./clock.js";
-import type { EventDefinition } from "./events.js";
-import type { RunEngine } from "./run-engine.js";
-import type { PublishedEvent, QueuedItem } from "./run-state.js";
+import type { EventDefinition, WorkflowEvent } from "./events.js";
+import type { JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
+import type { WorkflowDefinition } from "./workflow-definition.js";
+
+/** What a journal sees of the run that calls it. */
+export interface RunView {
+  readonly state: RunState;
+}
+
+export interface WaitForEventOptions {
+  /** Published before waiting, typically an InputRequiredEvent that tells a person what to answer. */
+  waiterEvent?: WorkflowEvent;
+  /** Field values the awaited event must have. */
+  requirements?: Record<string, JsonValue>;
+  /** Seconds to wait before failing the step with a WaitForEventTimeoutError. */
+  timeout?: number | null;
+}
+
+/**
+ * What a step's context (and a run's `Context`) may ask of the run loop. `RunEngine` implements it;
+ * contexts depend on this, so that the engine and the contexts it creates do not import each other.
+ */
+export interface StepHost extends RunView {
+  readonly workflow: WorkflowDefinition;
+  readonly isLive: boolean;
+  setStore(exec: Execution | null, next: Record<string, JsonValue>): void;
+  signalOf(exec: Execution): AbortSignal;
+  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null): void;
+  writeToStream(exec: Execution, event: WorkflowEvent): void;
+  collect(
+    exec: Execution,
+    event: WorkflowEvent,
+    expected: readonly EventDefinition[],
+  ): WorkflowEvent[] | null;
+  waitFor(
+    exec: Execution,
+    def: EventDefinition,
+    options: WaitForEventOptions,
+  ): WorkflowEvent | Promise<never>;
+}
 
 /** Receives every change of a run, synchronously, so that a server can persist it. */
 export interface RunJournal {
@@ -9,12 +46,12 @@ export interface RunJournal {
    * Called after each change of the run's state (read it from `engine.state`), with the events
    * published by that change, in sequence order (possibly none).
    */
-  changed(engine: RunEngine, published: readonly PublishedEvent[]): void;
+  changed(engine: RunView, published: readonly PublishedEvent[]): void;
   /**
    * Called when an attempt of a step threw, with what it threw (in memory only: its stack is not
    * stored), before the change it causes (a retry, or the run's failure) reaches `changed`.
    */
-  stepFailed?(engine: RunEngine, failure: StepFailure): void;
+  stepFailed?(engine: RunView, failure: StepFailure): void;
 }
 
 /** An attempt of a step that threw. */

@@ -14,7 +14,7 @@ import { initialRunState } from "./initial-state.js";
 import { RunEngine, type RunJournal } from "./run-engine.js";
 import type { PublishedEvent, RunOutcome, RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
-import type { AnyWorkflow } from "./workflow.js";
+import type { WorkflowDefinition } from "./workflow-definition.js";
 
 export interface RunOptions {
   /**
@@ -62,7 +62,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
 
   /** @internal Creates the run's state and starts its loop. */
   static start<R, S = Record<string, unknown>>(
-    workflow: AnyWorkflow,
+    workflow: WorkflowDefinition,
     start: WorkflowEvent | Record<string, unknown> | undefined,
     options: RunOptions,
   ): WorkflowHandler<R, S> {
@@ -179,7 +179,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
   }
 }
 
-function readContext(workflow: AnyWorkflow, context: unknown): RunState | null {
+function readContext(workflow: WorkflowDefinition, context: unknown): RunState | null {
   if (context === undefined || context === null) return null;
   if (context instanceof Context) return parseRunState(context.toJSON(), workflow);
   if (typeof context === "object" && Object.keys(context).length === 0) return null;

@@ -1,12 +1,12 @@
 import type { RunState } from "./run-state.js";
-import type { AnyWorkflow } from "./workflow.js";
+import type { WorkflowDefinition } from "./workflow-definition.js";
 
 /**
  * The state a new run starts from. `prior` is the state of an ended run whose store (and, unless
  * `firstSequence` says otherwise, sequence counter) the new run carries on.
  */
 export function initialRunState(
-  workflow: AnyWorkflow,
+  workflow: WorkflowDefinition,
   options: { runId: string; now: number; firstSequence?: number; prior: RunState | null },
 ): RunState {
   const { now, prior } = options;

@@ -1,11 +1,11 @@
 import { isoTime } from "./clock.js";
 import { Event, type WorkflowEvent } from "./events.js";
 import type { PublishedEvent, RunState } from "./run-state.js";
-import type { Workflow } from "./workflow.js";
+import type { WorkflowDefinition } from "./workflow-definition.js";
 
 /** `event` as the run publishes it: the next sequence of the state, its lineage, the time. */
 export function publishedEvent(
-  workflow: Workflow,
+  workflow: WorkflowDefinition,
   state: RunState,
   event: WorkflowEvent,
   internal: boolean,

@@ -1,7 +1,7 @@
 import { collectInto, releaseCollected } from "./collect-events.js";
 import { StepContext } from "./context.js";
 import { EngineTimers } from "./engine-timers.js";
-import type { Execution, RunEngineOptions } from "./engine-types.js";
+import type { Execution, RunEngineOptions, StepHost, WaitForEventOptions } from "./engine-types.js";
 import {
   WaitForEventTimeoutError,
   WorkflowCancelledError,
@@ -17,6 +17,7 @@ import {
 } from "./events.js";
 import { publishedEvent } from "./published-event.js";
 import { retryDelayMs } from "./retry.js";
+import { routeEvent } from "./route-event.js";
 import * as outcomes from "./run-outcomes.js";
 import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
@@ -32,7 +33,7 @@ import {
   stepState,
 } from "./step-results.js";
 import * as waiters from "./waiters.js";
-import type { StepDeclaration, Workflow } from "./workflow.js";
+import type { StepDeclaration, WorkflowDefinition } from "./workflow-definition.js";
 
 export type { Execution, RunEngineOptions, RunJournal, StepFailure } from "./engine-types.js";
 
@@ -40,8 +41,8 @@ export type { Execution, RunEngineOptions, RunJournal, StepFailure } from "./eng
  * The run loop. It owns one RunState and is the only code that changes it; every change ends in
  * {@link RunEngine.#changed}, which hands the published events to the journal.
  */
-export class RunEngine {
-  readonly workflow: Workflow;
+export class RunEngine implements StepHost {
+  readonly workflow: WorkflowDefinition;
   readonly state: RunState;
   readonly history: PublishedEvent[] | null;
   readonly #options: RunEngineOptions;
@@ -56,7 +57,7 @@ export class RunEngine {
   readonly #done: Promise<RunOutcome>;
   #resolveDone!: (outcome: RunOutcome) => void;
 
-  constructor(workflow: Workflow, state: RunState, options: RunEngineOptions) {
+  constructor(workflow: WorkflowDefinition, state: RunState, options: RunEngineOptions) {
     this.workflow = workflow;
     this.state = state;
     this.#options = options;
@@ -193,11 +194,7 @@ export class RunEngine {
   waitFor(
     exec: Execution,
     def: EventDefinition,
-    options: {
-      waiterEvent?: WorkflowEvent;
-      requirements?: Record<string, JsonValue>;
-      timeout?: number | null;
-    },
+    options: WaitForEventOptions,
   ): WorkflowEvent | Promise<never> {
     if (!this.isCurrent(exec)) return waiters.never();
     const id = `${exec.item.id}:${exec.waitCalls++}`;
@@ -232,27 +229,14 @@ export class RunEngine {
   }
 
   #dispatch(event: WorkflowEvent, from: "step" | "outside", target: string | null): void {
-    const s = this.state;
     const def = this.workflow.definitionOf(event.qualifiedName);
     if (def?.extends(StopEvent)) {
       this.#end(outcomes.completed(def, event));
       return;
     }
     if (def?.extends(InputRequiredEvent)) this.#publish(event, false);
-    let taken = false;
-    const waiter = waiters.waiterFor(s, event, target);
-    if (waiter) {
-      waiter.answer = event;
-      this.#timers.disarm(waitKey(waiter.id));
-      queues.queueOf(s, waiter.item.step).unshift({ ...waiter.item });
-      taken = true;
-    }
-    for (const step of this.workflow.stepsAccepting(event.qualifiedName)) {
-      if (target !== null && step.name !== target) continue;
-      queues.queueOf(s, step.name).push(queues.newItem(s, step.name, event));
-      taken = true;
-    }
-    if (!taken && from === "outside") waiters.keepUnclaimed(s, event);
+    const answered = routeEvent(this.state, this.workflow, event, from, target);
+    if (answered) this.#timers.disarm(waitKey(answered.id));
   }
 
   #pump(): void {
@@ -276,9 +260,7 @@ export class RunEngine {
     const exec: Execution = { item, controller: null, waitCalls: 0, timer: undefined };
     this.#executions.set(item.id, exec);
     this.#publish(stepState(item, "running", null), true);
-    const ctx = new StepContext(this, exec, this.#options.additionalEvents) as Parameters<
-      StepDeclaration["fn"]
-    >[0];
+    const ctx = new StepContext(this, exec, this.#options.additionalEvents);
     callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec)).then(
       (result) => this.#completed(step, exec, result),
       (error: unknown) => this.#failed(step, exec, error),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InvalidContextError, toValidationIssues } from "./errors.js";
 import type { RunState } from "./run-state.js";
-import type { AnyWorkflow } from "./workflow.js";
+import type { WorkflowDefinition } from "./workflow-definition.js";
 
 const event = z.object({
   type: z.string(),
@@ -55,7 +55,7 @@ export const runStateSchema = z.object({
 });
 
 /** Parses and checks a serialized context against a workflow; throws {@link InvalidContextError}. */
-export function parseRunState(input: unknown, workflow: AnyWorkflow): RunState {
+export function parseRunState(input: unknown, workflow: WorkflowDefinition): RunState {
   let value = input;
   if (typeof value === "string") {
     try {

@@ -4,7 +4,7 @@ import { StepTimeoutError, WorkflowError } from "./errors.js";
 import { StepStateChanged, type WorkflowEvent } from "./events.js";
 import type { RetryPolicy } from "./retry.js";
 import type { QueuedItem } from "./run-state.js";
-import type { StepDeclaration } from "./workflow.js";
+import type { StepDeclaration } from "./workflow-definition.js";
 
 /** A step returned or sent an event it did not declare: a programming error, never retried. */
 export class UndeclaredEventError extends WorkflowError {

@@ -1,6 +1,6 @@
 import type { EventDefinition, WorkflowEvent } from "./events.js";
 import type { JsonValue, QueuedItem, RunState, Waiter } from "./run-state.js";
-import type { StepDeclaration } from "./workflow.js";
+import type { StepDeclaration } from "./workflow-definition.js";
 
 /** True when `event` is what the waiter waits for: its definition, with the required field values. */
 export function matchesWaiter(waiter: Waiter, event: WorkflowEvent): boolean {

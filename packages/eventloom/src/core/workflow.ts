@@ -18,6 +18,9 @@ import {
 import { type RunOptions, WorkflowHandler } from "./handler.js";
 import { type RetryPolicy, retryPolicyProblem } from "./retry.js";
 import type { JsonValue } from "./run-state.js";
+import type { StateShape, StepDeclaration, WorkflowDefinition } from "./workflow-definition.js";
+
+export type { StateOf, StateShape, StepDeclaration, WorkflowDefinition } from "./workflow-definition.js";
 
 /** What a step function may return: an event, several, or nothing. */
 export type StepResult<E extends EventDefinition> =
@@ -26,9 +29,6 @@ export type StepResult<E extends EventDefinition> =
   | null
   | undefined
   | void;
-
-/** The user's state: a JSON object, optionally described by a zod schema. */
-export type StateShape = Record<string, unknown>;
 
 export interface StepOptions<A extends readonly EventDefinition[], E extends readonly EventDefinition[]> {
   /** The events this step works on; routing is by exact definition, not by ancestry. */
@@ -46,19 +46,6 @@ export interface StepOptions<A extends readonly EventDefinition[], E extends rea
   retry?: RetryPolicy;
   /** Seconds one attempt may take; null or missing = no limit. */
   timeout?: number | null;
-}
-
-/** A step as the engine sees it. */
-export interface StepDeclaration {
-  readonly name: string;
-  readonly accepts: readonly EventDefinition[];
-  readonly emits: readonly EventDefinition[];
-  /** The events it awaits with `ctx.waitForEvent`. */
-  readonly waitsFor: readonly EventDefinition[];
-  readonly numWorkers: number;
-  readonly retry: RetryPolicy | null;
-  readonly timeout: number | null;
-  readonly fn: (ctx: StepContext<StateShape>, ev: WorkflowEvent) => unknown;
 }
 
 export interface WorkflowOptions<S extends StateShape> {
@@ -92,9 +79,6 @@ export type StartInput<A> = [Extending<A, typeof StartEvent.name>] extends [neve
   ? Record<string, unknown>
   : InputOf<Extending<A, typeof StartEvent.name>>;
 
-/** The state a workflow's `ctx.store` holds: its state schema's output, or any JSON object. */
-export type StateOf<W> = W extends Workflow<infer S, EventDefinition, EventDefinition> ? S : StateShape;
-
 /** The start event definition of a workflow (for typed clients). */
 export type StartEventOf<W> =
   W extends Workflow<StateShape, infer A, EventDefinition> ? Extending<A, typeof StartEvent.name> : never;
@@ -115,7 +99,8 @@ export class Workflow<
   S extends StateShape = StateShape,
   A extends EventDefinition = never,
   E extends EventDefinition = never,
-> {
+> implements WorkflowDefinition<S>
+{
   readonly name: string;
   readonly timeout: number | null;
   // biome-ignore lint/suspicious/noExplicitAny: see WorkflowOptions.state
@@ -351,7 +336,7 @@ export class Workflow<
     options: RunOptions = {},
   ): WorkflowHandler<ResultFromEmits<E>, S> {
     return WorkflowHandler.start<ResultFromEmits<E>, S>(
-      this as unknown as Workflow,
+      this,
       start as WorkflowEvent | Record<string, unknown>,
       options,
     );
