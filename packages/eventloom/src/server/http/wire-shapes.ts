@@ -129,6 +129,6 @@ async function resultEnvelope(ctx: ServerContext, record: HandlerInfo): Promise<
 async function lastStopEvent(store: Store, record: HandlerInfo): Promise<ResultEnvelope | null> {
   const last = await store.lastSequence(record.handlerId);
   const [event] = last < 0 ? [] : await store.readEvents(record.handlerId, last - 1, 1);
-  if (!event || !event.types.includes(StopEvent.name)) return null;
+  if (!event?.types.includes(StopEvent.name)) return null;
   return { value: event.value, qualified_name: event.qualifiedName, type: event.type, types: event.types };
 }
