@@ -147,7 +147,10 @@ describe.each(["socket", "fetch"] as const)("wire dialects (%s)", (sink) => {
     const cancelled = await call("GET", `/handlers/${id}`);
     expect(cancelled).toMatchObject({ status: 500, body: { status: "cancelled", result: null } });
     const failed = await call("POST", "/workflows/failing/run", {});
-    expect(failed).toMatchObject({ status: 500, body: { status: "failed", error: expect.stringContaining("boom"), result: null } });
+    expect(failed).toMatchObject({
+      status: 500,
+      body: { status: "failed", error: expect.stringContaining("boom"), result: null },
+    });
     const fid = failed.body["handler_id"] as string;
     expect((await call("GET", `/handlers/${fid}`)).status).toBe(500);
     expect((await call("GET", `/results/${fid}`)).status).toBe(500);
