@@ -53,7 +53,9 @@ describe("parseCliArgs", () => {
     expect(serve(["serve", "s.ts"], { WORKFLOWS_WIRE: "" }).command).toBe("serve");
     const bad = usageError(["serve", "s.ts"], { WORKFLOWS_WIRE: "llama" });
     expect(bad.exitCode).toBe(USAGE_EXIT_CODE);
-    expect(bad.message).toContain('Invalid value "llama" from WORKFLOWS_WIRE: expected one of seed, llama-agents');
+    expect(bad.message).toContain(
+      'Invalid value "llama" from WORKFLOWS_WIRE: expected one of seed, llama-agents',
+    );
   });
 
   it("takes --host and --port, in either position and with =", () => {
