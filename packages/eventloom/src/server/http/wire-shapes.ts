@@ -14,7 +14,7 @@ import {
 } from "../../protocol/index.js";
 import type { Store } from "../../stores/store.js";
 import type { ServerContext } from "../server-context.js";
-import type { JsonAnswer, RecordAnswer } from "./answer.js";
+import { errorAnswer, type JsonAnswer, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
 
 /**
@@ -45,8 +45,22 @@ export async function shapeAnswer(
   wire: WireDialect,
   answer: RecordAnswer,
 ): Promise<JsonAnswer> {
-  const { status, body } = wire === "seed" ? seedShape(answer) : await llamaShape(ctx, answer);
-  return { status, body, headers: { [WIRE_HEADER]: wire, vary: "X-Workflows-Wire" } };
+  let shaped: { status: number; body: unknown };
+  try {
+    shaped = wire === "seed" ? seedShape(answer) : await llamaShape(ctx, answer);
+  } catch (error) {
+    if (answer.of !== "run") throw error;
+    // A run's 5xx names its handler, which exists (a store read for its stop event failed).
+    const failed = errorAnswer(error, ctx.logger);
+    if (failed.status >= 500)
+      failed.body = { ...(failed.body as object), handler_id: answer.record.handlerId };
+    return failed;
+  }
+  return {
+    status: shaped.status,
+    body: shaped.body,
+    headers: { [WIRE_HEADER]: wire, vary: "X-Workflows-Wire" },
+  };
 }
 
 function seedShape(answer: RecordAnswer): { status: number; body: unknown } {
