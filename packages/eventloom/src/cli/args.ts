@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { WIRE_DIALECTS } from "../protocol/wire-dialect.js";
 import { CliError, USAGE_EXIT_CODE } from "./cli-error.js";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./cli-logger.js";
 
@@ -34,6 +35,7 @@ Environment:
   WORKFLOWS_SERVER_TOKEN    Bearer token required by every route but /health and the debugger's files.
   WORKFLOWS_CORS_ORIGINS    Origins whose pages may call the API, comma-separated, or * (none).
   WORKFLOWS_ALLOWED_HOSTS   Host names accepted besides localhost and IP literals, comma-separated, or * (none).
+  WORKFLOWS_WIRE            The API's dialect for requests without X-Workflows-Wire: seed or llama-agents (seed).
   WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).
   WORKFLOWS_LOG_LEVEL       The log level without --log-level (info).
   WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).`;
@@ -84,6 +86,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     oneOf(values["log-format"], "--log-format", LOG_FORMATS) ??
     oneOf(env["WORKFLOWS_LOG_FORMAT"], "WORKFLOWS_LOG_FORMAT", LOG_FORMATS) ??
     "text";
+  // The server reads it; checked here so that a mistake is a usage error before the file loads.
+  oneOf(env["WORKFLOWS_WIRE"], "WORKFLOWS_WIRE", WIRE_DIALECTS);
   return { command: "serve", file, host, port, logLevel, logFormat };
 }
 

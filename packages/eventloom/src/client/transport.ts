@@ -1,6 +1,7 @@
 // protocol's modules one by one, not its index: the index brings zod, too big for a browser client
 import { ErrorBodyShape } from "../protocol/answer-shapes.js";
 import { checkShape, type Shape } from "../protocol/shape.js";
+import { WIRE_HEADER } from "../protocol/wire-dialect.js";
 import { ClientTimeoutError, WorkflowClientError, WorkflowNetworkError } from "./errors.js";
 
 /** What every call of the client accepts. */
@@ -103,7 +104,12 @@ export class Transport {
       if (error instanceof WorkflowClientError) return error;
       return new WorkflowNetworkError(url, error);
     };
-    const headers: Record<string, string> = { accept: init.accept ?? "application/json", ...this.#headers };
+    // The client reads the seed dialect, whichever dialect the server answers others in.
+    const headers: Record<string, string> = {
+      accept: init.accept ?? "application/json",
+      ...this.#headers,
+      [WIRE_HEADER]: "seed",
+    };
     let body: string | undefined;
     if (init.body !== undefined) {
       headers["content-type"] = "application/json";

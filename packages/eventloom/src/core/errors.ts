@@ -22,6 +22,7 @@ export type ErrorCode =
   | "INVALID_JSON"
   | "INVALID_BODY"
   | "INVALID_QUERY"
+  | "INVALID_HEADER"
   | "INVALID_HANDLER_ID"
   | "INVALID_CURSOR"
   | "FORBIDDEN_KEY"

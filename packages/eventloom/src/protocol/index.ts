@@ -7,4 +7,5 @@ export * from "./openapi.js";
 export * from "./parse.js";
 export * from "./routes.js";
 export * from "./wire.js";
+export * from "./wire-dialect.js";
 export * from "./wire-values.js";

@@ -66,6 +66,21 @@ const runResponses = {
   "413": error("The body is over the size limit."),
 };
 const noWorkflow = error("No workflow of that name.");
+/** The header of the routes whose answers depend on the wire dialect (wire-dialect.ts). */
+const wireHeader: JsonObject[] = [
+  {
+    name: "X-Workflows-Wire",
+    in: "header",
+    required: false,
+    description:
+      "The dialect to answer in; default the server's (`wire`, WORKFLOWS_WIRE). `seed`: the shapes of this " +
+      "document. `llama-agents`: LlamaIndex's clients' shapes: run-nowait answers the whole HandlerData " +
+      "(status `running`); `result` is the stop event's envelope (value, qualified_name, type, types) on " +
+      "run and /handlers; /handlers is unpaged without limit or cursor; lookups answer 202 running, 200 " +
+      "completed, 500 failed or cancelled. Any other value: 400 INVALID_HEADER.",
+    schema: { type: "string", enum: ["seed", "llama-agents"] },
+  },
+];
 const noHandler = error("No handler of that id.");
 
 /** Every route's schemas, by the operation id of routes.ts. */
@@ -93,6 +108,7 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   runWorkflow: {
     summary: "Run a workflow and wait for its end",
+    headers: wireHeader,
     body: { schema: RunRequestSchema, required: false },
     responses: {
       "200": json(HandlerDataSchema, "The run completed."),
@@ -102,6 +118,7 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   runWorkflowNowait: {
     summary: "Start a workflow and answer at once",
+    headers: wireHeader,
     body: { schema: RunRequestSchema, required: false },
     responses: { "200": json(RunNowaitResponseSchema, "The handler is recorded."), ...runResponses },
   },
@@ -122,6 +139,7 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   getResult: {
     summary: "A run's result",
+    headers: wireHeader,
     responses: {
       "200": json(HandlerDataSchema, "The run has ended (any terminal status)."),
       "202": json(HandlerDataSchema, "The run is still going."),
@@ -168,11 +186,13 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   listHandlers: {
     summary: "Handlers, newest first, one page at a time",
+    headers: wireHeader,
     query: HandlersQuerySchema,
     responses: { "200": json(HandlerListSchema, "One page."), "400": error("A bad filter or cursor.") },
   },
   getHandler: {
     summary: "One handler, whatever its status",
+    headers: wireHeader,
     responses: { "200": json(HandlerDataSchema, "The handler."), "404": noHandler },
   },
   cancelHandler: {

@@ -1,4 +1,5 @@
 import type { Clock } from "../core/index.js";
+import type { WireDialect } from "../protocol/index.js";
 import type { Store } from "../stores/store.js";
 import type { OpenStream } from "./event-stream.js";
 import type { ServerLogger } from "./logger.js";
@@ -36,6 +37,8 @@ export interface ServerContext {
   /** Whether run requests may carry a serialized `context`. */
   acceptContext: boolean;
   pingIntervalMs: number;
+  /** The dialect of requests that do not choose one (`X-Workflows-Wire`). */
+  wire: WireDialect;
   /** Stream heartbeats run on it. */
   clock: Clock;
   pageSize: number;

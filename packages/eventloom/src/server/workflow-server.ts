@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
+import { parseWireDialect, WIRE_DIALECTS, type WireDialect } from "../protocol/index.js";
 import type { Store } from "../stores/store.js";
 import { background } from "./clock-timers.js";
 import { type Ownership, ownershipFor } from "./cluster/index.js";
@@ -44,6 +45,12 @@ export interface WorkflowServerOptions {
    * `CONTEXT_NOT_ACCEPTED`.
    */
   acceptContext?: boolean;
+  /**
+   * The wire dialect of requests that do not choose one with `X-Workflows-Wire`: `seed` (the HTTP
+   * API of docs/HTTP-API.md) or `llama-agents` (the shapes LlamaIndex's own clients expect). Default
+   * `WORKFLOWS_WIRE`, else `seed`.
+   */
+  wire?: WireDialect;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** A run waiting for outside input this long is dropped from memory (it stays in the store). Default 60 000. */
@@ -149,6 +156,7 @@ export class WorkflowServer {
       corsOrigins: options.corsOrigins ?? envList(process.env["WORKFLOWS_CORS_ORIGINS"]),
       allowedHosts: options.allowedHosts ?? envList(process.env["WORKFLOWS_ALLOWED_HOSTS"]),
       acceptContext: options.acceptContext ?? false,
+      wire: serverWire(options.wire),
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
       clock: this.#clock,
       pageSize: 1000,
@@ -347,6 +355,20 @@ export function isWorkflowServer(value: unknown): value is WorkflowServer {
     value !== null &&
     (value as Record<symbol, unknown>)[WORKFLOW_SERVER_BRAND] === true
   );
+}
+
+/** The `wire` option, else `WORKFLOWS_WIRE`, else `seed`; a value that names no dialect throws. */
+function serverWire(option: WireDialect | undefined): WireDialect {
+  const [given, source] =
+    option !== undefined
+      ? [String(option), "The wire option"]
+      : [process.env["WORKFLOWS_WIRE"] ?? "", "WORKFLOWS_WIRE"];
+  if (option === undefined && given.trim() === "") return "seed";
+  const wire = parseWireDialect(given);
+  if (wire === null || (option !== undefined && wire !== option)) {
+    throw new TypeError(`${source} must be one of ${WIRE_DIALECTS.join(", ")}, got "${given}"`);
+  }
+  return wire;
 }
 
 /** A comma-separated list from the environment; empty when unset. */

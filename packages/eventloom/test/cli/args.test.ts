@@ -48,6 +48,16 @@ describe("parseCliArgs", () => {
     );
   });
 
+  it("refuses a WORKFLOWS_WIRE that names no dialect before the file loads", () => {
+    expect(serve(["serve", "s.ts"], { WORKFLOWS_WIRE: "llama-agents" }).command).toBe("serve");
+    expect(serve(["serve", "s.ts"], { WORKFLOWS_WIRE: "" }).command).toBe("serve");
+    const bad = usageError(["serve", "s.ts"], { WORKFLOWS_WIRE: "llama" });
+    expect(bad.exitCode).toBe(USAGE_EXIT_CODE);
+    expect(bad.message).toContain(
+      'Invalid value "llama" from WORKFLOWS_WIRE: expected one of seed, llama-agents',
+    );
+  });
+
   it("takes --host and --port, in either position and with =", () => {
     expect(serve(["serve", "--host", "127.0.0.1", "s.ts", "--port=9000"])).toMatchObject({
       file: "s.ts",

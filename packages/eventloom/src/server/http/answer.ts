@@ -1,4 +1,5 @@
-import { errorBody, statusOf } from "../../protocol/index.js";
+import type { WorkflowEvent } from "../../core/index.js";
+import { errorBody, type HandlerInfo, statusOf } from "../../protocol/index.js";
 import type { EventFeed } from "../event-stream.js";
 import type { ServerLogger } from "../logger.js";
 
@@ -8,7 +9,7 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 export type Headers = Record<string, string>;
 
 /** What a route answers, as data. */
-export type Answer = JsonAnswer | BytesAnswer | StreamAnswer;
+export type Answer = JsonAnswer | BytesAnswer | StreamAnswer | RecordAnswer;
 
 /**
  * What the pipeline answers, JSON already serialized: a sink (node-sink.ts, web-sink.ts) only
@@ -40,6 +41,19 @@ export interface StreamAnswer {
   /** Opens the feed; `onEnd` is called once when it ends, whatever the reason. */
   open(onEnd: () => void): EventFeed;
 }
+
+/**
+ * Handler records whose JSON depends on the request's wire dialect: the pipeline shapes them
+ * (wire-shapes.ts) once the route answered, for every route alike.
+ * - `run`: the record of an ended run (`status` 200 or 500), with the event that ended it when the
+ *   route has it in memory;
+ * - `started`: run-nowait's record; `lookup`: GET /handlers/{id}; `result`: GET /results/{id};
+ * - `list`: GET /handlers, a page (or, unpaged, every handler) with the next page's cursor.
+ */
+export type RecordAnswer =
+  | { kind: "record"; of: "run"; status: number; record: HandlerInfo; stopEvent: WorkflowEvent | null }
+  | { kind: "record"; of: "started" | "lookup" | "result"; record: HandlerInfo }
+  | { kind: "record"; of: "list"; records: HandlerInfo[]; nextCursor: string | null };
 
 /** A JSON answer. */
 export const json = (body: unknown, status = 200, headers?: Headers): JsonAnswer =>

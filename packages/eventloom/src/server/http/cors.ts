@@ -1,7 +1,7 @@
 import type { Headers } from "./answer.js";
 
 const ALLOW_METHODS = "GET,POST,OPTIONS";
-const ALLOW_HEADERS = "Authorization,Content-Type,Last-Event-ID";
+const ALLOW_HEADERS = "Authorization,Content-Type,Last-Event-ID,X-Workflows-Wire";
 
 /**
  * The CORS headers of a simple (not preflight) request's answer: the allowed origin (`*`, or the
@@ -15,7 +15,7 @@ export function addCorsHeaders(
   const value = allowedOrigin(allowed, origin);
   if (value === null) return;
   headers["access-control-allow-origin"] = value;
-  if (value !== "*") headers["vary"] = "Origin";
+  if (value !== "*") headers["vary"] = headers["vary"] ? `${headers["vary"]}, Origin` : "Origin";
 }
 
 /** True when `origin` may use the API from a browser. */

@@ -1,6 +1,6 @@
 import { WorkflowError } from "../../core/index.js";
-import { parseCancelQuery, parseHandlersQuery, toHandlerData } from "../../protocol/index.js";
-import type { HandlerRecord } from "../../stores/store.js";
+import { type HandlersQuery, parseCancelQuery, parseHandlersQuery } from "../../protocol/index.js";
+import type { HandlerPage, HandlerRecord, Store } from "../../stores/store.js";
 import { awaitEnded, CANCEL_WAIT_MS } from "../runs/await-ended.js";
 import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
@@ -16,28 +16,52 @@ export async function requireHandler(runtime: Runtime, handlerId: string): Promi
   return record;
 }
 
+const listPage = (store: Store, query: HandlersQuery, limit: number, cursor: string | null | undefined) =>
+  store.listHandlers({
+    status: query.status,
+    workflowName: query.workflow_name,
+    limit,
+    cursor: cursor ?? null,
+  });
+
+/** Every handler the filters match, newest first, read a largest page at a time. */
+async function everyHandler(store: Store, query: HandlersQuery): Promise<HandlerPage> {
+  const handlers: HandlerRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: HandlerPage = await listPage(store, query, MAX_PAGE, cursor);
+    handlers.push(...page.handlers);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return { handlers, nextCursor: null };
+}
+
+/** The largest page `limit` allows. */
+const MAX_PAGE = 1000;
+
 /** /results, /handlers (listing, lookup) and cancel. */
 export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getHandler" | "cancelHandler"> = {
   getResult: async (ctx, _request, p) => {
     const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
-    return json(toHandlerData(record), record.status === "running" ? 202 : 200);
+    return { kind: "record", of: "result", record };
   },
 
   listHandlers: async (ctx, request) => {
-    const query = parseHandlersQuery(new URLSearchParams(request.query));
+    const params = new URLSearchParams(request.query);
+    const query = parseHandlersQuery(params);
     const { store } = await ctx.runtime();
-    const page = await store.listHandlers({
-      status: query.status,
-      workflowName: query.workflow_name,
-      limit: query.limit,
-      cursor: query.cursor ?? null,
-    });
-    return json({ handlers: page.handlers.map(toHandlerData), next_cursor: page.nextCursor });
+    // LlamaIndex's clients never follow a cursor: in their dialect a listing without `limit` or
+    // `cursor` is every handler.
+    const unpaged = request.wire() === "llama-agents" && !params.has("limit") && !params.has("cursor");
+    const page = unpaged
+      ? await everyHandler(store, query)
+      : await listPage(store, query, query.limit, query.cursor);
+    return { kind: "record", of: "list", records: page.handlers, nextCursor: page.nextCursor };
   },
 
   getHandler: async (ctx, _request, p) => {
     const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
-    return json(toHandlerData(record));
+    return { kind: "record", of: "lookup", record };
   },
 
   cancelHandler: async (ctx, request, p) => {

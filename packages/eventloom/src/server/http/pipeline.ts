@@ -1,20 +1,29 @@
-import { refuseForbiddenKeys } from "../../protocol/index.js";
+import { refuseForbiddenKeys, type WireDialect } from "../../protocol/index.js";
 import type { ServerContext } from "../server-context.js";
-import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type WireAnswer } from "./answer.js";
+import {
+  type Answer,
+  errorAnswer,
+  JSON_CONTENT_TYPE,
+  json,
+  type RecordAnswer,
+  type WireAnswer,
+} from "./answer.js";
 import { apiGate } from "./api-gate.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
+import type { RoutedRequest } from "./route-handler.js";
 import { allowedMethods, isApiPath, matchRoute } from "./route-table.js";
 import { ROUTE_HANDLERS } from "./routes.js";
 import { serveUiFile } from "./static-ui.js";
+import { requestWire, shapeAnswer } from "./wire-shapes.js";
 
 /**
  * The server's one request pipeline, whichever way a request came in (node-sink.ts for serve(),
  * web-sink.ts for server.fetch): the Host and media type checks, preflights, the route table, the
- * token and shutdown gate, 404/405, the debugger's files, every body's forbidden keys, every error
- * as JSON, CORS, nosniff, and `Connection: close` while shutting down. It answers with data; the
- * sinks only write it.
+ * token and shutdown gate, 404/405, the debugger's files, every body's forbidden keys, handler records
+ * shaped in the request's wire dialect, every error as JSON, CORS, nosniff, and `Connection: close`
+ * while shutting down. It answers with data; the sinks only write it.
  */
 export async function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
   let answer: WireAnswer;
@@ -36,7 +45,10 @@ export async function answerRequest(ctx: ServerContext, request: HttpRequest): P
   return answer;
 }
 
-async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
+/** An answer once its records are shaped. */
+type ShapedAnswer = Exclude<Answer, RecordAnswer>;
+
+async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnswer> {
   guardRequest(ctx, given);
   const request = checkedBody(given);
   const { method, path } = request;
@@ -54,7 +66,18 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
     const denied = apiGate(ctx, request.header("authorization"));
     if (denied) return denied;
   }
-  if (match) return ROUTE_HANDLERS[match.id](ctx, request, match.params);
+  if (match) {
+    let wire: WireDialect | undefined;
+    const routed: RoutedRequest = {
+      ...request,
+      wire: () => {
+        wire ??= requestWire(ctx, request);
+        return wire;
+      },
+    };
+    const answer = await ROUTE_HANDLERS[match.id](ctx, routed, match.params);
+    return answer.kind === "record" ? shapeAnswer(ctx, routed.wire(), answer) : answer;
+  }
   const methods = allowedMethods(path);
   if (methods && !methods.includes(method)) {
     return json({ detail: `Method ${method} not allowed on ${path}`, code: "METHOD_NOT_ALLOWED" }, 405, {
@@ -90,7 +113,7 @@ function checkedBody(request: HttpRequest): HttpRequest {
 }
 
 /** A JSON answer serialized; the others as they are. */
-function toWire(answer: Answer): WireAnswer {
+function toWire(answer: ShapedAnswer): WireAnswer {
   if (answer.kind === "bytes" || answer.kind === "stream") return answer;
   const headers = { "content-type": JSON_CONTENT_TYPE, ...answer.headers };
   return { kind: "bytes", status: answer.status, body: JSON.stringify(answer.body), headers };

@@ -1,17 +1,18 @@
 import { WorkflowError } from "../../core/index.js";
-import {
-  buildOpenApiDocument,
-  decodeStartEvent,
-  parseRunRequest,
-  toHandlerData,
-  toRunNowaitResponse,
-} from "../../protocol/index.js";
+import { buildOpenApiDocument, decodeStartEvent, parseRunRequest } from "../../protocol/index.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
 import type { LiveRun } from "../runs/live-run.js";
 import type { ServerContext } from "../server-context.js";
-import { type Answer, errorAnswer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
+import {
+  type Answer,
+  errorAnswer,
+  JSON_CONTENT_TYPE,
+  type JsonAnswer,
+  json,
+  type RecordAnswer,
+} from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
 import type { RouteHandlers } from "./route-handler.js";
 
@@ -24,7 +25,7 @@ async function startRun(
   request: HttpRequest,
   name: string,
   wait: boolean,
-): Promise<JsonAnswer> {
+): Promise<JsonAnswer | RecordAnswer> {
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
   const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
@@ -55,7 +56,7 @@ async function startRun(
       const record = run.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
       await writer.flush(run.handlerId);
-      return { status: 200, body: toRunNowaitResponse(record) };
+      return { kind: "record", of: "started", record };
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
@@ -69,12 +70,16 @@ async function startRun(
 }
 
 /** run's answer once the run ended: its final record, 500 when it did not complete. */
-async function endedAnswer(run: LiveRun, store: Store): Promise<JsonAnswer> {
+async function endedAnswer(run: LiveRun, store: Store): Promise<RecordAnswer> {
   // The live record is the final one once `ended` settles, unless the run left memory while it
   // waited (idle release) and ended in another LiveRun: then the store has it.
-  const record: HandlerRecord =
-    run.state.status !== "running" ? run.record() : ((await store.getHandler(run.handlerId)) ?? run.record());
-  return { status: record.status === "completed" ? 200 : 500, body: toHandlerData(record) };
+  const live = run.state.status !== "running";
+  const record: HandlerRecord = live
+    ? run.record()
+    : ((await store.getHandler(run.handlerId)) ?? run.record());
+  const status = record.status === "completed" ? 200 : 500;
+  const stopEvent = live ? (run.state.outcome?.stopEvent ?? null) : null;
+  return { kind: "record", of: "run", status, record, stopEvent };
 }
 
 /** Built on first request, then served as the same text. */
