@@ -2,6 +2,7 @@ import { refuseForbiddenKeys } from "../../protocol/index.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type WireAnswer } from "./answer.js";
 import { apiGate } from "./api-gate.js";
+import { insideBase } from "./base-path.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
@@ -38,7 +39,9 @@ export async function answerRequest(ctx: ServerContext, request: HttpRequest): P
 
 async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
   guardRequest(ctx, given);
-  const request = checkedBody(given);
+  const inside = insideBase(ctx.basePath, given.path);
+  if (inside === null) return outsideBase(ctx.basePath, given);
+  const request = checkedBody(given, inside.path);
   const { method, path } = request;
   if (method === "OPTIONS") {
     return {
@@ -57,9 +60,13 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
   if (match) return ROUTE_HANDLERS[match.id](ctx, request, match.params);
   const methods = allowedMethods(path);
   if (methods && !methods.includes(method)) {
-    return json({ detail: `Method ${method} not allowed on ${path}`, code: "METHOD_NOT_ALLOWED" }, 405, {
-      allow: methods.join(", "),
-    });
+    return json(
+      { detail: `Method ${method} not allowed on ${given.path}`, code: "METHOD_NOT_ALLOWED" },
+      405,
+      {
+        allow: methods.join(", "),
+      },
+    );
   }
   if (!api && (method === "GET" || method === "HEAD")) {
     const file = await serveUiFile(
@@ -67,17 +74,32 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
       path,
       method === "HEAD",
       request.header("accept-encoding") ?? null,
+      inside.baseHref,
     );
     if (file) return file;
   }
-  return json({ detail: `No route for ${method} ${path}`, code: "NOT_FOUND" }, 404);
+  return json({ detail: `No route for ${method} ${given.path}`, code: "NOT_FOUND" }, 404);
 }
 
-/** The request whose body, once parsed, is checked whole: its media type and its keys. */
-function checkedBody(request: HttpRequest): HttpRequest {
+/** A path outside the server's base path: 404, saying where the server is and what it must be given. */
+function outsideBase(base: string, request: HttpRequest): Answer {
+  return json(
+    {
+      detail: `No route for ${request.method} ${request.path}: this server answers under ${base} and must be given each request with its whole path, not with the mount path taken off`,
+      code: "NOT_FOUND",
+    },
+    404,
+  );
+}
+
+/**
+ * The request as the routes see it: its path below the base path, its body checked whole once
+ * parsed (its media type and its keys).
+ */
+function checkedBody(request: HttpRequest, path: string): HttpRequest {
   return {
     method: request.method,
-    path: request.path,
+    path,
     query: request.query,
     header: request.header,
     readJson: async (limit) => {
