@@ -48,8 +48,8 @@ describe("server.start()", () => {
       );
     // A run left `running` in the file: its step was in flight when its server closed.
     const first = track(new WorkflowServer({ store: new SqliteStore(path), token: "" }));
-    first.addWorkflow("work", work(true));
-    const started = await call(first, "POST", "/workflows/work/run-nowait");
+    first.addWorkflow("job", work(true));
+    const started = await call(first, "POST", "/workflows/job/run-nowait");
     const { handler_id: id } = (await started.json()) as { handler_id: string };
     await expect.poll(() => runs).toBe(1);
     await first.close();
@@ -57,7 +57,7 @@ describe("server.start()", () => {
 
     const store = new SqliteStore(path);
     const second = track(new WorkflowServer({ store, token: "" }));
-    second.addWorkflow("work", work(false));
+    second.addWorkflow("job", work(false));
     expect(second.liveRunCount).toBe(0);
     await second.start();
     // Read from the server's own store object: no HTTP request reaches the server.
