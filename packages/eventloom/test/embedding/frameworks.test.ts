@@ -11,18 +11,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { createAdaptorServer } from "@hono/node-server";
 import { WorkflowClient } from "eventloom/client";
 import type { WorkflowServer } from "eventloom/server";
 import express from "express";
 import Fastify, { type FastifyInstance } from "fastify";
+import { Hono } from "hono";
+import { mount } from "hono/mount";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageDir, repoRoot } from "../cli/cli-process.js";
 import { post, raw } from "../support/raw-http.js";
-import { writeGuideFiles } from "./guide-files.js";
+import { guideFileNames, NEXT_FILES, NODE_FILES, writeGuideFiles } from "./guide-files.js";
 
 const run = promisify(execFile);
 const BASE = "/api/workflows";
-const NODE_FILES = ["workflows-server.ts", "hono.ts", "express.ts", "express-json-first.ts", "fastify.ts"];
 
 interface App {
   origin: string;
@@ -217,7 +219,28 @@ describe("a body read before the server", () => {
   });
 });
 
+describe("Hono's mount() from hono/mount, as the guide's note gives it", () => {
+  it("serves the API and the page at /api/workflows and /api/workflows/", async () => {
+    const app = new Hono();
+    app.all(`${BASE}/*`, mount(server.fetch, { replaceRequest: false }));
+    const http = createAdaptorServer({ fetch: app.fetch }) as Server;
+    http.listen(0, "127.0.0.1");
+    const mounted = await listening(http);
+    try {
+      expect(await clientFor(mounted).listWorkflows()).toEqual(["greet"]);
+      expect(await (await fetch(`${mounted.origin}${BASE}`)).text()).toContain('<base href="workflows/">');
+      expect((await fetch(`${mounted.origin}${BASE}/`)).status).toBe(200);
+    } finally {
+      await mounted.close();
+    }
+  });
+});
+
 describe("the guide's files", () => {
+  it("are each run by a test: this file's or nextjs.test.ts's", async () => {
+    expect((await guideFileNames()).sort()).toEqual([...new Set([...NODE_FILES, ...NEXT_FILES])].sort());
+  });
+
   it("type-check under strict TypeScript (Hono, Express, Fastify and the server module)", {
     timeout: 120_000,
   }, async () => {

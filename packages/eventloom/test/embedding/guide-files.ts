@@ -7,6 +7,21 @@ import { fileBlock, fileBlockNames } from "../integration/readme-calls.js";
 
 export const GUIDE = join(repoRoot, "docs", "EMBEDDING.md");
 
+/** The guide's files for node's frameworks (frameworks.test.ts runs them) and for Next.js (nextjs.test.ts). */
+export const NODE_FILES = [
+  "workflows-server.ts",
+  "hono.ts",
+  "express.ts",
+  "express-json-first.ts",
+  "fastify.ts",
+];
+export const NEXT_FILES = [
+  "workflows-server.ts",
+  "app/api/workflows/[[...path]]/route.ts",
+  "instrumentation.ts",
+  "next.config.ts",
+];
+
 export const readGuide = (): Promise<string> => readFile(GUIDE, "utf8");
 
 /** The guide's file names, as its blocks' first lines give them. */

@@ -20,7 +20,7 @@ import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type CliProcess, packageDir, repoRoot, watch } from "../cli/cli-process.js";
-import { writeGuideFiles } from "./guide-files.js";
+import { NEXT_FILES, writeGuideFiles } from "./guide-files.js";
 
 const run = promisify(execFile);
 
@@ -35,12 +35,6 @@ const NEXT_PACKAGES = [
 ];
 /** The package's runtime dependencies, copied from the repository (better-sqlite3's with it). */
 const COPIED = ["hono", "@hono/node-server", "better-sqlite3", "bindings", "file-uri-to-path", "zod"];
-const NEXT_FILES = [
-  "workflows-server.ts",
-  "app/api/workflows/[[...path]]/route.ts",
-  "instrumentation.ts",
-  "next.config.ts",
-];
 const BASE = "/api/workflows";
 
 // Next must see the project only: none of our settings, none of npm's or vitest's variables.
