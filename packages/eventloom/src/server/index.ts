@@ -3,6 +3,7 @@ export type { ServerLogger } from "./logger.js";
 export type { AddWorkflowOptions } from "./registry.js";
 export {
   isWorkflowServer,
+  type NodeHandler,
   type ServeInfo,
   type ServeOptions,
   WORKFLOW_SERVER_BRAND,

@@ -42,6 +42,8 @@ export interface ServerContext {
   /** Stream heartbeats run on it. */
   clock: Clock;
   pageSize: number;
+  /** The `basePath` option, canonical: `""` for none, else `/a/b`. */
+  basePath: string;
   /** Initializes once (store, resume) and gives the runtime; rejects while closing. */
   runtime(): Promise<Runtime>;
   /** "starting" until the first init finished, "closing" once close() began. */

@@ -2,13 +2,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AnyWorkflow, type Clock, systemClock, WorkflowError } from "../core/index.js";
 import { parseWireDialect, WIRE_DIALECTS, type WireDialect } from "../protocol/index.js";
-import type { Store } from "../stores/store.js";
 import { background } from "./clock-timers.js";
 import { type Ownership, ownershipFor } from "./cluster/index.js";
 import { createDefaultStore } from "./default-store.js";
 import type { OpenStream } from "./event-stream.js";
+import { normalizeBasePath } from "./http/base-path.js";
 import { makeBearerCheck } from "./http/bearer-auth.js";
-import { nodeListener } from "./http/node-sink.js";
+import { type NodeHandler, nodeListener } from "./http/node-sink.js";
 import { defaultUiDir } from "./http/static-ui.js";
 import { answerFetch } from "./http/web-sink.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
@@ -19,85 +19,13 @@ import { HandlerSignals } from "./runs/handler-signals.js";
 import { RecentEvents } from "./runs/recent-events.js";
 import { RunManager } from "./runs/run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
+import type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
+
+export type { NodeHandler } from "./http/node-sink.js";
+export type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
 
 /** Lets the CLI recognise a server created by another copy of this module. */
 export const WORKFLOW_SERVER_BRAND: unique symbol = Symbol.for("eventloom.WorkflowServer") as never;
-
-export interface WorkflowServerOptions {
-  /** Where handlers, events and run states are kept. Default: SQLite at `WORKFLOWS_DB`, else `.workflows/workflows.db`. */
-  store?: Store;
-  /** Bearer token every route but /health and the UI requires. Default: `WORKFLOWS_SERVER_TOKEN`, else none. */
-  token?: string;
-  /**
-   * Origins a browser page may call the API from (`*`: any). Default `WORKFLOWS_CORS_ORIGINS`
-   * (comma-separated), else none: only the server's own pages (the debugger).
-   */
-  corsOrigins?: string | string[];
-  /**
-   * Host names the server answers to besides `localhost`, `*.localhost` and IP literals, which are
-   * always accepted (`*`: any); another `Host` gets 403 `HOST_NOT_ALLOWED` (DNS rebinding).
-   * Default `WORKFLOWS_ALLOWED_HOSTS` (comma-separated), else none.
-   */
-  allowedHosts?: string[];
-  /**
-   * Whether run requests may carry a serialized `context` (a run state made by a client). It is
-   * validated against the workflow's schemas and cannot lift its deadline. Default false: 400
-   * `CONTEXT_NOT_ACCEPTED`.
-   */
-  acceptContext?: boolean;
-  /**
-   * The wire dialect of requests that do not choose one with `X-Workflows-Wire`: `seed` (the HTTP
-   * API of docs/HTTP-API.md) or `llama-agents` (the shapes LlamaIndex's own clients expect). Default
-   * `WORKFLOWS_WIRE`, else `seed`.
-   */
-  wire?: WireDialect;
-  /** Largest accepted request body. Default 1 MiB. */
-  bodyLimitBytes?: number;
-  /** A run waiting for outside input this long is dropped from memory (it stays in the store). Default 60 000. */
-  idleReleaseMs?: number;
-  /** Default: silent. */
-  logger?: ServerLogger;
-  clock?: Clock;
-  /** The debugger's build. Default: `dist/ui` of the package, else the repository's `packages/ui/dist`. */
-  uiDir?: string;
-  /** How often an idle SSE stream carries a `: ping` comment. Default 15 000. */
-  pingIntervalMs?: number;
-  /**
-   * How long a client may take to send a whole request (headers and body); a slower one is cut off
-   * (408). Event streams are responses and are not limited by it. Default 60 000.
-   */
-  requestTimeoutMs?: number;
-  /**
-   * With a store shared by several processes (Postgres): how long a handler's lease lives without
-   * renewal. A dead process's handlers run elsewhere after about 1.5 × this. Default
-   * `WORKFLOWS_LEASE_TTL_MS`, else 10 000.
-   */
-  leaseTtlMs?: number;
-  /**
-   * How many times a stored run is resumed without finishing a step (each resume that took the
-   * process down counts) before it is failed with `RESUME_CRASH_LOOP` instead. Default 3.
-   */
-  maxResumeAttempts?: number;
-}
-
-export interface ServeOptions {
-  /** Default `0.0.0.0`. */
-  host?: string;
-  /** Default 8080; 0 picks a free port. */
-  port?: number;
-  /**
-   * Where the server logs from now on when it was created without a `logger` (the `eventloom` CLI
-   * passes its stderr logger; serve()'s own warnings go there too); ignored for the server's log when
-   * it was created with one.
-   */
-  logger?: ServerLogger;
-}
-
-export interface ServeInfo {
-  host: string;
-  port: number;
-  url: string;
-}
 
 /** Events kept in memory for a handler a stream reads: one page to a page and a half of a stream's reads. */
 const RECENT_EVENTS_PER_HANDLER = 1000;
@@ -106,7 +34,8 @@ type Phase = "starting" | "ready" | "closing" | "failed";
 
 /**
  * Serves workflows over HTTP: runs them durably in its store, streams their events, and mounts the
- * debugger UI at `/`.
+ * debugger UI at `/` (at its `basePath` when it has one). It serves on its own (`serve()`) or in
+ * another app (`server.fetch`, `server.nodeHandler`; docs/EMBEDDING.md).
  *
  * @example
  * const server = new WorkflowServer({ store: new SqliteStore(".workflows/workflows.db") });
@@ -132,6 +61,13 @@ export class WorkflowServer {
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
 
+  /**
+   * The handler for node's HTTP servers and for Express, Connect or Fastify (`reply.raw`): with a
+   * `basePath`, a request outside it goes to `next` when one is given. A body a parser in front of
+   * it already read is taken from `request.body` (`express.json()`); one read without that is a 400.
+   */
+  readonly nodeHandler: NodeHandler;
+
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
@@ -147,6 +83,7 @@ export class WorkflowServer {
       error: (message, details) => this.#sink.error(message, details),
     };
     this.#clock = options.clock ?? systemClock;
+    const basePath = normalizeBasePath(options.basePath);
     const token = options.token ?? process.env["WORKFLOWS_SERVER_TOKEN"] ?? "";
     const context: ServerContext = {
       registry: this.#registry,
@@ -160,6 +97,7 @@ export class WorkflowServer {
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
       clock: this.#clock,
       pageSize: 1000,
+      basePath,
       runtime: () => this.#ensureRuntime(),
       phase: () => this.#phase,
       streams: this.#streams,
@@ -170,6 +108,7 @@ export class WorkflowServer {
     };
     this.#context = context;
     this.fetch = this.fetch.bind(this);
+    this.nodeHandler = nodeListener(context);
   }
 
   /**
@@ -191,9 +130,24 @@ export class WorkflowServer {
     return this.#resolved?.manager.liveCount ?? 0;
   }
 
-  /** The web-standard handler: mount it in any framework, or call it in tests. */
+  /**
+   * The web-standard handler: mount it in any framework (Hono, Next.js route handlers, …), or call it
+   * in tests. With a `basePath`, give it requests whose URL still has it.
+   */
   async fetch(request: Request): Promise<Response> {
     return answerFetch(this.#context, request);
+  }
+
+  /**
+   * Opens the store and resumes the runs it holds as running, at once rather than on the first
+   * request: call it before the app the server is mounted in listens (`serve()` calls it). Calling it
+   * again is harmless.
+   *
+   * @throws WorkflowError `STORE_UNAVAILABLE` when the store cannot be opened (its error as `cause`),
+   * `SERVER_CLOSING` after `close()`.
+   */
+  async start(): Promise<void> {
+    await this.#ensureRuntime();
   }
 
   /** Starts the store (resuming running handlers) and listens. Resolves once listening. */
@@ -203,7 +157,7 @@ export class WorkflowServer {
     const host = options.host ?? "0.0.0.0";
     const port = options.port ?? 8080;
     if (options.logger && this.#options.logger === undefined) this.#sink = options.logger;
-    await this.#ensureRuntime();
+    await this.start();
     const requestTimeout = this.#options.requestTimeoutMs ?? 60_000;
     const server = createServer(
       {
@@ -214,7 +168,7 @@ export class WorkflowServer {
         keepAliveTimeout: 5_000,
         connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       },
-      nodeListener(this.#context),
+      this.nodeHandler,
     );
     this.#http = server;
     await new Promise<void>((resolve, reject) => {
@@ -232,7 +186,8 @@ export class WorkflowServer {
     const address = server.address() as AddressInfo;
     const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     const urlHost = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
-    return { host, port: address.port, url: `http://${urlHost}:${address.port}` };
+    const url = `http://${urlHost}:${address.port}${this.#context.basePath}`;
+    return { host, port: address.port, url };
   }
 
   /**

@@ -182,6 +182,8 @@ export type Checks = [
   NotAny<IsAny<Parameters<WorkflowServer["fetch"]>[0]>>,
   NotAny<IsAny<Awaited<ReturnType<WorkflowServer["fetch"]>>>>,
   NotAny<IsAny<Awaited<ReturnType<WorkflowServer["serve"]>>>>,
+  NotAny<IsAny<Parameters<WorkflowServer["nodeHandler"]>[0]>>,
+  NotAny<IsAny<Parameters<WorkflowServer["nodeHandler"]>[1]>>,
   NotAny<IsAny<Awaited<ReturnType<WorkflowClient["runWorkflow"]>>>>,
   NotAny<IsAny<EventOf<typeof Hello>["data"]["name"]>>,
 ];

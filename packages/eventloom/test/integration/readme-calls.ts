@@ -20,9 +20,23 @@ const MORE = "\u0000more";
 
 /** The TypeScript block that starts with `// my_server.ts`. */
 export function readmeServerFile(readme: string): string {
-  const block = /```ts\n(\/\/ my_server\.ts[\s\S]*?)```/.exec(readme);
-  if (!block?.[1]) throw new Error("README.md has no ```ts block starting with // my_server.ts");
+  return fileBlock(readme, "my_server.ts");
+}
+
+/**
+ * The ```ts block of a markdown page whose first line names the file it is: `// <path>`, alone or
+ * followed by a comment (`// my_server.ts — serve it with: …`).
+ */
+export function fileBlock(markdown: string, path: string): string {
+  const name = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const block = new RegExp(`\`\`\`ts\\n(\\/\\/ ${name}(?:[ \\t][^\\n]*)?\\n[\\s\\S]*?)\`\`\``).exec(markdown);
+  if (!block?.[1]) throw new Error(`No \`\`\`ts block starting with // ${path}`);
   return block[1];
+}
+
+/** The paths of every ```ts block that names its file on its first line (`// <path>`). */
+export function fileBlockNames(markdown: string): string[] {
+  return [...markdown.matchAll(/```ts\n\/\/ (\S+)/g)].map((m) => m[1] as string);
 }
 
 /** The shell block right after the `my_server.ts` block: its command and its curl calls. */

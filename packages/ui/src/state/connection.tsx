@@ -12,9 +12,12 @@ interface Connection {
 
 const ConnectionContext = createContext<Connection | null>(null);
 
-/** The server's API lives where the page was served from, whatever the mount path. */
+/**
+ * The server's API lives where the page was served from, whatever the mount path: the document's
+ * base, which the server sets when the page is asked for at its base path without a trailing slash.
+ */
 function serverBaseUrl(): string {
-  return new URL(".", window.location.href).href.replace(/\/$/, "");
+  return new URL(".", document.baseURI).href.replace(/\/$/, "");
 }
 
 function readToken(): string | null {

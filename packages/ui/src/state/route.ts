@@ -62,7 +62,8 @@ export function useRoute(): {
   const go = useCallback((next: Route, push: boolean) => {
     const hash = formatRoute(next);
     if (window.location.hash !== hash) {
-      const url = hash || window.location.pathname + window.location.search;
+      // The page's own path, not one relative to its <base> (which may end in a slash it does not have).
+      const url = window.location.pathname + window.location.search + hash;
       if (push) window.history.pushState(null, "", url);
       else window.history.replaceState(null, "", url);
     }

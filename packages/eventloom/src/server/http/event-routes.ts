@@ -50,13 +50,14 @@ async function streamEvents(
   return {
     kind: "stream",
     status: 200,
+    // no-transform: compression in front (Express's compression(), Next.js) would hold events back.
     headers: query.sse
       ? {
           "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-cache",
+          "cache-control": "no-cache, no-transform",
           "x-accel-buffering": "no",
         }
-      : { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-cache" },
+      : { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-cache, no-transform" },
     open: (onEnd) =>
       openEventFeed({
         onEnd,

@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import type { OpenStream } from "../event-stream.js";
 import type { ServerContext } from "../server-context.js";
 import type { StreamAnswer, WireAnswer } from "./answer.js";
+import { insideBase } from "./base-path.js";
 import { pipeFeedToNode } from "./feed-writers.js";
 import type { HttpRequest } from "./http-request.js";
 import { answerRequest } from "./pipeline.js";
@@ -9,23 +10,50 @@ import { readNodeJsonBody } from "./read-json-body.js";
 import { requestTarget } from "./request-target.js";
 
 /**
- * The node request listener of `serve()`: node's request in, the pipeline's answer written to node's
- * response. No web Request or Response in between: building and reading them cost about a third of
- * a trivial run (decision 0005), and a stream writes its pages to the socket as strings.
+ * A node request handler in the style of Express and Connect middleware: `next`, when given, is
+ * called for a request outside the server's base path instead of answering it 404.
  */
-export function nodeListener(ctx: ServerContext): RequestListener {
-  return (incoming, outgoing) => {
+export type NodeHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next?: (error?: unknown) => void,
+) => void;
+
+/** A request as Express and Connect give it when they mount a handler under a path: its URL cut. */
+interface MountedRequest extends IncomingMessage {
+  originalUrl?: string;
+}
+
+/**
+ * The node request listener of `serve()`, and `server.nodeHandler`: node's request in, the
+ * pipeline's answer written to node's response. No web Request or Response in between: building and
+ * reading them cost about a third of a trivial run (decision 0005), and a stream writes its pages to
+ * the socket as strings.
+ */
+export function nodeListener(ctx: ServerContext): NodeHandler & RequestListener {
+  return (incoming, outgoing, next?: (error?: unknown) => void) => {
     // The pipeline answers every error itself; this is for the socket failing under the writes.
-    serve(ctx, incoming, outgoing).catch(() => outgoing.destroy());
+    serve(ctx, incoming, outgoing, next).catch(() => outgoing.destroy());
   };
 }
 
-async function serve(ctx: ServerContext, incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
-  const target = requestTarget(incoming.url ?? "", incoming.headers.host);
+async function serve(
+  ctx: ServerContext,
+  incoming: MountedRequest,
+  outgoing: ServerResponse,
+  next: ((error?: unknown) => void) | undefined,
+): Promise<void> {
+  // Under a base path the whole path counts, also where Express cut its mount path off `url`.
+  const url = ctx.basePath === "" ? incoming.url : (incoming.originalUrl ?? incoming.url);
+  const target = requestTarget(url ?? "", incoming.headers.host);
   if (target === null) {
     // No URL can be made of the request line and Host: a bare 400, as before any route is looked at.
     outgoing.writeHead(400);
     outgoing.end();
+    return;
+  }
+  if (next && insideBase(ctx.basePath, target.path) === null) {
+    next();
     return;
   }
   const request: HttpRequest = {

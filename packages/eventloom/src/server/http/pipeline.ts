@@ -9,6 +9,7 @@ import {
   type WireAnswer,
 } from "./answer.js";
 import { apiGate } from "./api-gate.js";
+import { insideBase } from "./base-path.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
@@ -50,7 +51,9 @@ type ShapedAnswer = Exclude<Answer, RecordAnswer>;
 
 async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnswer> {
   guardRequest(ctx, given);
-  const request = checkedBody(given);
+  const inside = insideBase(ctx.basePath, given.path);
+  if (inside === null) return outsideBase(ctx.basePath, given);
+  const request = checkedBody(given, inside.path);
   const { method, path } = request;
   if (method === "OPTIONS") {
     return {
@@ -80,9 +83,13 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnsw
   }
   const methods = allowedMethods(path);
   if (methods && !methods.includes(method)) {
-    return json({ detail: `Method ${method} not allowed on ${path}`, code: "METHOD_NOT_ALLOWED" }, 405, {
-      allow: methods.join(", "),
-    });
+    return json(
+      { detail: `Method ${method} not allowed on ${given.path}`, code: "METHOD_NOT_ALLOWED" },
+      405,
+      {
+        allow: methods.join(", "),
+      },
+    );
   }
   if (!api && (method === "GET" || method === "HEAD")) {
     const file = await serveUiFile(
@@ -90,17 +97,32 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnsw
       path,
       method === "HEAD",
       request.header("accept-encoding") ?? null,
+      inside.baseHref,
     );
     if (file) return file;
   }
-  return json({ detail: `No route for ${method} ${path}`, code: "NOT_FOUND" }, 404);
+  return json({ detail: `No route for ${method} ${given.path}`, code: "NOT_FOUND" }, 404);
 }
 
-/** The request whose body, once parsed, is checked whole: its media type and its keys. */
-function checkedBody(request: HttpRequest): HttpRequest {
+/** A path outside the server's base path: 404, saying where the server is and what it must be given. */
+function outsideBase(base: string, request: HttpRequest): ShapedAnswer {
+  return json(
+    {
+      detail: `No route for ${request.method} ${request.path}: this server answers under ${base} and must be given each request with its whole path, not with the mount path taken off`,
+      code: "NOT_FOUND",
+    },
+    404,
+  );
+}
+
+/**
+ * The request as the routes see it: its path below the base path, its body checked whole once
+ * parsed (its media type and its keys).
+ */
+function checkedBody(request: HttpRequest, path: string): HttpRequest {
   return {
     method: request.method,
-    path: request.path,
+    path,
     query: request.query,
     header: request.header,
     readJson: async (limit) => {

@@ -10,6 +10,11 @@ export interface NodeBody {
     removeAllListeners(event: "data"): unknown;
     resume(): void;
     readableEnded: boolean;
+    /** Whether anything was read from the body already (by a body parser in front of the server). */
+    readableDidRead?: boolean;
+    /** What a body parser in front of the server (`express.json()`) left of the body it read. */
+    body?: unknown;
+    headers: Record<string, string | string[] | undefined>;
   };
   outgoing: { setHeader(name: string, value: string): void };
 }
@@ -30,6 +35,7 @@ const tooLarge = (limit: number) =>
 export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
   refuseDeclared(request.headers.get("content-length"), limit);
   if (!request.body) return undefined;
+  if (request.bodyUsed) throw alreadyRead();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -48,8 +54,20 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
 }
 
 /**
+ * A body read by something in front of the server, which left nothing to go by: refused, never taken
+ * for an empty body (an empty start event).
+ */
+const alreadyRead = () =>
+  new WorkflowError(
+    "INVALID_BODY",
+    "The request body was read before it reached the server (by a body parser in front of it?) and left no parsed body: mount the server before body parsers, or let them leave the body on request.body",
+  );
+
+/**
  * `readJsonBody` for a request node serves: reads the socket's request directly (a web stream over
  * it, or even an async iterator, costs more than a trivial run). `declared` is its Content-Length.
+ * A body a body parser in front of the server already read (Express's `express.json()`) is taken
+ * from `request.body`; one read without a parsed body left is refused.
  */
 export async function readNodeJsonBody(
   node: NodeBody,
@@ -57,9 +75,32 @@ export async function readNodeJsonBody(
   limit: number,
 ): Promise<unknown> {
   refuseDeclared(declared, limit);
+  const { incoming } = node;
+  if (incoming.readableEnded || incoming.readableDidRead === true)
+    return parsedBefore(incoming, declared, limit);
   const { chunks, size } = await readNode(node, limit);
   refuseShort(declared, size);
   return parseJson(chunks, size);
+}
+
+/** The body a body parser read before the server: what it left on `request.body`. */
+function parsedBefore(
+  incoming: NodeBody["incoming"],
+  declared: string | null | undefined,
+  limit: number,
+): unknown {
+  const parsed = incoming.body;
+  if (parsed instanceof Uint8Array) {
+    // express.raw(): the bytes themselves.
+    if (parsed.byteLength > limit) throw tooLarge(limit);
+    refuseShort(declared, parsed.byteLength);
+    return parseJson([parsed], parsed.byteLength);
+  }
+  if (parsed !== undefined) return parsed;
+  // Nothing was left, which is right only for a request that had no body.
+  const chunked = incoming.headers["transfer-encoding"] !== undefined;
+  if (!chunked && (declared === null || declared === undefined || Number(declared) === 0)) return undefined;
+  throw alreadyRead();
 }
 
 function refuseDeclared(declared: string | null | undefined, limit: number): void {

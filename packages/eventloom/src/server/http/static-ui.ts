@@ -35,8 +35,16 @@ const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Workflows</title></head>
 <body><h1>Workflows server</h1>
 <p>The debugger UI was not built. Build it with <code>npm run build -w packages/ui</code>;
-the HTTP API is available (see <a href="/openapi.json">/openapi.json</a>).</p></body></html>
+the HTTP API is available (see <a href="openapi.json">openapi.json</a>).</p></body></html>
 `;
+
+/**
+ * The page with a `<base>` first in its head: served at a base path without its trailing slash
+ * (`/api/workflows`), its relative URLs (scripts, styles, the API) must resolve under it, not beside it.
+ */
+function withBase(html: string, baseHref: string): string {
+  return html.replace(/<head(\s[^>]*)?>/i, (head) => `${head}<base href="${baseHref}">`);
+}
 
 /**
  * Where the debugger's build is: `dist/ui` next to `dist/server` in the published package, else the
@@ -101,7 +109,8 @@ async function precompressed(
 
 /**
  * Serves the UI's files: index.html revalidated every time, hashed assets cached for a year; the
- * build's brotli or gzip copy when `acceptEncoding` (the request's header) allows it.
+ * build's brotli or gzip copy when `acceptEncoding` (the request's header) allows it. With a
+ * `baseHref` (the page asked for at a base path without its trailing slash) the page gets a `<base>`.
  * Answers null when the path names no file (the caller answers 404). Never leaves `root`.
  */
 export async function serveUiFile(
@@ -109,6 +118,7 @@ export async function serveUiFile(
   pathname: string,
   head: boolean,
   acceptEncoding: string | null = null,
+  baseHref: string | null = null,
 ): Promise<BytesAnswer | null> {
   const root = configured !== null && (await isFile(resolve(configured, "index.html"))) ? configured : null;
   if (root === null) {
@@ -116,7 +126,7 @@ export async function serveUiFile(
     return {
       kind: "bytes",
       status: 200,
-      body: head ? null : NOT_BUILT,
+      body: head ? null : baseHref === null ? NOT_BUILT : withBase(NOT_BUILT, baseHref),
       headers: {
         "content-type": "text/html; charset=utf-8",
         "cache-control": "no-cache",
@@ -136,9 +146,23 @@ export async function serveUiFile(
   const path = resolve(base, relative);
   if (path !== base && !path.startsWith(base + sep)) return null;
   if (!(await isFile(path))) return null;
+  const isIndex = path === resolve(base, "index.html");
+  if (isIndex && baseHref !== null) {
+    const html = withBase(await readFile(path, "utf8"), baseHref);
+    return {
+      kind: "bytes",
+      status: 200,
+      body: head ? null : html,
+      headers: {
+        "content-type": CONTENT_TYPES[".html"] as string,
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": PAGE_CSP,
+      },
+    };
+  }
   const sent = await precompressed(path, acceptEncoding);
   const body = head ? null : await readFile(sent.path);
-  const isIndex = path === resolve(base, "index.html");
   const cacheControl = relative.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache";
   const headers: Record<string, string> = {
     "content-type": CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream",

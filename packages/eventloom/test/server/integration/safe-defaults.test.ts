@@ -1,6 +1,6 @@
-import { connect } from "node:net";
 import { MemoryStore, type WorkflowServer, type WorkflowServerOptions } from "eventloom/server";
 import { afterEach, describe, expect, test } from "vitest";
+import { post, raw } from "../../support/raw-http.js";
 import { makeServer, until } from "../helpers.js";
 
 // Round 2 §3 and §4 over a real socket: what a server on a developer's machine refuses by default.
@@ -12,28 +12,6 @@ async function start(options: WorkflowServerOptions = {}): Promise<number> {
   server = makeServer(options);
   return (await server.serve({ host: "127.0.0.1", port: 0 })).port;
 }
-
-/** Sends raw bytes, half-closes when `end`, and resolves with the status and the whole answer. */
-function raw(port: number, request: string, end = false): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let text = "";
-    socket.on("data", (d) => {
-      text += d.toString();
-      // One answer is enough: close once its body (by Content-Length) is in.
-      const head = text.indexOf("\r\n\r\n");
-      const length = /content-length: (\d+)/i.exec(text)?.[1];
-      if (head >= 0 && length !== undefined && text.length >= head + 4 + Number(length)) socket.destroy();
-    });
-    socket.on("close", () => resolve({ status: Number(text.slice(9, 12)), text }));
-    socket.on("error", reject);
-    socket.write(request);
-    if (end) socket.end();
-  });
-}
-
-const post = (path: string, headers: string, body = "") =>
-  `POST ${path} HTTP/1.1\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 
 describe("Host check (DNS rebinding)", () => {
   test("a Host that is not localhost, an IP literal or an allowed name is a 403 HOST_NOT_ALLOWED, on API and UI", async () => {
