@@ -270,8 +270,9 @@ describe("several server processes on one Postgres database", { timeout: 180_000
         if (prev.pid !== next.pid) expect(next.start).toBeGreaterThanOrEqual(prev.end);
       }
       for (const s of survivors) takers.add(s.pid);
-      // Each handler was taken over by exactly one of the racers.
-      expect(new Set(survivors.map((s) => s.pid)).size).toBe(1);
+      // A handler may change hands again when a busy machine delays a lease renewal past its self-stop
+      // (0.6 × ttl): that is fencing at work, not a race, and the check above proves the racers' runs
+      // never overlapped.
       expect(spans.filter((s) => s.pid === a.pid).length).toBeGreaterThan(0);
     }
     expect(takers.size).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
-import type { WorkflowEvent } from "../../core/index.js";
+import { randomId } from "../../core/clock.js";
+import type { Clock, WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
 import type { ServerLogger } from "../logger.js";
 import type { CommitWriter } from "./commit-writer.js";
@@ -13,6 +14,22 @@ export const cancelRequest = (): WorkflowEvent => ({
   qualifiedName: CANCEL_EVENT,
   data: {},
 });
+
+/** Writes an outside event to a handler's inbox, for the process that runs it. */
+export function appendToInbox(
+  store: Store,
+  clock: Clock,
+  handlerId: string,
+  event: WorkflowEvent,
+  step: string | null,
+): Promise<void> {
+  return store.appendInbox(handlerId, {
+    id: randomId(),
+    event,
+    step,
+    receivedAt: new Date(clock.now()).toISOString(),
+  });
+}
 
 /**
  * Takes the items other processes wrote to the run's inbox into the run (events, cancellations),

@@ -14,7 +14,7 @@ import { BlockedRuns } from "./blocked-runs.js";
 import { cancelStored } from "./cancel-stored.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
-import { cancelRequest, drainInbox } from "./inbox.js";
+import { appendToInbox, cancelRequest, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 
@@ -63,11 +63,6 @@ export class RunManager implements OwnedRuns {
   /** Runs held in memory. */
   get liveCount(): number {
     return this.#live.size;
-  }
-
-  /** Released runs waiting for a timer. */
-  get wakeCount(): number {
-    return this.#idle.wakeCount;
   }
 
   /** The run in memory, if any. */
@@ -149,15 +144,9 @@ export class RunManager implements OwnedRuns {
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
   async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
-    const { store, ownership, clock } = this.#o;
-    await store.appendInbox(handlerId, {
-      id: randomId(),
-      event,
-      step,
-      receivedAt: new Date(clock.now()).toISOString(),
-    });
+    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step);
     // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (!(await ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
+    if (!(await this.#o.ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
   }
 
   /** Handlers this process runs (for lease renewal). */
@@ -266,10 +255,9 @@ export class RunManager implements OwnedRuns {
   }
 
   /**
-   * The store refused a handler's changes (they conflict with what it holds) and the writer dropped
-   * them: the run in memory is no longer the truth. It is dropped as after a crash (its waiters fail);
-   * if the store has it running, it goes on from its last durable state when it is next acquired (an
-   * event, a restart, a takeover), not at once: resuming a state the store contradicts could loop.
+   * The store refused a handler's changes and the writer dropped them: the run in memory is no longer
+   * the truth. It is dropped as after a crash; a running one goes on from its last durable state when
+   * next acquired, not at once: resuming a state the store contradicts could loop.
    */
   #unwritable(handlerId: string, error: WorkflowError): void {
     this.#drop(handlerId);
