@@ -72,6 +72,23 @@ export interface ListHandlersQuery {
   limit: number;
   /** The `nextCursor` of the previous page. */
   cursor?: string | null;
+  /** true: only handlers with a `blocked` object; false: only those without; missing: all. */
+  blocked?: boolean;
+  /**
+   * A handler whose result's JSON text is longer than this many bytes (UTF-8) comes without it:
+   * `result: null` and `resultTruncated: true`. Missing: whole results.
+   */
+  maxResultBytes?: number;
+}
+
+/**
+ * Which ended handlers `deleteEnded` deletes: for each status given, those whose `completedAt` is
+ * before this time (ISO 8601 UTC). A status left out is not deleted.
+ */
+export interface EndedCutoffs {
+  completed?: string;
+  failed?: string;
+  cancelled?: string;
 }
 
 export interface HandlerPage {
@@ -167,6 +184,21 @@ export interface Store {
 
   /** Deletes the handler and everything stored for it. Resolves false when it did not exist. */
   deleteHandler(handlerId: string): Promise<boolean>;
+
+  /**
+   * Retention: deletes at most `limit` ended handlers that `cutoffs` names (oldest first), each with
+   * everything stored for it, in one transaction, and resolves with their ids; fewer than `limit`
+   * means none more is due now. Never deletes a running handler nor one with `blocked`. Optional: a
+   * server with `retention` refuses to start on a store without it.
+   */
+  deleteEnded?(cutoffs: EndedCutoffs, limit: number): Promise<string[]>;
+
+  /**
+   * Gives space that deletions freed back to the file system, a bounded amount per call (SQLite:
+   * incremental vacuum); resolves true when there is more to give back. Optional: a store whose
+   * space is reused in place (Postgres, after autovacuum) or that holds no file (memory) has none.
+   */
+  reclaimSpace?(): Promise<boolean>;
 
   /**
    * Resolves when the store takes writes now; rejects (STORE_UNAVAILABLE) when it does not. Cheap

@@ -6,6 +6,13 @@ import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
 
+/**
+ * A listed handler's result is left out (`result: null`, `result_truncated: true`) when its JSON is
+ * longer than this: a page of 1000 handlers stays under about 4 MiB whatever the results weigh.
+ * GET /handlers/{handler_id} and /results/{handler_id} give it whole.
+ */
+export const LISTED_RESULT_MAX_BYTES = 4096;
+
 const notFound = (handlerId: string) =>
   new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
 
@@ -31,6 +38,8 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
       workflowName: query.workflow_name,
       limit: query.limit,
       cursor: query.cursor ?? null,
+      maxResultBytes: LISTED_RESULT_MAX_BYTES,
+      ...(query.blocked === undefined ? {} : { blocked: query.blocked }),
     });
     return json({ handlers: page.handlers.map(toHandlerData), next_cursor: page.nextCursor });
   },

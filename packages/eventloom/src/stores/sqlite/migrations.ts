@@ -56,6 +56,18 @@ export const migrations: readonly Migration[] = [
     description: "handlers.resume_attempts: resumes since the run's last finished step",
     sql: "ALTER TABLE handlers ADD COLUMN resume_attempts INTEGER NOT NULL DEFAULT 0;",
   },
+  {
+    version: 3,
+    description: "handlers.workflow_version and handlers.blocked; indexes of blocked and of ended handlers",
+    sql: `
+      ALTER TABLE handlers ADD COLUMN workflow_version TEXT;
+      ALTER TABLE handlers ADD COLUMN blocked TEXT;  -- JSON {code, detail, since}; NULL when not blocked
+      -- Partial: a running handler's updates never touch them.
+      CREATE INDEX handlers_blocked_newest ON handlers (started_at DESC, handler_id DESC)
+        WHERE blocked IS NOT NULL;
+      CREATE INDEX handlers_ended ON handlers (status, completed_at) WHERE status != 'running';
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */
@@ -69,6 +81,10 @@ export const LATEST_VERSION = migrations[migrations.length - 1]?.version ?? 0;
  * @returns the versions it applied (empty when the schema was already current)
  */
 export function migrate(db: Database.Database): number[] {
+  // A new file gives the space of deleted handlers back incrementally (retention). It can only be set
+  // before the first table: a file made without it is converted by the store's reclaimSpace.
+  const empty = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0;
+  if (empty) db.pragma("auto_vacuum = INCREMENTAL");
   const run = db.transaction((): number[] => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > LATEST_VERSION) {
