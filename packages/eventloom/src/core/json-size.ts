@@ -19,18 +19,31 @@ export function utf8Length(text: string): number {
 }
 
 /**
- * The UTF-8 length of `value`'s JSON text as a store keeps it (a bigint as its digits); 0 when JSON
- * cannot hold it at all (a cycle: what is kept of it then is its short `String()`).
+ * Whether `value`'s JSON text is more than `limit` bytes of UTF-8. A text of at most a third of the
+ * limit in code units fits without a scan (a code unit is 1 to 3 bytes): the common case is cheap.
  */
-export function jsonBytes(value: unknown): number {
+export function jsonLargerThan(value: unknown, limit: number): { larger: boolean; bytes: number } {
+  const text = jsonText(value);
+  // `bytes` is exact only when it is needed: for a text that is larger.
+  if (text.length * 3 <= limit) return { larger: false, bytes: text.length };
+  const bytes = utf8Length(text);
+  return { larger: bytes > limit, bytes };
+}
+
+function jsonText(value: unknown): string {
   try {
-    return utf8Length(JSON.stringify(value) ?? "");
+    return JSON.stringify(value) ?? "";
   } catch {
     try {
-      const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-      return utf8Length(text ?? "");
+      return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "";
     } catch {
-      return 0;
+      return "";
     }
   }
 }
+
+/**
+ * The UTF-8 length of `value`'s JSON text as a store keeps it (a bigint as its digits); 0 when JSON
+ * cannot hold it at all (a cycle: what is kept of it then is its short `String()`).
+ */
+export const jsonBytes = (value: unknown): number => utf8Length(jsonText(value));

@@ -13,11 +13,13 @@ import { answerFetch } from "./http/web-sink.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics/index.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
+import { RetentionLoop, type RetentionOptions } from "./retention/index.js";
 import { CommitWriter } from "./runs/commit-writer.js";
 import { HandlerSignals } from "./runs/handler-signals.js";
-import { RecentEvents } from "./runs/recent-events.js";
+import { DEFAULT_RECENT_BYTES, RecentEvents } from "./runs/recent-events.js";
 import { RunManager } from "./runs/run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
+import { serverLimits } from "./server-limits.js";
 
 /** Lets the CLI recognise a server created by another copy of this module. */
 export const WORKFLOW_SERVER_BRAND: unique symbol = Symbol.for("eventloom.WorkflowServer") as never;
@@ -71,6 +73,19 @@ export interface WorkflowServerOptions {
    * process down counts) before it is failed with `RESUME_CRASH_LOOP` instead. Default 3.
    */
   maxResumeAttempts?: number;
+  /**
+   * The largest event a step may return, send with `ctx.sendEvent`, write to the stream, or make
+   * its result (bytes of its data's JSON): a larger one fails the step with `EVENT_TOO_LARGE`, never
+   * retried. Default 1 MiB; `Infinity` lifts it.
+   */
+  maxEventBytes?: number;
+  /**
+   * Deletes ended handlers, and everything stored for them, this long after they ended, in the
+   * background, and gives the space back (SQLite: incremental vacuum). Nothing running or blocked is
+   * deleted. Default `WORKFLOWS_RETENTION` (`7d`, or `completed=7d,failed=30d,cancelled=1d`), else
+   * none: everything is kept.
+   */
+  retention?: RetentionOptions;
 }
 
 export interface ServeOptions {
@@ -124,6 +139,8 @@ export class WorkflowServer {
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
+  #retention: RetentionLoop | null = null;
+  readonly #limits: ReturnType<typeof serverLimits>;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -133,6 +150,7 @@ export class WorkflowServer {
       throw new TypeError("maxResumeAttempts must be a whole number of at least 1");
     }
     this.#options = options;
+    this.#limits = serverLimits(options, process.env);
     this.#sink = options.logger ?? silentLogger;
     this.#logger = {
       info: (message, details) => this.#sink.info(message, details),
@@ -256,6 +274,7 @@ export class WorkflowServer {
         this.#logger.error("pending commits were lost at shutdown", { error });
       }
       this.#unsubscribe?.();
+      await this.#retention?.stop();
       await this.#ownership?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
       await this.#ownership?.releaseAll();
@@ -300,7 +319,7 @@ export class WorkflowServer {
       logger: this.#logger,
       clock: this.#clock,
     });
-    const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
+    const recent = new RecentEvents({ rowsPerHandler: RECENT_EVENTS_PER_HANDLER, ...DEFAULT_RECENT_BYTES });
     const metrics = new ServerMetrics(this.#clock);
     const writer = new CommitWriter(store, {
       metrics,
@@ -319,6 +338,7 @@ export class WorkflowServer {
       clock: this.#clock,
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
       maxResumeAttempts: this.#options.maxResumeAttempts ?? 3,
+      maxEventBytes: this.#limits.maxEventBytes,
       logger: this.#logger,
       onDeleted: (id) => {
         recent.forget(id);
@@ -336,6 +356,20 @@ export class WorkflowServer {
     ownership.start(runs);
     await runs.resumeAll();
     ownership.startTakeover();
+    const { retention } = this.#limits;
+    if (retention) {
+      this.#retention = new RetentionLoop({
+        store,
+        retention,
+        clock: this.#clock,
+        logger: this.#logger,
+        onDeleted: (ids) => {
+          for (const id of ids) recent.forget(id);
+          signals.notify(ids);
+        },
+      });
+      this.#retention.start();
+    }
     return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
   }
 }

@@ -166,9 +166,16 @@ export interface Store {
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;
   /**
    * Like `readEvents`, but each event as the JSON text it was committed as (byte for byte), for
-   * readers that pass events on without looking inside every one (event streams).
+   * readers that pass events on without looking inside every one (event streams). With `maxBytes`,
+   * it stops after the row that brings the rows' total JSON text length to `maxBytes` or more (at
+   * least one row), so that a page of large events stays bounded in memory.
    */
-  readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]>;
+  readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]>;
   /** The highest stored sequence of the handler, or -1. */
   lastSequence(handlerId: string): Promise<number>;
 

@@ -34,6 +34,8 @@ export interface RunManagerOptions {
   maxResumeAttempts: number;
   /** Counts runs started here and observes every run in memory; none: not measured. */
   metrics?: ServerMetrics;
+  /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
+  maxEventBytes: number | null;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -92,13 +94,10 @@ export class RunManager implements OwnedRuns {
       if (owned !== true && !(await owned)) throw running(handlerId);
       const run = this.#begin(handlerId, entry, entry.workflow.version, (journal) =>
         entry.workflow.run(request.start, {
+          ...this.#runOptions(entry, journal),
           context,
           runId: randomId(),
           firstSequence,
-          journal,
-          keepHistory: false,
-          additionalEvents: entry.additionalEvents,
-          clock: this.#o.clock,
         }),
       );
       this.#o.metrics?.runStarted(entry.name);
@@ -298,11 +297,8 @@ export class RunManager implements OwnedRuns {
       if (already) return already;
       const run = this.#begin(handlerId, entry, record.workflowVersion ?? null, (journal) =>
         entry.workflow.run(undefined, {
+          ...this.#runOptions(entry, journal),
           context: state,
-          journal,
-          keepHistory: false,
-          additionalEvents: entry.additionalEvents,
-          clock: this.#o.clock,
           ...(decision.resume ? {} : { abandonWith: decision.abandon }),
         }),
       );
@@ -314,6 +310,12 @@ export class RunManager implements OwnedRuns {
       await blockResume(handlerId, error, loaded, { ...this.#o, blocked: this.#blocked });
       return null;
     }
+  }
+
+  /** What every run of this process is started or resumed with. */
+  #runOptions(entry: RegisteredWorkflow, journal: LiveRun) {
+    const { clock, maxEventBytes } = this.#o;
+    return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
   }
 
   #begin(

@@ -166,7 +166,12 @@ export class MemoryStore implements Store {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<EventRow[]> {
     this.#open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
@@ -175,8 +180,12 @@ export class MemoryStore implements Store {
     const start = firstGreater(log.sequences, afterSequence);
     const end = Math.min(log.json.length, start + limit);
     const rows: EventRow[] = [];
-    for (let i = start; i < end; i++)
-      rows.push({ sequence: log.sequences[i] as number, json: log.json[i] as string });
+    let bytes = 0;
+    for (let i = start; i < end && bytes < maxBytes; i++) {
+      const json = log.json[i] as string;
+      bytes += json.length;
+      rows.push({ sequence: log.sequences[i] as number, json });
+    }
     return rows;
   }
 

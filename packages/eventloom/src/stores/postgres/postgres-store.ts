@@ -228,17 +228,24 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]> {
     this.#db.open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
     // The column is json (not jsonb): its text is what was committed.
-    const { rows } = await this.#db.query<{ sequence: string; event: string }>(this.#sql.readEvents, [
-      handlerId,
-      String(afterSequence),
-      String(limit),
-    ]);
+    const bounded = maxBytes !== undefined && Number.isFinite(maxBytes);
+    const params = [handlerId, String(afterSequence), String(limit)];
+    if (bounded) params.push(String(Math.max(1, Math.ceil(maxBytes))));
+    const { rows } = await this.#db.query<{ sequence: string; event: string }>(
+      bounded ? this.#sql.readEventsBounded : this.#sql.readEvents,
+      params,
+    );
     return rows.map((r) => ({ sequence: Number(r.sequence), json: r.event }));
   }
 

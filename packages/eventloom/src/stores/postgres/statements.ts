@@ -146,6 +146,19 @@ export function buildStatements(schema: string) {
       ORDER BY sequence
       LIMIT $3`,
 
+    /** readEvents that stops after the row whose running total of text length reaches $4. */
+    readEventsBounded: `
+      SELECT sequence, event FROM (
+        SELECT sequence, event::text AS event,
+               sum(length(event::text)) OVER (ORDER BY sequence) AS total
+        FROM ${t.events}
+        WHERE handler_id = $1 AND sequence > $2
+        ORDER BY sequence
+        LIMIT $3
+      ) page
+      WHERE total - length(event) < $4::bigint
+      ORDER BY sequence`,
+
     lastSequence: `SELECT coalesce(max(sequence), -1)::text AS last FROM ${t.events} WHERE handler_id = $1`,
 
     loadState: `SELECT state::text AS state FROM ${t.states} WHERE handler_id = $1`,

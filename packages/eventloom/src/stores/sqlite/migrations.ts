@@ -81,10 +81,6 @@ export const LATEST_VERSION = migrations[migrations.length - 1]?.version ?? 0;
  * @returns the versions it applied (empty when the schema was already current)
  */
 export function migrate(db: Database.Database): number[] {
-  // A new file gives the space of deleted handlers back incrementally (retention). It can only be set
-  // before the first table: a file made without it is converted by the store's reclaimSpace.
-  const empty = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0;
-  if (empty) db.pragma("auto_vacuum = INCREMENTAL");
   const run = db.transaction((): number[] => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > LATEST_VERSION) {

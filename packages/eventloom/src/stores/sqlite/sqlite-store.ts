@@ -208,11 +208,30 @@ export class SqliteStore implements Store {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]> {
     this.#use(() => undefined);
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
+    if (maxBytes !== undefined) {
+      // Row by row, so that the rows past the budget are never copied out of SQLite.
+      return this.#use((o) => {
+        const out: EventRow[] = [];
+        let bytes = 0;
+        for (const row of o.statements.readEvents.iterate(handlerId, afterSequence, limit)) {
+          const [sequence, json] = row as [number, string];
+          out.push({ sequence, json });
+          bytes += json.length;
+          if (bytes >= maxBytes) break;
+        }
+        return out;
+      });
+    }
     const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, limit)) as [
       number,
       string,

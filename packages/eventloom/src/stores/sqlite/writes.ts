@@ -43,6 +43,11 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
     fileMustExist: options.fileMustExist ?? false,
   });
   try {
+    // A new file gives the space of deleted handlers back incrementally (retention). It must be set
+    // before the file's header is written (WAL mode writes it); an older file is converted by reclaimSpace.
+    if (db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0) {
+      db.pragma("auto_vacuum = INCREMENTAL");
+    }
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.pragma(`cache_size = -${CACHE_KIB}`);

@@ -95,6 +95,24 @@ export function limitsContract(current: () => Store): void {
     });
   });
 
+  describe("readEventRows with maxBytes", () => {
+    it("stops after the row that brings the page to maxBytes of JSON text, and gives at least one row", async () => {
+      const big = (n: number) => publishedEvent(n, { pad: "x".repeat(1000) });
+      await store.commit({
+        handlers: [handlerRecord("h")],
+        events: [{ handlerId: "h", events: eventRows([0, 1, 2, 3, 4].map(big)) }],
+      });
+      const length = eventRows([big(0)])[0]?.json.length ?? 0;
+      const seqs = async (after: number, maxBytes: number) =>
+        (await store.readEventRows("h", after, 10, maxBytes)).map((r) => r.sequence);
+      expect(await seqs(-1, 2 * length + 1)).toEqual([0, 1, 2]);
+      expect(await seqs(-1, 2 * length)).toEqual([0, 1]);
+      expect(await seqs(1, 1)).toEqual([2]);
+      expect(await seqs(-1, 100 * length)).toEqual([0, 1, 2, 3, 4]);
+      expect((await store.readEventRows("h", -1, 2, 100 * length)).map((r) => r.sequence)).toEqual([0, 1]);
+    });
+  });
+
   describe("deleteEnded", () => {
     const seed = async (record: HandlerRecord) => {
       await store.commit({
