@@ -19,15 +19,52 @@ export function utf8Length(text: string): number {
 }
 
 /**
- * Whether `value`'s JSON text is more than `limit` bytes of UTF-8. A text of at most a third of the
- * limit in code units fits without a scan (a code unit is 1 to 3 bytes): the common case is cheap.
+ * Whether `value`'s JSON text is more than `limit` bytes of UTF-8. A quick upper bound decides for
+ * the common, small value without serializing it; only a value near or over the limit is serialized
+ * and measured exactly (`bytes` is exact only then).
  */
 export function jsonLargerThan(value: unknown, limit: number): { larger: boolean; bytes: number } {
-  const text = jsonText(value);
-  // `bytes` is exact only when it is needed: for a text that is larger.
-  if (text.length * 3 <= limit) return { larger: false, bytes: text.length };
-  const bytes = utf8Length(text);
+  const upper = jsonBound(value, limit, 0);
+  if (upper <= limit) return { larger: false, bytes: upper };
+  const bytes = utf8Length(jsonText(value));
   return { larger: bytes > limit, bytes };
+}
+
+/**
+ * At least the UTF-8 length of `value`'s JSON (a code unit is at most 6 bytes once escaped), or
+ * Infinity once it passes `budget` or cannot be told without serializing (`toJSON`, deep nesting).
+ */
+function jsonBound(value: unknown, budget: number, depth: number): number {
+  switch (typeof value) {
+    case "string":
+      return 6 * value.length + 2;
+    case "number":
+      return 24;
+    case "boolean":
+      return 5;
+    case "bigint":
+      return value.toString().length + 2;
+    case "object": {
+      if (value === null) return 4;
+      if (depth > 16 || typeof (value as { toJSON?: unknown }).toJSON === "function") return Infinity;
+      let total = 2;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          total += jsonBound(item, budget - total, depth + 1) + 1;
+          if (total > budget) return Infinity;
+        }
+        return total;
+      }
+      for (const key in value) {
+        total +=
+          6 * key.length + 4 + jsonBound((value as Record<string, unknown>)[key], budget - total, depth + 1);
+        if (total > budget) return Infinity;
+      }
+      return total;
+    }
+    default:
+      return 0; // undefined, functions and symbols are left out
+  }
 }
 
 function jsonText(value: unknown): string {

@@ -11,8 +11,10 @@ import {
   Workflow,
   type WorkflowEvent,
 } from "eventloom";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { jsonLargerThan } from "../../src/core/json-size.js";
 
 const Big = defineEvent("toolarge.Big", z.object({ text: z.string() }));
 const Ask = defineEvent("toolarge.Ask", z.object({ text: z.string() }), { extends: InputRequiredEvent });
@@ -84,6 +86,18 @@ describe("maxEventBytes", () => {
     const { error, state } = await outcome(workflow("return", LIMIT - 12, calls));
     expect(error).toBeNull();
     expect(state.outcome?.result).toBe("taken");
+  });
+
+  it("tells a larger value from one that fits exactly as the UTF-8 length of JSON.stringify does, for any JSON", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ noUnicodeString: false }), fc.nat(2000), (value, limit) => {
+        const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+        const measured = jsonLargerThan(value, limit);
+        expect(measured.larger).toBe(bytes > limit);
+        if (measured.larger) expect(measured.bytes).toBe(bytes);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("has no limit by default outside a server", async () => {

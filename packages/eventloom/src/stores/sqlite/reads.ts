@@ -28,6 +28,8 @@ export interface Statements {
   getHandler: Statement;
   listRunning: Statement;
   readEvents: Statement;
+  /** The byte lengths of the rows readEvents would give, read from the rows' headers only. */
+  eventSizes: Statement;
   lastSequence: Statement;
   loadState: Statement;
   readInbox: Statement;
@@ -44,6 +46,11 @@ export function prepareReads(db: Database.Database): Statements {
         "SELECT sequence, envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
       )
       .raw(),
+    eventSizes: db
+      .prepare(
+        "SELECT octet_length(envelope) FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+      )
+      .pluck(),
     lastSequence: db
       .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
       .pluck(),

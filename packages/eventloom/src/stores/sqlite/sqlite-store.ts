@@ -218,21 +218,9 @@ export class SqliteStore implements Store {
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
-    if (maxBytes !== undefined) {
-      // Row by row, so that the rows past the budget are never copied out of SQLite.
-      return this.#use((o) => {
-        const out: EventRow[] = [];
-        let bytes = 0;
-        for (const row of o.statements.readEvents.iterate(handlerId, afterSequence, limit)) {
-          const [sequence, json] = row as [number, string];
-          out.push({ sequence, json });
-          bytes += json.length;
-          if (bytes >= maxBytes) break;
-        }
-        return out;
-      });
-    }
-    const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, limit)) as [
+    const count =
+      maxBytes === undefined ? limit : this.#rowsWithin(handlerId, afterSequence, limit, maxBytes);
+    const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, count)) as [
       number,
       string,
     ][];
@@ -297,6 +285,20 @@ export class SqliteStore implements Store {
   integrityCheck(): string {
     const rows = this.#use((o) => o.db.pragma("integrity_check")) as { integrity_check: string }[];
     return rows.map((row) => row.integrity_check).join("\n");
+  }
+
+  /**
+   * How many of the next `limit` rows to read so that they stop at the one reaching `maxBytes`: their
+   * lengths come from the rows' headers (`octet_length`), so the rows past the budget are never read.
+   */
+  #rowsWithin(handlerId: string, afterSequence: number, limit: number, maxBytes: number): number {
+    const sizes = this.#use((o) => o.statements.eventSizes.all(handlerId, afterSequence, limit)) as number[];
+    let bytes = 0;
+    for (let i = 0; i < sizes.length; i++) {
+      bytes += sizes[i] as number;
+      if (bytes >= maxBytes) return i + 1;
+    }
+    return limit;
   }
 
   /** Runs `work` on the open database (opening it on first use); the file's faults become STORE_UNAVAILABLE. */
