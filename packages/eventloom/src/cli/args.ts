@@ -37,6 +37,8 @@ Environment:
   WORKFLOWS_ALLOWED_HOSTS   Host names accepted besides localhost and IP literals, comma-separated, or * (none).
   WORKFLOWS_WIRE            The API's dialect for requests without X-Workflows-Wire: seed or llama-agents (seed).
   WORKFLOWS_LEASE_TTL_MS    With Postgres, how long a process owns a handler without renewing its lease (10000).
+  WORKFLOWS_RETENTION       Delete ended handlers this long after they ended: 7d, 12h, or
+                            completed=7d,failed=30d,cancelled=1d (none: keep everything).
   WORKFLOWS_LOG_LEVEL       The log level without --log-level (info).
   WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).`;
 

@@ -59,6 +59,8 @@ export interface HandlerQuery extends CallOptions {
   workflowName?: string | readonly string[];
   /** Page size, 1..1000 (server default 100). */
   limit?: number;
+  /** true: only blocked handlers (running, but the server's code cannot go on with them); false: the others. */
+  blocked?: boolean;
 }
 
 export interface HandlerPageQuery extends HandlerQuery {

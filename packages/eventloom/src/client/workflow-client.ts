@@ -178,6 +178,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
         workflow_name: toList(query.workflowName),
         limit: query.limit,
         cursor: query.cursor ?? undefined,
+        blocked: query.blocked === undefined ? undefined : String(query.blocked),
       },
       signal: query.signal,
       timeoutMs: query.timeoutMs,

@@ -72,6 +72,8 @@ export interface RunEngineOptions {
   keepHistory: boolean;
   /** Events the run takes from outside besides the declared ones (`ctx.waitForEvent` may await them). */
   additionalEvents?: readonly EventDefinition[];
+  /** The largest event (bytes of its data's JSON) a step may return, send or stream; null: any. */
+  maxEventBytes?: number | null;
 }
 
 /** One attempt of a step on one item; replaced (and so made stale) when the item runs again. */

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "WORKFLOW_TIMED_OUT"
   | "WORKFLOW_CANCELLED"
   | "HANDLER_ENDED"
+  | "EVENT_TOO_LARGE"
   // a run's outcome, set by the server
   | "RESUME_CRASH_LOOP"
   // raised at the HTTP boundary
@@ -116,6 +117,26 @@ export class StepFailedError extends WorkflowError {
 export class StepTimeoutError extends WorkflowError {
   constructor(stepName: string, seconds: number) {
     super("STEP_TIMED_OUT", `Step "${stepName}" timed out after ${seconds}s`);
+  }
+}
+
+/**
+ * Thrown when a step returns, sends or writes to the stream an event whose JSON is larger than the
+ * run's `maxEventBytes`: the step fails with it (never retried), and the event goes nowhere.
+ */
+export class EventTooLargeError extends WorkflowError {
+  readonly eventType: string;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(stepName: string, eventType: string, bytes: number, limit: number) {
+    super(
+      "EVENT_TOO_LARGE",
+      `EVENT_TOO_LARGE: step "${stepName}" made a ${eventType} of ${bytes} bytes of JSON, more than maxEventBytes (${limit})`,
+    );
+    this.name = "EventTooLargeError";
+    this.eventType = eventType;
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 

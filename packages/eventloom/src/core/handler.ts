@@ -36,6 +36,11 @@ export interface RunOptions {
   /** Events accepted from outside besides those the steps declare (for validation). */
   additionalEvents?: readonly EventDefinition[];
   /**
+   * The largest event (bytes of its data's JSON) a step may return, send or write to the stream: a
+   * larger one fails the step with `EVENT_TOO_LARGE`. Default: no limit (a server sets 1 MiB).
+   */
+  maxEventBytes?: number | null;
+  /**
    * Resume the `context` only to end it at once, failed with this error, running nothing (a server
    * stopping a run that crashed the process each time it was resumed).
    */
@@ -85,6 +90,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
       journal: options.journal ?? null,
       keepHistory: options.keepHistory ?? true,
       additionalEvents: options.additionalEvents ?? [],
+      maxEventBytes: options.maxEventBytes ?? null,
     });
     const handler = new WorkflowHandler<R, S>(engine);
     engine.begin(startEvent, resuming ? (options.abandonWith ?? null) : null);

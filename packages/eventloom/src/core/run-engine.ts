@@ -26,6 +26,7 @@ import { type RunTimer, retryKey, runTimers, waitKey } from "./run-timers.js";
 import {
   callStep,
   checkEmits,
+  checkSize,
   errorOf,
   isEmpty,
   normalizeOutputs,
@@ -160,14 +161,26 @@ export class RunEngine implements StepHost {
   sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null): void {
     if (!this.isCurrent(exec)) return;
     checkEmits(this.workflow.getStep(exec.item.step), exec.item.step, event, "sent");
+    this.#checkSize(exec, event);
     this.#dispatch(event, "step", step);
     this.#changed();
   }
 
   writeToStream(exec: Execution, event: WorkflowEvent): void {
     if (!this.isCurrent(exec)) return;
+    this.#checkSize(exec, event);
     this.#publish(event, false);
     this.#changed();
+  }
+
+  /** An oversized event fails its step at once (what the step does after the throw no longer counts). */
+  #checkSize(exec: Execution, event: WorkflowEvent): void {
+    try {
+      checkSize(event, this.#options.maxEventBytes ?? null, exec.item.step);
+    } catch (error) {
+      this.#failed(this.workflow.getStep(exec.item.step) as StepDeclaration, exec, error);
+      throw error;
+    }
   }
 
   setStore(exec: Execution | null, next: Record<string, JsonValue>): void {
@@ -207,6 +220,7 @@ export class RunEngine implements StepHost {
       throw new WaitForEventTimeoutError(def.type, options.timeout ?? 0);
     }
     if (!existing) {
+      if (options.waiterEvent) this.#checkSize(exec, options.waiterEvent);
       const waiter = waiters.newWaiter(id, exec.item, def, options, this.#now());
       s.waiters[id] = waiter;
       const answer = waiters.claimUnclaimed(s, waiter);
@@ -292,6 +306,7 @@ export class RunEngine implements StepHost {
     try {
       outputs = normalizeOutputs(result);
       for (const ev of outputs) checkEmits(step, step.name, ev, "returned");
+      for (const ev of outputs) checkSize(ev, this.#options.maxEventBytes ?? null, step.name);
     } catch (error) {
       this.#failed(step, exec, error);
       return;

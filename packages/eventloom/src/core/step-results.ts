@@ -1,7 +1,8 @@
 import type { Clock } from "./clock.js";
 import type { Execution } from "./engine-types.js";
-import { StepTimeoutError, WorkflowError } from "./errors.js";
+import { EventTooLargeError, StepTimeoutError, WorkflowError } from "./errors.js";
 import { StepStateChanged, type WorkflowEvent } from "./events.js";
+import { jsonLargerThan } from "./json-size.js";
 import type { RetryPolicy } from "./retry.js";
 import type { QueuedItem } from "./run-state.js";
 import type { StepDeclaration } from "./workflow-definition.js";
@@ -50,10 +51,18 @@ export function checkEmits(
   }
 }
 
-/** True when the policy gives the failed item another attempt (never after an undeclared event). */
+/** Throws {@link EventTooLargeError} when the event's data is more than `limit` bytes of JSON (null: no limit). */
+export function checkSize(event: WorkflowEvent, limit: number | null, stepName: string): void {
+  if (limit === null) return;
+  const { larger, bytes } = jsonLargerThan(event.data, limit);
+  if (larger) throw new EventTooLargeError(stepName, event.type, bytes, limit);
+}
+
+/** True when the policy gives the failed item another attempt (never after an undeclared or oversized event). */
 export function retryable(policy: RetryPolicy, item: QueuedItem, error: unknown): boolean {
   return (
     !(error instanceof UndeclaredEventError) &&
+    !(error instanceof EventTooLargeError) &&
     item.attempt < policy.maxAttempts &&
     (policy.retryOn ? safeRetryOn(policy.retryOn, error) : true)
   );

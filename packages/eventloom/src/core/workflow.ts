@@ -53,6 +53,8 @@ export interface WorkflowOptions<S extends StateShape> {
   name: string;
   /** Seconds before a run times out; null = never. Default 45. */
   timeout?: number | null;
+  /** A label of this code's version: each handler record carries the `workflow_version` it started on. */
+  version?: string;
   /** A zod schema for `ctx.store`; its defaults fill the initial state. */
   // biome-ignore lint/suspicious/noExplicitAny: any input type, the output is what the store holds
   state?: z.ZodType<S, any>;
@@ -103,6 +105,8 @@ export class Workflow<
 {
   readonly name: string;
   readonly timeout: number | null;
+  /** The `version` option; null when none was given. */
+  readonly version: string | null;
   // biome-ignore lint/suspicious/noExplicitAny: see WorkflowOptions.state
   readonly stateSchema: z.ZodType<S, any> | null;
   readonly #steps = new Map<string, StepDeclaration>();
@@ -124,8 +128,12 @@ export class Workflow<
         "timeout must be a positive number of seconds, or null",
       ]);
     }
+    if (options.version !== undefined && (typeof options.version !== "string" || options.version === "")) {
+      throw new WorkflowValidationError(options.name, ["version must be a non-empty string"]);
+    }
     this.name = options.name;
     this.timeout = timeout;
+    this.version = options.version ?? null;
     this.stateSchema = options.state ?? null;
   }
 

@@ -1,5 +1,6 @@
 import {
   array,
+  isTrue,
   matching,
   natural,
   nullable,
@@ -27,7 +28,13 @@ import type {
   WorkflowList,
   WorkflowSchemaResponse,
 } from "./wire.js";
-import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES, ISO_TIMESTAMP } from "./wire-values.js";
+import {
+  BLOCKED_CODES,
+  CANCEL_STATUSES,
+  HANDLER_STATUSES,
+  HEALTH_STATUSES,
+  ISO_TIMESTAMP,
+} from "./wire-values.js";
 
 /*
  * The answers the client reads, checked without zod so that the browser client stays small. Each
@@ -48,6 +55,9 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   started_at: timestamp,
   updated_at: timestamp,
   completed_at: nullable(timestamp),
+  workflow_version: optional(nullable(string)),
+  blocked: optional(nullable(object({ code: oneOf(BLOCKED_CODES), detail: string, since: timestamp }))),
+  result_truncated: optional(isTrue),
 });
 
 /** One page of handlers (`HandlerListSchema`). */

@@ -8,7 +8,19 @@ import type {
   Representation,
   RunNowaitResponse,
 } from "./wire.js";
-import { STOP_EVENT_NAME } from "./wire-values.js";
+import { type BLOCKED_CODES, STOP_EVENT_NAME } from "./wire-values.js";
+
+/**
+ * Why a stored, running handler cannot go on with the code now loaded (`blocked` of its record):
+ * `WORKFLOW_CHANGED` (a step, the workflow or an event it needs is gone) or `SCHEMA_CHANGED` (its
+ * stored events or state no longer fit their schemas); `detail` names the step, event or field.
+ */
+export interface BlockedInfo {
+  code: (typeof BLOCKED_CODES)[number];
+  detail: string;
+  /** When it was found blocked (ISO 8601 UTC). */
+  since: string;
+}
 
 /**
  * The one place that maps the TypeScript side (camelCase) to the wire (snake_case) and back.
@@ -29,6 +41,12 @@ export interface HandlerInfo {
   startedAt: string;
   updatedAt: string;
   completedAt: string | null;
+  /** The `version` of the workflow the run started on; null when it declared none. */
+  workflowVersion?: string | null;
+  /** Set while the run cannot go on with the code now loaded; null (or missing) otherwise. */
+  blocked?: BlockedInfo | null;
+  /** True in a listing whose `result` was left out for its size (read the handler for it). */
+  resultTruncated?: boolean;
 }
 
 /** An event envelope in camelCase, as the client yields it. */
@@ -54,7 +72,7 @@ export interface StartedHandler {
 
 /** A store's handler record → the wire's `HandlerData`. */
 export function toHandlerData(record: HandlerInfo): HandlerData {
-  return {
+  const data: HandlerData = {
     handler_id: record.handlerId,
     workflow_name: record.workflowName,
     run_id: record.runId,
@@ -64,12 +82,16 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
     started_at: record.startedAt,
     updated_at: record.updatedAt,
     completed_at: record.completedAt,
+    workflow_version: record.workflowVersion ?? null,
+    blocked: record.blocked ? { ...record.blocked } : null,
   };
+  if (record.resultTruncated) data.result_truncated = true;
+  return data;
 }
 
 /** The wire's `HandlerData` → camelCase. */
 export function fromHandlerData(data: HandlerData): HandlerInfo {
-  return {
+  const info: HandlerInfo = {
     handlerId: data.handler_id,
     workflowName: data.workflow_name,
     runId: data.run_id,
@@ -79,7 +101,11 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
     startedAt: data.started_at,
     updatedAt: data.updated_at,
     completedAt: data.completed_at,
+    workflowVersion: data.workflow_version ?? null,
+    blocked: data.blocked ? { ...data.blocked } : null,
   };
+  if (data.result_truncated) info.resultTruncated = true;
+  return info;
 }
 
 /** A handler record → run-nowait's answer. */

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   WORKFLOW_TIMED_OUT: 500,
   WORKFLOW_CANCELLED: 500,
   HANDLER_ENDED: 409,
+  // Never an answer's code: the error of a step that made an event larger than maxEventBytes.
+  EVENT_TOO_LARGE: 500,
   // Never an answer's code: the error of a run the server stopped resuming (see RELIABILITY.md).
   RESUME_CRASH_LOOP: 500,
   INVALID_JSON: 400,

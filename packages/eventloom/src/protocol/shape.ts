@@ -33,6 +33,9 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 /** A string. */
 export const string: Shape<string> = (v, p) => (typeof v === "string" ? v : fail(p, "string", v));
 
+/** Exactly `true`. */
+export const isTrue: Shape<true> = (v, p) => (v === true ? true : fail(p, "true", v));
+
 /** Any value, as is (the key must still be present in an object). */
 export const unknown: Shape<unknown> = (v) => v;
 

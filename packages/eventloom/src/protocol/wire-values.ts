@@ -13,6 +13,9 @@ export const STOP_EVENT_NAME = BUILTIN_EVENT_NAMES.stop;
 /** A handler's statuses: `running` until the run ends, then how it ended. */
 export const HANDLER_STATUSES = ["running", "completed", "failed", "cancelled"] as const;
 
+/** Why a running handler is blocked (its `blocked.code`): its workflow's code or its schemas changed. */
+export const BLOCKED_CODES = ["WORKFLOW_CHANGED", "SCHEMA_CHANGED"] as const;
+
 /** What cancel answers: `deleted` with purge=true. */
 export const CANCEL_STATUSES = ["cancelled", "deleted"] as const;
 

@@ -1,6 +1,6 @@
 import "../core/zod-check.js"; // first: a zod 3 install fails here with one clear line
 import { z } from "zod";
-import { CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES } from "./wire-values.js";
+import { BLOCKED_CODES, CANCEL_STATUSES, HANDLER_STATUSES, HEALTH_STATUSES } from "./wire-values.js";
 
 /**
  * The wire contract of `docs/HTTP-API.md` as zod schemas. Field names are snake_case
@@ -48,6 +48,17 @@ export const HandlerStatusSchema = named(
 );
 export type HandlerStatus = z.infer<typeof HandlerStatusSchema>;
 
+export const BlockedSchema = named(
+  z.object({
+    code: z.enum(BLOCKED_CODES),
+    detail: described(z.string(), "Names the step, event or field that no longer fits."),
+    since: described(timestamp(), "When the server found it blocked."),
+  }),
+  "Blocked",
+  "Why a running handler cannot go on with the code now loaded: `WORKFLOW_CHANGED` (a step, the workflow or an event it needs is gone) or `SCHEMA_CHANGED` (its stored events or state no longer fit their schemas). It stays `running`: cancel it, or start the server with code that fits, which resumes it.",
+);
+export type Blocked = z.infer<typeof BlockedSchema>;
+
 export const HandlerDataSchema = named(
   z.object({
     handler_id: z.string(),
@@ -59,6 +70,18 @@ export const HandlerDataSchema = named(
     started_at: timestamp(),
     updated_at: timestamp(),
     completed_at: described(timestamp().nullable(), "Set when the status becomes terminal, else null."),
+    workflow_version: described(
+      z.string().nullable().optional(),
+      "The `version` of the workflow the run started on; null when it declares none.",
+    ),
+    blocked: described(
+      BlockedSchema.nullable().optional(),
+      "Set while the run cannot go on with the code now loaded; null otherwise.",
+    ),
+    result_truncated: described(
+      z.literal(true).optional(),
+      "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
+    ),
   }),
   "HandlerData",
   "A handler: one workflow run (or a chain of continued runs) under a stable id.",
@@ -73,6 +96,8 @@ export const HandlerDataSchema = named(
       started_at: "2024-10-21T14:32:15.123Z",
       updated_at: "2024-10-21T14:45:30.456Z",
       completed_at: "2024-10-21T14:45:30.456Z",
+      workflow_version: "2",
+      blocked: null,
     },
   ],
 );
@@ -87,7 +112,7 @@ export const HandlerListSchema = named(
     ),
   }),
   "HandlerList",
-  "One page of handlers, newest first.",
+  "One page of handlers, newest first. A result whose JSON is longer than 4096 bytes is left out (`result: null`, `result_truncated: true`): read the handler for it.",
 );
 export type HandlerList = z.infer<typeof HandlerListSchema>;
 
@@ -350,6 +375,10 @@ export const HandlersQuerySchema = z.object({
     "Page size, 1..1000.",
   ).transform(Number),
   cursor: described(z.string().min(1).optional(), "The `next_cursor` of the previous page."),
+  blocked: described(
+    z.enum(["true", "false"]).optional(),
+    "`true`: only blocked handlers (running, but unable to go on with the code now loaded); `false`: none of them.",
+  ).transform((v) => (v === undefined ? undefined : v === "true")),
 });
 export type HandlersQuery = z.output<typeof HandlersQuerySchema>;
 export type HandlersQueryInput = z.input<typeof HandlersQuerySchema>;

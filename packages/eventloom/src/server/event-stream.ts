@@ -42,6 +42,12 @@ export interface EventFeed extends OpenStream {
 const isTerminal = (e: PublishedEvent) => e.types.includes(STOP_EVENT_NAME);
 
 /**
+ * A page read from the store ends after the event that brings it to this many bytes of JSON text:
+ * with large events, a reader holds a few MiB at a time, not `pageSize` of them.
+ */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/**
  * A handler's events as SSE frames or NDJSON lines: the stored events after the cursor, then the new
  * ones as they become durable, ending right after the terminal event. `end()` (a disconnect, or the
  * server closing) releases everything.
@@ -60,7 +66,7 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
     o.onEnd?.();
   };
   const rows = async (after: number, limit: number): Promise<EventRow[]> =>
-    o.recent?.read(o.handlerId, after, limit) ?? o.store.readEventRows(o.handlerId, after, limit);
+    o.recent?.read(o.handlerId, after, limit) ?? o.store.readEventRows(o.handlerId, after, limit, PAGE_BYTES);
   const envelopes = new EnvelopeJsonWriter({ includeQualifiedName: o.includeQualifiedName });
   // The envelope cut from the stored text; an event stored in another form is parsed first.
   const envelope = (row: EventRow): StoredFrame => {
@@ -155,9 +161,9 @@ export async function nothingAfter(
 ): Promise<boolean> {
   let cursor = after;
   for (;;) {
-    const events = await store.readEvents(handlerId, cursor, pageSize);
-    if (events.length === 0) return true;
-    if (includeInternal || events.some((e) => !e.internal)) return false;
-    cursor = (events[events.length - 1] as PublishedEvent).sequence;
+    const rows = await store.readEventRows(handlerId, cursor, pageSize, PAGE_BYTES);
+    if (rows.length === 0) return true;
+    if (includeInternal || rows.some((r) => !(JSON.parse(r.json) as PublishedEvent).internal)) return false;
+    cursor = (rows[rows.length - 1] as EventRow).sequence;
   }
 }

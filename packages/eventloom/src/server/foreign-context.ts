@@ -35,7 +35,7 @@ function checkEvent(entry: RegisteredWorkflow, event: WorkflowEvent, path: strin
 }
 
 /** Every event a run state holds, with where it sits. */
-function* eventsOf(state: RunState): Generator<[string, WorkflowEvent]> {
+export function* eventsOf(state: RunState): Generator<[string, WorkflowEvent]> {
   for (const [step, items] of Object.entries(state.queues)) {
     for (const [i, item] of items.entries()) yield [`queues.${step}.${i}.event`, item.event];
   }

@@ -2,6 +2,7 @@ import type { Clock } from "../core/index.js";
 import type { WireDialect } from "../protocol/index.js";
 import type { Store } from "../stores/store.js";
 import type { ServerLogger } from "./logger.js";
+import type { RetentionOptions } from "./retention/index.js";
 
 /**
  * The server's options. All of them hold wherever the server is reached (`serve()`, `server.fetch`,
@@ -70,6 +71,19 @@ export interface WorkflowServerOptions {
    * process down counts) before it is failed with `RESUME_CRASH_LOOP` instead. Default 3.
    */
   maxResumeAttempts?: number;
+  /**
+   * The largest event a step may return, send with `ctx.sendEvent`, write to the stream, or make
+   * its result (bytes of its data's JSON): a larger one fails the step with `EVENT_TOO_LARGE`, never
+   * retried. Default 1 MiB; `Infinity` lifts it.
+   */
+  maxEventBytes?: number;
+  /**
+   * Deletes ended handlers, and everything stored for them, this long after they ended, in the
+   * background, and gives the space back (SQLite: incremental vacuum). Nothing running or blocked is
+   * deleted. Default `WORKFLOWS_RETENTION` (`7d`, or `completed=7d,failed=30d,cancelled=1d`), else
+   * none: everything is kept.
+   */
+  retention?: RetentionOptions;
 }
 
 export interface ServeOptions {

@@ -14,11 +14,13 @@ import { answerFetch } from "./http/web-sink.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics/index.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
+import { RetentionLoop, type RetentionOptions } from "./retention/index.js";
 import { CommitWriter } from "./runs/commit-writer.js";
 import { HandlerSignals } from "./runs/handler-signals.js";
-import { RecentEvents } from "./runs/recent-events.js";
+import { DEFAULT_RECENT_BYTES, RecentEvents } from "./runs/recent-events.js";
 import { RunManager } from "./runs/run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
+import { serverLimits } from "./server-limits.js";
 import type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
 
 export type { NodeHandler } from "./http/node-sink.js";
@@ -60,6 +62,8 @@ export class WorkflowServer {
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
+  #retention: RetentionLoop | null = null;
+  readonly #limits: ReturnType<typeof serverLimits>;
 
   /**
    * The handler for node's HTTP servers and for Express, Connect or Fastify (`reply.raw`): with a
@@ -76,6 +80,7 @@ export class WorkflowServer {
       throw new TypeError("maxResumeAttempts must be a whole number of at least 1");
     }
     this.#options = options;
+    this.#limits = serverLimits(options, process.env);
     this.#sink = options.logger ?? silentLogger;
     this.#logger = {
       info: (message, details) => this.#sink.info(message, details),
@@ -219,6 +224,7 @@ export class WorkflowServer {
         this.#logger.error("pending commits were lost at shutdown", { error });
       }
       this.#unsubscribe?.();
+      await this.#retention?.stop();
       await this.#ownership?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
       await this.#ownership?.releaseAll();
@@ -263,7 +269,7 @@ export class WorkflowServer {
       logger: this.#logger,
       clock: this.#clock,
     });
-    const recent = new RecentEvents(RECENT_EVENTS_PER_HANDLER);
+    const recent = new RecentEvents({ rowsPerHandler: RECENT_EVENTS_PER_HANDLER, ...DEFAULT_RECENT_BYTES });
     const metrics = new ServerMetrics(this.#clock);
     const writer = new CommitWriter(store, {
       metrics,
@@ -282,6 +288,7 @@ export class WorkflowServer {
       clock: this.#clock,
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
       maxResumeAttempts: this.#options.maxResumeAttempts ?? 3,
+      maxEventBytes: this.#limits.maxEventBytes,
       logger: this.#logger,
       onDeleted: (id) => {
         recent.forget(id);
@@ -299,6 +306,20 @@ export class WorkflowServer {
     ownership.start(runs);
     await runs.resumeAll();
     ownership.startTakeover();
+    const { retention } = this.#limits;
+    if (retention) {
+      this.#retention = new RetentionLoop({
+        store,
+        retention,
+        clock: this.#clock,
+        logger: this.#logger,
+        onDeleted: (ids) => {
+          for (const id of ids) recent.forget(id);
+          signals.notify(ids);
+        },
+      });
+      this.#retention.start();
+    }
     return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
   }
 }

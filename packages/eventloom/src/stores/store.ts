@@ -72,6 +72,23 @@ export interface ListHandlersQuery {
   limit: number;
   /** The `nextCursor` of the previous page. */
   cursor?: string | null;
+  /** true: only handlers with a `blocked` object; false: only those without; missing: all. */
+  blocked?: boolean;
+  /**
+   * A handler whose result's JSON text is longer than this many bytes (UTF-8) comes without it:
+   * `result: null` and `resultTruncated: true`. Missing: whole results.
+   */
+  maxResultBytes?: number;
+}
+
+/**
+ * Which ended handlers `deleteEnded` deletes: for each status given, those whose `completedAt` is
+ * before this time (ISO 8601 UTC). A status left out is not deleted.
+ */
+export interface EndedCutoffs {
+  completed?: string;
+  failed?: string;
+  cancelled?: string;
 }
 
 export interface HandlerPage {
@@ -149,9 +166,16 @@ export interface Store {
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;
   /**
    * Like `readEvents`, but each event as the JSON text it was committed as (byte for byte), for
-   * readers that pass events on without looking inside every one (event streams).
+   * readers that pass events on without looking inside every one (event streams). With `maxBytes`,
+   * it stops after the row that brings the rows' total JSON text length to `maxBytes` or more (at
+   * least one row), so that a page of large events stays bounded in memory.
    */
-  readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]>;
+  readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]>;
   /** The highest stored sequence of the handler, or -1. */
   lastSequence(handlerId: string): Promise<number>;
 
@@ -167,6 +191,21 @@ export interface Store {
 
   /** Deletes the handler and everything stored for it. Resolves false when it did not exist. */
   deleteHandler(handlerId: string): Promise<boolean>;
+
+  /**
+   * Retention: deletes at most `limit` ended handlers that `cutoffs` names (oldest first), each with
+   * everything stored for it, in one transaction, and resolves with their ids; fewer than `limit`
+   * means none more is due now. Never deletes a running handler nor one with `blocked`. Optional: a
+   * server with `retention` refuses to start on a store without it.
+   */
+  deleteEnded?(cutoffs: EndedCutoffs, limit: number): Promise<string[]>;
+
+  /**
+   * Gives space that deletions freed back to the file system, a bounded amount per call (SQLite:
+   * incremental vacuum); resolves true when there is more to give back. Optional: a store whose
+   * space is reused in place (Postgres, after autovacuum) or that holds no file (memory) has none.
+   */
+  reclaimSpace?(): Promise<boolean>;
 
   /**
    * Resolves when the store takes writes now; rejects (STORE_UNAVAILABLE) when it does not. Cheap

@@ -77,9 +77,33 @@ describe("envelope codec", () => {
       startedAt: "2024-10-21T14:32:15.123Z",
       updatedAt: "2024-10-21T14:45:30.456Z",
       completedAt: "2024-10-21T14:45:30.456Z",
+      workflowVersion: null,
+      blocked: null,
     };
     const wire = HandlerDataSchema.parse(JSON.parse(JSON.stringify(toHandlerData(record))));
     expect(wire.handler_id).toBe("h1");
     expect(fromHandlerData(wire)).toEqual(record);
+  });
+
+  it("round-trips a blocked record's blocked object, its workflow version and a listing's result_truncated", () => {
+    const record = {
+      handlerId: "h2",
+      workflowName: "greet",
+      runId: "r2",
+      status: "running" as const,
+      result: null,
+      error: null,
+      startedAt: "2024-10-21T14:32:15.123Z",
+      updatedAt: "2024-10-21T14:45:30.456Z",
+      completedAt: null,
+      workflowVersion: "3",
+      blocked: { code: "SCHEMA_CHANGED" as const, detail: 'field "n"', since: "2024-10-21T14:45:30.456Z" },
+      resultTruncated: true,
+    };
+    const data = toHandlerData(record);
+    expect(data).toMatchObject({ workflow_version: "3", blocked: record.blocked, result_truncated: true });
+    const wire = HandlerDataSchema.parse(JSON.parse(JSON.stringify(data)));
+    expect(fromHandlerData(wire)).toEqual(record);
+    expect("result_truncated" in toHandlerData({ ...record, resultTruncated: false })).toBe(false);
   });
 });

@@ -61,6 +61,45 @@ describe("RecentEvents", () => {
     expect(seqs(recent.read("h", (held[0] as number) - 1, 100))).toEqual(held);
   });
 
+  // 30 events of 10 MB streamed to readers took the server to 1 GiB: memory was bounded in rows only.
+  test("holds at most bytesPerHandler of a handler's rows, the newest, whatever their count", () => {
+    const recent = new RecentEvents({ rowsPerHandler: 1000, bytesPerHandler: 10_000, totalBytes: 1e9 });
+    recent.watch("h");
+    const big = (sequence: number) => ({ sequence, json: "x".repeat(3000) });
+    for (let i = 0; i < 30; i++) recent.add("h", [big(i)]);
+    expect(recent.bytes).toBeLessThanOrEqual(10_000);
+    expect(seqs(recent.read("h", 28, 10))).toEqual([29]);
+    expect(recent.read("h", 20, 10)).toBeNull(); // older rows are the store's
+  });
+
+  test("holds at most totalBytes in all, dropping the handlers that got rows least recently", () => {
+    const recent = new RecentEvents({ rowsPerHandler: 1000, bytesPerHandler: 10_000, totalBytes: 30_000 });
+    const ids = ["a", "b", "c", "d"];
+    for (const id of ids) recent.watch(id);
+    for (const id of ids) recent.add(id, [{ sequence: 0, json: "x".repeat(9000) }]);
+    expect(recent.bytes).toBeLessThanOrEqual(30_000);
+    expect(recent.read("a", -1, 1)).toBeNull(); // the oldest went first
+    expect(seqs(recent.read("d", -1, 1))).toEqual([0]);
+    recent.add("b", [{ sequence: 1, json: "y" }]); // b is now the most recent
+    recent.add("a", [{ sequence: 0, json: "x".repeat(9000) }]);
+    expect(recent.read("c", -1, 1)).toBeNull();
+    expect(seqs(recent.read("b", -1, 5))).toEqual([0, 1]);
+    expect(recent.bytes).toBeLessThanOrEqual(30_000);
+  });
+
+  test("gives its bytes back when a handler is forgotten or its last reader leaves", () => {
+    const recent = new RecentEvents(10);
+    const unwatch = recent.watch("h");
+    recent.watch("g");
+    recent.add("h", rows(0, 4));
+    recent.add("g", rows(0, 4));
+    const each = recent.bytes / 2;
+    unwatch();
+    expect(recent.bytes).toBe(each);
+    recent.forget("g");
+    expect(recent.bytes).toBe(0);
+  });
+
   test("forget drops a deleted handler's rows at once", () => {
     const recent = new RecentEvents(10);
     recent.watch("h");

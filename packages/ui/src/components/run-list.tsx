@@ -172,7 +172,7 @@ const RunRow = memo(function RunRow({
         data-handler-id={run.handlerId}
       >
         <span className="run-line">
-          <StatusBadge status={run.status} />
+          <StatusBadge status={run.status} blocked={run.blocked} />
           <span className="run-duration">
             <Elapsed
               start={run.startedAt}

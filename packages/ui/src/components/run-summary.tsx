@@ -37,7 +37,7 @@ export function RunSummary({
         <h2 id="run-heading" className="section-title" tabIndex={-1} ref={heading}>
           Run <span className="mono">{run.handlerId}</span>
         </h2>
-        <StatusBadge status={run.status} />
+        <StatusBadge status={run.status} blocked={run.blocked} />
       </div>
       <dl className="facts">
         <dt>Started</dt>
@@ -52,6 +52,12 @@ export function RunSummary({
           />
         </dd>
       </dl>
+      {run.blocked && run.status === "running" && (
+        <div className="blocked-reason" role="status">
+          <strong>Blocked ({run.blocked.code})</strong>: {run.blocked.detail}. Cancel it, or deploy code that
+          fits: that resumes it.
+        </div>
+      )}
       {pendingInput && run.status === "running" && (
         <div className="input-required" role="status">
           <div>

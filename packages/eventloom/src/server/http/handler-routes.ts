@@ -6,6 +6,13 @@ import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
 
+/**
+ * A listed handler's result is left out (`result: null`, `result_truncated: true`) when its JSON is
+ * longer than this: a page of 1000 handlers stays under about 4 MiB whatever the results weigh.
+ * GET /handlers/{handler_id} and /results/{handler_id} give it whole.
+ */
+export const LISTED_RESULT_MAX_BYTES = 4096;
+
 const notFound = (handlerId: string) =>
   new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
 
@@ -22,6 +29,8 @@ const listPage = (store: Store, query: HandlersQuery, limit: number, cursor: str
     workflowName: query.workflow_name,
     limit,
     cursor: cursor ?? null,
+    maxResultBytes: LISTED_RESULT_MAX_BYTES,
+    ...(query.blocked === undefined ? {} : { blocked: query.blocked }),
   });
 
 /** Every handler the filters match, newest first, read a largest page at a time. */

@@ -28,6 +28,7 @@ export async function cancelStored(
         updatedAt: at,
         completedAt: at,
         resumeAttempts: 0,
+        blocked: null,
       },
     ],
   };

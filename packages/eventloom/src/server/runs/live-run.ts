@@ -32,6 +32,8 @@ export class LiveRun implements RunJournal, CommitSource {
   #completedAt: string | null = null;
   /** Resumes since a step last finished (see resume-guard.ts); written with every record. */
   resumeAttempts = 0;
+  /** The workflow version the run started on (its stored record's, for a resumed run). */
+  workflowVersion: string | null = null;
 
   constructor(
     handlerId: string,
@@ -104,6 +106,9 @@ export class LiveRun implements RunJournal, CommitSource {
       updatedAt: completedAt ?? isoTime(this.#clock.now()),
       completedAt,
       resumeAttempts: this.resumeAttempts,
+      workflowVersion: this.workflowVersion,
+      // A run that goes on is not blocked: its first commit clears what a process that could not run it wrote.
+      blocked: null,
     };
   }
 

@@ -47,7 +47,7 @@ export async function guardResume(
     return { resume: false, abandon, attempts };
   }
   const batch: FencedCommitBatch = {
-    handlers: [{ ...record, resumeAttempts: attempts + 1, updatedAt: c.now() }],
+    handlers: [{ ...record, resumeAttempts: attempts + 1, blocked: null, updatedAt: c.now() }],
   };
   const fence = c.ownership.fences([record.handlerId]);
   if (fence.length > 0) batch.fence = fence;

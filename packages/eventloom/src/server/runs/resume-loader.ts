@@ -5,7 +5,8 @@ import type { HandlerRecord, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
-import type { BlockedRuns } from "./blocked-runs.js";
+import { type BlockedRuns, blockRun } from "./blocked-runs.js";
+import { checkFit, unregistered } from "./fit-check.js";
 import { guardResume, type ResumeDecision } from "./resume-guard.js";
 
 export interface ResumeLoaderContext {
@@ -32,8 +33,8 @@ export interface ResumableRun {
 
 /**
  * Reads a stored running handler and takes it for this process: `remote` when another process owns
- * it, `live` when it reached memory meanwhile, null when it is not running (or cannot be resumed: its
- * workflow is not registered, or its resume could not be counted).
+ * it, `live` when it reached memory meanwhile, null when it is not running or cannot be resumed (the
+ * code now loaded does not fit it: it is blocked; or its resume could not be counted).
  */
 export async function loadResumable(
   handlerId: string,
@@ -42,17 +43,19 @@ export async function loadResumable(
   const { store, registry, ownership, logger } = c;
   const record = await store.getHandler(handlerId);
   if (record?.status !== "running") return null;
+  // Found blocked here before, and still recorded so: this process's code has not changed since.
+  if (record.blocked && c.blocked.has(handlerId)) return null;
   const entry = registry.get(record.workflowName);
-  if (!entry) {
-    c.blocked.setUnregistered(handlerId, record.workflowName);
-    return null;
-  }
-  const state = await store.loadState(handlerId);
-  if (!state) return null;
+  const state = entry ? await store.loadState(handlerId) : null;
+  if (entry && !state) return null;
   c.checkOpen();
   if (c.isLive(handlerId)) return "live";
   const owned = ownership.acquire(handlerId);
   if (owned !== true && !(await owned)) return "remote";
+  if (!entry || !state) {
+    await blockRun(record, unregistered(record.workflowName), c);
+    return null;
+  }
   if (ownership.shared) {
     // Whatever the previous owner committed last is what this process resumes from.
     const latest = await store.loadState(handlerId);
@@ -66,6 +69,12 @@ export async function loadResumable(
   let current = record;
   try {
     if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
+    const misfit = checkFit(state, entry);
+    if (misfit) {
+      await blockRun(current, misfit, c);
+      return null;
+    }
+    c.blocked.delete(handlerId);
     const decision = await guardResume(current, state, {
       store,
       ownership,
@@ -94,40 +103,35 @@ export interface ResumeAllContext {
 }
 
 /**
- * After a start: resumes every stored running handler of a registered workflow. Idle ones stay in the
- * store until an event or one of their timers wakes them; those of unregistered workflows are blocked.
+ * After a start: resumes every stored running handler. Idle ones that fit the code now loaded stay in
+ * the store until an event or one of their timers wakes them; those that do not fit (their workflow
+ * is not registered, a step or a schema changed) are blocked by the resume, which checks them.
  */
 export async function resumeStored(c: ResumeAllContext): Promise<void> {
   for (const record of await c.store.listRunning()) {
     if (c.closing()) return;
-    if (!c.registry.get(record.workflowName)) {
-      c.blocked.setUnregistered(record.handlerId, record.workflowName);
-      c.logger.warn("running handler of an unregistered workflow left as is", {
-        handlerId: record.handlerId,
-        workflowName: record.workflowName,
-      });
-      continue;
-    }
     if (c.isLive(record.handlerId)) continue;
-    const state = await c.store.loadState(record.handlerId);
-    if (!state) continue;
-    if (state.idle && c.releases) c.scheduleWake(record.handlerId, earliestTimer(state));
+    const entry = c.registry.get(record.workflowName);
+    const state = entry ? await c.store.loadState(record.handlerId) : null;
+    if (entry && !state) continue;
+    const fits = entry && state && !record.blocked && checkFit(state, entry) === null;
+    if (fits && state.idle && c.releases) c.scheduleWake(record.handlerId, earliestTimer(state));
     else await c.resume(record.handlerId);
   }
 }
 
-/** Resuming threw before any of the run's code ran: the run is blocked and its counted resume undone. */
+/**
+ * Resuming threw before any of the run's code ran (a misfit the checks did not see): the run is
+ * blocked, written with the record read before the resume was counted, so that restarts on code that
+ * does not fit never bring it to the crash-loop limit.
+ */
 export async function blockResume(
   handlerId: string,
   error: unknown,
   loaded: ResumableRun,
-  c: Pick<ResumeLoaderContext, "store" | "ownership" | "logger" | "blocked">,
+  c: Pick<ResumeLoaderContext, "store" | "ownership" | "logger" | "blocked" | "clock">,
 ): Promise<void> {
-  c.blocked.set(handlerId, error instanceof Error ? error.message : String(error));
   c.logger.error("could not resume a handler", { handlerId, error });
-  // A blocked run must not reach the crash-loop limit by restarts.
-  if (loaded.decision.resume) {
-    const undo = { handlers: [loaded.record], fence: c.ownership.fences([handlerId]) };
-    await c.store.commit(undo).catch(() => undefined);
-  }
+  const detail = error instanceof Error ? error.message : String(error);
+  await blockRun(loaded.record, { code: "WORKFLOW_CHANGED", detail }, c, true);
 }

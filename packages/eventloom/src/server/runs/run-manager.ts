@@ -11,10 +11,10 @@ import { continuation, running, type StartedRun, type StartRequest } from "./con
 export type { StartedRun, StartRequest } from "./continuation.js";
 
 import { BlockedRuns } from "./blocked-runs.js";
-import { cancelStored } from "./cancel-stored.js";
+import { cancelRun } from "./cancel-run.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
-import { appendToInbox, cancelRequest, drainInbox } from "./inbox.js";
+import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 
@@ -34,6 +34,8 @@ export interface RunManagerOptions {
   maxResumeAttempts: number;
   /** Counts runs started here and observes every run in memory; none: not measured. */
   metrics?: ServerMetrics;
+  /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
+  maxEventBytes: number | null;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -85,15 +87,12 @@ export class RunManager implements OwnedRuns {
       if (this.#busy(handlerId)) throw running(handlerId);
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
-      const run = this.#begin(handlerId, entry, (journal) =>
+      const run = this.#begin(handlerId, entry, entry.workflow.version, (journal) =>
         entry.workflow.run(request.start, {
+          ...this.#runOptions(entry, journal),
           context,
           runId: randomId(),
           firstSequence,
-          journal,
-          keepHistory: false,
-          additionalEvents: entry.additionalEvents,
-          clock: this.#o.clock,
         }),
       );
       this.#o.metrics?.runStarted(entry.name);
@@ -179,35 +178,21 @@ export class RunManager implements OwnedRuns {
 
   /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
   async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
-    const { store, writer } = this.#o;
-    const live = this.#live.get(handlerId);
-    // A run that just started is live before its first record is durable.
-    const record = live ? live.record() : await store.getHandler(handlerId);
-    if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
-    if (record.status === "running") {
-      const run = await this.#locate(handlerId);
-      if (run === REMOTE) {
-        await this.#toInbox(handlerId, cancelRequest(), null);
-      } else if (run?.handler && run.state.status === "running") {
-        await run.handler.cancel();
-      } else if (run === null && this.#blocked.has(handlerId)) {
-        // Its code is gone: cancelled in the store, without running it.
-        const { ownership, clock } = this.#o;
-        await cancelStored(store, record, clock.now(), ownership.fences([handlerId]));
-        this.#blocked.delete(handlerId);
-        void ownership.release(handlerId);
-      }
-      await writer.flush(handlerId);
-    } else if (!purge) {
-      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
-    }
-    if (!purge) return "cancelled";
-    this.#drop(handlerId);
-    this.#idle.cancelWake(handlerId);
-    writer.forget(handlerId);
-    await store.deleteHandler(handlerId);
-    this.#o.onDeleted(handlerId);
-    return "deleted";
+    return cancelRun(handlerId, purge, {
+      ...this.#o,
+      blocked: this.#blocked,
+      live: (id) => this.#live.get(id),
+      locate: async (id) => {
+        const run = await this.#locate(id);
+        return run === REMOTE ? "remote" : run;
+      },
+      toInbox: (id, event, step) => this.#toInbox(id, event, step),
+      forget: (id) => {
+        this.#drop(id);
+        this.#idle.cancelWake(id);
+        this.#o.writer.forget(id);
+      },
+    });
   }
 
   /**
@@ -293,18 +278,15 @@ export class RunManager implements OwnedRuns {
     if (loaded === "remote") return REMOTE;
     if (loaded === "live") return this.#live.get(handlerId) ?? null;
     if (loaded === null) return null;
-    const { entry, state, decision } = loaded;
+    const { entry, state, decision, record } = loaded;
     try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
       if (already) return already;
-      const run = this.#begin(handlerId, entry, (journal) =>
+      const run = this.#begin(handlerId, entry, record.workflowVersion ?? null, (journal) =>
         entry.workflow.run(undefined, {
+          ...this.#runOptions(entry, journal),
           context: state,
-          journal,
-          keepHistory: false,
-          additionalEvents: entry.additionalEvents,
-          clock: this.#o.clock,
           ...(decision.resume ? {} : { abandonWith: decision.abandon }),
         }),
       );
@@ -318,9 +300,16 @@ export class RunManager implements OwnedRuns {
     }
   }
 
+  /** What every run of this process is started or resumed with. */
+  #runOptions(entry: RegisteredWorkflow, journal: LiveRun) {
+    const { clock, maxEventBytes } = this.#o;
+    return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
+  }
+
   #begin(
     handlerId: string,
     entry: RegisteredWorkflow,
+    version: string | null,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
   ): LiveRun {
     this.#idle.cancelWake(handlerId);
@@ -332,6 +321,7 @@ export class RunManager implements OwnedRuns {
       this.#o.metrics?.forRun(entry.name) ?? null,
       this.#o.logger,
     );
+    live.workflowVersion = version;
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);

@@ -1,10 +1,12 @@
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
+import { jsonBytes } from "../../core/json-size.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
+  type EndedCutoffs,
   type EventRow,
   type HandlerPage,
   type HandlerRecord,
@@ -19,6 +21,8 @@ interface HandlerEntry {
   startedAt: string;
   status: RunStatus;
   workflowName: string;
+  completedAt: string | null;
+  blocked: boolean;
   json: string;
 }
 
@@ -68,6 +72,8 @@ export class MemoryStore implements Store {
           startedAt: normalized.startedAt,
           status: normalized.status,
           workflowName: normalized.workflowName,
+          completedAt: normalized.completedAt,
+          blocked: normalized.blocked != null,
           json: JSON.stringify(normalized),
         },
       };
@@ -123,6 +129,7 @@ export class MemoryStore implements Store {
     for (const [handlerId, entry] of this.#handlers) {
       if (statuses !== null && !statuses.has(entry.status)) continue;
       if (names !== null && !names.has(entry.workflowName)) continue;
+      if (query.blocked !== undefined && entry.blocked !== query.blocked) continue;
       if (
         after !== null &&
         compareNewestFirst(entry.startedAt, handlerId, after.startedAt, after.handlerId) >= 0
@@ -137,7 +144,9 @@ export class MemoryStore implements Store {
     const page = matching.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
-      handlers: page.map((m) => JSON.parse(m.entry.json) as HandlerRecord),
+      handlers: page.map((m) =>
+        withResultCap(JSON.parse(m.entry.json) as HandlerRecord, query.maxResultBytes),
+      ),
       nextCursor:
         matching.length > query.limit && last !== undefined
           ? encodeCursor({ startedAt: last.entry.startedAt, handlerId: last.handlerId })
@@ -157,7 +166,12 @@ export class MemoryStore implements Store {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<EventRow[]> {
     this.#open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
@@ -166,8 +180,12 @@ export class MemoryStore implements Store {
     const start = firstGreater(log.sequences, afterSequence);
     const end = Math.min(log.json.length, start + limit);
     const rows: EventRow[] = [];
-    for (let i = start; i < end; i++)
-      rows.push({ sequence: log.sequences[i] as number, json: log.json[i] as string });
+    let bytes = 0;
+    for (let i = start; i < end && bytes < maxBytes; i++) {
+      const json = log.json[i] as string;
+      bytes += json.length;
+      rows.push({ sequence: log.sequences[i] as number, json });
+    }
     return rows;
   }
 
@@ -212,6 +230,21 @@ export class MemoryStore implements Store {
     return existed;
   }
 
+  async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
+    this.#open();
+    checkListLimit(limit);
+    const due: { handlerId: string; completedAt: string }[] = [];
+    for (const [handlerId, entry] of this.#handlers) {
+      const cutoff = entry.status === "running" ? undefined : cutoffs[entry.status];
+      if (cutoff === undefined || entry.blocked || entry.completedAt === null) continue;
+      if (compareText(entry.completedAt, cutoff) < 0) due.push({ handlerId, completedAt: entry.completedAt });
+    }
+    due.sort((a, b) => compareText(a.completedAt, b.completedAt) || compareText(a.handlerId, b.handlerId));
+    const ids = due.slice(0, limit).map((d) => d.handlerId);
+    for (const id of ids) await this.deleteHandler(id);
+    return ids;
+  }
+
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.#listeners.add(listener);
   }
@@ -243,7 +276,17 @@ function normalizeRecord(record: HandlerRecord): HandlerRecord {
     updatedAt: record.updatedAt,
     completedAt: record.completedAt ?? null,
     resumeAttempts: record.resumeAttempts ?? 0,
+    workflowVersion: record.workflowVersion ?? null,
+    blocked: record.blocked
+      ? { code: record.blocked.code, detail: record.blocked.detail, since: record.blocked.since }
+      : null,
   };
+}
+
+/** The record without its result when that is larger than `max` bytes of JSON (a listing's cap). */
+function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
+  if (max === undefined || record.result === null || jsonBytes(record.result) <= max) return record;
+  return { ...record, result: null, resultTruncated: true };
 }
 
 /** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */

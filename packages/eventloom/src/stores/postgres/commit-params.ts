@@ -3,6 +3,7 @@ import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
 import { type CommitBatch, SequenceConflictError } from "../store.js";
 import { noticePayloads } from "./change-feed.js";
+import { blockedJson } from "./rows.js";
 
 /**
  * Checks a batch and lays it out as the parameters of the commit statement (see statements.ts):
@@ -48,6 +49,8 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     channel,
     noticePayloads(origin, changed),
     handlers.map((h) => h.resumeAttempts ?? 0),
+    handlers.map((h) => h.workflowVersion ?? null),
+    handlers.map((h) => blockedJson(h.blocked)),
   ];
 }
 

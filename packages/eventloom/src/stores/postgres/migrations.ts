@@ -86,6 +86,18 @@ export const migrations: readonly Migration[] = [
     name: "handlers.resume_attempts: resumes since the run's last finished step",
     sql: "ALTER TABLE handlers ADD COLUMN resume_attempts integer NOT NULL DEFAULT 0",
   },
+  {
+    version: 4,
+    name: "handlers.workflow_version and handlers.blocked; indexes of blocked and of ended handlers",
+    sql: `
+      ALTER TABLE handlers ADD COLUMN workflow_version text;
+      ALTER TABLE handlers ADD COLUMN blocked json;
+      CREATE INDEX handlers_blocked_idx ON handlers (started_at DESC, handler_id DESC)
+        WHERE blocked IS NOT NULL;
+      CREATE INDEX handlers_ended_idx ON handlers ((completed_at COLLATE "C"))
+        WHERE status <> 'running';
+    `,
+  },
 ];
 
 /**

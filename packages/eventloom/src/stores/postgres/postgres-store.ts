@@ -8,6 +8,7 @@ import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   DuplicateInboxItemError,
+  type EndedCutoffs,
   type EventRow,
   type HandlerPage,
   type HandlerRecord,
@@ -196,12 +197,15 @@ export class PostgresStore implements Store, LeaseStore {
     this.#db.open();
     checkListLimit(query.limit);
     const after = query.cursor == null ? null : decodeCursor(query.cursor);
-    const { rows } = await this.#db.query<HandlerRow>(this.#sql.listHandlers, [
+    const sql = query.blocked === true ? this.#sql.listBlockedHandlers : this.#sql.listHandlers;
+    const { rows } = await this.#db.query<HandlerRow>(sql, [
       query.status?.length ? query.status : null,
       query.workflowName?.length ? query.workflowName : null,
       after?.startedAt ?? null,
       after?.handlerId ?? null,
       query.limit + 1,
+      String(query.maxResultBytes ?? Number.MAX_SAFE_INTEGER),
+      query.blocked ?? null,
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -224,17 +228,24 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]> {
     this.#db.open();
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
     // The column is json (not jsonb): its text is what was committed.
-    const { rows } = await this.#db.query<{ sequence: string; event: string }>(this.#sql.readEvents, [
-      handlerId,
-      String(afterSequence),
-      String(limit),
-    ]);
+    const bounded = maxBytes !== undefined && Number.isFinite(maxBytes);
+    const params = [handlerId, String(afterSequence), String(limit)];
+    if (bounded) params.push(String(Math.max(1, Math.ceil(maxBytes))));
+    const { rows } = await this.#db.query<{ sequence: string; event: string }>(
+      bounded ? this.#sql.readEventsBounded : this.#sql.readEvents,
+      params,
+    );
     return rows.map((r) => ({ sequence: Number(r.sequence), json: r.event }));
   }
 
@@ -276,6 +287,19 @@ export class PostgresStore implements Store, LeaseStore {
   async deleteHandler(handlerId: string): Promise<boolean> {
     const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId]);
     return (rows[0]?.deleted ?? 0) > 0;
+  }
+
+  /** Retention, in one statement; Postgres reuses the space (autovacuum), so there is no reclaimSpace. */
+  async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
+    this.#db.open();
+    checkListLimit(limit);
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.deleteEnded, [
+      cutoffs.completed ?? null,
+      cutoffs.failed ?? null,
+      cutoffs.cancelled ?? null,
+      limit,
+    ]);
+    return rows.map((r) => r.handler_id);
   }
 
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {

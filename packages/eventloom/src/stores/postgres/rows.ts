@@ -1,9 +1,10 @@
+import type { BlockedInfo } from "../../protocol/codec.js";
 import type { Lease } from "../leases.js";
 import type { HandlerRecord } from "../store.js";
 import type { HandlerRow, LeaseRow } from "./statements.js";
 
 export function toRecord(row: HandlerRow): HandlerRecord {
-  return {
+  const record: HandlerRecord = {
     handlerId: row.handler_id,
     workflowName: row.workflow_name,
     runId: row.run_id,
@@ -14,7 +15,17 @@ export function toRecord(row: HandlerRow): HandlerRecord {
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
     resumeAttempts: row.resume_attempts,
+    workflowVersion: row.workflow_version,
+    blocked: row.blocked === null ? null : (JSON.parse(row.blocked) as BlockedInfo),
   };
+  if (row.result_truncated) record.resultTruncated = true;
+  return record;
+}
+
+/** The `blocked` column's JSON of a record: its three fields only, or null. */
+export function blockedJson(blocked: BlockedInfo | null | undefined): string | null {
+  if (!blocked) return null;
+  return JSON.stringify({ code: blocked.code, detail: blocked.detail, since: blocked.since });
 }
 
 export function toLease(row: LeaseRow): Lease {

@@ -4,7 +4,13 @@ import { quoteIdent } from "./migrations.js";
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text AS result, error,
-  started_at, updated_at, completed_at, resume_attempts`;
+  started_at, updated_at, completed_at, resume_attempts, workflow_version, blocked::text AS blocked`;
+
+// A listing's columns: a result longer than $6 bytes is not sent over the connection.
+const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
+  resume_attempts, workflow_version, blocked::text AS blocked,
+  CASE WHEN octet_length(result::text) > $6::bigint THEN 'null' ELSE result::text END AS result,
+  octet_length(result::text) > $6::bigint AS result_truncated`;
 
 /** Every SQL text the store runs, with its tables qualified by the schema. Built once per store. */
 export function buildStatements(schema: string) {
@@ -31,14 +37,16 @@ export function buildStatements(schema: string) {
       WITH
       h AS (
         INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
-                                   started_at, updated_at, completed_at, resume_attempts)
+                                   started_at, updated_at, completed_at, resume_attempts,
+                                   workflow_version, blocked)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
-                             $7::text[], $8::text[], $9::text[], $20::integer[])
+                             $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[])
         ON CONFLICT (handler_id) DO UPDATE SET
           workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
           updated_at = excluded.updated_at, completed_at = excluded.completed_at,
-          resume_attempts = excluded.resume_attempts
+          resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
+          blocked = excluded.blocked
         RETURNING 1
       ),
       e AS (
@@ -84,12 +92,48 @@ export function buildStatements(schema: string) {
     getHandler: `SELECT ${HANDLER_COLUMNS} FROM ${t.handlers} WHERE handler_id = $1`,
 
     listHandlers: `
-      SELECT ${HANDLER_COLUMNS} FROM ${t.handlers}
+      SELECT ${LISTED_COLUMNS} FROM ${t.handlers}
       WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+        AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
+        AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))
+        AND ($7::boolean IS NULL OR (blocked IS NOT NULL) = $7::boolean)
+      ORDER BY started_at DESC, handler_id DESC
+      LIMIT $5`,
+
+    /** The blocked ones only: written out so that the planner uses their partial index. */
+    listBlockedHandlers: `
+      SELECT ${LISTED_COLUMNS} FROM ${t.handlers}
+      WHERE blocked IS NOT NULL AND ($7::boolean IS NOT NULL)
+        AND ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
         AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))
       ORDER BY started_at DESC, handler_id DESC
       LIMIT $5`,
+
+    /**
+     * Retention: the oldest due ended handlers (rows locked, SKIP LOCKED: a commit that is making one
+     * run again wins), deleted with everything stored for them, in one statement.
+     */
+    deleteEnded: `
+      WITH
+      due AS (
+        SELECT handler_id, completed_at COLLATE "C" AS completed_at FROM ${t.handlers}
+        WHERE status <> 'running' AND blocked IS NULL AND (
+          (status = 'completed' AND completed_at COLLATE "C" < $1::text) OR
+          (status = 'failed' AND completed_at COLLATE "C" < $2::text) OR
+          (status = 'cancelled' AND completed_at COLLATE "C" < $3::text))
+        ORDER BY completed_at COLLATE "C", handler_id
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED
+      ),
+      h AS (DELETE FROM ${t.handlers} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING handler_id),
+      e AS (DELETE FROM ${t.events} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      s AS (DELETE FROM ${t.states} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      i AS (DELETE FROM ${t.inbox} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      l AS (DELETE FROM ${t.leases} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      c AS (DELETE FROM ${t.changes} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1)
+      SELECT due.handler_id FROM due JOIN h ON h.handler_id = due.handler_id
+      ORDER BY due.completed_at, due.handler_id`,
 
     listRunning: `
       SELECT ${HANDLER_COLUMNS} FROM ${t.handlers}
@@ -101,6 +145,19 @@ export function buildStatements(schema: string) {
       WHERE handler_id = $1 AND sequence > $2
       ORDER BY sequence
       LIMIT $3`,
+
+    /** readEvents that stops after the row whose running total of text length reaches $4. */
+    readEventsBounded: `
+      SELECT sequence, event FROM (
+        SELECT sequence, event::text AS event,
+               sum(length(event::text)) OVER (ORDER BY sequence) AS total
+        FROM ${t.events}
+        WHERE handler_id = $1 AND sequence > $2
+        ORDER BY sequence
+        LIMIT $3
+      ) page
+      WHERE total - length(event) < $4::bigint
+      ORDER BY sequence`,
 
     lastSequence: `SELECT coalesce(max(sequence), -1)::text AS last FROM ${t.events} WHERE handler_id = $1`,
 
@@ -177,6 +234,10 @@ export interface HandlerRow {
   updated_at: string;
   completed_at: string | null;
   resume_attempts: number;
+  workflow_version: string | null;
+  blocked: string | null;
+  /** Listings only. */
+  result_truncated?: boolean;
 }
 
 export interface LeaseRow {

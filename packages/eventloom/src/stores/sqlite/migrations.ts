@@ -56,6 +56,18 @@ export const migrations: readonly Migration[] = [
     description: "handlers.resume_attempts: resumes since the run's last finished step",
     sql: "ALTER TABLE handlers ADD COLUMN resume_attempts INTEGER NOT NULL DEFAULT 0;",
   },
+  {
+    version: 3,
+    description: "handlers.workflow_version and handlers.blocked; indexes of blocked and of ended handlers",
+    sql: `
+      ALTER TABLE handlers ADD COLUMN workflow_version TEXT;
+      ALTER TABLE handlers ADD COLUMN blocked TEXT;  -- JSON {code, detail, since}; NULL when not blocked
+      -- Partial: a running handler's updates never touch them.
+      CREATE INDEX handlers_blocked_newest ON handlers (started_at DESC, handler_id DESC)
+        WHERE blocked IS NOT NULL;
+      CREATE INDEX handlers_ended ON handlers (status, completed_at) WHERE status != 'running';
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -1,10 +1,11 @@
 import type Database from "better-sqlite3";
-import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
+import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
+  type EndedCutoffs,
   type EventRow,
   type HandlerPage,
   type HandlerRecord,
@@ -16,6 +17,15 @@ import {
 import { FileGuard, identityOf } from "./file-guard.js";
 import { type FileLock, lockFile } from "./file-lock.js";
 import { migrate } from "./migrations.js";
+import {
+  type HandlerRow,
+  type ListingShape,
+  listingSql,
+  prepareReads,
+  type Statement,
+  type Statements,
+  toRecord,
+} from "./reads.js";
 import { toStoreError } from "./store-errors.js";
 import { WriterThread } from "./writer.js";
 import { packBatch } from "./writer-protocol.js";
@@ -44,31 +54,6 @@ export interface SqliteStoreOptions {
   writer?: "thread" | "inline";
 }
 
-interface HandlerRow {
-  handler_id: string;
-  workflow_name: string;
-  run_id: string;
-  status: RunStatus;
-  result: string;
-  error: string | null;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  resume_attempts: number;
-}
-
-type Statement = Database.Statement<unknown[], unknown>;
-
-/** Every read the store runs, prepared once when the database is opened. */
-interface Statements {
-  getHandler: Statement;
-  listRunning: Statement;
-  readEvents: Statement;
-  lastSequence: Statement;
-  loadState: Statement;
-  readInbox: Statement;
-}
-
 interface Opened {
   db: Database.Database;
   statements: Statements;
@@ -81,6 +66,9 @@ interface Opened {
 }
 
 const MAX_CACHED_LISTINGS = 64;
+
+/** Free pages one `reclaimSpace` call gives back (8 MiB with SQLite's default 4 KiB pages). */
+const RECLAIM_PAGES = 2048;
 
 /**
  * The embedded, durable store: one SQLite file (better-sqlite3) in WAL mode. The parent directory is
@@ -190,12 +178,17 @@ export class SqliteStore implements Store {
     const after = query.cursor == null ? null : decodeCursor(query.cursor);
     const statuses = [...new Set(query.status ?? [])];
     const names = [...new Set(query.workflowName ?? [])];
-    const params: (string | number)[] = [...statuses, ...names];
+    const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;
+    const params: (string | number)[] = [cap, cap, ...statuses, ...names];
     if (after !== null) params.push(after.startedAt, after.handlerId);
     params.push(query.limit + 1);
-    const rows = this.#use((opened) =>
-      this.#listing(opened, statuses.length, names.length, after !== null).all(...params),
-    ) as HandlerRow[];
+    const shape: ListingShape = {
+      statuses: statuses.length,
+      names: names.length,
+      cursor: after !== null,
+      blocked: query.blocked,
+    };
+    const rows = this.#use((opened) => this.#listing(opened, shape).all(...params)) as HandlerRow[];
     const more = rows.length > query.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
@@ -215,12 +208,19 @@ export class SqliteStore implements Store {
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
   }
 
-  async readEventRows(handlerId: string, afterSequence: number, limit: number): Promise<EventRow[]> {
+  async readEventRows(
+    handlerId: string,
+    afterSequence: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<EventRow[]> {
     this.#use(() => undefined);
     checkAfterSequence(afterSequence);
     checkReadLimit(limit);
     if (limit === 0) return [];
-    const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, limit)) as [
+    const count =
+      maxBytes === undefined ? limit : this.#rowsWithin(handlerId, afterSequence, limit, maxBytes);
+    const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, count)) as [
       number,
       string,
     ][];
@@ -255,6 +255,24 @@ export class SqliteStore implements Store {
     return (await this.#write({ op: "deleteHandler", handlerId })) as boolean;
   }
 
+  async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
+    checkListLimit(limit);
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.deleteEnded(cutoffs, limit));
+    return (await this.#write({ op: "deleteEnded", cutoffs, limit })) as string[];
+  }
+
+  /**
+   * Incremental vacuum of up to {@link RECLAIM_PAGES} free pages, then a checkpoint that hands them
+   * back to the file system. A file made before this library set `auto_vacuum = INCREMENTAL` on new
+   * files is converted by the first call, with one `VACUUM` (it rewrites the file: writes wait meanwhile).
+   */
+  async reclaimSpace(): Promise<boolean> {
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.reclaimSpace(RECLAIM_PAGES));
+    return (await this.#write({ op: "reclaimSpace", pages: RECLAIM_PAGES })) as boolean;
+  }
+
   /**
    * Notifies about this instance's own writes, which are all the writes: one store at a time has
    * the file. Several processes that share handlers need a shared store (Postgres).
@@ -267,6 +285,20 @@ export class SqliteStore implements Store {
   integrityCheck(): string {
     const rows = this.#use((o) => o.db.pragma("integrity_check")) as { integrity_check: string }[];
     return rows.map((row) => row.integrity_check).join("\n");
+  }
+
+  /**
+   * How many of the next `limit` rows to read so that they stop at the one reaching `maxBytes`: their
+   * lengths come from the rows' headers (`octet_length`), so the rows past the budget are never read.
+   */
+  #rowsWithin(handlerId: string, afterSequence: number, limit: number, maxBytes: number): number {
+    const sizes = this.#use((o) => o.statements.eventSizes.all(handlerId, afterSequence, limit)) as number[];
+    let bytes = 0;
+    for (let i = 0; i < sizes.length; i++) {
+      bytes += sizes[i] as number;
+      if (bytes >= maxBytes) return i + 1;
+    }
+    return limit;
   }
 
   /** Runs `work` on the open database (opening it on first use); the file's faults become STORE_UNAVAILABLE. */
@@ -316,60 +348,15 @@ export class SqliteStore implements Store {
     }
   }
 
-  #listing(opened: Opened, statuses: number, names: number, cursor: boolean): Statement {
-    const key = `${statuses}:${names}:${cursor ? 1 : 0}`;
+  #listing(opened: Opened, shape: ListingShape): Statement {
+    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}`;
     let statement = opened.listings.get(key);
     if (statement === undefined) {
-      const where: string[] = [];
-      if (statuses > 0) where.push(`status IN (${placeholders(statuses)})`);
-      if (names > 0) where.push(`workflow_name IN (${placeholders(names)})`);
-      if (cursor) where.push("(started_at, handler_id) < (?, ?)");
-      statement = opened.db.prepare(
-        `SELECT * FROM handlers ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY started_at DESC, handler_id DESC LIMIT ?`,
-      );
+      statement = opened.db.prepare(listingSql(shape));
       // Long lists of workflow names make many shapes; keep the cache bounded.
       if (opened.listings.size >= MAX_CACHED_LISTINGS) opened.listings.clear();
       opened.listings.set(key, statement);
     }
     return statement;
   }
-}
-
-function prepareReads(db: Database.Database): Statements {
-  return {
-    getHandler: db.prepare("SELECT * FROM handlers WHERE handler_id = ?"),
-    listRunning: db.prepare(
-      "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
-    ),
-    readEvents: db
-      .prepare(
-        "SELECT sequence, envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
-      )
-      .raw(),
-    lastSequence: db
-      .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
-      .pluck(),
-    loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
-    readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
-  };
-}
-
-function toRecord(row: HandlerRow): HandlerRecord {
-  return {
-    handlerId: row.handler_id,
-    workflowName: row.workflow_name,
-    runId: row.run_id,
-    status: row.status,
-    result: JSON.parse(row.result) as unknown,
-    error: row.error,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-    resumeAttempts: row.resume_attempts,
-  };
-}
-
-function placeholders(n: number): string {
-  return Array.from({ length: n }, () => "?").join(", ");
 }

@@ -3,6 +3,7 @@ import { WorkflowError } from "../../core/index.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
+  type EndedCutoffs,
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
@@ -87,6 +88,8 @@ export type WriterCall =
   | { op: "commit"; batch: PackedBatch }
   | { op: "appendInbox"; handlerId: string; item: InboxItem }
   | { op: "deleteHandler"; handlerId: string }
+  | { op: "deleteEnded"; cutoffs: EndedCutoffs; limit: number }
+  | { op: "reclaimSpace"; pages: number }
   | { op: "probe" }
   | { op: "close" };
 

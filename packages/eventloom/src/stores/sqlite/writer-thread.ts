@@ -46,6 +46,12 @@ port.on("message", (request: WriterRequest) => {
       case "deleteHandler":
         value = writes?.deleteHandler(request.handlerId);
         break;
+      case "deleteEnded":
+        value = writes?.deleteEnded(request.cutoffs, request.limit);
+        break;
+      case "reclaimSpace":
+        value = writes?.reclaimSpace(request.pages);
+        break;
       case "probe":
         writes?.probe();
         break;

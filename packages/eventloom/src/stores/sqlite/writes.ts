@@ -5,13 +5,18 @@ import { checkSequence } from "../limits.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
+  type EndedCutoffs,
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
 import type { FileGuard } from "./file-guard.js";
+import { blockedJson } from "./reads.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
 const EVENTS_PER_INSERT = 64;
+
+/** `PRAGMA auto_vacuum`'s value for INCREMENTAL. */
+export const INCREMENTAL = 2;
 
 /** SQLite's page cache per connection (its default is 2 MiB). */
 const CACHE_KIB = 16 * 1024;
@@ -38,6 +43,11 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
     fileMustExist: options.fileMustExist ?? false,
   });
   try {
+    // A new file gives the space of deleted handlers back incrementally (retention). It must be set
+    // before the file's header is written (WAL mode writes it); an older file is converted by reclaimSpace.
+    if (db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0) {
+      db.pragma("auto_vacuum = INCREMENTAL");
+    }
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.pragma(`cache_size = -${CACHE_KIB}`);
@@ -53,6 +63,10 @@ export interface Writes {
   commit(batch: CommitBatch): void;
   appendInbox(handlerId: string, item: InboxItem): void;
   deleteHandler(handlerId: string): boolean;
+  /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
+  deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
+  /** Gives up to `pages` free pages back to the file system; true when more are left. */
+  reclaimSpace(pages: number): boolean;
   /** Takes the write lock and lets it go, writing nothing: throws when the file cannot take writes. */
   probe(): void;
 }
@@ -64,13 +78,14 @@ export interface Writes {
 export function prepareWrites(db: Database.Database, guard: FileGuard | null): Writes {
   const upsertHandler = db.prepare(
     `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at,
-                           resume_attempts)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           resume_attempts, workflow_version, blocked)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (handler_id) DO UPDATE SET
        workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
        result = excluded.result, error = excluded.error, started_at = excluded.started_at,
        updated_at = excluded.updated_at, completed_at = excluded.completed_at,
-       resume_attempts = excluded.resume_attempts`,
+       resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
+       blocked = excluded.blocked`,
   );
   const insertEvent = db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)");
   const upsertState = db.prepare(
@@ -145,6 +160,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
         r.updatedAt,
         r.completedAt ?? null,
         r.resumeAttempts ?? 0,
+        r.workflowVersion ?? null,
+        blockedJson(r.blocked),
       );
     }
     insertEvents(batch.events ?? []);
@@ -154,13 +171,47 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     }
   });
 
-  const remove = db.transaction((handlerId: string): boolean => {
+  const removeOne = (handlerId: string): boolean => {
     const existed = deleteHandler.run(handlerId).changes > 0;
     deleteEvents.run(handlerId);
     deleteState.run(handlerId);
     deleteInbox.run(handlerId);
     return existed;
+  };
+  const remove = db.transaction(removeOne);
+
+  // `status != 'running'` written out: it lets SQLite use the partial index of ended handlers.
+  const endedBefore = db
+    .prepare(
+      `SELECT handler_id, completed_at FROM handlers
+       WHERE status != 'running' AND status = ? AND completed_at < ? AND blocked IS NULL
+       ORDER BY completed_at, handler_id LIMIT ?`,
+    )
+    .raw();
+  const deleteEnded = db.transaction((cutoffs: EndedCutoffs, limit: number): string[] => {
+    const due: [string, string][] = [];
+    for (const status of ["completed", "failed", "cancelled"] as const) {
+      const cutoff = cutoffs[status];
+      if (cutoff !== undefined) due.push(...(endedBefore.all(status, cutoff, limit) as [string, string][]));
+    }
+    due.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const ids = due.slice(0, limit).map(([id]) => id);
+    for (const id of ids) removeOne(id);
+    return ids;
   });
+
+  const reclaimSpace = (pages: number): boolean => {
+    if (db.pragma("auto_vacuum", { simple: true }) !== INCREMENTAL) {
+      // A file made before new files got auto_vacuum: converted once, by rewriting it.
+      db.pragma("auto_vacuum = INCREMENTAL");
+      db.exec("VACUUM");
+    } else {
+      db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+    }
+    // In WAL mode the file shrinks when the WAL is checkpointed; TRUNCATE empties the WAL file too.
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    return (db.pragma("freelist_count", { simple: true }) as number) > 0;
+  };
 
   const guarded = <T>(write: () => T): T => {
     guard?.before();
@@ -173,6 +224,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     commit: (batch) => guarded(() => commit.immediate(batch)),
     appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
     deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
+    deleteEnded: (cutoffs, limit) => guarded(() => deleteEnded.immediate(cutoffs, limit)),
+    reclaimSpace: (pages) => guarded(() => reclaimSpace(pages)),
     probe: () =>
       guarded(() => {
         db.exec("BEGIN IMMEDIATE");

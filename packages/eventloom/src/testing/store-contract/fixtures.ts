@@ -21,6 +21,8 @@ export function handlerRecord(handlerId: string, fields: Partial<HandlerRecord> 
     updatedAt: iso(0),
     completedAt: null,
     resumeAttempts: 0,
+    workflowVersion: null,
+    blocked: null,
     ...fields,
   };
 }

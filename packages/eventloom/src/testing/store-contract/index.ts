@@ -4,6 +4,7 @@ import { commitContract } from "./commit.js";
 import { eventsAndInboxContract } from "./events-and-inbox.js";
 import type { OpenStore } from "./fixtures.js";
 import { lifecycleContract } from "./lifecycle.js";
+import { limitsContract } from "./limits.js";
 import { propertiesContract } from "./properties.js";
 import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
@@ -40,5 +41,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     lifecycleContract(current);
     propertiesContract(current);
     readinessContract(current);
+    limitsContract(current);
   });
 }

@@ -1,0 +1,69 @@
+import { type Clock, WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import type { Store } from "../../stores/store.js";
+import type { Ownership } from "../cluster/ownership.js";
+import type { BlockedRuns } from "./blocked-runs.js";
+import { cancelStored } from "./cancel-stored.js";
+import type { CommitWriter } from "./commit-writer.js";
+import { cancelRequest } from "./inbox.js";
+import type { LiveRun } from "./live-run.js";
+
+export interface CancelContext {
+  store: Store;
+  writer: CommitWriter;
+  ownership: Ownership;
+  clock: Clock;
+  blocked: BlockedRuns;
+  live(handlerId: string): LiveRun | undefined;
+  /** The run in memory or loaded; `remote` when another process runs it, null when none can. */
+  locate(handlerId: string): Promise<LiveRun | "remote" | null>;
+  toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void>;
+  /** Forgets everything this process holds of the handler (its run, wake timer, pending writes). */
+  forget(handlerId: string): void;
+  onDeleted(handlerId: string): void;
+}
+
+/**
+ * Cancels a running handler, wherever it runs: in memory here, through its owner's inbox, or, when
+ * it is blocked (no code here can run it), in the store without running it. With `purge`, deletes
+ * it (ended or not) and everything stored for it. Resolves once the cancellation is durable.
+ */
+export async function cancelRun(
+  handlerId: string,
+  purge: boolean,
+  c: CancelContext,
+): Promise<"cancelled" | "deleted"> {
+  const { store, writer, ownership } = c;
+  const live = c.live(handlerId);
+  // A run that just started is live before its first record is durable.
+  const record = live ? live.record() : await store.getHandler(handlerId);
+  if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
+  if (record.status === "running") {
+    const run = await c.locate(handlerId);
+    if (run === "remote") {
+      await c.toInbox(handlerId, cancelRequest(), null);
+    } else if (run?.handler && run.state.status === "running") {
+      await run.handler.cancel();
+    } else if (run === null && c.blocked.has(handlerId)) {
+      // Its code is gone: cancelled in the store, without running it, holding it meanwhile.
+      const owned = ownership.acquire(handlerId);
+      if (owned !== true && !(await owned)) {
+        await c.toInbox(handlerId, cancelRequest(), null);
+      } else {
+        const latest = (await store.getHandler(handlerId)) ?? record;
+        if (latest.status === "running") {
+          await cancelStored(store, latest, c.clock.now(), ownership.fences([handlerId]));
+        }
+        c.blocked.delete(handlerId);
+        void ownership.release(handlerId);
+      }
+    }
+    await writer.flush(handlerId);
+  } else if (!purge) {
+    throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
+  }
+  if (!purge) return "cancelled";
+  c.forget(handlerId);
+  await store.deleteHandler(handlerId);
+  c.onDeleted(handlerId);
+  return "deleted";
+}

@@ -1,0 +1,119 @@
+import type Database from "better-sqlite3";
+import type { RunStatus } from "../../core/index.js";
+import type { BlockedInfo } from "../../protocol/codec.js";
+import type { HandlerRecord } from "../store.js";
+
+/** A row of `handlers` as the reads select it. */
+export interface HandlerRow {
+  handler_id: string;
+  workflow_name: string;
+  run_id: string;
+  status: RunStatus;
+  result: string;
+  error: string | null;
+  started_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  resume_attempts: number;
+  workflow_version: string | null;
+  blocked: string | null;
+  /** Listings only: 1 when the result was left out for its size. */
+  result_truncated?: number;
+}
+
+export type Statement = Database.Statement<unknown[], unknown>;
+
+/** Every read the store runs, prepared once when the database is opened. */
+export interface Statements {
+  getHandler: Statement;
+  listRunning: Statement;
+  readEvents: Statement;
+  /** The byte lengths of the rows readEvents would give, read from the rows' headers only. */
+  eventSizes: Statement;
+  lastSequence: Statement;
+  loadState: Statement;
+  readInbox: Statement;
+}
+
+export function prepareReads(db: Database.Database): Statements {
+  return {
+    getHandler: db.prepare("SELECT * FROM handlers WHERE handler_id = ?"),
+    listRunning: db.prepare(
+      "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
+    ),
+    readEvents: db
+      .prepare(
+        "SELECT sequence, envelope FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+      )
+      .raw(),
+    eventSizes: db
+      .prepare(
+        "SELECT octet_length(envelope) FROM events WHERE handler_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+      )
+      .pluck(),
+    lastSequence: db
+      .prepare("SELECT sequence FROM events WHERE handler_id = ? ORDER BY sequence DESC LIMIT 1")
+      .pluck(),
+    loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
+    readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
+  };
+}
+
+/** The shape of a listing's filters: which statement it needs. */
+export interface ListingShape {
+  statuses: number;
+  names: number;
+  cursor: boolean;
+  blocked: boolean | undefined;
+}
+
+// A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite.
+const CAPPED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
+  resume_attempts, workflow_version, blocked,
+  CASE WHEN length(CAST(result AS BLOB)) > ? THEN 'null' ELSE result END AS result,
+  length(CAST(result AS BLOB)) > ? AS result_truncated`;
+
+/**
+ * The SQL of a listing. Its parameters: the cap on a result's bytes (twice), the statuses, the
+ * names, the cursor's two values, the limit. `blocked IS NOT NULL` is written out so that SQLite
+ * may use the partial index of blocked handlers.
+ */
+export function listingSql(shape: ListingShape): string {
+  const where: string[] = [];
+  if (shape.statuses > 0) where.push(`status IN (${placeholders(shape.statuses)})`);
+  if (shape.names > 0) where.push(`workflow_name IN (${placeholders(shape.names)})`);
+  if (shape.cursor) where.push("(started_at, handler_id) < (?, ?)");
+  if (shape.blocked === true) where.push("blocked IS NOT NULL");
+  if (shape.blocked === false) where.push("blocked IS NULL");
+  return `SELECT ${CAPPED_COLUMNS} FROM handlers ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+     ORDER BY started_at DESC, handler_id DESC LIMIT ?`;
+}
+
+export function toRecord(row: HandlerRow): HandlerRecord {
+  const record: HandlerRecord = {
+    handlerId: row.handler_id,
+    workflowName: row.workflow_name,
+    runId: row.run_id,
+    status: row.status,
+    result: JSON.parse(row.result) as unknown,
+    error: row.error,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    completedAt: row.completed_at,
+    resumeAttempts: row.resume_attempts,
+    workflowVersion: row.workflow_version,
+    blocked: row.blocked === null ? null : (JSON.parse(row.blocked) as BlockedInfo),
+  };
+  if (row.result_truncated) record.resultTruncated = true;
+  return record;
+}
+
+/** The `blocked` column's text of a record: its three fields only, or NULL. */
+export function blockedJson(blocked: BlockedInfo | null | undefined): string | null {
+  if (!blocked) return null;
+  return JSON.stringify({ code: blocked.code, detail: blocked.detail, since: blocked.since });
+}
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}
