@@ -1,3 +1,4 @@
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { Fence } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
@@ -48,7 +49,32 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     channel,
     noticePayloads(origin, changed),
     handlers.map((h) => h.resumeAttempts ?? 0),
+    ...keyColumns(batch.keys ?? []),
   ];
+}
+
+/** The columns of idempotency records, one array each (parameters $21..$27 of the commit). */
+function keyColumns(keys: readonly IdempotencyRecord[]): unknown[][] {
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.key)) throw new IdempotencyKeyConflictError(k.key, k.handlerId);
+    seen.add(k.key);
+  }
+  return [
+    keys.map((k) => k.key),
+    keys.map((k) => k.fingerprint),
+    keys.map((k) => k.handlerId ?? null),
+    keys.map((k) => k.runId ?? null),
+    keys.map((k) => k.status ?? null),
+    keys.map((k) => k.body ?? null),
+    keys.map((k) => k.createdAt),
+  ];
+}
+
+/** One key's columns as single parameters (appendInbox, deleteHandler); all null without a key. */
+export function keyParams(key: IdempotencyRecord | undefined): unknown[] {
+  if (!key) return [null, null, null, null, null, null, null];
+  return [key.key, key.fingerprint, key.handlerId, key.runId, key.status, key.body, key.createdAt];
 }
 
 /** True when the batch writes nothing. */
@@ -57,7 +83,8 @@ export function isEmpty(batch: CommitBatch): boolean {
     !batch.handlers?.length &&
     !batch.events?.some((g) => g.events.length > 0) &&
     !batch.states?.length &&
-    !batch.inboxDone?.some((d) => d.ids.length > 0)
+    !batch.inboxDone?.some((d) => d.ids.length > 0) &&
+    !batch.keys?.length
   );
 }
 

@@ -56,6 +56,22 @@ export const migrations: readonly Migration[] = [
     description: "handlers.resume_attempts: resumes since the run's last finished step",
     sql: "ALTER TABLE handlers ADD COLUMN resume_attempts INTEGER NOT NULL DEFAULT 0;",
   },
+  {
+    version: 3,
+    description: "idempotency_keys: each Idempotency-Key's first request and its answer",
+    sql: `
+      CREATE TABLE idempotency_keys (
+        key         TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        handler_id  TEXT,
+        run_id      TEXT,
+        status      INTEGER,          -- null while the answer is a run's outcome still to come
+        body        TEXT,             -- JSON
+        created_at  TEXT NOT NULL     -- ISO 8601 UTC: the TTL's deletions go by it
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

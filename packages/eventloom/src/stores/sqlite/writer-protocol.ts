@@ -6,6 +6,7 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FileIdentity } from "./file-guard.js";
 import type { ConnectionOptions } from "./writes.js";
 
@@ -26,6 +27,7 @@ export interface PackedBatch {
   handlers: CommitBatch["handlers"];
   states: CommitBatch["states"];
   inboxDone: CommitBatch["inboxDone"];
+  keys: CommitBatch["keys"];
   /** Each group's handler id and how many events it has. */
   groups: { handlerId: string; count: number }[];
   sequences: Float64Array;
@@ -56,6 +58,7 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     handlers: batch.handlers,
     states: batch.states,
     inboxDone: batch.inboxDone,
+    keys: batch.keys,
     groups,
     sequences,
     lengths,
@@ -79,14 +82,22 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
     }
     events.push({ handlerId, events: rows });
   }
-  return { handlers: packed.handlers, events, states: packed.states, inboxDone: packed.inboxDone };
+  return {
+    handlers: packed.handlers,
+    events,
+    states: packed.states,
+    inboxDone: packed.inboxDone,
+    keys: packed.keys,
+  };
 }
 
 /** A write for the writer thread. */
 export type WriterCall =
   | { op: "commit"; batch: PackedBatch }
-  | { op: "appendInbox"; handlerId: string; item: InboxItem }
-  | { op: "deleteHandler"; handlerId: string }
+  | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
+  | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
+  | { op: "putKey"; record: IdempotencyRecord }
+  | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };
 
@@ -99,6 +110,7 @@ export type WriterReply = { id: number } & ({ ok: true; value: unknown } | { ok:
 export type WireError =
   | { kind: "SequenceConflict"; handlerId: string; sequence: number }
   | { kind: "DuplicateInboxItem"; handlerId: string; itemId: string }
+  | { kind: "IdempotencyKeyConflict"; key: string; handlerId: string | null }
   | { kind: "Sqlite"; message: string; code: string }
   | { kind: "StoreUnavailable"; message: string }
   | { kind: "RangeError" | "TypeError" | "Error"; message: string };
@@ -109,6 +121,9 @@ export function toWire(error: unknown): WireError {
   }
   if (error instanceof DuplicateInboxItemError) {
     return { kind: "DuplicateInboxItem", handlerId: error.handlerId, itemId: error.itemId };
+  }
+  if (error instanceof IdempotencyKeyConflictError) {
+    return { kind: "IdempotencyKeyConflict", key: error.key, handlerId: error.handlerId };
   }
   if (error instanceof Database.SqliteError)
     return { kind: "Sqlite", message: error.message, code: error.code };
@@ -126,6 +141,8 @@ export function fromWire(error: WireError): Error {
       return new SequenceConflictError(error.handlerId, error.sequence);
     case "DuplicateInboxItem":
       return new DuplicateInboxItemError(error.handlerId, error.itemId);
+    case "IdempotencyKeyConflict":
+      return new IdempotencyKeyConflictError(error.key, error.handlerId);
     case "Sqlite":
       return new Database.SqliteError(error.message, error.code);
     case "StoreUnavailable":

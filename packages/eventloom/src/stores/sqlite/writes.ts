@@ -8,7 +8,9 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
+import type { IdempotencyRecord } from "../idempotency.js";
 import type { FileGuard } from "./file-guard.js";
+import { prepareKeyWrites } from "./key-rows.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
 const EVENTS_PER_INSERT = 64;
@@ -51,8 +53,10 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
 /** Everything that writes: run in one connection, on the main thread or in the writer thread. */
 export interface Writes {
   commit(batch: CommitBatch): void;
-  appendInbox(handlerId: string, item: InboxItem): void;
-  deleteHandler(handlerId: string): boolean;
+  appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
+  deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
+  putKey(record: IdempotencyRecord): IdempotencyRecord;
+  deleteKeys(createdBefore: string, limit: number): number;
   /** Takes the write lock and lets it go, writing nothing: throws when the file cannot take writes. */
   probe(): void;
 }
@@ -82,6 +86,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   const deleteEvents = db.prepare("DELETE FROM events WHERE handler_id = ?");
   const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
   const deleteInbox = db.prepare("DELETE FROM inbox WHERE handler_id = ?");
+  const keys = prepareKeyWrites(db);
 
   // Events go in with multi-row INSERTs of up to EVENTS_PER_INSERT rows: per row, one statement run
   // from JavaScript costs about a fifth of the insert itself.
@@ -152,14 +157,21 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     for (const done of batch.inboxDone ?? []) {
       for (const id of done.ids) deleteInboxItem.run(done.handlerId, id);
     }
+    if (batch.keys?.length) keys.insert(batch.keys);
   });
 
-  const remove = db.transaction((handlerId: string): boolean => {
+  const remove = db.transaction((handlerId: string, key?: IdempotencyRecord): boolean => {
+    if (key) keys.insert([key]);
     const existed = deleteHandler.run(handlerId).changes > 0;
     deleteEvents.run(handlerId);
     deleteState.run(handlerId);
     deleteInbox.run(handlerId);
     return existed;
+  });
+
+  const appendWithKey = db.transaction((handlerId: string, item: InboxItem, key: IdempotencyRecord) => {
+    keys.insert([key]);
+    insertInboxItem(handlerId, item);
   });
 
   const guarded = <T>(write: () => T): T => {
@@ -171,8 +183,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
 
   return {
     commit: (batch) => guarded(() => commit.immediate(batch)),
-    appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
-    deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
+    appendInbox: (handlerId, item, key) =>
+      guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
+    deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
+    putKey: (record) => guarded(() => keys.put(record)),
+    deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {
         db.exec("BEGIN IMMEDIATE");
