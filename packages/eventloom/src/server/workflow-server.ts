@@ -10,6 +10,8 @@ import { makeBearerCheck } from "./http/bearer-auth.js";
 import { nodeListener } from "./http/node-sink.js";
 import { defaultUiDir } from "./http/static-ui.js";
 import { answerFetch } from "./http/web-sink.js";
+import { KeyGate } from "./idempotency/key-gate.js";
+import { KeySweeper } from "./idempotency/key-sweeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics/index.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
@@ -71,6 +73,11 @@ export interface WorkflowServerOptions {
    * process down counts) before it is failed with `RESUME_CRASH_LOOP` instead. Default 3.
    */
   maxResumeAttempts?: number;
+  /**
+   * How long an `Idempotency-Key` is remembered: a retry with it within this time gets the first
+   * answer again. Older keys are deleted in the background. Default 86 400 000 (24 hours).
+   */
+  idempotencyTtlMs?: number;
 }
 
 export interface ServeOptions {
@@ -124,10 +131,15 @@ export class WorkflowServer {
   #closed: Promise<void> | null = null;
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
+  #sweeper: KeySweeper | null = null;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
+    const ttl = options.idempotencyTtlMs;
+    if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
+      throw new TypeError("idempotencyTtlMs must be a positive number of milliseconds");
+    }
     const resumes = options.maxResumeAttempts;
     if (resumes !== undefined && !(Number.isInteger(resumes) && resumes >= 1)) {
       throw new TypeError("maxResumeAttempts must be a whole number of at least 1");
@@ -149,6 +161,7 @@ export class WorkflowServer {
       corsOrigins: options.corsOrigins ?? envList(process.env["WORKFLOWS_CORS_ORIGINS"]),
       allowedHosts: options.allowedHosts ?? envList(process.env["WORKFLOWS_ALLOWED_HOSTS"]),
       acceptContext: options.acceptContext ?? false,
+      keys: new KeyGate(),
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
       clock: this.#clock,
       pageSize: 1000,
@@ -256,6 +269,7 @@ export class WorkflowServer {
         this.#logger.error("pending commits were lost at shutdown", { error });
       }
       this.#unsubscribe?.();
+      await this.#sweeper?.stop();
       await this.#ownership?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
       await this.#ownership?.releaseAll();
@@ -336,6 +350,12 @@ export class WorkflowServer {
     ownership.start(runs);
     await runs.resumeAll();
     ownership.startTakeover();
+    this.#sweeper = new KeySweeper(store, {
+      clock: this.#clock,
+      ttlMs: this.#options.idempotencyTtlMs ?? 86_400_000,
+      logger: this.#logger,
+    });
+    this.#sweeper.start();
     return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
   }
 }

@@ -117,7 +117,14 @@ export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
     }
     // Checked here as well: a process that does not run the handler only records the event for its owner.
     if (body.step != null && !entry.workflow.getStep(body.step)) throw new UnknownStepError(body.step);
-    await runtime.manager.send(handlerId, event, body.step ?? null);
-    return json({ status: "sent" });
+    const answer = { status: "sent" } as const;
+    const ticket = request.idempotency;
+    await runtime.manager.send(
+      handlerId,
+      event,
+      body.step ?? null,
+      ticket && (() => ticket.write({ handlerId, runId: null, status: 200, body: JSON.stringify(answer) })),
+    );
+    return json(answer);
   },
 };

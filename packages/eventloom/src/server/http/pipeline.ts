@@ -4,6 +4,7 @@ import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type WireAnswer } fr
 import { apiGate } from "./api-gate.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
+import { answerKeyed } from "./idempotent-request.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
 import { allowedMethods, isApiPath, matchRoute } from "./route-table.js";
 import { ROUTE_HANDLERS } from "./routes.js";
@@ -12,8 +13,8 @@ import { serveUiFile } from "./static-ui.js";
 /**
  * The server's one request pipeline, whichever way a request came in (node-sink.ts for serve(),
  * web-sink.ts for server.fetch): the Host and media type checks, preflights, the route table, the
- * token and shutdown gate, 404/405, the debugger's files, every body's forbidden keys, every error
- * as JSON, CORS, nosniff, and `Connection: close` while shutting down. It answers with data; the
+ * token and shutdown gate, 404/405, idempotency keys, the debugger's files, every body's forbidden
+ * keys, every error as JSON, CORS, nosniff, and `Connection: close` while shutting down. It answers with data; the
  * sinks only write it.
  */
 export async function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
@@ -54,7 +55,10 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<Answer> {
     const denied = apiGate(ctx, request.header("authorization"));
     if (denied) return denied;
   }
-  if (match) return ROUTE_HANDLERS[match.id](ctx, request, match.params);
+  if (match) {
+    const handle = ROUTE_HANDLERS[match.id];
+    return answerKeyed(ctx, request, match.id, (keyed) => handle(ctx, keyed, match.params));
+  }
   const methods = allowedMethods(path);
   if (methods && !methods.includes(method)) {
     return json({ detail: `Method ${method} not allowed on ${path}`, code: "METHOD_NOT_ALLOWED" }, 405, {

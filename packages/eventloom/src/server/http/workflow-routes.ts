@@ -3,6 +3,7 @@ import {
   buildOpenApiDocument,
   decodeStartEvent,
   parseRunRequest,
+  type RunNowaitResponse,
   toHandlerData,
   toRunNowaitResponse,
 } from "../../protocol/index.js";
@@ -13,6 +14,7 @@ import type { LiveRun } from "../runs/live-run.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, type JsonAnswer, json } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
+import { settleOutcome } from "./idempotent-request.js";
 import type { RouteHandlers } from "./route-handler.js";
 
 /**
@@ -24,7 +26,7 @@ async function startRun(
   request: HttpRequest,
   name: string,
   wait: boolean,
-): Promise<JsonAnswer> {
+): Promise<Answer> {
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
   const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
@@ -43,23 +45,41 @@ async function startRun(
   const { manager, writer, store } = await ctx.runtime();
   // Named in every 5xx from here on: the handler may exist (its start may even be durable).
   let handlerId: string | null = body.handler_id || null;
+  const ticket = request.idempotency;
+  // run-nowait's answer, made once: the key's record (written with the first commit) holds it too.
+  let started: RunNowaitResponse | null = null;
+  const nowaitAnswer = (run: LiveRun) => {
+    started ??= toRunNowaitResponse(run.record());
+    return started;
+  };
   try {
     const { run, ended } = await manager.start(entry, {
       start: startEvent,
       context,
       handlerId,
       awaitEnd: wait,
+      key:
+        ticket &&
+        ((run) =>
+          ticket.write({
+            handlerId: run.handlerId,
+            runId: run.state.runId,
+            // run's answer is the run's outcome, recorded once it is known.
+            status: wait ? null : 200,
+            body: wait ? null : JSON.stringify(nowaitAnswer(run)),
+          })),
     });
     handlerId = run.handlerId;
     if (!wait) {
-      const record = run.record();
+      const answer = nowaitAnswer(run);
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
       await writer.flush(run.handlerId);
-      return { status: 200, body: toRunNowaitResponse(record) };
+      return { status: 200, body: answer };
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
-    return await endedAnswer(run, store);
+    const answer = await endedAnswer(run, store);
+    return ticket ? await settleOutcome(store, ticket, answer) : answer;
   } catch (error) {
     const answer = errorAnswer(error, ctx.logger);
     if (answer.status >= 500 && handlerId !== null)

@@ -1,8 +1,9 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
-import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import type { EventRow, HandlerRecord, IdempotencyRecord, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { Ownership } from "../cluster/ownership.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 
@@ -18,6 +19,8 @@ const NONE: ReadonlySet<string> = new Set();
 interface Pending {
   source: CommitSource;
   events: EventRow[];
+  /** Idempotency keys answered by these changes: committed in the same batch. */
+  keys: KeyWrite[];
 }
 
 interface Waiter {
@@ -75,7 +78,7 @@ export class CommitWriter {
   changed(source: CommitSource, events: readonly EventRow[]): void {
     let entry = this.#pending.get(source.handlerId);
     if (!entry) {
-      entry = { source, events: [] };
+      entry = { source, events: [], keys: [] };
       this.#pending.set(source.handlerId, entry);
     } else {
       entry.source = source;
@@ -83,6 +86,15 @@ export class CommitWriter {
     for (const e of events) entry.events.push(e);
     this.#changeGeneration++;
     this.#schedule();
+  }
+
+  /**
+   * An idempotency key answered by the source's latest change: written in the batch that holds the
+   * source's state as it is now (or a later one), settled when that batch is durable or dropped.
+   */
+  attachKey(source: CommitSource, key: KeyWrite): void {
+    this.changed(source, []);
+    this.#pending.get(source.handlerId)?.keys.push(key);
   }
 
   /** Inbox items a run has taken in: deleted in the commit that holds the change they made. */
@@ -123,7 +135,8 @@ export class CommitWriter {
   }
 
   /** Drops what is pending for a handler (it is being deleted). */
-  forget(handlerId: string): void {
+  forget(handlerId: string, why: unknown = DROPPED): void {
+    for (const key of this.#pending.get(handlerId)?.keys ?? []) key.dropped(why);
     this.#pending.delete(handlerId);
     this.#inboxDone.delete(handlerId);
   }
@@ -135,6 +148,12 @@ export class CommitWriter {
         const last = await this.#store.lastSequence(handlerId);
         const entry = this.#pending.get(handlerId);
         if (entry) entry.events = entry.events.filter((e) => e.sequence > last);
+        // Its keys too: a key the landed commit stored (the very record) is settled, not written again.
+        for (const key of entry?.keys ?? []) {
+          const stored = await this.#store.getIdempotencyKey(key.record.key);
+          if (stored !== null && sameRecord(stored, key.record)) key.stored();
+        }
+        if (entry) entry.keys = entry.keys.filter((k) => k.state === "pending");
       } catch {
         // The store is still down: the retry will fail and come back here.
       }
@@ -201,19 +220,23 @@ export class CommitWriter {
       states: [],
       inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
     };
+    const keys: KeyWrite[] = [];
     for (const [handlerId, entry] of taken) {
       try {
         const { stateJson, record } = entry.source.snapshot();
         batch.handlers.push(record);
         batch.states.push({ handlerId, json: stateJson });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+        for (const key of entry.keys) keys.push(key);
       } catch (error) {
         this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
           handlerId,
           error,
         });
+        for (const key of entry.keys) key.dropped(error);
       }
     }
+    if (keys.length > 0) batch.keys = keys.map((k) => k.record);
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
     const fence = this.#options.ownership.fences(ids);
     if (fence.length > 0) batch.fence = fence;
@@ -231,6 +254,7 @@ export class CommitWriter {
         // waiters' answers are written: the store works on the next batch meanwhile.
         if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
         this.#settle();
+        for (const key of keys) key.stored();
         this.#options.onCommitted(ids, batch.events);
         this.#options.ownership.committed(ids);
       },
@@ -246,9 +270,10 @@ export class CommitWriter {
         if (lost) {
           // Taken over by another process: what this one did with them since is void.
           for (const id of lost) {
+            for (const key of taken.get(id)?.keys ?? []) key.dropped(error);
             taken.delete(id);
             inboxDone.delete(id);
-            this.forget(id);
+            this.forget(id, error);
           }
           this.#options.ownership.lost(lost);
         } else {
@@ -263,11 +288,7 @@ export class CommitWriter {
           this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
         }
         // Nothing of the batch was written: put its events back in front of what came since.
-        for (const [handlerId, entry] of taken) {
-          const later = this.#pending.get(handlerId);
-          if (later) later.events = [...entry.events, ...later.events];
-          else this.#pending.set(handlerId, entry);
-        }
+        requeue(this.#pending, taken);
         const failed = this.#waiters.filter((w) => w.generation <= generation);
         this.#waiters = this.#waiters.filter((w) => w.generation > generation);
         for (const w of failed) w.reject(error);
@@ -300,9 +321,10 @@ export class CommitWriter {
     taken: Map<string, Pending>,
     inboxDone: Map<string, string[]>,
   ): void {
+    for (const key of taken.get(handlerId)?.keys ?? []) key.dropped(error);
     taken.delete(handlerId);
     inboxDone.delete(handlerId);
-    this.forget(handlerId);
+    this.forget(handlerId, error);
     const coded = (error as { code?: unknown }).code === "SEQUENCE_CONFLICT";
     const failure = new WorkflowError(
       coded ? "SEQUENCE_CONFLICT" : "INTERNAL_ERROR",
@@ -321,11 +343,7 @@ export class CommitWriter {
     for (const [id, list] of inboxDone) {
       this.#inboxDone.set(id, [...list, ...(this.#inboxDone.get(id) ?? [])]);
     }
-    for (const [id, entry] of taken) {
-      const later = this.#pending.get(id);
-      if (later) later.events = [...entry.events, ...later.events];
-      else this.#pending.set(id, entry);
-    }
+    requeue(this.#pending, taken);
     const failed = this.#waiters.filter((w) => w.handlerId === handlerId);
     this.#waiters = this.#waiters.filter((w) => w.handlerId !== handlerId);
     for (const w of failed) w.reject(failure);
@@ -345,6 +363,29 @@ export class CommitWriter {
     if (count === 0) return;
     const done = this.#waiters.splice(0, count);
     for (const w of done) w.resolve();
+  }
+}
+
+/** Why a key's write was dropped when its handler's changes were forgotten (deleted, taken over). */
+const DROPPED = new WorkflowError("HANDLER_NOT_FOUND", "The handler's changes were dropped");
+
+const sameRecord = (a: IdempotencyRecord, b: IdempotencyRecord): boolean =>
+  a.fingerprint === b.fingerprint &&
+  a.handlerId === b.handlerId &&
+  a.runId === b.runId &&
+  a.status === b.status &&
+  a.createdAt === b.createdAt;
+
+/** Puts a failed batch's entries back in front of what changed since (events and keys first). */
+function requeue(pending: Map<string, Pending>, taken: Map<string, Pending>): void {
+  for (const [handlerId, entry] of taken) {
+    const later = pending.get(handlerId);
+    if (later) {
+      later.events = [...entry.events, ...later.events];
+      later.keys = [...entry.keys, ...later.keys];
+    } else {
+      pending.set(handlerId, entry);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { earliestTimer } from "../../core/run-timers.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
@@ -92,16 +93,20 @@ export class RunManager implements OwnedRuns {
       if (this.#busy(handlerId)) throw running(handlerId);
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
-      const run = this.#begin(handlerId, entry, (journal) =>
-        entry.workflow.run(request.start, {
-          context,
-          runId: randomId(),
-          firstSequence,
-          journal,
-          keepHistory: false,
-          additionalEvents: entry.additionalEvents,
-          clock: this.#o.clock,
-        }),
+      const run = this.#begin(
+        handlerId,
+        entry,
+        (journal) =>
+          entry.workflow.run(request.start, {
+            context,
+            runId: randomId(),
+            firstSequence,
+            journal,
+            keepHistory: false,
+            additionalEvents: entry.additionalEvents,
+            clock: this.#o.clock,
+          }),
+        request.key,
       );
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
@@ -127,8 +132,13 @@ export class RunManager implements OwnedRuns {
     return promise;
   }
 
-  /** Delivers an outside event; resolves once it is durable. */
-  async send(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+  /** Delivers an outside event; resolves once it is durable (with `key`, when given). */
+  async send(
+    handlerId: string,
+    event: WorkflowEvent,
+    step: string | null,
+    key?: () => KeyWrite,
+  ): Promise<void> {
     // Out of memory but with changes the writer still holds: it ended here and its end is not
     // durable yet; the store's copy is stale and must not be loaded.
     if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
@@ -136,7 +146,7 @@ export class RunManager implements OwnedRuns {
     }
     const run = await this.#locate(handlerId);
     if (run === REMOTE) {
-      await this.#toInbox(handlerId, event, step);
+      await this.#toInbox(handlerId, event, step, key);
       return;
     }
     // An ended run may still be in memory until its final record is durable: it takes nothing more.
@@ -146,18 +156,21 @@ export class RunManager implements OwnedRuns {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
     run.handler.sendEvent(event, step === null ? {} : { step });
+    if (key) this.#o.writer.attachKey(run, key());
     await this.#o.writer.flush(handlerId);
   }
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
-  async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+  async #toInbox(
+    handlerId: string,
+    event: WorkflowEvent,
+    step: string | null,
+    key: (() => KeyWrite) | undefined,
+  ): Promise<void> {
     const { store, ownership, clock } = this.#o;
-    await store.appendInbox(handlerId, {
-      id: randomId(),
-      event,
-      step,
-      receivedAt: new Date(clock.now()).toISOString(),
-    });
+    const item = { id: randomId(), event, step, receivedAt: new Date(clock.now()).toISOString() };
+    if (key) await key().through((record) => store.appendInbox(handlerId, item, record));
+    else await store.appendInbox(handlerId, item);
     // The owner may have let go meanwhile (idle release): then this process takes the run in.
     if (!(await ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
   }
@@ -194,8 +207,12 @@ export class RunManager implements OwnedRuns {
     }
   }
 
-  /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
-  async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
+  /**
+   * Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it.
+   * `key` is written with the cancellation, or with the deletion.
+   */
+  async cancel(handlerId: string, purge: boolean, key?: () => KeyWrite): Promise<"cancelled" | "deleted"> {
+    const cancelKey = purge ? undefined : key;
     const { store, writer } = this.#o;
     const live = this.#live.get(handlerId);
     // A run that just started is live before its first record is durable.
@@ -204,13 +221,17 @@ export class RunManager implements OwnedRuns {
     if (record.status === "running") {
       const run = await this.#locate(handlerId);
       if (run === REMOTE) {
-        await this.#toInbox(handlerId, cancelRequest(), null);
+        await this.#toInbox(handlerId, cancelRequest(), null, cancelKey);
       } else if (run?.handler && run.state.status === "running") {
-        await run.handler.cancel();
+        // Attached in the cancellation's own turn (cancel changes the state before it awaits
+        // anything): the key joins the commit that holds it.
+        const cancelling = run.handler.cancel();
+        if (cancelKey) writer.attachKey(run, cancelKey());
+        await cancelling;
       } else if (run === null && this.#blocked.has(handlerId)) {
         // Its code is gone: cancelled in the store, without running it.
         const { ownership, clock } = this.#o;
-        await cancelStored(store, record, clock.now(), ownership.fences([handlerId]));
+        await cancelStored(store, record, clock.now(), ownership.fences([handlerId]), cancelKey);
         this.#blocked.delete(handlerId);
         void ownership.release(handlerId);
       }
@@ -226,7 +247,8 @@ export class RunManager implements OwnedRuns {
     }
     this.#wakes.cancel(handlerId);
     writer.forget(handlerId);
-    await store.deleteHandler(handlerId);
+    if (key) await key().through((record) => store.deleteHandler(handlerId, record));
+    else await store.deleteHandler(handlerId);
     this.#o.onDeleted(handlerId);
     return "deleted";
   }
@@ -389,6 +411,7 @@ export class RunManager implements OwnedRuns {
     handlerId: string,
     entry: RegisteredWorkflow,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
+    key?: (run: LiveRun) => KeyWrite,
   ): LiveRun {
     this.#wakes.cancel(handlerId);
     const live = new LiveRun(
@@ -407,6 +430,8 @@ export class RunManager implements OwnedRuns {
       this.#o.writer.forget(handlerId);
       throw error;
     }
+    // In the same turn as the run's first change: the key joins the handler's first commit.
+    if (key) this.#o.writer.attachKey(live, key(live));
     const handler = live.handler;
     void handler.done.then(async () => {
       let failure: unknown = null;

@@ -1,7 +1,7 @@
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
@@ -231,9 +231,13 @@ export class MemoryStore implements Store {
     const json = this.#keys.get(record.key);
     const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
     const answered =
-      stored !== null && stored.status === null && record.status !== null && stored.fingerprint === record.fingerprint;
+      stored !== null &&
+      stored.status === null &&
+      record.status !== null &&
+      stored.fingerprint === record.fingerprint;
     if (stored === null || answered) {
-      const next = stored === null ? keyRecord(record) : { ...stored, status: record.status, body: record.body };
+      const next =
+        stored === null ? keyRecord(record) : { ...stored, status: record.status, body: record.body };
       this.#keys.set(record.key, JSON.stringify(next));
       return next;
     }

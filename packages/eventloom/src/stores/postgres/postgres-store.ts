@@ -30,7 +30,13 @@ import {
   silentLogger,
 } from "./options.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
-import { buildStatements, type HandlerRow, type KeyRow, type LeaseRow, type Statements } from "./statements.js";
+import {
+  buildStatements,
+  type HandlerRow,
+  type KeyRow,
+  type LeaseRow,
+  type Statements,
+} from "./statements.js";
 import { toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -181,7 +187,9 @@ export class PostgresStore implements Store, LeaseStore {
     let found = keys.length === 1 ? keys[0] : undefined;
     if (found === undefined) {
       try {
-        const { rows } = await this.#db.statement<{ key: string }>(this.#sql.findKeys, [keys.map((k) => k.key)]);
+        const { rows } = await this.#db.statement<{ key: string }>(this.#sql.findKeys, [
+          keys.map((k) => k.key),
+        ]);
         found = keys.find((k) => k.key === rows[0]?.key);
       } catch {
         // Naming the key is a courtesy: the conflict itself is certain.
@@ -289,7 +297,8 @@ export class PostgresStore implements Store, LeaseStore {
         ...keyParams(key),
       ]);
     } catch (error) {
-      if (key && isKeyTaken(error)) throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
+      if (key && isKeyTaken(error))
+        throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
       if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
         throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
       }
@@ -312,7 +321,8 @@ export class PostgresStore implements Store, LeaseStore {
       ]);
       return (rows[0]?.deleted ?? 0) > 0;
     } catch (error) {
-      if (key && isKeyTaken(error)) throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
+      if (key && isKeyTaken(error))
+        throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
       throw error;
     }
   }

@@ -1,8 +1,8 @@
 import type Database from "better-sqlite3";
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import type { IdempotencyRecord } from "../idempotency.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,

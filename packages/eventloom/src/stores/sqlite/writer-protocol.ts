@@ -1,12 +1,12 @@
 import Database from "better-sqlite3";
 import { WorkflowError } from "../../core/index.js";
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
-import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FileIdentity } from "./file-guard.js";
 import type { ConnectionOptions } from "./writes.js";
 

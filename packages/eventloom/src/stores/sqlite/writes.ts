@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import type { IdempotencyRecord } from "../idempotency.js";
 import { checkSequence } from "../limits.js";
 import {
   type CommitBatch,
@@ -8,7 +9,6 @@ import {
   type InboxItem,
   SequenceConflictError,
 } from "../store.js";
-import type { IdempotencyRecord } from "../idempotency.js";
 import type { FileGuard } from "./file-guard.js";
 import { prepareKeyWrites } from "./key-rows.js";
 

@@ -57,7 +57,10 @@ export function idempotencyContract(current: () => Store): void {
           handlers: [handlerRecord("b"), handlerRecord("a", { status: "completed" })],
           events: [{ handlerId: "b", events: eventRows([publishedEvent(0)]) }],
           states: [{ handlerId: "b", json: stateJson(runState()) }],
-          keys: [keyRecord("other", { handlerId: "b" }), keyRecord("start", { handlerId: "b", fingerprint: "x" })],
+          keys: [
+            keyRecord("other", { handlerId: "b" }),
+            keyRecord("start", { handlerId: "b", fingerprint: "x" }),
+          ],
         }),
         "start",
         "b",
@@ -83,14 +86,21 @@ export function idempotencyContract(current: () => Store): void {
     it("appends an inbox item with its key, or neither when the key is stored", async () => {
       await store.appendInbox("a", inboxItem("i1"), keyRecord("send", { handlerId: "a" }));
       expect(await store.getIdempotencyKey("send")).toMatchObject({ handlerId: "a", status: 200 });
-      await conflict(store.appendInbox("a", inboxItem("i2"), keyRecord("send", { handlerId: "a" })), "send", "a");
+      await conflict(
+        store.appendInbox("a", inboxItem("i2"), keyRecord("send", { handlerId: "a" })),
+        "send",
+        "a",
+      );
       expect((await store.readInbox("a")).map((i) => i.id)).toEqual(["i1"]);
       await store.appendInbox("a", inboxItem("i3"));
       expect((await store.readInbox("a")).map((i) => i.id)).toEqual(["i1", "i3"]);
     });
 
     it("deletes a handler with its key; the handler's keys outlive it; a stored key deletes nothing", async () => {
-      await store.commit({ handlers: [handlerRecord("a"), handlerRecord("b")], keys: [keyRecord("made", { handlerId: "a" })] });
+      await store.commit({
+        handlers: [handlerRecord("a"), handlerRecord("b")],
+        keys: [keyRecord("made", { handlerId: "a" })],
+      });
       expect(await store.deleteHandler("a", keyRecord("purge", { handlerId: "a" }))).toBe(true);
       expect(await store.getHandler("a")).toBeNull();
       expect(await store.getIdempotencyKey("made")).toMatchObject({ handlerId: "a" });
@@ -110,14 +120,14 @@ export function idempotencyContract(current: () => Store): void {
       await store.commit({ handlers: [handlerRecord("h")], keys: [pending] });
       expect(await store.putIdempotencyKey(keyRecord("run", { status: null, body: null }))).toEqual(pending);
       // Another request's fingerprint never answers it.
-      expect(await store.putIdempotencyKey({ ...pending, fingerprint: "x", status: 200, body: "{}" })).toEqual(
-        pending,
-      );
+      expect(
+        await store.putIdempotencyKey({ ...pending, fingerprint: "x", status: 200, body: "{}" }),
+      ).toEqual(pending);
       const outcome = { ...pending, status: 500, body: '{"status":"failed"}' };
       expect(await store.putIdempotencyKey(outcome)).toEqual(outcome);
-      expect(await store.putIdempotencyKey({ ...pending, status: 200, body: '{"status":"completed"}' })).toEqual(
-        outcome,
-      );
+      expect(
+        await store.putIdempotencyKey({ ...pending, status: 200, body: '{"status":"completed"}' }),
+      ).toEqual(outcome);
       expect(await store.getIdempotencyKey("run")).toEqual(outcome);
     });
 
