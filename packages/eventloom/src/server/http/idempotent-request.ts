@@ -70,7 +70,8 @@ export async function answerKeyed(
       try {
         answer = await handle({ ...keyed, idempotency: ticket });
       } catch (error) {
-        answer = errorAnswer(error, ctx.logger);
+        // A lost race for the key (below) is no internal error: nothing to log.
+        answer = isKeyConflict(error) ? { status: 500, body: null } : errorAnswer(error, ctx.logger);
       }
       const made = ticket.made;
       // Another request with the key (in another process) stored its change first: answer with it.

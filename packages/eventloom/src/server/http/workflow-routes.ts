@@ -7,6 +7,7 @@ import {
   toHandlerData,
   toRunNowaitResponse,
 } from "../../protocol/index.js";
+import { isKeyConflict } from "../../stores/idempotency.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
@@ -81,6 +82,8 @@ async function startRun(
     const answer = await endedAnswer(run, store);
     return ticket ? await settleOutcome(store, ticket, answer) : answer;
   } catch (error) {
+    // Another request with the key stored its change first: the pipeline answers with it.
+    if (isKeyConflict(error)) throw error;
     const answer = errorAnswer(error, ctx.logger);
     if (answer.status >= 500 && handlerId !== null)
       answer.body = { ...(answer.body as object), handler_id: handlerId };

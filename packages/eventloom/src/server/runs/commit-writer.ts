@@ -1,4 +1,5 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
+import { isKeyConflict } from "../../stores/idempotency.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import type { EventRow, HandlerRecord, IdempotencyRecord, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
@@ -332,14 +333,20 @@ export class CommitWriter {
         "they were dropped and the handler goes on from its last durable state",
       { cause: error },
     );
-    this.#options.logger.error(
-      "commit refused for one handler: its changes are dropped, the others are written",
-      {
-        handlerId,
-        error,
-        handlers: taken.size + 1,
-      },
-    );
+    if (isKeyConflict(error)) {
+      // A request's copy executed by another process stored its key first: this copy is void.
+      this.#options.logger.warn(
+        "a request's copy lost the race for its idempotency key; its changes are dropped",
+        {
+          handlerId,
+        },
+      );
+    } else {
+      this.#options.logger.error(
+        "commit refused for one handler: its changes are dropped, the others are written",
+        { handlerId, error, handlers: taken.size + 1 },
+      );
+    }
     for (const [id, list] of inboxDone) {
       this.#inboxDone.set(id, [...list, ...(this.#inboxDone.get(id) ?? [])]);
     }
