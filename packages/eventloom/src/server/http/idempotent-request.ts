@@ -58,8 +58,11 @@ export async function answerKeyed(
     const executing = ctx.keys.executing(key);
     if (executing) {
       if (executing.fingerprint !== fingerprint) throw reused(key);
+      const handlerId = executing.made?.record.handlerId ?? null;
+      // Its change waits for a store that refuses writes: say so now, as its first copy was told.
+      if (runtime.writer.failure !== null) return storeDown(runtime.writer.failure, handlerId, ctx);
       if (await ctx.keys.wait(key, IN_USE_WAIT_MS, runtime.clock)) continue;
-      throw inUse(key, executing.made?.record.handlerId ?? null);
+      throw inUse(key, handlerId);
     }
     const stored = await runtime.store.getIdempotencyKey(key);
     if (stored) return replay(runtime, stored, fingerprint);
@@ -112,6 +115,9 @@ export async function settleOutcome(
 /** A stored key's answer again; for a `run` whose outcome was not recorded yet, once it is known. */
 async function replay(runtime: Runtime, stored: IdempotencyRecord, fingerprint: string): Promise<Answer> {
   if (stored.fingerprint !== fingerprint) throw reused(stored.key);
+  // Acknowledge only what the store holds durably now: a SQLite file deleted under the server is
+  // still read from, but must not confirm anything (RELIABILITY.md, "The file deleted…").
+  await runtime.store.ready?.();
   if (stored.status !== null) return asAnswer(stored, true);
   const outcome = await runOutcome(runtime, stored);
   return asAnswer(await runtime.store.putIdempotencyKey({ ...stored, ...outcome }), true);
@@ -167,6 +173,20 @@ function asAnswer(stored: IdempotencyRecord, replayed: boolean): BytesAnswer {
   const headers: Record<string, string> = { "content-type": JSON_CONTENT_TYPE };
   if (replayed) headers["idempotent-replayed"] = "true";
   return { kind: "bytes", status: stored.status ?? 500, body: stored.body ?? "null", headers };
+}
+
+/** 503 STORE_UNAVAILABLE for a copy whose first is held by a store that refuses writes. */
+function storeDown(failure: unknown, handlerId: string | null, ctx: ServerContext): Answer {
+  const answer = errorAnswer(
+    new WorkflowError(
+      "STORE_UNAVAILABLE",
+      "The store refuses writes: the first request with this Idempotency-Key waits to be written; retry later",
+      { cause: failure },
+    ),
+    ctx.logger,
+  );
+  if (handlerId !== null) answer.body = { ...(answer.body as object), handler_id: handlerId };
+  return answer;
 }
 
 const reused = (key: string) =>

@@ -58,7 +58,9 @@ export class KeySweeper {
     this.#timer = background(
       this.#clock,
       () => {
-        this.#timer = null;
+        // The next sweep is armed first: the schedule does not drift by how long a sweep takes.
+        this.#arm();
+        if (this.#sweeping) return;
         this.#sweeping = this.sweep()
           .then(
             () => undefined,
@@ -66,7 +68,6 @@ export class KeySweeper {
           )
           .finally(() => {
             this.#sweeping = null;
-            this.#arm();
           });
       },
       this.#everyMs,

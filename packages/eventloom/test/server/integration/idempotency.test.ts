@@ -173,35 +173,67 @@ describe("Idempotency-Key", () => {
     expect(await handlerCount()).toBe(0);
   });
 
-  test("while the store refuses writes: 503 naming the handler, then 409 IDEMPOTENCY_KEY_IN_USE; once it is back, the first answer", async () => {
+  test("while the store refuses writes: 503 naming the handler, to the copy too; once it is back, the first answer", async () => {
     const clock = new FakeClock(Date.now());
     const faulty = new FaultyStore(new SqliteStore(join(dir.dir, "faulty.db")));
     server = makeServer({ store: faulty, clock });
     base = (await server.serve({ host: "127.0.0.1", port: 0 })).url;
     faulty.plan({ probability: 1, error: () => new WorkflowError("STORE_UNAVAILABLE", "the disk is full") });
-    const failed = await post("/workflows/add/run-nowait", "k-outage", { start_event: { a: 2, b: 2 } });
+    const body = { start_event: { a: 2, b: 2 } };
+    const failed = await post("/workflows/add/run-nowait", "k-outage", body);
     expect(failed.status).toBe(503);
     const handlerId = failed.body["handler_id"] as string;
     expect(handlerId).toEqual(expect.any(String));
-    // The writer still holds the handler and its key: a retry waits, then is told to come back.
-    const answered: Sent[] = [];
-    void post("/workflows/add/run-nowait", "k-outage", { start_event: { a: 2, b: 2 } }).then((r) => {
-      answered.push(r);
+    // The writer still holds the handler and its key: the copy is told the same, at once.
+    const copy = await post("/workflows/add/run-nowait", "k-outage", body);
+    expect(copy).toMatchObject({ status: 503, body: { code: "STORE_UNAVAILABLE", handler_id: handlerId } });
+    faulty.plan({});
+    await clock.advance(1_000);
+    await expect.poll(async () => (await faulty.getIdempotencyKey("k-outage"))?.handlerId).toBe(handlerId);
+    const after = await post("/workflows/add/run-nowait", "k-outage", body);
+    expect(after).toMatchObject({ status: 200, body: { handler_id: handlerId }, replayed: "true" });
+    expect((await faulty.listHandlers({ limit: 10 })).handlers).toHaveLength(1);
+  });
+
+  test("a copy that comes while the first is still being written waits, then gets 409 IDEMPOTENCY_KEY_IN_USE", async () => {
+    const clock = new FakeClock(Date.now());
+    const inner = new SqliteStore(join(dir.dir, "slow.db"));
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
     });
-    // Time passes (the writer's retries fail meanwhile) until the retry gives up waiting.
+    let hold = false;
+    // The store's commits wait at the gate while `hold`: a slow disk, not a failing one.
+    const slow = new Proxy(inner, {
+      get(target, name) {
+        if (name === "commit")
+          return async (batch: never) =>
+            hold ? gate.then(() => target.commit(batch)) : target.commit(batch);
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    server = makeServer({ store: slow, clock });
+    base = (await server.serve({ host: "127.0.0.1", port: 0 })).url;
+    hold = true;
+    const body = { start_event: { a: 3, b: 3 } };
+    const first = post("/workflows/add/run-nowait", "k-slow", body);
+    const answered: Sent[] = [];
+    void post("/workflows/add/run-nowait", "k-slow", body).then((r) => answered.push(r));
     await until(async () => {
       await clock.advance(500);
       return answered.length > 0;
     });
-    const busy = answered[0] as Sent;
-    expect(busy).toMatchObject({ status: 409, body: { code: "IDEMPOTENCY_KEY_IN_USE" } });
-    expect(busy.body["detail"]).toContain(handlerId);
-    faulty.plan({});
-    await clock.advance(1_000);
-    await expect.poll(async () => (await faulty.getIdempotencyKey("k-outage"))?.handlerId).toBe(handlerId);
-    const after = await post("/workflows/add/run-nowait", "k-outage", { start_event: { a: 2, b: 2 } });
-    expect(after).toMatchObject({ status: 200, body: { handler_id: handlerId }, replayed: "true" });
-    expect((await faulty.listHandlers({ limit: 10 })).handlers).toHaveLength(1);
+    expect(answered[0]).toMatchObject({ status: 409, body: { code: "IDEMPOTENCY_KEY_IN_USE" } });
+    hold = false;
+    open();
+    const done = await first;
+    expect(done.status).toBe(200);
+    expect(await post("/workflows/add/run-nowait", "k-slow", body)).toMatchObject({
+      status: 200,
+      text: done.text,
+      replayed: "true",
+    });
   });
 
   test("keys older than idempotencyTtlMs are forgotten in the background, on the server's clock", async () => {
