@@ -5,6 +5,7 @@ import { apiGate } from "./api-gate.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
 import { answerKeyed } from "./idempotent-request.js";
+import { refusalPage } from "./refusal-page.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
 import { allowedMethods, isApiPath, matchRoute } from "./route-table.js";
 import { ROUTE_HANDLERS } from "./routes.js";
@@ -22,7 +23,7 @@ export async function answerRequest(ctx: ServerContext, request: HttpRequest): P
   try {
     answer = toWire(await route(ctx, request));
   } catch (error) {
-    answer = toWire(errorAnswer(error, ctx.logger));
+    answer = refusalPage(error, request) ?? toWire(errorAnswer(error, ctx.logger));
   }
   if (request.method === "HEAD" && (answer.kind === "stream" || answer.body !== null)) {
     // The GET answer's status and headers, no body (and no stream opened).
