@@ -1,28 +1,17 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import { isKeyConflict } from "../../stores/idempotency.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
-import type { EventRow, HandlerRecord, IdempotencyRecord, Store } from "../../stores/store.js";
+import type { EventRow, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
+import { type CommitSource, DROPPED, dropStored, type Pending, requeue } from "./pending-changes.js";
 
-/** A live run as the writer sees it: something that can describe its current state and record. */
-export interface CommitSource {
-  readonly handlerId: string;
-  /** Called synchronously when the batch is cut, so that state and events are consistent. */
-  snapshot(): { stateJson: string; record: HandlerRecord };
-}
+export type { CommitSource } from "./pending-changes.js";
 
 const NONE: ReadonlySet<string> = new Set();
-
-interface Pending {
-  source: CommitSource;
-  events: EventRow[];
-  /** Idempotency keys answered by these changes: committed in the same batch. */
-  keys: KeyWrite[];
-}
 
 interface Waiter {
   generation: number;
@@ -142,23 +131,10 @@ export class CommitWriter {
     this.#inboxDone.delete(handlerId);
   }
 
-  /** Removes from the pending batch the events of these handlers that the store already holds. */
+  /** Removes from the pending batch what of these handlers the store already holds. */
   async #dropStored(handlerIds: readonly string[]): Promise<void> {
-    for (const handlerId of handlerIds) {
-      try {
-        const last = await this.#store.lastSequence(handlerId);
-        const entry = this.#pending.get(handlerId);
-        if (entry) entry.events = entry.events.filter((e) => e.sequence > last);
-        // Its keys too: a key the landed commit stored (the very record) is settled, not written again.
-        for (const key of entry?.keys ?? []) {
-          const stored = await this.#store.getIdempotencyKey(key.record.key);
-          if (stored !== null && sameRecord(stored, key.record)) key.stored();
-        }
-        if (entry) entry.keys = entry.keys.filter((k) => k.state === "pending");
-      } catch {
-        // The store is still down: the retry will fail and come back here.
-      }
-    }
+    for (const handlerId of handlerIds)
+      await dropStored(this.#store, this.#pending.get(handlerId), handlerId);
   }
 
   /** The error of the last commit when it failed and none succeeded since (read by GET /ready); else null. */
@@ -370,29 +346,6 @@ export class CommitWriter {
     if (count === 0) return;
     const done = this.#waiters.splice(0, count);
     for (const w of done) w.resolve();
-  }
-}
-
-/** Why a key's write was dropped when its handler's changes were forgotten (deleted, taken over). */
-const DROPPED = new WorkflowError("HANDLER_NOT_FOUND", "The handler's changes were dropped");
-
-const sameRecord = (a: IdempotencyRecord, b: IdempotencyRecord): boolean =>
-  a.fingerprint === b.fingerprint &&
-  a.handlerId === b.handlerId &&
-  a.runId === b.runId &&
-  a.status === b.status &&
-  a.createdAt === b.createdAt;
-
-/** Puts a failed batch's entries back in front of what changed since (events and keys first). */
-function requeue(pending: Map<string, Pending>, taken: Map<string, Pending>): void {
-  for (const [handlerId, entry] of taken) {
-    const later = pending.get(handlerId);
-    if (later) {
-      later.events = [...entry.events, ...later.events];
-      later.keys = [...entry.keys, ...later.keys];
-    } else {
-      pending.set(handlerId, entry);
-    }
   }
 }
 
