@@ -62,6 +62,20 @@ export interface CommitBatch {
    * handler), writing nothing.
    */
   keys?: IdempotencyRecord[];
+  /**
+   * Answers for keys stored without one (`status` null: a `run` whose outcome came later): each sets
+   * the status and body of its key when the stored record has no answer yet and the same
+   * fingerprint; any other record is left as it is.
+   */
+  keyAnswers?: KeyAnswer[];
+}
+
+/** The answer of a key that was stored without one (see {@link CommitBatch.keyAnswers}). */
+export interface KeyAnswer {
+  key: string;
+  fingerprint: string;
+  status: number;
+  body: string;
 }
 
 /** The rows of published events for a {@link CommitBatch} (each serialized once). */

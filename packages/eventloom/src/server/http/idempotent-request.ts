@@ -89,27 +89,21 @@ export async function answerKeyed(
 }
 
 /**
- * The answer of a `run` whose key's record waits for the run's outcome: stored now, so that every
- * request with the key gets the same one (a retry may have stored it first).
+ * The answer of a `run` whose key's record waits for the run's outcome: handed to the commit writer
+ * for its next batch, not awaited (until it is durable, a copy derives the same answer from the
+ * handler's record, which no longer changes).
  */
-export async function settleOutcome(
-  store: Runtime["store"],
-  ticket: KeyTicket,
-  answer: JsonAnswer,
-): Promise<Answer> {
+export function settleOutcome(writer: Runtime["writer"], ticket: KeyTicket, answer: JsonAnswer): Answer {
   const made = ticket.made;
   if (made?.state !== "stored") return answer;
-  try {
-    const stored = await store.putIdempotencyKey({
-      ...made.record,
-      status: answer.status,
-      body: JSON.stringify(answer.body),
-    });
-    return asAnswer(stored, false);
-  } catch {
-    // The store is down: a retry derives the same answer from the handler's record.
-    return answer;
-  }
+  const body = JSON.stringify(answer.body);
+  writer.answerKey({
+    key: made.record.key,
+    fingerprint: made.record.fingerprint,
+    status: answer.status,
+    body,
+  });
+  return { kind: "bytes", status: answer.status, body, headers: { "content-type": JSON_CONTENT_TYPE } };
 }
 
 /** A stored key's answer again; for a `run` whose outcome was not recorded yet, once it is known. */

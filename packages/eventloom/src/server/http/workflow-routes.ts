@@ -80,7 +80,7 @@ async function startRun(
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
     const answer = await endedAnswer(run, store);
-    return ticket ? await settleOutcome(store, ticket, answer) : answer;
+    return ticket ? settleOutcome(writer, ticket, answer) : answer;
   } catch (error) {
     // Another request with the key stored its change first: the pipeline answers with it.
     if (isKeyConflict(error)) throw error;

@@ -21,6 +21,7 @@ export class KeySweeper {
   #timer: unknown = null;
   #stopped = false;
   #sweeping: Promise<void> | null = null;
+  #again = false;
 
   constructor(store: Store, options: { clock: Clock; ttlMs: number; logger: ServerLogger }) {
     this.#store = store;
@@ -60,17 +61,29 @@ export class KeySweeper {
       () => {
         // The next sweep is armed first: the schedule does not drift by how long a sweep takes.
         this.#arm();
-        if (this.#sweeping) return;
-        this.#sweeping = this.sweep()
-          .then(
-            () => undefined,
-            (error: unknown) => this.#logger.warn("could not forget old idempotency keys", { error }),
-          )
-          .finally(() => {
-            this.#sweeping = null;
-          });
+        this.#run();
       },
       this.#everyMs,
     );
+  }
+
+  /** Sweeps now; a tick that comes while a sweep runs makes one more sweep after it, not a second at once. */
+  #run(): void {
+    if (this.#sweeping) {
+      this.#again = true;
+      return;
+    }
+    this.#sweeping = this.sweep()
+      .then(
+        () => undefined,
+        (error: unknown) => this.#logger.warn("could not forget old idempotency keys", { error }),
+      )
+      .finally(() => {
+        this.#sweeping = null;
+        if (this.#again && !this.#stopped) {
+          this.#again = false;
+          this.#run();
+        }
+      });
   }
 }

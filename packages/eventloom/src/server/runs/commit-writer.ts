@@ -1,7 +1,7 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import { isKeyConflict } from "../../stores/idempotency.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
-import type { EventRow, Store } from "../../stores/store.js";
+import type { EventRow, KeyAnswer, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
@@ -49,6 +49,8 @@ export class CommitWriter {
   readonly #options: CommitWriterOptions;
   #pending = new Map<string, Pending>();
   #inboxDone = new Map<string, string[]>();
+  /** Outcomes of sync runs for their idempotency keys: written with the next batch, not awaited. */
+  #keyAnswers: KeyAnswer[] = [];
   #changeGeneration = 0;
   #durableGeneration = 0;
   #waiters: Waiter[] = [];
@@ -85,6 +87,21 @@ export class CommitWriter {
   attachKey(source: CommitSource, key: KeyWrite): void {
     this.changed(source, []);
     this.#pending.get(source.handlerId)?.keys.push(key);
+  }
+
+  /**
+   * The outcome of a sync `run` for its idempotency key (stored without an answer at the run's
+   * start): written with the next batch. Nobody waits for it: until it is durable, a retry derives
+   * the same answer from the handler's record.
+   */
+  answerKey(answer: KeyAnswer): void {
+    this.#keyAnswers.push(answer);
+    this.#changeGeneration++;
+    this.#schedule();
+  }
+
+  #hasWork(): boolean {
+    return this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#keyAnswers.length > 0;
   }
 
   /** Inbox items a run has taken in: deleted in the commit that holds the change they made. */
@@ -157,7 +174,7 @@ export class CommitWriter {
 
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#inFlight) {
+    while (this.#hasWork() || this.#inFlight) {
       if (this.#retryTimer !== null) {
         (this.#options.clock ?? systemClock).clearTimeout(this.#retryTimer);
         this.#retryTimer = null;
@@ -179,7 +196,7 @@ export class CommitWriter {
 
   #write(): void {
     if (this.#inFlight) return;
-    if (this.#pending.size === 0 && this.#inboxDone.size === 0) {
+    if (!this.#hasWork()) {
       // Nothing left to write (what was noted got forgotten): everything noted so far is settled.
       this.#durableGeneration = this.#changeGeneration;
       this.#settle();
@@ -189,6 +206,8 @@ export class CommitWriter {
     this.#pending = new Map();
     const inboxDone = this.#inboxDone;
     this.#inboxDone = new Map();
+    const answers = this.#keyAnswers;
+    this.#keyAnswers = [];
     const generation = this.#changeGeneration;
     const batch: Required<Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone">> &
       FencedCommitBatch = {
@@ -214,6 +233,7 @@ export class CommitWriter {
       }
     }
     if (keys.length > 0) batch.keys = keys.map((k) => k.record);
+    if (answers.length > 0) batch.keyAnswers = answers;
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
     const fence = this.#options.ownership.fences(ids);
     if (fence.length > 0) batch.fence = fence;
@@ -229,7 +249,7 @@ export class CommitWriter {
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
         // waiters' answers are written: the store works on the next batch meanwhile.
-        if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
+        if (this.#hasWork()) this.#write();
         this.#settle();
         for (const key of keys) key.stored();
         this.#options.onCommitted(ids, batch.events);
@@ -240,6 +260,7 @@ export class CommitWriter {
         this.#inFlightIds = NONE;
         const culprit = handlerNamedBy(error, taken, inboxDone);
         if (culprit !== null) {
+          this.#keyAnswers = [...answers, ...this.#keyAnswers];
           this.#isolate(culprit, error, taken, inboxDone);
           return;
         }
@@ -261,6 +282,7 @@ export class CommitWriter {
             handlerIds: ids.slice(0, 10),
           });
         }
+        this.#keyAnswers = [...answers, ...this.#keyAnswers];
         for (const [handlerId, list] of inboxDone) {
           this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
         }

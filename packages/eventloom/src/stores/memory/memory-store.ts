@@ -109,6 +109,13 @@ export class MemoryStore implements Store {
       else this.#inbox.delete(d.handlerId);
     }
     for (const [key, json] of keys) this.#keys.set(key, json);
+    for (const a of batch.keyAnswers ?? []) {
+      const json = this.#keys.get(a.key);
+      const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
+      if (stored?.status === null && stored.fingerprint === a.fingerprint) {
+        this.#keys.set(a.key, JSON.stringify({ ...stored, status: a.status, body: a.body }));
+      }
+    }
     this.#listeners.notify(changedHandlerIds(batch));
   }
 

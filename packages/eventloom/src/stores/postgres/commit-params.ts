@@ -2,7 +2,7 @@ import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempote
 import type { Fence } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
-import { type CommitBatch, SequenceConflictError } from "../store.js";
+import { type CommitBatch, type KeyAnswer, SequenceConflictError } from "../store.js";
 import { noticePayloads } from "./change-feed.js";
 
 /**
@@ -50,6 +50,7 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     noticePayloads(origin, changed),
     handlers.map((h) => h.resumeAttempts ?? 0),
     ...keyColumns(batch.keys ?? []),
+    ...answerColumns(batch.keyAnswers ?? []),
   ];
 }
 
@@ -71,6 +72,16 @@ function keyColumns(keys: readonly IdempotencyRecord[]): unknown[][] {
   ];
 }
 
+/** The answers of pending keys, one array per column (parameters $28..$31 of the commit). */
+function answerColumns(answers: readonly KeyAnswer[]): unknown[][] {
+  return [
+    answers.map((a) => a.key),
+    answers.map((a) => a.fingerprint),
+    answers.map((a) => a.status),
+    answers.map((a) => a.body),
+  ];
+}
+
 /** One key's columns as single parameters (appendInbox, deleteHandler); all null without a key. */
 export function keyParams(key: IdempotencyRecord | undefined): unknown[] {
   if (!key) return [null, null, null, null, null, null, null];
@@ -84,7 +95,8 @@ export function isEmpty(batch: CommitBatch): boolean {
     !batch.events?.some((g) => g.events.length > 0) &&
     !batch.states?.length &&
     !batch.inboxDone?.some((d) => d.ids.length > 0) &&
-    !batch.keys?.length
+    !batch.keys?.length &&
+    !batch.keyAnswers?.length
   );
 }
 

@@ -78,6 +78,12 @@ export function buildStatements(schema: string) {
         SELECT * FROM unnest($21::text[], $22::text[], $23::text[], $24::text[], $25::integer[],
                              $26::text[], $27::text[])
         RETURNING 1
+      ),
+      a AS (
+        UPDATE ${t.keys} AS ik SET status = x.status, body = x.body
+        FROM unnest($28::text[], $29::text[], $30::integer[], $31::text[]) AS x(key, fingerprint, status, body)
+        WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
+        RETURNING 1
       )
       SELECT pg_notify($18, p) FROM unnest($19::text[]) AS p`,
 

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
+import type { KeyAnswer } from "../store.js";
 
 /** A row of `idempotency_keys`. */
 interface KeyRow {
@@ -46,6 +47,8 @@ export interface KeyWrites {
   /** Inserts new keys; a stored one throws IdempotencyKeyConflictError (the transaction rolls back). */
   insert(records: readonly IdempotencyRecord[]): void;
   put(record: IdempotencyRecord): IdempotencyRecord;
+  /** Sets the answers of keys stored without one (see CommitBatch.keyAnswers). */
+  answer(answers: readonly KeyAnswer[]): void;
   deleteBefore(createdBefore: string, limit: number): number;
 }
 
@@ -63,6 +66,10 @@ export function prepareKeyWrites(db: Database.Database): KeyWrites {
        AND idempotency_keys.fingerprint = excluded.fingerprint`,
   );
   const read = prepareKeyRead(db);
+  const answer = db.prepare(
+    `UPDATE idempotency_keys SET status = ?, body = ?
+     WHERE key = ? AND status IS NULL AND fingerprint = ?`,
+  );
   const deleteBefore = db.prepare(
     `DELETE FROM idempotency_keys WHERE key IN
        (SELECT key FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
@@ -84,6 +91,9 @@ export function prepareKeyWrites(db: Database.Database): KeyWrites {
       }
     },
     put: (record) => put.immediate(record),
+    answer(answers) {
+      for (const a of answers) answer.run(a.status, a.body, a.key, a.fingerprint);
+    },
     deleteBefore: (createdBefore, limit) => deleteBefore.run(createdBefore, limit).changes,
   };
 }

@@ -28,6 +28,7 @@ export interface PackedBatch {
   states: CommitBatch["states"];
   inboxDone: CommitBatch["inboxDone"];
   keys: CommitBatch["keys"];
+  keyAnswers: CommitBatch["keyAnswers"];
   /** Each group's handler id and how many events it has. */
   groups: { handlerId: string; count: number }[];
   sequences: Float64Array;
@@ -59,6 +60,7 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     states: batch.states,
     inboxDone: batch.inboxDone,
     keys: batch.keys,
+    keyAnswers: batch.keyAnswers,
     groups,
     sequences,
     lengths,
@@ -88,6 +90,7 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
     states: packed.states,
     inboxDone: packed.inboxDone,
     keys: packed.keys,
+    keyAnswers: packed.keyAnswers,
   };
 }
 

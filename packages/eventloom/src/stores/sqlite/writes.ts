@@ -158,6 +158,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
       for (const id of done.ids) deleteInboxItem.run(done.handlerId, id);
     }
     if (batch.keys?.length) keys.insert(batch.keys);
+    if (batch.keyAnswers?.length) keys.answer(batch.keyAnswers);
   });
 
   const remove = db.transaction((handlerId: string, key?: IdempotencyRecord): boolean => {

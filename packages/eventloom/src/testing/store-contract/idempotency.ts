@@ -131,6 +131,30 @@ export function idempotencyContract(current: () => Store): void {
       expect(await store.getIdempotencyKey("run")).toEqual(outcome);
     });
 
+    it("answers keys stored without an answer in a commit's keyAnswers, once, and only with their fingerprint", async () => {
+      const pending = keyRecord("sync", { status: null, body: null, handlerId: "h", runId: "r" });
+      const answered = keyRecord("done", { handlerId: "h" });
+      await store.commit({ handlers: [handlerRecord("h")], keys: [pending, answered] });
+      await store.commit({
+        keyAnswers: [
+          { key: "sync", fingerprint: "other", status: 500, body: "{}" },
+          { key: "done", fingerprint: answered.fingerprint, status: 500, body: "{}" },
+          { key: "absent", fingerprint: "x", status: 200, body: "{}" },
+        ],
+      });
+      expect(await store.getIdempotencyKey("sync")).toEqual(pending);
+      expect(await store.getIdempotencyKey("done")).toEqual(answered);
+      expect(await store.getIdempotencyKey("absent")).toBeNull();
+      const outcome = { key: "sync", fingerprint: pending.fingerprint, status: 200, body: '{"result":1}' };
+      await store.commit({ keyAnswers: [outcome] });
+      await store.commit({ keyAnswers: [{ ...outcome, status: 500, body: "{}" }] });
+      expect(await store.getIdempotencyKey("sync")).toEqual({
+        ...pending,
+        status: 200,
+        body: '{"result":1}',
+      });
+    });
+
     it("deletes keys first used before a time, at most limit at a time, oldest first", async () => {
       for (let i = 0; i < 5; i++) await store.putIdempotencyKey(keyRecord(`old${i}`, { createdAt: iso(i) }));
       await store.putIdempotencyKey(keyRecord("new", { createdAt: iso(10_000) }));
