@@ -1,6 +1,8 @@
 // Crash torture: start the server through the CLI on a SQLite file, drive a mix of runs through the
 // real client, SIGKILL it at a random moment, check the database, restart, again. Then let every run
 // finish and check that nothing was lost and every result is what an uninterrupted run gives.
+// Every start and every answer carries an Idempotency-Key; one cut by a kill is sent again with its
+// key in the next life, and nothing may be executed twice: the duplicates are counted, and must be 0.
 import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { WorkflowClient, WorkflowClientError } from "eventloom/client";
@@ -12,7 +14,7 @@ import { answerFor, expectedOutcome, startInput, type TortureKind } from "./fixt
 import { serveTorture } from "./support/cli.js";
 import { reportFigures } from "./support/figures.js";
 import { SEED, seededRandom, sized } from "./support/mode.js";
-import { checkStore } from "./support/store-invariants.js";
+import { checkStore, countDuplicates } from "./support/store-invariants.js";
 
 const CYCLES = sized(5, 80);
 const RUNS_PER_CYCLE = sized(12, 16);
@@ -21,10 +23,13 @@ const KINDS: TortureKind[] = ["stream", "ask", "fan-out", "fail", "retry"];
 const TERMINAL = "workflows.events.StopEvent";
 
 interface Run {
-  id: string;
+  /** The start's Idempotency-Key (its answer's key is derived from it). */
+  key: string;
+  /** The handler id the server gave; null while the start's answer was cut by a kill. */
+  id: string | null;
   kind: TortureKind;
   input: Record<string, number>;
-  /** run-nowait answered 200: the handler must exist from now on. */
+  /** run-nowait answered 200 (to the first copy or to a copy sent again): the handler must exist from now on. */
   acknowledged: boolean;
   /** ask runs: "acked" once POST /events answered 200 (never sent again), "tried" when the answer was lost. */
   answer: "none" | "tried" | "acked";
@@ -38,7 +43,7 @@ afterAll(async () => {
 });
 
 describe("crash torture", () => {
-  it("survives SIGKILL at random moments: no handler lost, acknowledged answers delivered, gap-free streams, uninterrupted results, sound database", {
+  it("survives SIGKILL at random moments: no handler lost, acknowledged answers delivered, starts and answers sent again with their keys executed once (0 duplicates), gap-free streams, uninterrupted results, sound database", {
     timeout: BUDGET_MS + 120_000,
   }, async () => {
     const random = seededRandom(SEED);
@@ -67,6 +72,8 @@ describe("crash torture", () => {
     let acknowledgedSends = 0;
     let lostSends = 0;
     let readersCut = 0;
+    let startsResent = 0;
+    let answersResent = 0;
 
     const start = async () => {
       const served = await serveTorture({ port, env: { WORKFLOWS_DB: db } });
@@ -108,8 +115,10 @@ describe("crash torture", () => {
           })().catch((error: unknown) => error),
         );
       };
+      // A start cut by the last kill is sent again with its key: the handler it made, or a new one.
+      for (const run of runs.values()) if (!run.acknowledged) await start_(client, run, () => startsResent++);
       for (const run of runs.values()) {
-        if (!run.acknowledged) continue;
+        if (!run.acknowledged || run.id === null) continue;
         const info = await client.getHandler(run.id).catch((e: unknown) => e);
         if (info instanceof WorkflowClientError && info.status === 404) continue;
         if (info instanceof Error) throw info;
@@ -117,23 +126,21 @@ describe("crash torture", () => {
       }
 
       const answer = async (run: Run) => {
+        const resent = run.answer === "tried";
         try {
-          await client.sendEvent(run.id, {
-            type: "Answer",
-            value: { text: answerFor(run.input["n"] as number) },
-          });
+          await sendAnswer(client, run);
           run.answer = "acked";
           acknowledgedSends++;
+          if (resent) answersResent++;
         } catch (error) {
           if (!alive) {
             run.answer = "tried";
             lostSends++;
             return;
           }
-          // A lost answer sent again may find it delivered after all: the run ended (409), or the
-          // waiter already answered (400). Any other refusal is a failure.
-          const resent = run.answer === "tried" && error instanceof WorkflowClientError;
-          if (!resent || (error.status !== 409 && error.status !== 400)) throw error;
+          // With its key, a lost answer sent again is answered as the first copy was (200), whether
+          // it was delivered before the kill or not: no 400 or 409 is tolerated any more.
+          throw error;
         }
       };
 
@@ -146,27 +153,24 @@ describe("crash torture", () => {
           }
           const kind = KINDS[Math.floor(random() * KINDS.length)] as TortureKind;
           const run: Run = {
-            id: `run-${n}`,
+            key: `start-${n}`,
+            id: null,
             kind,
             input: startInput(kind, n, random),
             acknowledged: false,
             answer: "none",
           };
           n++;
-          runs.set(run.id, run);
+          runs.set(run.key, run);
           try {
-            await client.runWorkflowNowait(kind, {
-              handlerId: run.id,
-              startEvent: run.input,
-            });
-            run.acknowledged = true;
-            follow(run.id);
+            await start_(client, run, () => undefined);
+            follow(run.id as string);
           } catch (error) {
             if (alive) throw error;
             return;
           }
           for (const id of asked) {
-            const r = runs.get(id) as Run;
+            const r = [...runs.values()].find((x) => x.id === id) as Run;
             if (r.answer !== "acked" && random() < 0.5) await answer(r);
           }
         }
@@ -192,7 +196,8 @@ describe("crash torture", () => {
         expect(summary.problems, `cycle ${cycles}, seed ${SEED}`).toEqual([]);
         const stored = new Set(summary.handlers.map((h) => h.handlerId));
         for (const run of runs.values()) {
-          if (run.acknowledged) expect(stored.has(run.id), `${run.id} lost (seed ${SEED})`).toBe(true);
+          if (run.acknowledged)
+            expect(stored.has(run.id as string), `${run.id} lost (seed ${SEED})`).toBe(true);
         }
       } finally {
         await store.close();
@@ -204,30 +209,24 @@ describe("crash torture", () => {
     const client = new WorkflowClient({ baseUrl: url, timeoutMs: 15_000 });
     const finals = new Map<string, { status: string; result: unknown; error: string | null }>();
     for (const run of runs.values()) {
-      const info = await client.getResult(run.id).catch((e: unknown) => e);
-      if (info instanceof WorkflowClientError && info.status === 404 && !run.acknowledged) {
-        runs.delete(run.id); // its start was cut by a kill before it was recorded
-        continue;
-      }
-      if (info instanceof Error) throw info;
-      if (run.kind === "ask" && run.answer !== "acked" && (info as { status: string }).status === "running") {
-        const sent = await client
-          .sendEvent(run.id, { type: "Answer", value: { text: answerFor(run.input["n"] as number) } })
-          .catch((e: unknown) => e);
-        if (sent instanceof WorkflowClientError && run.answer === "tried" && [400, 409].includes(sent.status))
-          continue;
-        if (sent instanceof Error) throw sent;
+      if (!run.acknowledged) await start_(client, run, () => startsResent++);
+      const info = await client.getResult(run.id as string);
+      if (run.kind === "ask" && run.answer !== "acked" && info.status === "running") {
+        if (run.answer === "tried") answersResent++;
+        await sendAnswer(client, run);
+        run.answer = "acked";
       }
     }
     let events = 0;
     let rerunSteps = 0;
     for (const run of runs.values()) {
-      const stream = await readEvents(`${url}/events/${run.id}?sse=false&include_internal=true`);
-      expect(stream.ended, `${run.id} stream ends`).toBe(true);
+      const id = run.id as string;
+      const stream = await readEvents(`${url}/events/${id}?sse=false&include_internal=true`);
+      expect(stream.ended, `${id} stream ends`).toBe(true);
       const sequences = stream.events.map((e) => e.sequence);
-      expect(sequences, `${run.id}: gap-free, no repeats`).toEqual(sequences.map((_, i) => i));
-      for (const [seq, ev] of seen.get(run.id) ?? []) {
-        expect(comparable(stream.events[seq] as Envelope), `${run.id}#${seq} as first read`).toEqual(
+      expect(sequences, `${id}: gap-free, no repeats`).toEqual(sequences.map((_, i) => i));
+      for (const [seq, ev] of seen.get(id) ?? []) {
+        expect(comparable(stream.events[seq] as Envelope), `${id}#${seq} as first read`).toEqual(
           comparable(ev),
         );
       }
@@ -241,18 +240,26 @@ describe("crash torture", () => {
         );
         rerunSteps += ticks.length - new Set(ticks).size;
       }
-      const result = await client.getResult(run.id);
+      const result = await client.getResult(id);
       const expected = expectedOutcome(run.kind, run.input);
-      expect({ id: run.id, status: result.status }).toEqual({ id: run.id, status: expected.status });
-      if (expected.status === "completed") expect(result.result, run.id).toEqual(expected.result);
-      else expect(result.error, run.id).toContain(expected.errorIncludes);
-      finals.set(run.id, result);
+      expect({ id, status: result.status }).toEqual({ id, status: expected.status });
+      if (expected.status === "completed") expect(result.result, id).toEqual(expected.result);
+      else expect(result.error, id).toContain(expected.errorIncludes);
+      finals.set(id, result);
     }
     cli.child.kill("SIGTERM");
     expect((await cli.exited).code).toBe(0);
     const store = new SqliteStore(db);
     expect(store.integrityCheck()).toBe("ok");
-    expect((await checkStore(store)).problems).toEqual([]);
+    const summary = await checkStore(store);
+    expect(summary.problems).toEqual([]);
+    // Nothing executed twice: no handler that no start was answered with, no answer taken in twice.
+    const duplicates = await countDuplicates(
+      store,
+      summary.handlers,
+      new Set([...runs.values()].map((r) => r.id as string)),
+    );
+    expect(duplicates, `seed ${SEED}`).toEqual({ handlers: [], deliveries: [] });
     await store.close();
 
     reportFigures("crash-torture", {
@@ -266,6 +273,9 @@ describe("crash torture", () => {
       events: events,
       acknowledged_answers: acknowledgedSends,
       answers_cut_by_a_kill: lostSends,
+      starts_resent_with_their_key: startsResent,
+      answers_resent_with_their_key: answersResent,
+      duplicates: 0,
       readers_cut: readersCut,
       ticks_rerun_after_a_kill: rerunSteps,
       lost: 0,
@@ -274,6 +284,28 @@ describe("crash torture", () => {
     expect(cycles).toBeGreaterThanOrEqual(Math.min(CYCLES, 3));
   });
 });
+
+/**
+ * Starts a run with its key (sent again with the same key when its answer was cut by a kill):
+ * learns the handler id the server gave, whether from this copy or from the first one.
+ */
+async function start_(client: WorkflowClient, run: Run, resent: () => void): Promise<void> {
+  resent();
+  const started = await client.runWorkflowNowait(run.kind, {
+    startEvent: run.input,
+    idempotencyKey: run.key,
+  });
+  run.id = started.handlerId;
+  run.acknowledged = true;
+}
+
+/** An ask run's answer, with its key: every copy is the same request. */
+const sendAnswer = (client: WorkflowClient, run: Run) =>
+  client.sendEvent(
+    run.id as string,
+    { type: "Answer", value: { text: answerFor(run.input["n"] as number) } },
+    { idempotencyKey: `answer-${run.key}` },
+  );
 
 /** The parts of an envelope that must not change between reads (the client camelCases the names). */
 function comparable(ev: Envelope) {

@@ -70,3 +70,24 @@ export async function checkStore(store: Store): Promise<StoreSummary> {
   }
   return { handlers, events, problems };
 }
+
+/**
+ * What was executed twice: handlers that no acknowledged start names (a start executed again after
+ * a lost answer), and runs that took an outside event more than once (a second copy of an answer
+ * left unclaimed in the state of a run whose waiter the first copy answered).
+ */
+export async function countDuplicates(
+  store: Store,
+  handlers: readonly HandlerRecord[],
+  named: ReadonlySet<string>,
+): Promise<{ handlers: string[]; deliveries: string[] }> {
+  const extra = handlers.map((h) => h.handlerId).filter((id) => !named.has(id));
+  const deliveries: string[] = [];
+  for (const record of handlers) {
+    const state = await store.loadState(record.handlerId);
+    const unclaimed = (state?.unclaimed ?? []) as { type?: string }[];
+    if (unclaimed.length > 0)
+      deliveries.push(`${record.handlerId}: ${unclaimed.map((e) => e.type).join(", ")}`);
+  }
+  return { handlers: extra, deliveries };
+}

@@ -101,6 +101,31 @@ describe("a page of another origin", () => {
     await page.close();
   });
 
+  test("by default cannot purge a handler, neither as a simple request nor with a preflight", async () => {
+    const { api, store } = await startApi();
+    const id = await finishedRun(api);
+    const page = await sitePage();
+    const purge = `${api}/handlers/${id}/cancel?purge=true`;
+    // No type, no body: no preflight; the server refuses a foreign Origin's untyped POST (415).
+    await page.evaluate(async (url) => {
+      await fetch(url, { method: "POST", mode: "no-cors" });
+      await fetch(url, {
+        method: "POST",
+        mode: "no-cors",
+        headers: { "content-type": "text/plain" },
+        body: "",
+      });
+    }, purge);
+    const json = await tryFetch(page, purge, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "k" },
+      body: "{}",
+    });
+    expect(json).toEqual({ error: "TypeError" });
+    expect(await store.getHandler(id)).not.toBeNull();
+    await page.close();
+  });
+
   test("with its origin in corsOrigins can read results and start runs", async () => {
     const { api, store } = await startApi([siteOrigin]);
     const id = await finishedRun(api);

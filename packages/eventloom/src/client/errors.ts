@@ -6,6 +6,8 @@ export interface WorkflowClientErrorInit {
   detail: string;
   issues?: ValidationIssue[] | undefined;
   cause?: unknown;
+  handlerId?: string | undefined;
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -20,6 +22,10 @@ export class WorkflowClientError extends Error {
   readonly code: string;
   readonly detail: string;
   readonly issues: ValidationIssue[] | undefined;
+  /** The handler a failed `run`/`run-nowait` may have created (the server names it in its 5xx). */
+  readonly handlerId: string | undefined;
+  /** How long the server asked to wait before trying again (`Retry-After`), when it did. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(init: WorkflowClientErrorInit) {
     super(
@@ -31,6 +37,8 @@ export class WorkflowClientError extends Error {
     this.code = init.code;
     this.detail = init.detail;
     this.issues = init.issues;
+    this.handlerId = init.handlerId;
+    this.retryAfterMs = init.retryAfterMs;
   }
 }
 

@@ -14,6 +14,7 @@ export {
   WorkflowNetworkError,
 } from "./errors.js";
 export type { EventStreamOptions } from "./event-stream.js";
+export { newIdempotencyKey } from "./retry.js";
 export {
   NdjsonSplitter,
   type SseComment,
@@ -28,6 +29,7 @@ export type {
   CancelOptions,
   HandlerPageQuery,
   HandlerQuery,
+  MutationOptions,
   RawEvent,
   RunWorkflowOptions,
   SendEventOptions,

@@ -31,6 +31,8 @@ export interface CallInit {
   timeoutMs?: number | undefined;
   /** A stream: the timeout covers only the wait for the headers, not the body. */
   stream?: boolean;
+  /** Sent as `Idempotency-Key`. */
+  idempotencyKey?: string | undefined;
 }
 
 /** An open answer: headers are in; `release()` must be called once the body is no longer needed. */
@@ -110,6 +112,7 @@ export class Transport {
       ...this.#headers,
       [WIRE_HEADER]: "seed",
     };
+    if (init.idempotencyKey !== undefined) headers["idempotency-key"] = init.idempotencyKey;
     let body: string | undefined;
     if (init.body !== undefined) {
       headers["content-type"] = "application/json";
@@ -131,17 +134,33 @@ export class Transport {
   }
 
   /** Sends a request and reads the whole answer as JSON (`undefined` for an empty body). */
-  async json(path: string, init: CallInit): Promise<{ status: number; body: unknown; url: string }> {
+  async json(path: string, init: CallInit): Promise<JsonAnswer> {
     const open = await this.open(path, init);
     try {
       const text = await open.response.text();
-      return { status: open.response.status, body: parseJson(text, open.response, open.url), url: open.url };
+      const { response, url } = open;
+      const seconds = Number(response.headers.get("retry-after") ?? Number.NaN);
+      return {
+        status: response.status,
+        body: parseJson(text, response, url),
+        url,
+        ...(Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: seconds * 1000 } : {}),
+      };
     } catch (error) {
       throw open.mapError(error);
     } finally {
       open.release();
     }
   }
+}
+
+/** An answer read whole. */
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+  url: string;
+  /** From `Retry-After` in seconds. */
+  retryAfterMs?: number;
 }
 
 const snippet = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
@@ -161,19 +180,28 @@ function parseJson(text: string, response: Response, url: string): unknown {
   }
 }
 
-/** The client error for an error answer: the server's `{detail, code, issues}`, or `HTTP_<status>`. */
-export function errorFromAnswer(status: number, body: unknown): WorkflowClientError {
+/**
+ * The client error for an error answer: the server's `{detail, code, issues, handler_id?}`, or
+ * `HTTP_<status>`, with the answer's `Retry-After`.
+ */
+export function errorFromAnswer(status: number, body: unknown, retryAfterMs?: number): WorkflowClientError {
   const parsed = checkShape(ErrorBodyShape, body);
+  const handlerId = (body as { handler_id?: unknown } | null)?.handler_id;
+  const extra = {
+    handlerId: typeof handlerId === "string" ? handlerId : undefined,
+    retryAfterMs,
+  };
   if (parsed.ok) {
     return new WorkflowClientError({
       status,
       code: parsed.value.code,
       detail: parsed.value.detail,
       issues: parsed.value.issues,
+      ...extra,
     });
   }
   const detail = typeof body === "string" && body.trim() !== "" ? snippet(body.trim()) : `HTTP ${status}`;
-  return new WorkflowClientError({ status, code: `HTTP_${status}`, detail });
+  return new WorkflowClientError({ status, code: `HTTP_${status}`, detail, ...extra });
 }
 
 /** Checks a success answer's shape; one that does not fit is an `INVALID_RESPONSE`. */

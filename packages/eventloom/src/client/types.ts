@@ -41,8 +41,18 @@ export type StartEventFor<W, N extends string> = N extends keyof W ? StartEventI
 /** Workflow names: those of `W` (offered by completion) or any other string. */
 export type WorkflowName<W> = (keyof W & string) | (string & Record<never, never>);
 
+/** Options of the calls that change something: run, run-nowait, sendEvent, cancel. */
+export interface MutationOptions extends CallOptions {
+  /**
+   * The call's `Idempotency-Key` (1–200 visible ASCII characters). Default: a new random key per
+   * call, reused by the client's own retries. Give your own to retry the same call after a restart
+   * of your program: the server executes it once and answers every copy alike.
+   */
+  idempotencyKey?: string;
+}
+
 /** Options of `runWorkflow` and `runWorkflowNowait`. */
-export interface RunWorkflowOptions<S = AnyStartEvent> extends CallOptions {
+export interface RunWorkflowOptions<S = AnyStartEvent> extends MutationOptions {
   /** The start event; missing = the workflow's start event with no fields. */
   startEvent?: S;
   /** A serialized Context (`ctx.toJSON()`) to start from. */
@@ -68,12 +78,12 @@ export interface HandlerPageQuery extends HandlerQuery {
   cursor?: string | null;
 }
 
-export interface SendEventOptions extends CallOptions {
+export interface SendEventOptions extends MutationOptions {
   /** Deliver the event only to this step. */
   step?: string;
 }
 
-export interface CancelOptions extends CallOptions {
+export interface CancelOptions extends MutationOptions {
   /** Also delete the handler and everything stored for it. Default false. */
   purge?: boolean;
 }

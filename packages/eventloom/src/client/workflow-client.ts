@@ -29,11 +29,20 @@ import { checkShape } from "../protocol/shape.js";
 import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
 import { WorkflowClientError } from "./errors.js";
 import { type EventStreamOptions, streamEvents } from "./event-stream.js";
-import { type CallOptions, decodeAnswer, errorFromAnswer, Transport } from "./transport.js";
+import { newIdempotencyKey, type RetryPolicy, withRetries } from "./retry.js";
+import {
+  type CallOptions,
+  decodeAnswer,
+  errorFromAnswer,
+  type JsonAnswer,
+  type QueryValue,
+  Transport,
+} from "./transport.js";
 import type {
   CancelOptions,
   HandlerPageQuery,
   HandlerQuery,
+  MutationOptions,
   RawEvent,
   RunWorkflowOptions,
   SendEventOptions,
@@ -57,6 +66,19 @@ export interface WorkflowClientOptions {
   headers?: Record<string, string>;
   /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
   timeoutMs?: number;
+  /**
+   * Whether run, run-nowait, sendEvent and cancel carry an `Idempotency-Key` (a new one per call
+   * unless the call gives its own), so that the server executes each once however often it is
+   * sent. Default true.
+   */
+  idempotencyKeys?: boolean;
+  /**
+   * How many times a call that changes something is sent again, with the same key, after a failure
+   * a retry can fix: the server unreachable or the connection lost before the answer, 502, 503
+   * (after its `Retry-After`), 504, 409 `IDEMPOTENCY_KEY_IN_USE`. Waits 250 ms, then twice as
+   * long each time, at most 10 s. Default 3; without idempotency keys, 0.
+   */
+  retries?: number;
 }
 
 const isWorkflowEvent = (v: unknown): v is WorkflowEvent =>
@@ -85,9 +107,16 @@ const toWireEvent = (event: unknown): unknown => (isWorkflowEvent(event) ? toInc
  */
 export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   readonly #http: Transport;
+  readonly #keys: boolean;
+  readonly #retry: RetryPolicy;
 
   constructor(options: WorkflowClientOptions) {
     this.#http = new Transport(options);
+    this.#keys = options.idempotencyKeys ?? true;
+    const retries = options.retries ?? (this.#keys ? 3 : 0);
+    if (!(Number.isInteger(retries) && retries >= 0))
+      throw new TypeError("retries must be a whole number >= 0");
+    this.#retry = { retries, baseDelayMs: 250, maxDelayMs: 10_000 };
   }
 
   /**
@@ -123,17 +152,15 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<HandlerInfo> {
-    const answer = await this.#http.json(routePath("runWorkflow", { name }), {
-      method: "POST",
-      body: runBody(options),
-      signal: options.signal,
-      timeoutMs: options.timeoutMs,
-    });
-    // a run that failed or was cancelled answers 500 with the handler itself
-    if (answer.status === 200 || (answer.status === 500 && checkShape(HandlerDataShape, answer.body).ok)) {
-      return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
-    }
-    throw errorFromAnswer(answer.status, answer.body);
+    const answer = await this.#mutate(
+      routePath("runWorkflow", { name }),
+      options,
+      runBody(options),
+      (a) =>
+        // a run that failed or was cancelled answers 500 with the handler itself
+        a.status === 200 || (a.status === 500 && checkShape(HandlerDataShape, a.body).ok),
+    );
+    return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
   }
 
   /** Starts a workflow and resolves at once with its handler id (the handler is already recorded). */
@@ -141,7 +168,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<StartedHandler> {
-    const answer = await this.#ok(routePath("runWorkflowNowait", { name }), options, runBody(options));
+    const answer = await this.#mutate(routePath("runWorkflowNowait", { name }), options, runBody(options));
     return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
   }
 
@@ -207,13 +234,14 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
    * @throws WorkflowClientError 404 for an unknown handler, 409 when it has ended (without purge).
    */
   async cancelHandler(handlerId: string, options: CancelOptions = {}): Promise<"cancelled" | "deleted"> {
-    const answer = await this.#http.json(routePath("cancelHandler", { handler_id: handlerId }), {
-      method: "POST",
-      query: { purge: options.purge ? "true" : "false" },
-      signal: options.signal,
-      timeoutMs: options.timeoutMs,
-    });
-    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
+    const answer = await this.#mutate(
+      routePath("cancelHandler", { handler_id: handlerId }),
+      options,
+      undefined,
+      {
+        purge: options.purge ? "true" : "false",
+      },
+    );
     return decodeAnswer(CancelResponseShape, answer).status;
   }
 
@@ -229,7 +257,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   ): Promise<{ status: "sent" }> {
     const body: Record<string, unknown> = { event: toWireEvent(event) };
     if (options.step !== undefined) body["step"] = options.step;
-    const answer = await this.#ok(routePath("sendEvent", { handler_id: handlerId }), options, body);
+    const answer = await this.#mutate(routePath("sendEvent", { handler_id: handlerId }), options, body);
     return decodeAnswer(SendEventResponseShape, answer);
   }
 
@@ -288,16 +316,43 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     return answer.body as Record<string, unknown>;
   }
 
-  // GET (or POST with a body) that must answer 200.
-  async #ok(path: string, options: CallOptions, body?: unknown) {
+  // GET that must answer 200.
+  async #ok(path: string, options: CallOptions) {
     const answer = await this.#http.json(path, {
-      method: body === undefined ? "GET" : "POST",
-      body,
+      method: "GET",
       signal: options.signal,
       timeoutMs: options.timeoutMs,
     });
-    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body);
+    if (answer.status !== 200) throw errorFromAnswer(answer.status, answer.body, answer.retryAfterMs);
     return answer;
+  }
+
+  /**
+   * A POST that changes something, with its idempotency key, sent again on the failures a retry
+   * can fix; resolves with the answer `ok` accepts (default: 200).
+   */
+  async #mutate(
+    path: string,
+    options: MutationOptions,
+    body: unknown,
+    okOrQuery: ((answer: JsonAnswer) => boolean) | Record<string, QueryValue> = {},
+  ): Promise<JsonAnswer> {
+    const ok = typeof okOrQuery === "function" ? okOrQuery : (a: JsonAnswer) => a.status === 200;
+    const query = typeof okOrQuery === "function" ? {} : okOrQuery;
+    const key = options.idempotencyKey ?? (this.#keys ? newIdempotencyKey() : undefined);
+    const retry = key === undefined ? { ...this.#retry, retries: 0 } : this.#retry;
+    return withRetries(retry, options.signal, async () => {
+      const answer = await this.#http.json(path, {
+        method: "POST",
+        query,
+        body,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        idempotencyKey: key,
+      });
+      if (!ok(answer)) throw errorFromAnswer(answer.status, answer.body, answer.retryAfterMs);
+      return answer;
+    });
   }
 }
 

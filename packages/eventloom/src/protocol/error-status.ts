@@ -28,6 +28,12 @@ export const ERROR_STATUS = {
   INVALID_CURSOR: 400,
   FORBIDDEN_KEY: 400,
   CONTEXT_NOT_ACCEPTED: 400,
+  EVENT_NOT_ACCEPTED_FROM_OUTSIDE: 400,
+  INVALID_IDEMPOTENCY_KEY: 400,
+  // the key came with another request (method, path or body) before
+  IDEMPOTENCY_KEY_REUSED: 422,
+  // the request that first came with the key is still being executed
+  IDEMPOTENCY_KEY_IN_USE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   HOST_NOT_ALLOWED: 403,

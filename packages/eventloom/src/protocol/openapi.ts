@@ -2,6 +2,8 @@ import { z } from "zod";
 import {
   COMPONENTS,
   error,
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENCY_RESPONSES,
   type Json,
   type JsonObject,
   ROUTE_DOCS,
@@ -91,22 +93,51 @@ const pathParameters = (template: string): JsonObject[] =>
     schema: { type: "string" },
   }));
 
-const commonErrors: JsonObject = {
+const authErrors: JsonObject = {
   "401": error("A token is configured and the request has none or a wrong one."),
+};
+/** Every route, the debugger's files too, checks the Host header first (DNS rebinding). */
+const hostErrors: JsonObject = {
+  "403": error(
+    "The `Host` is not localhost, an IP literal or a name in `allowedHosts` / WORKFLOWS_ALLOWED_HOSTS " +
+      "(HOST_NOT_ALLOWED).",
+  ),
+};
+/** Every POST takes JSON only: a form or text/plain post (no CORS preflight) is refused. */
+const postErrors: JsonObject = {
+  "415": error(
+    "The Content-Type is not application/json, or a body-less POST from another origin has none " +
+      "(UNSUPPORTED_MEDIA_TYPE).",
+  ),
+};
+/** A replayed answer says so. */
+const REPLAYED_HEADER: JsonObject = {
+  "Idempotent-Replayed": {
+    description: "`true` on the answer to a request sent again with an Idempotency-Key already used.",
+    schema: { type: "string", enum: ["true"] },
+  },
 };
 
 /** One route's operation object: its table row (routes.ts) with its schemas (route-docs.ts). */
 function operation(id: OperationId, doc: RouteDoc): JsonObject {
-  const { path, auth } = ROUTES[id];
-  const out: JsonObject = {
-    operationId: id,
-    summary: doc.summary,
-    responses: auth ? { ...doc.responses, ...commonErrors } : doc.responses,
+  const { path, auth, method } = ROUTES[id];
+  const responses: JsonObject = {
+    ...doc.responses,
+    ...(auth ? authErrors : {}),
+    ...hostErrors,
+    ...(method === "POST" ? postErrors : {}),
+    ...(doc.idempotent ? IDEMPOTENCY_RESPONSES : {}),
   };
+  const ok = responses["200"];
+  if (doc.idempotent && ok && typeof ok === "object" && !Array.isArray(ok)) {
+    responses["200"] = { ...ok, headers: REPLAYED_HEADER };
+  }
+  const out: JsonObject = { operationId: id, summary: doc.summary, responses };
   const parameters = [
     ...pathParameters(path),
     ...(doc.query ? queryParameters(doc.query) : []),
     ...(doc.headers ?? []),
+    ...(doc.idempotent ? [IDEMPOTENCY_HEADER] : []),
   ];
   if (parameters.length > 0) out["parameters"] = parameters;
   if (doc.body) {

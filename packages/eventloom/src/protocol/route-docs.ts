@@ -37,8 +37,13 @@ export interface RouteDoc {
   /** Header parameters, as OpenAPI writes them. */
   headers?: JsonObject[];
   body?: { schema: z.ZodType; required: boolean };
-  /** By status; 401 is added for every route that needs the token. */
+  /**
+   * By status; 401 is added for every route that needs the token, 403 (Host) to every route, 415
+   * to every POST, and the Idempotency-Key's answers to the routes that take one.
+   */
   responses: JsonObject;
+  /** The route takes an `Idempotency-Key` (round 2 §2). */
+  idempotent?: boolean;
 }
 
 export const COMPONENTS = "#/components/schemas/";
@@ -60,10 +65,39 @@ const json = (schema: z.ZodType, description: string): JsonObject => ({
 export const error = (description: string): JsonObject => json(ErrorBodySchema, description);
 
 const runResponses = {
-  "400": error("A bad body: malformed JSON (INVALID_JSON), wrong fields or an invalid start event."),
+  "400": error(
+    "A bad body: malformed JSON (INVALID_JSON), wrong fields or an invalid start event, a `__proto__`, " +
+      "`constructor` or `prototype` key (FORBIDDEN_KEY), a `context` the server does not accept " +
+      "(CONTEXT_NOT_ACCEPTED), or a malformed Idempotency-Key (INVALID_IDEMPOTENCY_KEY).",
+  ),
   "404": error("No workflow of that name."),
-  "409": error("`handler_id` names a handler that is still running."),
+  "409": error(
+    "`handler_id` names a handler that is still running (HANDLER_RUNNING), or the request first sent with " +
+      "this Idempotency-Key is still being executed (IDEMPOTENCY_KEY_IN_USE).",
+  ),
   "413": error("The body is over the size limit."),
+  "503": error(
+    "The store refuses writes (STORE_UNAVAILABLE) or the server is shutting down (SERVER_CLOSING); " +
+      "`Retry-After` says when to try again, and `handler_id` names the handler when one may exist.",
+  ),
+};
+/** What an Idempotency-Key adds to a route's answers (the 409 is in the route's own). */
+export const IDEMPOTENCY_RESPONSES: JsonObject = {
+  "422": error(
+    "The Idempotency-Key was first used with another request: another method, path, query or body " +
+      "(IDEMPOTENCY_KEY_REUSED).",
+  ),
+};
+/** The Idempotency-Key header parameter. */
+export const IDEMPOTENCY_HEADER: JsonObject = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "1 to 200 visible ASCII characters. The first request with a key is executed; a later one with the " +
+    "same key, method, path, query and body gets the first one's answer again (with `Idempotent-Replayed: " +
+    "true`) and executes nothing. Keys are kept `idempotencyTtlMs` (default 24 hours).",
+  schema: { type: "string", minLength: 1, maxLength: 200, pattern: "^[!-~]+$" },
 };
 const noWorkflow = error("No workflow of that name.");
 /** The header of the routes whose answers depend on the wire dialect (wire-dialect.ts). */
@@ -109,6 +143,7 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   runWorkflow: {
     summary: "Run a workflow and wait for its end",
     headers: wireHeader,
+    idempotent: true,
     body: { schema: RunRequestSchema, required: false },
     responses: {
       "200": json(HandlerDataSchema, "The run completed."),
@@ -119,6 +154,7 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   runWorkflowNowait: {
     summary: "Start a workflow and answer at once",
     headers: wireHeader,
+    idempotent: true,
     body: { schema: RunRequestSchema, required: false },
     responses: { "200": json(RunNowaitResponseSchema, "The handler is recorded."), ...runResponses },
   },
@@ -175,13 +211,22 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   sendEvent: {
     summary: "Send an event into a running handler",
+    idempotent: true,
     body: { schema: SendEventRequestSchema, required: true },
     responses: {
       "200": json(SendEventResponseSchema, "The event is durably recorded."),
-      "400": error("A bad or unknown event, an unknown step, or a step that does not accept it."),
+      "400": error(
+        "A bad or unknown event, an unknown step, a step that does not accept it, an event that may not " +
+          "come from outside the run (EVENT_NOT_ACCEPTED_FROM_OUTSIDE: the detail names those accepted), " +
+          "or a FORBIDDEN_KEY.",
+      ),
       "404": noHandler,
-      "409": error("The run has already ended."),
+      "409": error(
+        "The run has already ended (HANDLER_ENDED), cannot go on with the code now loaded (HANDLER_BLOCKED), " +
+          "or the request first sent with this Idempotency-Key is still being executed (IDEMPOTENCY_KEY_IN_USE).",
+      ),
       "413": error("The body is over the size limit."),
+      "503": error("The store refuses writes (STORE_UNAVAILABLE); `Retry-After` says when to try again."),
     },
   },
   listHandlers: {
@@ -197,11 +242,16 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
   },
   cancelHandler: {
     summary: "Cancel a running handler, optionally deleting it",
+    idempotent: true,
     query: CancelQuerySchema,
     responses: {
       "200": json(CancelResponseSchema, "Cancelled, or deleted with purge=true."),
       "404": noHandler,
-      "409": error("The run has already ended (without purge)."),
+      "409": error(
+        "The run has already ended, without purge (HANDLER_ENDED), or the request first sent with this " +
+          "Idempotency-Key is still being executed (IDEMPOTENCY_KEY_IN_USE).",
+      ),
+      "503": error("The store refuses writes (STORE_UNAVAILABLE); `Retry-After` says when to try again."),
     },
   },
   getOpenApi: {

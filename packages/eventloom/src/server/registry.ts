@@ -1,4 +1,10 @@
-import { type AnyWorkflow, type EventDefinition, type Workflow, WorkflowError } from "../core/index.js";
+import {
+  type AnyWorkflow,
+  type EventDefinition,
+  HumanResponseEvent,
+  type Workflow,
+  WorkflowError,
+} from "../core/index.js";
 import { type EventResolver, eventResolver } from "../protocol/index.js";
 
 /** A workflow as the server registered it. */
@@ -10,11 +16,23 @@ export interface RegisteredWorkflow {
   /** Declared events, then additional ones, each once. */
   events: readonly EventDefinition[];
   resolve: EventResolver;
+  /**
+   * What `POST /events` takes into a run: the events that may come from outside (human responses,
+   * `waitsFor`, `additionalEvents`), or every event with `acceptAnyEvent`.
+   */
+  outside: { any: boolean; names: ReadonlySet<string>; types: readonly string[] };
 }
 
 export interface AddWorkflowOptions {
   /** Events sent from outside that no step declares (e.g. awaited with `ctx.waitForEvent`). */
   additionalEvents?: readonly EventDefinition[];
+  /**
+   * Lets `POST /events` send any event the workflow knows into its runs (a `StopEvent`, a
+   * `StartEvent`, an event one step sends another), as the seed did. Default false: only events
+   * that extend `HumanResponseEvent`, the `additionalEvents` and the events a step `waitsFor`;
+   * others get 400 `EVENT_NOT_ACCEPTED_FROM_OUTSIDE`.
+   */
+  acceptAnyEvent?: boolean;
 }
 
 /** The server's workflows by name, in registration order. */
@@ -37,6 +55,7 @@ export class WorkflowRegistry {
       startEvent,
       events: [...events.values()],
       resolve: eventResolver(events.values()),
+      outside: outsideEvents(wf, additionalEvents, options.acceptAnyEvent === true),
     };
     this.#entries.set(name, entry);
     return entry;
@@ -56,4 +75,19 @@ export class WorkflowRegistry {
   get names(): string[] {
     return [...this.#entries.keys()];
   }
+}
+
+/** The events a run takes from outside: human responses, awaited ones and the additional ones. */
+function outsideEvents(
+  wf: Workflow,
+  additional: readonly EventDefinition[],
+  any: boolean,
+): RegisteredWorkflow["outside"] {
+  const awaited = new Set(wf.steps.flatMap((s) => s.waitsFor.map((d) => d.name)));
+  const extra = new Set(additional.map((d) => d.name));
+  // Not wf.outsideEvents() whole: it counts the start event, which only a run request may send.
+  const accepted = wf
+    .outsideEvents(additional)
+    .filter((d) => d.extends(HumanResponseEvent) || awaited.has(d.name) || extra.has(d.name));
+  return { any, names: new Set(accepted.map((d) => d.name)), types: accepted.map((d) => d.type) };
 }

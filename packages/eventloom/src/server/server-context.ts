@@ -2,6 +2,7 @@ import type { Clock } from "../core/index.js";
 import type { WireDialect } from "../protocol/index.js";
 import type { Store } from "../stores/store.js";
 import type { OpenStream } from "./event-stream.js";
+import type { KeyGate } from "./idempotency/key-gate.js";
 import type { ServerLogger } from "./logger.js";
 import type { ServerMetrics } from "./metrics/index.js";
 import type { WorkflowRegistry } from "./registry.js";
@@ -34,6 +35,8 @@ export interface ServerContext {
   corsOrigins: string | string[];
   /** Host names accepted besides localhost and IP literals (`*`: any). */
   allowedHosts: string[];
+  /** The idempotency keys of the requests this process executes now. */
+  keys: KeyGate;
   /** Whether run requests may carry a serialized `context`. */
   acceptContext: boolean;
   pingIntervalMs: number;

@@ -72,6 +72,11 @@ export interface WorkflowServerOptions {
    */
   maxResumeAttempts?: number;
   /**
+   * How long an `Idempotency-Key` is remembered: a retry with it within this time gets the first
+   * answer again. Older keys are deleted in the background. Default 86 400 000 (24 hours).
+   */
+  idempotencyTtlMs?: number;
+  /**
    * The largest event a step may return, send with `ctx.sendEvent`, write to the stream, or make
    * its result (bytes of its data's JSON): a larger one fails the step with `EVENT_TOO_LARGE`, never
    * retried. Default 1 MiB; `Infinity` lifts it.

@@ -11,10 +11,12 @@ import { makeBearerCheck } from "./http/bearer-auth.js";
 import { type NodeHandler, nodeListener } from "./http/node-sink.js";
 import { defaultUiDir } from "./http/static-ui.js";
 import { answerFetch } from "./http/web-sink.js";
+import { KeyGate } from "./idempotency/key-gate.js";
+import { KeySweeper } from "./idempotency/key-sweeper.js";
 import { type ServerLogger, silentLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics/index.js";
 import { type AddWorkflowOptions, WorkflowRegistry } from "./registry.js";
-import { RetentionLoop, type RetentionOptions } from "./retention/index.js";
+import { RetentionLoop } from "./retention/index.js";
 import { CommitWriter } from "./runs/commit-writer.js";
 import { HandlerSignals } from "./runs/handler-signals.js";
 import { DEFAULT_RECENT_BYTES, RecentEvents } from "./runs/recent-events.js";
@@ -71,10 +73,15 @@ export class WorkflowServer {
    * it already read is taken from `request.body` (`express.json()`); one read without that is a 400.
    */
   readonly nodeHandler: NodeHandler;
+  #sweeper: KeySweeper | null = null;
 
   constructor(options: WorkflowServerOptions = {}) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     if (!(bodyLimit > 0)) throw new TypeError("bodyLimitBytes must be a positive number");
+    const ttl = options.idempotencyTtlMs;
+    if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
+      throw new TypeError("idempotencyTtlMs must be a positive number of milliseconds");
+    }
     const resumes = options.maxResumeAttempts;
     if (resumes !== undefined && !(Number.isInteger(resumes) && resumes >= 1)) {
       throw new TypeError("maxResumeAttempts must be a whole number of at least 1");
@@ -99,6 +106,7 @@ export class WorkflowServer {
       allowedHosts: options.allowedHosts ?? envList(process.env["WORKFLOWS_ALLOWED_HOSTS"]),
       acceptContext: options.acceptContext ?? false,
       wire: serverWire(options.wire),
+      keys: new KeyGate(),
       pingIntervalMs: options.pingIntervalMs ?? 15_000,
       clock: this.#clock,
       pageSize: 1000,
@@ -225,6 +233,7 @@ export class WorkflowServer {
       }
       this.#unsubscribe?.();
       await this.#retention?.stop();
+      await this.#sweeper?.stop();
       await this.#ownership?.stop();
       // Let the other processes take the suspended runs over at once instead of after the lease expires.
       await this.#ownership?.releaseAll();
@@ -320,6 +329,12 @@ export class WorkflowServer {
       });
       this.#retention.start();
     }
+    this.#sweeper = new KeySweeper(store, {
+      clock: this.#clock,
+      ttlMs: this.#options.idempotencyTtlMs ?? 86_400_000,
+      logger: this.#logger,
+    });
+    this.#sweeper.start();
     return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
   }
 }

@@ -6,6 +6,9 @@ import {
   type WorkflowEvent,
 } from "../core/index.js";
 import type { HandlerInfo } from "../protocol/codec.js";
+import type { IdempotencyRecord } from "./idempotency.js";
+
+export type { IdempotencyRecord } from "./idempotency.js";
 
 /**
  * A handler as the store keeps it: the one camelCase handler record of protocol's codec, and what
@@ -53,6 +56,26 @@ export interface CommitBatch {
   states?: { handlerId: string; json: string }[];
   /** Inbox items the run has taken into its state; deleted in the same transaction. */
   inboxDone?: { handlerId: string; ids: string[] }[];
+  /**
+   * Idempotency keys answered by this batch's changes, inserted in the same transaction. A key that
+   * is already stored fails the whole batch with `IdempotencyKeyConflictError` (naming the record's
+   * handler), writing nothing.
+   */
+  keys?: IdempotencyRecord[];
+  /**
+   * Answers for keys stored without one (`status` null: a `run` whose outcome came later): each sets
+   * the status and body of its key when the stored record has no answer yet and the same
+   * fingerprint; any other record is left as it is.
+   */
+  keyAnswers?: KeyAnswer[];
+}
+
+/** The answer of a key that was stored without one (see {@link CommitBatch.keyAnswers}). */
+export interface KeyAnswer {
+  key: string;
+  fingerprint: string;
+  status: number;
+  body: string;
 }
 
 /** The rows of published events for a {@link CommitBatch} (each serialized once). */
@@ -182,15 +205,36 @@ export interface Store {
   loadState(handlerId: string): Promise<RunState | null>;
 
   /**
-   * Durably records an event sent into a handler (resolves once it is on disk). Rejects with
-   * {@link DuplicateInboxItemError} when the handler already holds an item with that id.
+   * Durably records an event sent into a handler (resolves once it is on disk), and `key` with it in
+   * the same transaction. Rejects with {@link DuplicateInboxItemError} when the handler already holds
+   * an item with that id, with `IdempotencyKeyConflictError` when the key is stored; then nothing
+   * was written.
    */
-  appendInbox(handlerId: string, item: InboxItem): Promise<void>;
+  appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void>;
   /** The handler's pending inbox items, oldest first. */
   readInbox(handlerId: string): Promise<InboxItem[]>;
 
-  /** Deletes the handler and everything stored for it. Resolves false when it did not exist. */
-  deleteHandler(handlerId: string): Promise<boolean>;
+  /**
+   * Deletes the handler and everything stored for it but its idempotency keys, and records `key` in
+   * the same transaction (a stored key: `IdempotencyKeyConflictError`, nothing deleted). Resolves
+   * false when it did not exist.
+   */
+  deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean>;
+
+  /** The record of an idempotency key, or null. */
+  getIdempotencyKey(key: string): Promise<IdempotencyRecord | null>;
+  /**
+   * Records a key on its own (an answer that changed nothing, or the outcome of a `run` awaited by
+   * its record): inserted when the key is new; a stored record whose `status` is null takes this
+   * one's answer when the fingerprints match; any other stored record is kept as it is. Resolves
+   * with the record as stored now, so that every request with the key gets the same answer.
+   */
+  putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord>;
+  /**
+   * Deletes at most `limit` keys first used before `createdBefore` (ISO 8601, compared as text).
+   * Resolves with how many it deleted.
+   */
+  deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number>;
 
   /**
    * Retention: deletes at most `limit` ended handlers that `cutoffs` names (oldest first), each with

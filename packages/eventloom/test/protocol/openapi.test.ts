@@ -77,6 +77,40 @@ describe("OpenAPI document", () => {
     expect(doc.components.schemas["HandlerData"]?.["description"]).toBeTypeOf("string");
   });
 
+  it("documents the safe defaults' answers and the Idempotency-Key where they apply", () => {
+    const op = (method: string, path: string) =>
+      doc.paths[path]?.[method] as {
+        responses: Record<string, { headers?: Record<string, unknown> }>;
+        parameters?: { name: string; in: string }[];
+      };
+    for (const { method, path } of endpoints) {
+      const codes = Object.keys(op(method, path).responses);
+      expect(codes, `${method} ${path}`).toContain("403");
+      if (method === "post") expect(codes, `${method} ${path}`).toContain("415");
+      else expect(codes, `${method} ${path}`).not.toContain("415");
+    }
+    const keyed = [
+      ["post", "/workflows/{name}/run"],
+      ["post", "/workflows/{name}/run-nowait"],
+      ["post", "/events/{handler_id}"],
+      ["post", "/handlers/{handler_id}/cancel"],
+    ];
+    for (const [method, path] of endpoints.map((e) => [e.method, e.path])) {
+      const o = op(method as string, path as string);
+      const isKeyed = keyed.some(([m, p]) => m === method && p === path);
+      expect(
+        o.parameters?.some((p) => p.in === "header" && p.name === "Idempotency-Key") ?? false,
+        path,
+      ).toBe(isKeyed);
+      if (!isKeyed) continue;
+      expect(Object.keys(o.responses), path).toEqual(expect.arrayContaining(["409", "422"]));
+      expect(o.responses["200"]?.headers, path).toHaveProperty("Idempotent-Replayed");
+    }
+    expect(JSON.stringify(op("post", "/events/{handler_id}").responses["400"])).toContain(
+      "EVENT_NOT_ACCEPTED_FROM_OUTSIDE",
+    );
+  });
+
   it("is plain JSON", () => {
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
   });

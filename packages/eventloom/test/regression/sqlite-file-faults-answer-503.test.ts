@@ -25,7 +25,8 @@ async function serveOn(path: string) {
   server.addWorkflow("waiting", waiting);
   cleanups.push(() => server.close());
   const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
-  return { server, client: new WorkflowClient({ baseUrl: url }) };
+  // No retries: the server's first answer is what is tested.
+  return { server, client: new WorkflowClient({ baseUrl: url, retries: 0 }) };
 }
 
 const refusal = (promise: Promise<unknown>) =>

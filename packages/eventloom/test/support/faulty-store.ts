@@ -3,6 +3,7 @@ import type {
   CommitBatch,
   HandlerPage,
   HandlerRecord,
+  IdempotencyRecord,
   InboxItem,
   ListHandlersQuery,
   Store,
@@ -86,8 +87,8 @@ export class FaultyStore implements Store {
     return this.#write("commit", () => this.inner.commit(batch));
   }
 
-  appendInbox(handlerId: string, item: InboxItem): Promise<void> {
-    return this.#write("appendInbox", () => this.inner.appendInbox(handlerId, item));
+  appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
+    return this.#write("appendInbox", () => this.inner.appendInbox(handlerId, item, key));
   }
 
   init(): Promise<void> {
@@ -120,8 +121,17 @@ export class FaultyStore implements Store {
   readInbox(handlerId: string): Promise<InboxItem[]> {
     return this.inner.readInbox(handlerId);
   }
-  deleteHandler(handlerId: string): Promise<boolean> {
-    return this.inner.deleteHandler(handlerId);
+  deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
+    return this.inner.deleteHandler(handlerId, key);
+  }
+  getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {
+    return this.inner.getIdempotencyKey(key);
+  }
+  putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    return this.inner.putIdempotencyKey(record);
+  }
+  deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
+    return this.inner.deleteIdempotencyKeys(createdBefore, limit);
   }
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.inner.subscribe(listener);

@@ -1,5 +1,6 @@
 import { WorkflowClient } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
+import { refusalOf } from "../state/refusal.js";
 import type {
   EventSchema,
   GraphNode,
@@ -131,6 +132,8 @@ export function isUnauthorized(error: unknown): boolean {
 
 /** A sentence for a person out of whatever a call threw. */
 export function describeError(error: unknown): string {
+  const refused = refusalOf(error);
+  if (refused !== null) return refused;
   if (typeof error === "object" && error !== null) {
     const e = error as { detail?: unknown; message?: unknown; issues?: unknown };
     const base =

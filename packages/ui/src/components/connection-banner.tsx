@@ -1,3 +1,4 @@
+import { isRefusal } from "../state/refusal.js";
 import { useNow } from "../state/use-interval.js";
 import type { RunEvents } from "../state/use-run-events.js";
 
@@ -17,6 +18,15 @@ export function ConnectionBanner({
   const lost = stream?.retryAt != null || listError !== null;
   const now = useNow(lost);
   const wait = stream?.retryAt != null ? Math.max(0, Math.ceil((stream.retryAt - now) / 1000)) : null;
+  // Refused (a Host or an origin the server does not allow): retrying will not help; the panels say why.
+  const refused = lists.find(isRefusal) ?? null;
+  if (refused !== null) {
+    return (
+      <output className="connection connection-lost" aria-live="polite" title={refused}>
+        <span aria-hidden="true">○</span> Refused by the server
+      </output>
+    );
+  }
   return (
     <output className={`connection ${lost ? "connection-lost" : "connection-ok"}`} aria-live="polite">
       <span aria-hidden="true">{lost ? "○" : "●"}</span>{" "}

@@ -1,7 +1,9 @@
 import type { Headers } from "./answer.js";
 
 const ALLOW_METHODS = "GET,POST,OPTIONS";
-const ALLOW_HEADERS = "Authorization,Content-Type,Last-Event-ID,X-Workflows-Wire";
+const ALLOW_HEADERS = "Authorization,Content-Type,Last-Event-ID,X-Workflows-Wire,Idempotency-Key";
+/** Answer headers a page of an allowed origin may read. */
+const EXPOSE_HEADERS = "Idempotent-Replayed,Retry-After";
 
 /**
  * The CORS headers of a simple (not preflight) request's answer: the allowed origin (`*`, or the
@@ -15,6 +17,7 @@ export function addCorsHeaders(
   const value = allowedOrigin(allowed, origin);
   if (value === null) return;
   headers["access-control-allow-origin"] = value;
+  headers["access-control-expose-headers"] = EXPOSE_HEADERS;
   if (value !== "*") headers["vary"] = headers["vary"] ? `${headers["vary"]}, Origin` : "Origin";
 }
 

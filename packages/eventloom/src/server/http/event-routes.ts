@@ -1,6 +1,7 @@
-import { UnknownStepError, WorkflowError } from "../../core/index.js";
+import { UnknownStepError, WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../../protocol/index.js";
 import { nothingAfter, openEventFeed } from "../event-stream.js";
+import type { RegisteredWorkflow } from "../registry.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, empty, json } from "./answer.js";
 import { requireHandler } from "./handler-routes.js";
@@ -76,6 +77,18 @@ async function streamEvents(
   };
 }
 
+/** 400 for an event that may not come from outside the run (a StopEvent, a step-to-step event). */
+function refuseInsideEvent(entry: RegisteredWorkflow, event: WorkflowEvent): void {
+  const { any, names, types } = entry.outside;
+  if (any || names.has(event.qualifiedName)) return;
+  const accepted = types.length > 0 ? `accepted: ${types.join(", ")}` : "it accepts no event from outside";
+  throw new WorkflowError(
+    "EVENT_NOT_ACCEPTED_FROM_OUTSIDE",
+    `Workflow "${entry.name}" does not take ${event.type} from outside (${accepted}); declare it with waitsFor on a step or additionalEvents, or register the workflow with acceptAnyEvent`,
+    { issues: [{ path: "event.type", message: `Not accepted from outside (${accepted})` }] },
+  );
+}
+
 /** GET /events/{id} (SSE or NDJSON) and POST /events/{id}. */
 export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
   streamEvents: (ctx, request, p) =>
@@ -99,12 +112,20 @@ export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
     }
     const entry = ctx.registry.require(record.workflowName);
     const event = decodeIncomingEvent(body.event, entry.resolve, "event");
+    refuseInsideEvent(entry, event);
     if (record.status !== "running") {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
     }
     // Checked here as well: a process that does not run the handler only records the event for its owner.
     if (body.step != null && !entry.workflow.getStep(body.step)) throw new UnknownStepError(body.step);
-    await runtime.manager.send(handlerId, event, body.step ?? null);
-    return json({ status: "sent" });
+    const answer = { status: "sent" } as const;
+    const ticket = request.idempotency;
+    await runtime.manager.send(
+      handlerId,
+      event,
+      body.step ?? null,
+      ticket && (() => ticket.write({ handlerId, runId: null, status: 200, body: JSON.stringify(answer) })),
+    );
+    return json(answer);
   },
 };

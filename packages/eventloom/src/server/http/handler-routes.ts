@@ -77,7 +77,13 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
     const { purge } = parseCancelQuery(new URLSearchParams(request.query));
     const { manager, store, signals, clock } = await ctx.runtime();
     const handlerId = p["handler_id"] as string;
-    const status = await manager.cancel(handlerId, purge);
+    const ticket = request.idempotency;
+    const answer = { status: purge ? "deleted" : "cancelled" };
+    const status = await manager.cancel(
+      handlerId,
+      purge,
+      ticket && (() => ticket.write({ handlerId, runId: null, status: 200, body: JSON.stringify(answer) })),
+    );
     // Through a process that does not run the handler, the cancellation went to its owner's inbox:
     // answer once the owner applied it (bounded: the request is durable either way).
     if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS, clock);

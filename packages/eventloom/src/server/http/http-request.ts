@@ -1,3 +1,5 @@
+import type { KeyTicket } from "../idempotency/key-gate.js";
+
 /**
  * A request as the pipeline sees it, whichever sink it came through: node's request (serve()) or a
  * web Request (server.fetch).
@@ -16,4 +18,6 @@ export interface HttpRequest {
    * @throws WorkflowError `PAYLOAD_TOO_LARGE` (413) or `INVALID_JSON` (400).
    */
   readJson(limit: number): Promise<unknown>;
+  /** Set by the pipeline for a keyed request (`Idempotency-Key`): the route stores its change's key with it. */
+  idempotency?: KeyTicket;
 }

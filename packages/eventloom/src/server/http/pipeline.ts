@@ -12,6 +12,8 @@ import { apiGate } from "./api-gate.js";
 import { insideBase } from "./base-path.js";
 import { addCorsHeaders, preflightHeaders } from "./cors.js";
 import type { HttpRequest } from "./http-request.js";
+import { answerKeyed } from "./idempotent-request.js";
+import { refusalPage } from "./refusal-page.js";
 import { guardRequest, refuseUntypedBody } from "./request-guards.js";
 import type { RoutedRequest } from "./route-handler.js";
 import { allowedMethods, isApiPath, matchRoute } from "./route-table.js";
@@ -22,16 +24,16 @@ import { requestWire, shapeAnswer } from "./wire-shapes.js";
 /**
  * The server's one request pipeline, whichever way a request came in (node-sink.ts for serve(),
  * web-sink.ts for server.fetch): the Host and media type checks, preflights, the route table, the
- * token and shutdown gate, 404/405, the debugger's files, every body's forbidden keys, handler records
- * shaped in the request's wire dialect, every error as JSON, CORS, nosniff, and `Connection: close`
- * while shutting down. It answers with data; the sinks only write it.
+ * token and shutdown gate, 404/405, idempotency keys, the debugger's files, every body's forbidden
+ * keys, handler records shaped in the request's wire dialect, every error as JSON, CORS, nosniff, and
+ * `Connection: close` while shutting down. It answers with data; the sinks only write it.
  */
 export async function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
   let answer: WireAnswer;
   try {
     answer = toWire(await route(ctx, request));
   } catch (error) {
-    answer = toWire(errorAnswer(error, ctx.logger));
+    answer = refusalPage(error, request) ?? toWire(errorAnswer(error, ctx.logger));
   }
   if (request.method === "HEAD" && (answer.kind === "stream" || answer.body !== null)) {
     // The GET answer's status and headers, no body (and no stream opened).
@@ -78,7 +80,11 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnsw
         return wire;
       },
     };
-    const answer = await ROUTE_HANDLERS[match.id](ctx, routed, match.params);
+    const handle = ROUTE_HANDLERS[match.id];
+    // `keyed` is `routed` with its body read once (and the key's ticket): its dialect comes along.
+    const answer = await answerKeyed(ctx, routed, match.id, (keyed) =>
+      handle(ctx, keyed as RoutedRequest, match.params),
+    );
     return answer.kind === "record" ? shapeAnswer(ctx, routed.wire(), answer) : answer;
   }
   const methods = allowedMethods(path);

@@ -1,19 +1,21 @@
 import { WorkflowError } from "../../core/index.js";
-import { buildOpenApiDocument, decodeStartEvent, parseRunRequest } from "../../protocol/index.js";
+import {
+  buildOpenApiDocument,
+  decodeStartEvent,
+  parseRunRequest,
+  type RunNowaitResponse,
+  toHandlerData,
+  toRunNowaitResponse,
+} from "../../protocol/index.js";
+import { isKeyConflict } from "../../stores/idempotency.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
 import type { LiveRun } from "../runs/live-run.js";
 import type { ServerContext } from "../server-context.js";
-import {
-  type Answer,
-  errorAnswer,
-  JSON_CONTENT_TYPE,
-  type JsonAnswer,
-  json,
-  type RecordAnswer,
-} from "./answer.js";
+import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
+import { settleOutcome } from "./idempotent-request.js";
 import type { RouteHandlers } from "./route-handler.js";
 
 /**
@@ -25,7 +27,7 @@ async function startRun(
   request: HttpRequest,
   name: string,
   wait: boolean,
-): Promise<JsonAnswer | RecordAnswer> {
+): Promise<Answer> {
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
   const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
@@ -44,24 +46,49 @@ async function startRun(
   const { manager, writer, store } = await ctx.runtime();
   // Named in every 5xx from here on: the handler may exist (its start may even be durable).
   let handlerId: string | null = body.handler_id || null;
+  const ticket = request.idempotency;
+  // run-nowait's answer, made once: the key's record (written with the first commit) holds it too.
+  let started: RunNowaitResponse | null = null;
+  const nowaitAnswer = (run: LiveRun) => {
+    started ??= toRunNowaitResponse(run.record());
+    return started;
+  };
   try {
     const { run, ended } = await manager.start(entry, {
       start: startEvent,
       context,
       handlerId,
       awaitEnd: wait,
+      key:
+        ticket &&
+        ((run) =>
+          ticket.write({
+            handlerId: run.handlerId,
+            runId: run.state.runId,
+            // run's answer is the run's outcome, recorded once it is known.
+            status: wait ? null : 200,
+            body: wait ? null : JSON.stringify(nowaitAnswer(run)),
+          })),
     });
     handlerId = run.handlerId;
     if (!wait) {
+      const answer = nowaitAnswer(run);
       const record = run.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
       await writer.flush(run.handlerId);
-      return { kind: "record", of: "started", record };
+      // With a key, the answer is the one stored for it (the seed dialect), so that a replay gives
+      // the same; without, the record, shaped in the request's dialect.
+      return ticket ? { status: 200, body: answer } : { kind: "record", of: "started", record };
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
-    return await endedAnswer(run, store);
+    const answer = await endedAnswer(run, store);
+    // With a key, the seed dialect's answer: the one stored for the key, which a replay gives again.
+    if (!ticket) return answer;
+    return settleOutcome(writer, ticket, { status: answer.status, body: toHandlerData(answer.record) });
   } catch (error) {
+    // Another request with the key stored its change first: the pipeline answers with it.
+    if (isKeyConflict(error)) throw error;
     const answer = errorAnswer(error, ctx.logger);
     if (answer.status >= 500 && handlerId !== null)
       answer.body = { ...(answer.body as object), handler_id: handlerId };
@@ -70,7 +97,7 @@ async function startRun(
 }
 
 /** run's answer once the run ended: its final record, 500 when it did not complete. */
-async function endedAnswer(run: LiveRun, store: Store): Promise<RecordAnswer> {
+async function endedAnswer(run: LiveRun, store: Store): Promise<Extract<RecordAnswer, { of: "run" }>> {
   // The live record is the final one once `ended` settles, unless the run left memory while it
   // waited (idle release) and ended in another LiveRun: then the store has it.
   const live = run.state.status !== "running";

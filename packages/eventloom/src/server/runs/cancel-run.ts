@@ -1,6 +1,7 @@
 import { type Clock, WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { BlockedRuns } from "./blocked-runs.js";
 import { cancelStored } from "./cancel-stored.js";
 import type { CommitWriter } from "./commit-writer.js";
@@ -16,7 +17,7 @@ export interface CancelContext {
   live(handlerId: string): LiveRun | undefined;
   /** The run in memory or loaded; `remote` when another process runs it, null when none can. */
   locate(handlerId: string): Promise<LiveRun | "remote" | null>;
-  toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void>;
+  toInbox(handlerId: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite): Promise<void>;
   /** Forgets everything this process holds of the handler (its run, wake timer, pending writes). */
   forget(handlerId: string): void;
   onDeleted(handlerId: string): void;
@@ -30,9 +31,12 @@ export interface CancelContext {
 export async function cancelRun(
   handlerId: string,
   purge: boolean,
+  key: (() => KeyWrite) | undefined,
   c: CancelContext,
 ): Promise<"cancelled" | "deleted"> {
   const { store, writer, ownership } = c;
+  // The key is written with the cancellation, or, with `purge`, with the deletion.
+  const cancelKey = purge ? undefined : key;
   const live = c.live(handlerId);
   // A run that just started is live before its first record is durable.
   const record = live ? live.record() : await store.getHandler(handlerId);
@@ -40,18 +44,22 @@ export async function cancelRun(
   if (record.status === "running") {
     const run = await c.locate(handlerId);
     if (run === "remote") {
-      await c.toInbox(handlerId, cancelRequest(), null);
+      await c.toInbox(handlerId, cancelRequest(), null, cancelKey);
     } else if (run?.handler && run.state.status === "running") {
-      await run.handler.cancel();
+      // Attached in the cancellation's own turn (cancel changes the state before it awaits
+      // anything): the key joins the commit that holds it.
+      const cancelling = run.handler.cancel();
+      if (cancelKey) writer.attachKey(run, cancelKey());
+      await cancelling;
     } else if (run === null && c.blocked.has(handlerId)) {
       // Its code is gone: cancelled in the store, without running it, holding it meanwhile.
       const owned = ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) {
-        await c.toInbox(handlerId, cancelRequest(), null);
+        await c.toInbox(handlerId, cancelRequest(), null, cancelKey);
       } else {
         const latest = (await store.getHandler(handlerId)) ?? record;
         if (latest.status === "running") {
-          await cancelStored(store, latest, c.clock.now(), ownership.fences([handlerId]));
+          await cancelStored(store, latest, c.clock.now(), ownership.fences([handlerId]), cancelKey);
         }
         c.blocked.delete(handlerId);
         void ownership.release(handlerId);
@@ -63,7 +71,8 @@ export async function cancelRun(
   }
   if (!purge) return "cancelled";
   c.forget(handlerId);
-  await store.deleteHandler(handlerId);
+  if (key) await key().through((record) => store.deleteHandler(handlerId, record));
+  else await store.deleteHandler(handlerId);
   c.onDeleted(handlerId);
   return "deleted";
 }

@@ -4,6 +4,7 @@ import { cancelled, settle } from "../../core/run-outcomes.js";
 import type { PublishedEvent } from "../../core/run-state.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import { eventRows, type HandlerRecord, type Store, stateJson } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 
 /**
  * Cancels a stored run that the code now loaded cannot resume (its workflow or a step it needs is
@@ -15,6 +16,7 @@ export async function cancelStored(
   record: HandlerRecord,
   now: number,
   fence: FencedCommitBatch["fence"],
+  key?: () => KeyWrite,
 ): Promise<void> {
   const state = await store.loadState(record.handlerId);
   const at = isoTime(now);
@@ -49,5 +51,6 @@ export async function cancelStored(
     batch.states = [{ handlerId: record.handlerId, json: stateJson(state) }];
   }
   if (fence && fence.length > 0) batch.fence = fence;
-  await store.commit(batch);
+  if (key) await key().through((record) => store.commit({ ...batch, keys: [record] }));
+  else await store.commit(batch);
 }

@@ -1,24 +1,17 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
+import { isKeyConflict } from "../../stores/idempotency.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
-import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import type { EventRow, KeyAnswer, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { Ownership } from "../cluster/ownership.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
+import { type CommitSource, DROPPED, dropStored, type Pending, requeue } from "./pending-changes.js";
 
-/** A live run as the writer sees it: something that can describe its current state and record. */
-export interface CommitSource {
-  readonly handlerId: string;
-  /** Called synchronously when the batch is cut, so that state and events are consistent. */
-  snapshot(): { stateJson: string; record: HandlerRecord };
-}
+export type { CommitSource } from "./pending-changes.js";
 
 const NONE: ReadonlySet<string> = new Set();
-
-interface Pending {
-  source: CommitSource;
-  events: EventRow[];
-}
 
 interface Waiter {
   generation: number;
@@ -56,6 +49,8 @@ export class CommitWriter {
   readonly #options: CommitWriterOptions;
   #pending = new Map<string, Pending>();
   #inboxDone = new Map<string, string[]>();
+  /** Outcomes of sync runs for their idempotency keys: written with the next batch, not awaited. */
+  #keyAnswers: KeyAnswer[] = [];
   #changeGeneration = 0;
   #durableGeneration = 0;
   #waiters: Waiter[] = [];
@@ -75,7 +70,7 @@ export class CommitWriter {
   changed(source: CommitSource, events: readonly EventRow[]): void {
     let entry = this.#pending.get(source.handlerId);
     if (!entry) {
-      entry = { source, events: [] };
+      entry = { source, events: [], keys: [] };
       this.#pending.set(source.handlerId, entry);
     } else {
       entry.source = source;
@@ -83,6 +78,30 @@ export class CommitWriter {
     for (const e of events) entry.events.push(e);
     this.#changeGeneration++;
     this.#schedule();
+  }
+
+  /**
+   * An idempotency key answered by the source's latest change: written in the batch that holds the
+   * source's state as it is now (or a later one), settled when that batch is durable or dropped.
+   */
+  attachKey(source: CommitSource, key: KeyWrite): void {
+    this.changed(source, []);
+    this.#pending.get(source.handlerId)?.keys.push(key);
+  }
+
+  /**
+   * The outcome of a sync `run` for its idempotency key (stored without an answer at the run's
+   * start): written with the next batch. Nobody waits for it: until it is durable, a retry derives
+   * the same answer from the handler's record.
+   */
+  answerKey(answer: KeyAnswer): void {
+    this.#keyAnswers.push(answer);
+    this.#changeGeneration++;
+    this.#schedule();
+  }
+
+  #hasWork(): boolean {
+    return this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#keyAnswers.length > 0;
   }
 
   /** Inbox items a run has taken in: deleted in the commit that holds the change they made. */
@@ -123,22 +142,16 @@ export class CommitWriter {
   }
 
   /** Drops what is pending for a handler (it is being deleted). */
-  forget(handlerId: string): void {
+  forget(handlerId: string, why: unknown = DROPPED): void {
+    for (const key of this.#pending.get(handlerId)?.keys ?? []) key.dropped(why);
     this.#pending.delete(handlerId);
     this.#inboxDone.delete(handlerId);
   }
 
-  /** Removes from the pending batch the events of these handlers that the store already holds. */
+  /** Removes from the pending batch what of these handlers the store already holds. */
   async #dropStored(handlerIds: readonly string[]): Promise<void> {
-    for (const handlerId of handlerIds) {
-      try {
-        const last = await this.#store.lastSequence(handlerId);
-        const entry = this.#pending.get(handlerId);
-        if (entry) entry.events = entry.events.filter((e) => e.sequence > last);
-      } catch {
-        // The store is still down: the retry will fail and come back here.
-      }
-    }
+    for (const handlerId of handlerIds)
+      await dropStored(this.#store, this.#pending.get(handlerId), handlerId);
   }
 
   /** The error of the last commit when it failed and none succeeded since (read by GET /ready); else null. */
@@ -161,7 +174,7 @@ export class CommitWriter {
 
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
   async drain(): Promise<void> {
-    while (this.#pending.size > 0 || this.#inboxDone.size > 0 || this.#inFlight) {
+    while (this.#hasWork() || this.#inFlight) {
       if (this.#retryTimer !== null) {
         (this.#options.clock ?? systemClock).clearTimeout(this.#retryTimer);
         this.#retryTimer = null;
@@ -183,7 +196,7 @@ export class CommitWriter {
 
   #write(): void {
     if (this.#inFlight) return;
-    if (this.#pending.size === 0 && this.#inboxDone.size === 0) {
+    if (!this.#hasWork()) {
       // Nothing left to write (what was noted got forgotten): everything noted so far is settled.
       this.#durableGeneration = this.#changeGeneration;
       this.#settle();
@@ -193,6 +206,8 @@ export class CommitWriter {
     this.#pending = new Map();
     const inboxDone = this.#inboxDone;
     this.#inboxDone = new Map();
+    const answers = this.#keyAnswers;
+    this.#keyAnswers = [];
     const generation = this.#changeGeneration;
     const batch: Required<Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone">> &
       FencedCommitBatch = {
@@ -201,19 +216,24 @@ export class CommitWriter {
       states: [],
       inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
     };
+    const keys: KeyWrite[] = [];
     for (const [handlerId, entry] of taken) {
       try {
         const { stateJson, record } = entry.source.snapshot();
         batch.handlers.push(record);
         batch.states.push({ handlerId, json: stateJson });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+        for (const key of entry.keys) keys.push(key);
       } catch (error) {
         this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
           handlerId,
           error,
         });
+        for (const key of entry.keys) key.dropped(error);
       }
     }
+    if (keys.length > 0) batch.keys = keys.map((k) => k.record);
+    if (answers.length > 0) batch.keyAnswers = answers;
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
     const fence = this.#options.ownership.fences(ids);
     if (fence.length > 0) batch.fence = fence;
@@ -229,8 +249,9 @@ export class CommitWriter {
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
         // waiters' answers are written: the store works on the next batch meanwhile.
-        if (this.#pending.size > 0 || this.#inboxDone.size > 0) this.#write();
+        if (this.#hasWork()) this.#write();
         this.#settle();
+        for (const key of keys) key.stored();
         this.#options.onCommitted(ids, batch.events);
         this.#options.ownership.committed(ids);
       },
@@ -239,6 +260,7 @@ export class CommitWriter {
         this.#inFlightIds = NONE;
         const culprit = handlerNamedBy(error, taken, inboxDone);
         if (culprit !== null) {
+          this.#keyAnswers = [...answers, ...this.#keyAnswers];
           this.#isolate(culprit, error, taken, inboxDone);
           return;
         }
@@ -246,9 +268,10 @@ export class CommitWriter {
         if (lost) {
           // Taken over by another process: what this one did with them since is void.
           for (const id of lost) {
+            for (const key of taken.get(id)?.keys ?? []) key.dropped(error);
             taken.delete(id);
             inboxDone.delete(id);
-            this.forget(id);
+            this.forget(id, error);
           }
           this.#options.ownership.lost(lost);
         } else {
@@ -259,15 +282,12 @@ export class CommitWriter {
             handlerIds: ids.slice(0, 10),
           });
         }
+        this.#keyAnswers = [...answers, ...this.#keyAnswers];
         for (const [handlerId, list] of inboxDone) {
           this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
         }
         // Nothing of the batch was written: put its events back in front of what came since.
-        for (const [handlerId, entry] of taken) {
-          const later = this.#pending.get(handlerId);
-          if (later) later.events = [...entry.events, ...later.events];
-          else this.#pending.set(handlerId, entry);
-        }
+        requeue(this.#pending, taken);
         const failed = this.#waiters.filter((w) => w.generation <= generation);
         this.#waiters = this.#waiters.filter((w) => w.generation > generation);
         for (const w of failed) w.reject(error);
@@ -300,9 +320,10 @@ export class CommitWriter {
     taken: Map<string, Pending>,
     inboxDone: Map<string, string[]>,
   ): void {
+    for (const key of taken.get(handlerId)?.keys ?? []) key.dropped(error);
     taken.delete(handlerId);
     inboxDone.delete(handlerId);
-    this.forget(handlerId);
+    this.forget(handlerId, error);
     const coded = (error as { code?: unknown }).code === "SEQUENCE_CONFLICT";
     const failure = new WorkflowError(
       coded ? "SEQUENCE_CONFLICT" : "INTERNAL_ERROR",
@@ -310,22 +331,24 @@ export class CommitWriter {
         "they were dropped and the handler goes on from its last durable state",
       { cause: error },
     );
-    this.#options.logger.error(
-      "commit refused for one handler: its changes are dropped, the others are written",
-      {
-        handlerId,
-        error,
-        handlers: taken.size + 1,
-      },
-    );
+    if (isKeyConflict(error)) {
+      // A request's copy executed by another process stored its key first: this copy is void.
+      this.#options.logger.warn(
+        "a request's copy lost the race for its idempotency key; its changes are dropped",
+        {
+          handlerId,
+        },
+      );
+    } else {
+      this.#options.logger.error(
+        "commit refused for one handler: its changes are dropped, the others are written",
+        { handlerId, error, handlers: taken.size + 1 },
+      );
+    }
     for (const [id, list] of inboxDone) {
       this.#inboxDone.set(id, [...list, ...(this.#inboxDone.get(id) ?? [])]);
     }
-    for (const [id, entry] of taken) {
-      const later = this.#pending.get(id);
-      if (later) later.events = [...entry.events, ...later.events];
-      else this.#pending.set(id, entry);
-    }
+    requeue(this.#pending, taken);
     const failed = this.#waiters.filter((w) => w.handlerId === handlerId);
     this.#waiters = this.#waiters.filter((w) => w.handlerId !== handlerId);
     for (const w of failed) w.reject(failure);

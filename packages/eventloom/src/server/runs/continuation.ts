@@ -1,5 +1,6 @@
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { LiveRun } from "./live-run.js";
 
@@ -12,6 +13,8 @@ export interface StartRequest {
   handlerId: string | null;
   /** Also return a promise that settles when the run has ended and its final record is durable. */
   awaitEnd?: boolean;
+  /** The request's idempotency key, written with the handler's first commit. */
+  key?: ((run: LiveRun) => KeyWrite) | undefined;
 }
 
 /** A started run, and (with `awaitEnd`) a promise of its durable end. */

@@ -1,6 +1,7 @@
 import { randomId } from "../../core/clock.js";
 import type { Clock, WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { CommitWriter } from "./commit-writer.js";
 import type { LiveRun } from "./live-run.js";
@@ -22,13 +23,11 @@ export function appendToInbox(
   handlerId: string,
   event: WorkflowEvent,
   step: string | null,
+  key?: () => KeyWrite,
 ): Promise<void> {
-  return store.appendInbox(handlerId, {
-    id: randomId(),
-    event,
-    step,
-    receivedAt: new Date(clock.now()).toISOString(),
-  });
+  const item = { id: randomId(), event, step, receivedAt: new Date(clock.now()).toISOString() };
+  if (key) return key().through((record) => store.appendInbox(handlerId, item, record));
+  return store.appendInbox(handlerId, item);
 }
 
 /**

@@ -2,6 +2,7 @@ import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
@@ -87,13 +88,18 @@ export class RunManager implements OwnedRuns {
       if (this.#busy(handlerId)) throw running(handlerId);
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
-      const run = this.#begin(handlerId, entry, entry.workflow.version, (journal) =>
-        entry.workflow.run(request.start, {
-          ...this.#runOptions(entry, journal),
-          context,
-          runId: randomId(),
-          firstSequence,
-        }),
+      const run = this.#begin(
+        handlerId,
+        entry,
+        entry.workflow.version,
+        (journal) =>
+          entry.workflow.run(request.start, {
+            ...this.#runOptions(entry, journal),
+            context,
+            runId: randomId(),
+            firstSequence,
+          }),
+        request.key,
       );
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
@@ -119,8 +125,13 @@ export class RunManager implements OwnedRuns {
     return promise;
   }
 
-  /** Delivers an outside event; resolves once it is durable. */
-  async send(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
+  /** Delivers an outside event; resolves once it is durable (with `key`, when given). */
+  async send(
+    handlerId: string,
+    event: WorkflowEvent,
+    step: string | null,
+    key?: () => KeyWrite,
+  ): Promise<void> {
     // Out of memory but with changes the writer still holds: it ended here and its end is not
     // durable yet; the store's copy is stale and must not be loaded.
     if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
@@ -128,7 +139,7 @@ export class RunManager implements OwnedRuns {
     }
     const run = await this.#locate(handlerId);
     if (run === REMOTE) {
-      await this.#toInbox(handlerId, event, step);
+      await this.#toInbox(handlerId, event, step, key);
       return;
     }
     // An ended run may still be in memory until its final record is durable: it takes nothing more.
@@ -138,12 +149,18 @@ export class RunManager implements OwnedRuns {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
     run.handler.sendEvent(event, step === null ? {} : { step });
+    if (key) this.#o.writer.attachKey(run, key());
     await this.#o.writer.flush(handlerId);
   }
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
-  async #toInbox(handlerId: string, event: WorkflowEvent, step: string | null): Promise<void> {
-    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step);
+  async #toInbox(
+    handlerId: string,
+    event: WorkflowEvent,
+    step: string | null,
+    key?: () => KeyWrite,
+  ): Promise<void> {
+    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step, key);
     // The owner may have let go meanwhile (idle release): then this process takes the run in.
     if (!(await this.#o.ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
   }
@@ -176,9 +193,12 @@ export class RunManager implements OwnedRuns {
     }
   }
 
-  /** Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it. */
-  async cancel(handlerId: string, purge: boolean): Promise<"cancelled" | "deleted"> {
-    return cancelRun(handlerId, purge, {
+  /**
+   * Cancels a running handler; with `purge`, deletes it (ended or not) and everything stored for it.
+   * `key` is written with the cancellation, or with the deletion.
+   */
+  async cancel(handlerId: string, purge: boolean, key?: () => KeyWrite): Promise<"cancelled" | "deleted"> {
+    return cancelRun(handlerId, purge, key, {
       ...this.#o,
       blocked: this.#blocked,
       live: (id) => this.#live.get(id),
@@ -186,7 +206,7 @@ export class RunManager implements OwnedRuns {
         const run = await this.#locate(id);
         return run === REMOTE ? "remote" : run;
       },
-      toInbox: (id, event, step) => this.#toInbox(id, event, step),
+      toInbox: (id, event, step, k) => this.#toInbox(id, event, step, k),
       forget: (id) => {
         this.#drop(id);
         this.#idle.cancelWake(id);
@@ -311,6 +331,7 @@ export class RunManager implements OwnedRuns {
     entry: RegisteredWorkflow,
     version: string | null,
     run: (journal: LiveRun) => NonNullable<LiveRun["handler"]>,
+    key?: (run: LiveRun) => KeyWrite,
   ): LiveRun {
     this.#idle.cancelWake(handlerId);
     const live = new LiveRun(
@@ -330,6 +351,8 @@ export class RunManager implements OwnedRuns {
       this.#o.writer.forget(handlerId);
       throw error;
     }
+    // In the same turn as the run's first change: the key joins the handler's first commit.
+    if (key) this.#o.writer.attachKey(live, key(live));
     const handler = live.handler;
     void handler.done.then(async () => {
       let failure: unknown = null;

@@ -1,6 +1,7 @@
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
 import { jsonBytes } from "../../core/json-size.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
@@ -45,6 +46,8 @@ export class MemoryStore implements Store {
   readonly #events = new Map<string, EventLog>();
   readonly #states = new Map<string, string>();
   readonly #inbox = new Map<string, { id: string; json: string }[]>();
+  /** Idempotency records by key, as JSON text. */
+  readonly #keys = new Map<string, string>();
   readonly #listeners = new StoreListeners();
   #closed = false;
 
@@ -98,6 +101,7 @@ export class MemoryStore implements Store {
     }
     const states = batch.states ?? [];
     const done = batch.inboxDone ?? [];
+    const keys = this.#newKeys(batch.keys ?? []);
 
     for (const h of handlers) this.#handlers.set(h.handlerId, h.entry);
     for (const e of events) insertEvent(this.#eventLog(e.handlerId), e.sequence, e.json);
@@ -109,6 +113,14 @@ export class MemoryStore implements Store {
       const left = items.filter((item) => !ids.has(item.id));
       if (left.length > 0) this.#inbox.set(d.handlerId, left);
       else this.#inbox.delete(d.handlerId);
+    }
+    for (const [key, json] of keys) this.#keys.set(key, json);
+    for (const a of batch.keyAnswers ?? []) {
+      const json = this.#keys.get(a.key);
+      const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
+      if (stored?.status === null && stored.fingerprint === a.fingerprint) {
+        this.#keys.set(a.key, JSON.stringify({ ...stored, status: a.status, body: a.body }));
+      }
     }
     this.#listeners.notify(changedHandlerIds(batch));
   }
@@ -201,10 +213,11 @@ export class MemoryStore implements Store {
     return json === undefined ? null : (JSON.parse(json) as RunState);
   }
 
-  async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
+  async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
     this.#open();
     const items = this.#inbox.get(handlerId) ?? [];
     if (items.some((i) => i.id === item.id)) throw new DuplicateInboxItemError(handlerId, item.id);
+    const keys = this.#newKeys(key ? [key] : []);
     const json = JSON.stringify({
       id: item.id,
       event: item.event,
@@ -213,6 +226,7 @@ export class MemoryStore implements Store {
     });
     items.push({ id: item.id, json });
     this.#inbox.set(handlerId, items);
+    for (const [k, text] of keys) this.#keys.set(k, text);
     this.#listeners.notify([handlerId]);
   }
 
@@ -221,8 +235,9 @@ export class MemoryStore implements Store {
     return (this.#inbox.get(handlerId) ?? []).map((item) => JSON.parse(item.json) as InboxItem);
   }
 
-  async deleteHandler(handlerId: string): Promise<boolean> {
+  async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
     this.#open();
+    for (const [k, text] of this.#newKeys(key ? [key] : [])) this.#keys.set(k, text);
     const existed = this.#handlers.delete(handlerId);
     this.#events.delete(handlerId);
     this.#states.delete(handlerId);
@@ -245,8 +260,56 @@ export class MemoryStore implements Store {
     return ids;
   }
 
+  async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {
+    this.#open();
+    const json = this.#keys.get(key);
+    return json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
+  }
+
+  async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    this.#open();
+    const json = this.#keys.get(record.key);
+    const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
+    const answered =
+      stored !== null &&
+      stored.status === null &&
+      record.status !== null &&
+      stored.fingerprint === record.fingerprint;
+    if (stored === null || answered) {
+      const next =
+        stored === null ? keyRecord(record) : { ...stored, status: record.status, body: record.body };
+      this.#keys.set(record.key, JSON.stringify(next));
+      return next;
+    }
+    return stored;
+  }
+
+  async deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
+    this.#open();
+    checkListLimit(limit);
+    let deleted = 0;
+    for (const [key, json] of this.#keys) {
+      if (deleted >= limit) break;
+      if ((JSON.parse(json) as IdempotencyRecord).createdAt < createdBefore) {
+        this.#keys.delete(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.#listeners.add(listener);
+  }
+
+  /** The keys of a write as JSON text, checked new (the write must then store nothing). */
+  #newKeys(records: readonly IdempotencyRecord[]): Map<string, string> {
+    const keys = new Map<string, string>();
+    for (const r of records) {
+      if (this.#keys.has(r.key) || keys.has(r.key)) throw new IdempotencyKeyConflictError(r.key, r.handlerId);
+      keys.set(r.key, JSON.stringify(keyRecord(r)));
+    }
+    return keys;
   }
 
   #open(): void {
@@ -287,6 +350,19 @@ function normalizeRecord(record: HandlerRecord): HandlerRecord {
 function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
   if (max === undefined || record.result === null || jsonBytes(record.result) <= max) return record;
   return { ...record, result: null, resultTruncated: true };
+}
+
+/** Exactly the fields of an idempotency record. */
+function keyRecord(r: IdempotencyRecord): IdempotencyRecord {
+  return {
+    key: r.key,
+    fingerprint: r.fingerprint,
+    handlerId: r.handlerId ?? null,
+    runId: r.runId ?? null,
+    status: r.status ?? null,
+    body: r.body ?? null,
+    createdAt: r.createdAt,
+  };
 }
 
 /** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */

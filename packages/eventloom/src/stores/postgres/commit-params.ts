@@ -1,7 +1,8 @@
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { Fence } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
-import { type CommitBatch, SequenceConflictError } from "../store.js";
+import { type CommitBatch, type KeyAnswer, SequenceConflictError } from "../store.js";
 import { noticePayloads } from "./change-feed.js";
 import { blockedJson } from "./rows.js";
 
@@ -51,7 +52,43 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     handlers.map((h) => h.resumeAttempts ?? 0),
     handlers.map((h) => h.workflowVersion ?? null),
     handlers.map((h) => blockedJson(h.blocked)),
+    ...keyColumns(batch.keys ?? []),
+    ...answerColumns(batch.keyAnswers ?? []),
   ];
+}
+
+/** The columns of idempotency records, one array each (parameters $23..$29 of the commit). */
+function keyColumns(keys: readonly IdempotencyRecord[]): unknown[][] {
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.key)) throw new IdempotencyKeyConflictError(k.key, k.handlerId);
+    seen.add(k.key);
+  }
+  return [
+    keys.map((k) => k.key),
+    keys.map((k) => k.fingerprint),
+    keys.map((k) => k.handlerId ?? null),
+    keys.map((k) => k.runId ?? null),
+    keys.map((k) => k.status ?? null),
+    keys.map((k) => k.body ?? null),
+    keys.map((k) => k.createdAt),
+  ];
+}
+
+/** The answers of pending keys, one array per column (parameters $30..$33 of the commit). */
+function answerColumns(answers: readonly KeyAnswer[]): unknown[][] {
+  return [
+    answers.map((a) => a.key),
+    answers.map((a) => a.fingerprint),
+    answers.map((a) => a.status),
+    answers.map((a) => a.body),
+  ];
+}
+
+/** One key's columns as single parameters (appendInbox, deleteHandler); all null without a key. */
+export function keyParams(key: IdempotencyRecord | undefined): unknown[] {
+  if (!key) return [null, null, null, null, null, null, null];
+  return [key.key, key.fingerprint, key.handlerId, key.runId, key.status, key.body, key.createdAt];
 }
 
 /** True when the batch writes nothing. */
@@ -60,7 +97,9 @@ export function isEmpty(batch: CommitBatch): boolean {
     !batch.handlers?.length &&
     !batch.events?.some((g) => g.events.length > 0) &&
     !batch.states?.length &&
-    !batch.inboxDone?.some((d) => d.ids.length > 0)
+    !batch.inboxDone?.some((d) => d.ids.length > 0) &&
+    !batch.keys?.length &&
+    !batch.keyAnswers?.length
   );
 }
 

@@ -98,6 +98,22 @@ export const migrations: readonly Migration[] = [
         WHERE status <> 'running';
     `,
   },
+  {
+    version: 5,
+    name: "idempotency_keys: each Idempotency-Key's first request and its answer",
+    sql: `
+      CREATE TABLE idempotency_keys (
+        key         text COLLATE "C" PRIMARY KEY,
+        fingerprint text NOT NULL,
+        handler_id  text,
+        run_id      text,
+        status      integer,            -- null while the answer is a run's outcome still to come
+        body        text,               -- JSON, kept as given
+        created_at  text COLLATE "C" NOT NULL  -- ISO 8601 UTC: the TTL's deletions go by it
+      );
+      CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+    `,
+  },
 ];
 
 /**

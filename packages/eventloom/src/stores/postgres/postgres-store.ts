@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
 import { LeaseLostError } from "../leases.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
@@ -19,7 +20,7 @@ import {
   StoreClosedError,
 } from "../store.js";
 import { ChangeFeed, noticePayloads } from "./change-feed.js";
-import { commitParams, dedupeFences, fenceKey, isEmpty } from "./commit-params.js";
+import { commitParams, dedupeFences, fenceKey, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
 import { migrate } from "./migrations.js";
 import {
@@ -29,12 +30,25 @@ import {
   type PostgresStoreOptions,
   silentLogger,
 } from "./options.js";
-import { checkLeaseArgs, toLease, toRecord } from "./rows.js";
-import { buildStatements, type HandlerRow, type LeaseRow, type Statements } from "./statements.js";
+import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
+import {
+  buildStatements,
+  type HandlerRow,
+  type KeyRow,
+  type LeaseRow,
+  type Statements,
+} from "./statements.js";
 import { toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const UNIQUE_VIOLATION = "23505";
+/** The primary key of idempotency_keys: a key already stored. */
+const KEY_TAKEN = "idempotency_keys_pkey";
+
+const isKeyTaken = (error: unknown): boolean => {
+  const e = error as { code?: unknown; constraint?: unknown };
+  return e.code === UNIQUE_VIOLATION && e.constraint === KEY_TAKEN;
+};
 
 /**
  * A store in PostgreSQL, for several server processes sharing one database. Writes are batched into
@@ -161,11 +175,28 @@ export class PostgresStore implements Store, LeaseStore {
         });
       }
     } catch (error) {
+      if (isKeyTaken(error)) throw await this.#keyConflict(batch.keys ?? [], error);
       if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
         throw await this.#sequenceConflict(batch, error);
       throw toStoreError(error);
     }
     this.#listeners.notify(ids);
+  }
+
+  /** Names the key that was already stored (the batch was rolled back as a whole). */
+  async #keyConflict(keys: readonly IdempotencyRecord[], cause: unknown): Promise<Error> {
+    let found = keys.length === 1 ? keys[0] : undefined;
+    if (found === undefined) {
+      try {
+        const { rows } = await this.#db.statement<{ key: string }>(this.#sql.findKeys, [
+          keys.map((k) => k.key),
+        ]);
+        found = keys.find((k) => k.key === rows[0]?.key);
+      } catch {
+        // Naming the key is a courtesy: the conflict itself is certain.
+      }
+    }
+    return new IdempotencyKeyConflictError(found?.key ?? "", found?.handlerId ?? null, { cause });
   }
 
   /** Names the event that collided with a stored one (the batch was rolled back as a whole). */
@@ -259,7 +290,7 @@ export class PostgresStore implements Store, LeaseStore {
     return rows[0] ? (JSON.parse(rows[0].state) as RunState) : null;
   }
 
-  async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
+  async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
     const json = JSON.stringify({
       id: item.id,
       event: item.event,
@@ -268,8 +299,17 @@ export class PostgresStore implements Store, LeaseStore {
     });
     const notice = noticePayloads(this.#origin, [handlerId])[0]!;
     try {
-      await this.#db.query(this.#sql.appendInbox, [handlerId, item.id, json, this.#channel, notice]);
+      await this.#db.query(this.#sql.appendInbox, [
+        handlerId,
+        item.id,
+        json,
+        this.#channel,
+        notice,
+        ...keyParams(key),
+      ]);
     } catch (error) {
+      if (key && isKeyTaken(error))
+        throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
       if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
         throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
       }
@@ -284,9 +324,38 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   /** Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits fail). */
-  async deleteHandler(handlerId: string): Promise<boolean> {
-    const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId]);
-    return (rows[0]?.deleted ?? 0) > 0;
+  async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
+    try {
+      const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [
+        handlerId,
+        ...keyParams(key),
+      ]);
+      return (rows[0]?.deleted ?? 0) > 0;
+    } catch (error) {
+      if (key && isKeyTaken(error))
+        throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
+      throw error;
+    }
+  }
+
+  async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {
+    const { rows } = await this.#db.query<KeyRow>(this.#sql.getKey, [key]);
+    return rows[0] ? toKeyRecord(rows[0]) : null;
+  }
+
+  async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const { rows } = await this.#db.query<KeyRow>(this.#sql.putKey, keyParams(record));
+    if (rows[0]) return toKeyRecord(rows[0]);
+    // Kept as stored: read it in a statement of its own (the insert's snapshot may predate it).
+    const stored = await this.getIdempotencyKey(record.key);
+    if (stored === null) throw new Error(`Idempotency key "${record.key}" vanished while it was written`);
+    return stored;
+  }
+
+  async deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
+    checkListLimit(limit);
+    const result = await this.#db.query(this.#sql.deleteKeys, [createdBefore, limit]);
+    return result.rowCount ?? 0;
   }
 
   /** Retention, in one statement; Postgres reuses the space (autovacuum), so there is no reclaimSpace. */

@@ -1,7 +1,18 @@
 import type { BlockedInfo } from "../../protocol/codec.js";
+import type { IdempotencyRecord } from "../idempotency.js";
 import type { Lease } from "../leases.js";
 import type { HandlerRecord } from "../store.js";
-import type { HandlerRow, LeaseRow } from "./statements.js";
+import type { HandlerRow, KeyRow, LeaseRow } from "./statements.js";
+
+export const toKeyRecord = (row: KeyRow): IdempotencyRecord => ({
+  key: row.key,
+  fingerprint: row.fingerprint,
+  handlerId: row.handler_id,
+  runId: row.run_id,
+  status: row.status,
+  body: row.body,
+  createdAt: row.created_at,
+});
 
 export function toRecord(row: HandlerRow): HandlerRecord {
   const record: HandlerRecord = {

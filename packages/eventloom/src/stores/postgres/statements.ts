@@ -22,7 +22,16 @@ export function buildStatements(schema: string) {
     inbox: `${s}.inbox`,
     changes: `${s}.changes`,
     leases: `${s}.leases`,
+    keys: `${s}.idempotency_keys`,
   };
+  const KEY_COLUMNS = "key, fingerprint, handler_id, run_id, status, body, created_at";
+  /** Inserts the key of parameters $n..$n+6 when $n is not null. */
+  const insertKey = (n: number) => `
+        INSERT INTO ${t.keys} (${KEY_COLUMNS})
+        SELECT $${n}::text, $${n + 1}::text, $${n + 2}::text, $${n + 3}::text, $${n + 4}::integer,
+               $${n + 5}::text, $${n + 6}::text
+        WHERE $${n}::text IS NOT NULL
+        RETURNING 1`;
   const tokenSequence = `'${`${s}.lease_tokens`.replaceAll("'", "''")}'`;
 
   return {
@@ -70,6 +79,18 @@ export function buildStatements(schema: string) {
         INSERT INTO ${t.changes} (handler_id, xid)
         SELECT unnest($17::text[]), pg_current_xact_id()
         ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
+        RETURNING 1
+      ),
+      k AS (
+        INSERT INTO ${t.keys} (${KEY_COLUMNS})
+        SELECT * FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::integer[],
+                             $28::text[], $29::text[])
+        RETURNING 1
+      ),
+      a AS (
+        UPDATE ${t.keys} AS ik SET status = x.status, body = x.body
+        FROM unnest($30::text[], $31::text[], $32::integer[], $33::text[]) AS x(key, fingerprint, status, body)
+        WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
         RETURNING 1
       )
       SELECT pg_notify($18, p) FROM unnest($19::text[]) AS p`,
@@ -173,6 +194,8 @@ export function buildStatements(schema: string) {
         INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
         ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
         RETURNING 1
+      ),
+      k AS (${insertKey(6)}
       )
       SELECT pg_notify($4, $5)`,
 
@@ -185,8 +208,27 @@ export function buildStatements(schema: string) {
       s AS (DELETE FROM ${t.states} WHERE handler_id = $1 RETURNING 1),
       i AS (DELETE FROM ${t.inbox} WHERE handler_id = $1 RETURNING 1),
       l AS (DELETE FROM ${t.leases} WHERE handler_id = $1 RETURNING 1),
-      c AS (DELETE FROM ${t.changes} WHERE handler_id = $1 RETURNING 1)
+      c AS (DELETE FROM ${t.changes} WHERE handler_id = $1 RETURNING 1),
+      k AS (${insertKey(2)}
+      )
       SELECT count(*)::int AS deleted FROM h`,
+
+    getKey: `SELECT ${KEY_COLUMNS} FROM ${t.keys} WHERE key = $1`,
+
+    /** Which of the given keys are stored: to name a conflict. */
+    findKeys: `SELECT key, handler_id FROM ${t.keys} WHERE key = ANY($1::text[]) LIMIT 1`,
+
+    /** A record waiting for its run's outcome takes it once; anything else stored stays as it is. */
+    putKey: `
+      INSERT INTO ${t.keys} AS k (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (key) DO UPDATE SET status = excluded.status, body = excluded.body
+      WHERE k.status IS NULL AND excluded.status IS NOT NULL AND k.fingerprint = excluded.fingerprint
+      RETURNING ${KEY_COLUMNS}`,
+
+    deleteKeys: `
+      DELETE FROM ${t.keys} WHERE key IN (
+        SELECT key FROM ${t.keys} WHERE created_at < $1 ORDER BY created_at LIMIT $2
+        FOR UPDATE SKIP LOCKED)`,
 
     /**
      * Takes the lease when it is free, expired or already ours. Under a race the losers wait for the
@@ -238,6 +280,17 @@ export interface HandlerRow {
   blocked: string | null;
   /** Listings only. */
   result_truncated?: boolean;
+}
+
+/** A row of `idempotency_keys`. */
+export interface KeyRow {
+  key: string;
+  fingerprint: string;
+  handler_id: string | null;
+  run_id: string | null;
+  status: number | null;
+  body: string | null;
+  created_at: string;
 }
 
 export interface LeaseRow {

@@ -68,6 +68,22 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX handlers_ended ON handlers (status, completed_at) WHERE status != 'running';
     `,
   },
+  {
+    version: 4,
+    description: "idempotency_keys: each Idempotency-Key's first request and its answer",
+    sql: `
+      CREATE TABLE idempotency_keys (
+        key         TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        handler_id  TEXT,
+        run_id      TEXT,
+        status      INTEGER,          -- null while the answer is a run's outcome still to come
+        body        TEXT,             -- JSON
+        created_at  TEXT NOT NULL     -- ISO 8601 UTC: the TTL's deletions go by it
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

@@ -1,7 +1,9 @@
 import type Database from "better-sqlite3";
 import type { RunStatus } from "../../core/index.js";
 import type { BlockedInfo } from "../../protocol/codec.js";
+import type { IdempotencyRecord } from "../idempotency.js";
 import type { HandlerRecord } from "../store.js";
+import { prepareKeyRead } from "./key-rows.js";
 
 /** A row of `handlers` as the reads select it. */
 export interface HandlerRow {
@@ -33,6 +35,7 @@ export interface Statements {
   lastSequence: Statement;
   loadState: Statement;
   readInbox: Statement;
+  getKey: (key: string) => IdempotencyRecord | null;
 }
 
 export function prepareReads(db: Database.Database): Statements {
@@ -56,6 +59,7 @@ export function prepareReads(db: Database.Database): Statements {
       .pluck(),
     loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
     readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
+    getKey: prepareKeyRead(db),
   };
 }
 

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
+import type { IdempotencyRecord } from "../idempotency.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
@@ -237,10 +238,10 @@ export class SqliteStore implements Store {
     return json === undefined ? null : (JSON.parse(json) as RunState);
   }
 
-  async appendInbox(handlerId: string, item: InboxItem): Promise<void> {
+  async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
     const writes = this.#use((opened) => opened.writes);
-    if (writes) this.#use(() => writes.appendInbox(handlerId, item));
-    else await this.#write({ op: "appendInbox", handlerId, item });
+    if (writes) this.#use(() => writes.appendInbox(handlerId, item, key));
+    else await this.#write({ op: "appendInbox", handlerId, item, key });
     this.#listeners.notify([handlerId]);
   }
 
@@ -249,10 +250,27 @@ export class SqliteStore implements Store {
     return rows.map((json) => JSON.parse(json) as InboxItem);
   }
 
-  async deleteHandler(handlerId: string): Promise<boolean> {
+  async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
     const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.deleteHandler(handlerId));
-    return (await this.#write({ op: "deleteHandler", handlerId })) as boolean;
+    if (writes) return this.#use(() => writes.deleteHandler(handlerId, key));
+    return (await this.#write({ op: "deleteHandler", handlerId, key })) as boolean;
+  }
+
+  async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {
+    return this.#use((o) => o.statements.getKey(key));
+  }
+
+  async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.putKey(record));
+    return (await this.#write({ op: "putKey", record })) as IdempotencyRecord;
+  }
+
+  async deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
+    checkListLimit(limit);
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.deleteKeys(createdBefore, limit));
+    return (await this.#write({ op: "deleteKeys", createdBefore, limit })) as number;
   }
 
   async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { WorkflowError } from "../../core/index.js";
+import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import {
   type CommitBatch,
   DuplicateInboxItemError,
@@ -27,6 +28,8 @@ export interface PackedBatch {
   handlers: CommitBatch["handlers"];
   states: CommitBatch["states"];
   inboxDone: CommitBatch["inboxDone"];
+  keys: CommitBatch["keys"];
+  keyAnswers: CommitBatch["keyAnswers"];
   /** Each group's handler id and how many events it has. */
   groups: { handlerId: string; count: number }[];
   sequences: Float64Array;
@@ -57,6 +60,8 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     handlers: batch.handlers,
     states: batch.states,
     inboxDone: batch.inboxDone,
+    keys: batch.keys,
+    keyAnswers: batch.keyAnswers,
     groups,
     sequences,
     lengths,
@@ -80,16 +85,25 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
     }
     events.push({ handlerId, events: rows });
   }
-  return { handlers: packed.handlers, events, states: packed.states, inboxDone: packed.inboxDone };
+  return {
+    handlers: packed.handlers,
+    events,
+    states: packed.states,
+    inboxDone: packed.inboxDone,
+    keys: packed.keys,
+    keyAnswers: packed.keyAnswers,
+  };
 }
 
 /** A write for the writer thread. */
 export type WriterCall =
   | { op: "commit"; batch: PackedBatch }
-  | { op: "appendInbox"; handlerId: string; item: InboxItem }
-  | { op: "deleteHandler"; handlerId: string }
   | { op: "deleteEnded"; cutoffs: EndedCutoffs; limit: number }
   | { op: "reclaimSpace"; pages: number }
+  | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
+  | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
+  | { op: "putKey"; record: IdempotencyRecord }
+  | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };
 
@@ -102,6 +116,7 @@ export type WriterReply = { id: number } & ({ ok: true; value: unknown } | { ok:
 export type WireError =
   | { kind: "SequenceConflict"; handlerId: string; sequence: number }
   | { kind: "DuplicateInboxItem"; handlerId: string; itemId: string }
+  | { kind: "IdempotencyKeyConflict"; key: string; handlerId: string | null }
   | { kind: "Sqlite"; message: string; code: string }
   | { kind: "StoreUnavailable"; message: string }
   | { kind: "RangeError" | "TypeError" | "Error"; message: string };
@@ -112,6 +127,9 @@ export function toWire(error: unknown): WireError {
   }
   if (error instanceof DuplicateInboxItemError) {
     return { kind: "DuplicateInboxItem", handlerId: error.handlerId, itemId: error.itemId };
+  }
+  if (error instanceof IdempotencyKeyConflictError) {
+    return { kind: "IdempotencyKeyConflict", key: error.key, handlerId: error.handlerId };
   }
   if (error instanceof Database.SqliteError)
     return { kind: "Sqlite", message: error.message, code: error.code };
@@ -129,6 +147,8 @@ export function fromWire(error: WireError): Error {
       return new SequenceConflictError(error.handlerId, error.sequence);
     case "DuplicateInboxItem":
       return new DuplicateInboxItemError(error.handlerId, error.itemId);
+    case "IdempotencyKeyConflict":
+      return new IdempotencyKeyConflictError(error.key, error.handlerId);
     case "Sqlite":
       return new Database.SqliteError(error.message, error.code);
     case "StoreUnavailable":

@@ -41,10 +41,16 @@ port.on("message", (request: WriterRequest) => {
         writes?.commit(unpackBatch(request.batch));
         break;
       case "appendInbox":
-        writes?.appendInbox(request.handlerId, request.item);
+        writes?.appendInbox(request.handlerId, request.item, request.key);
         break;
       case "deleteHandler":
-        value = writes?.deleteHandler(request.handlerId);
+        value = writes?.deleteHandler(request.handlerId, request.key);
+        break;
+      case "putKey":
+        value = writes?.putKey(request.record);
+        break;
+      case "deleteKeys":
+        value = writes?.deleteKeys(request.createdBefore, request.limit);
         break;
       case "deleteEnded":
         value = writes?.deleteEnded(request.cutoffs, request.limit);

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import type { IdempotencyRecord } from "../idempotency.js";
 import { checkSequence } from "../limits.js";
 import {
   type CommitBatch,
@@ -10,6 +11,7 @@ import {
   SequenceConflictError,
 } from "../store.js";
 import type { FileGuard } from "./file-guard.js";
+import { prepareKeyWrites } from "./key-rows.js";
 import { blockedJson } from "./reads.js";
 
 /** Rows per multi-row INSERT of events (3 parameters each, far below SQLite's limit). */
@@ -61,8 +63,10 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
 /** Everything that writes: run in one connection, on the main thread or in the writer thread. */
 export interface Writes {
   commit(batch: CommitBatch): void;
-  appendInbox(handlerId: string, item: InboxItem): void;
-  deleteHandler(handlerId: string): boolean;
+  appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
+  deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
+  putKey(record: IdempotencyRecord): IdempotencyRecord;
+  deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
   /** Gives up to `pages` free pages back to the file system; true when more are left. */
@@ -97,6 +101,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   const deleteEvents = db.prepare("DELETE FROM events WHERE handler_id = ?");
   const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
   const deleteInbox = db.prepare("DELETE FROM inbox WHERE handler_id = ?");
+  const keys = prepareKeyWrites(db);
 
   // Events go in with multi-row INSERTs of up to EVENTS_PER_INSERT rows: per row, one statement run
   // from JavaScript costs about a fifth of the insert itself.
@@ -169,6 +174,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     for (const done of batch.inboxDone ?? []) {
       for (const id of done.ids) deleteInboxItem.run(done.handlerId, id);
     }
+    if (batch.keys?.length) keys.insert(batch.keys);
+    if (batch.keyAnswers?.length) keys.answer(batch.keyAnswers);
   });
 
   const removeOne = (handlerId: string): boolean => {
@@ -178,7 +185,10 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     deleteInbox.run(handlerId);
     return existed;
   };
-  const remove = db.transaction(removeOne);
+  const remove = db.transaction((handlerId: string, key?: IdempotencyRecord): boolean => {
+    if (key) keys.insert([key]);
+    return removeOne(handlerId);
+  });
 
   // `status != 'running'` written out: it lets SQLite use the partial index of ended handlers.
   const endedBefore = db
@@ -213,6 +223,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     return (db.pragma("freelist_count", { simple: true }) as number) > 0;
   };
 
+  const appendWithKey = db.transaction((handlerId: string, item: InboxItem, key: IdempotencyRecord) => {
+    keys.insert([key]);
+    insertInboxItem(handlerId, item);
+  });
+
   const guarded = <T>(write: () => T): T => {
     guard?.before();
     const value = write();
@@ -222,10 +237,13 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
 
   return {
     commit: (batch) => guarded(() => commit.immediate(batch)),
-    appendInbox: (handlerId, item) => guarded(() => insertInboxItem(handlerId, item)),
-    deleteHandler: (handlerId) => guarded(() => remove.immediate(handlerId)),
     deleteEnded: (cutoffs, limit) => guarded(() => deleteEnded.immediate(cutoffs, limit)),
     reclaimSpace: (pages) => guarded(() => reclaimSpace(pages)),
+    appendInbox: (handlerId, item, key) =>
+      guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
+    deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
+    putKey: (record) => guarded(() => keys.put(record)),
+    deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {
         db.exec("BEGIN IMMEDIATE");

@@ -3,6 +3,7 @@ import type { Store } from "../../stores/store.js";
 import { commitContract } from "./commit.js";
 import { eventsAndInboxContract } from "./events-and-inbox.js";
 import type { OpenStore } from "./fixtures.js";
+import { idempotencyContract } from "./idempotency.js";
 import { lifecycleContract } from "./lifecycle.js";
 import { limitsContract } from "./limits.js";
 import { propertiesContract } from "./properties.js";
@@ -10,6 +11,7 @@ import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
 
 export { handlerRecord, inboxItem, type OpenStore, publishedEvent, runState } from "./fixtures.js";
+export { keyRecord } from "./idempotency.js";
 
 /**
  * The behaviour every {@link Store} must have, as a vitest suite. Each store's test file runs it, a
@@ -42,5 +44,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     propertiesContract(current);
     readinessContract(current);
     limitsContract(current);
+    idempotencyContract(current);
   });
 }

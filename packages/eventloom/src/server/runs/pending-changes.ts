@@ -1,0 +1,64 @@
+import { WorkflowError } from "../../core/index.js";
+import type { IdempotencyRecord } from "../../stores/idempotency.js";
+import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
+
+// What the commit writer holds of each handler between two batches (commit-writer.ts).
+
+/** A live run as the writer sees it: something that can describe its current state and record. */
+export interface CommitSource {
+  readonly handlerId: string;
+  /** Called synchronously when the batch is cut, so that state and events are consistent. */
+  snapshot(): { stateJson: string; record: HandlerRecord };
+}
+
+/** A handler's changes waiting for the next batch. */
+export interface Pending {
+  source: CommitSource;
+  events: EventRow[];
+  /** Idempotency keys answered by these changes: committed in the same batch. */
+  keys: KeyWrite[];
+}
+
+/** Why a key's write was dropped when its handler's changes were forgotten (deleted, taken over). */
+export const DROPPED = new WorkflowError("HANDLER_NOT_FOUND", "The handler's changes were dropped");
+
+const sameRecord = (a: IdempotencyRecord, b: IdempotencyRecord): boolean =>
+  a.fingerprint === b.fingerprint &&
+  a.handlerId === b.handlerId &&
+  a.runId === b.runId &&
+  a.status === b.status &&
+  a.createdAt === b.createdAt;
+
+/** Puts a failed batch's entries back in front of what changed since (events and keys first). */
+export function requeue(pending: Map<string, Pending>, taken: Map<string, Pending>): void {
+  for (const [handlerId, entry] of taken) {
+    const later = pending.get(handlerId);
+    if (later) {
+      later.events = [...entry.events, ...later.events];
+      later.keys = [...entry.keys, ...later.keys];
+    } else {
+      pending.set(handlerId, entry);
+    }
+  }
+}
+
+/**
+ * After a commit that failed may have landed (a connection lost after COMMIT): drops from a
+ * handler's pending changes the events the store already holds, and settles the keys it stored
+ * (the very records), so that the retry does not write them again.
+ */
+export async function dropStored(store: Store, entry: Pending | undefined, handlerId: string): Promise<void> {
+  if (!entry) return;
+  try {
+    const last = await store.lastSequence(handlerId);
+    entry.events = entry.events.filter((e) => e.sequence > last);
+    for (const key of entry.keys) {
+      const stored = await store.getIdempotencyKey(key.record.key);
+      if (stored !== null && sameRecord(stored, key.record)) key.stored();
+    }
+    entry.keys = entry.keys.filter((k) => k.state === "pending");
+  } catch {
+    // The store is still down: the retry will fail and come back here.
+  }
+}
