@@ -282,16 +282,7 @@ export interface HandlerRow {
   result_truncated?: boolean;
 }
 
-/** A row of `idempotency_keys`. */
-export interface KeyRow {
-  key: string;
-  fingerprint: string;
-  handler_id: string | null;
-  run_id: string | null;
-  status: number | null;
-  body: string | null;
-  created_at: string;
-}
+export type { KeyRow } from "../rows.js";
 
 export interface LeaseRow {
   handler_id: string;

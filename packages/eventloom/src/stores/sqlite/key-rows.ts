@@ -1,27 +1,7 @@
 import Database from "better-sqlite3";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
+import { type KeyRow, toKeyRecord as toRecord } from "../rows.js";
 import type { KeyAnswer } from "../store.js";
-
-/** A row of `idempotency_keys`. */
-interface KeyRow {
-  key: string;
-  fingerprint: string;
-  handler_id: string | null;
-  run_id: string | null;
-  status: number | null;
-  body: string | null;
-  created_at: string;
-}
-
-const toRecord = (row: KeyRow): IdempotencyRecord => ({
-  key: row.key,
-  fingerprint: row.fingerprint,
-  handlerId: row.handler_id,
-  runId: row.run_id,
-  status: row.status,
-  body: row.body,
-  createdAt: row.created_at,
-});
 
 const params = (r: IdempotencyRecord) => [
   r.key,

@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
 import type { RunStatus } from "../../core/index.js";
-import type { BlockedInfo } from "../../protocol/codec.js";
 import type { IdempotencyRecord } from "../idempotency.js";
-import type { HandlerRecord } from "../store.js";
+
+export { blockedJson, toRecord } from "../rows.js";
+
 import { prepareKeyRead } from "./key-rows.js";
 
 /** A row of `handlers` as the reads select it. */
@@ -91,31 +92,6 @@ export function listingSql(shape: ListingShape): string {
   if (shape.blocked === false) where.push("blocked IS NULL");
   return `SELECT ${CAPPED_COLUMNS} FROM handlers ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
      ORDER BY started_at DESC, handler_id DESC LIMIT ?`;
-}
-
-export function toRecord(row: HandlerRow): HandlerRecord {
-  const record: HandlerRecord = {
-    handlerId: row.handler_id,
-    workflowName: row.workflow_name,
-    runId: row.run_id,
-    status: row.status,
-    result: JSON.parse(row.result) as unknown,
-    error: row.error,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    completedAt: row.completed_at,
-    resumeAttempts: row.resume_attempts,
-    workflowVersion: row.workflow_version,
-    blocked: row.blocked === null ? null : (JSON.parse(row.blocked) as BlockedInfo),
-  };
-  if (row.result_truncated) record.resultTruncated = true;
-  return record;
-}
-
-/** The `blocked` column's text of a record: its three fields only, or NULL. */
-export function blockedJson(blocked: BlockedInfo | null | undefined): string | null {
-  if (!blocked) return null;
-  return JSON.stringify({ code: blocked.code, detail: blocked.detail, since: blocked.since });
 }
 
 function placeholders(n: number): string {
