@@ -132,6 +132,11 @@ export const RunRequestSchema = named(
       jsonObject().nullable().optional(),
       "A serialized Context to start from; `{}` is ignored.",
     ),
+    kwargs: described(
+      jsonObject().nullable().optional(),
+      "LlamaIndex's form: the start event's fields, when `start_event` is missing; `{}` is ignored. " +
+        "Both a `start_event` and non-empty `kwargs` is a 400.",
+    ),
     handler_id: described(
       z.union([z.literal(""), z.string().regex(HANDLER_ID_PATTERN)]).optional(),
       "Empty or missing: a new id. An ended handler's id: continue it. A running one's: 409.",

@@ -1,7 +1,7 @@
 import { WorkflowError } from "../../core/index.js";
 import {
   buildOpenApiDocument,
-  decodeStartEvent,
+  decodeRunStart,
   parseRunRequest,
   type RunNowaitResponse,
   toHandlerData,
@@ -30,7 +30,7 @@ async function startRun(
 ): Promise<Answer> {
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
-  const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
+  const startEvent = decodeRunStart(body.start_event, body.kwargs, entry.startEvent, entry.resolve);
   const given = body.context && Object.keys(body.context).length > 0 ? body.context : null;
   if (given !== null && !ctx.acceptContext) {
     throw new WorkflowError(
