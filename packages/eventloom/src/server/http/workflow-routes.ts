@@ -109,8 +109,8 @@ async function endedAnswer(run: LiveRun, store: Store): Promise<Extract<RecordAn
   return { kind: "record", of: "run", status, record, stopEvent };
 }
 
-/** Built on first request, then served as the same text. */
-let openApi: string | null = null;
+/** Built on the first request for each base path, then served as the same text. */
+const openApiByBase = new Map<string, string>();
 
 /** /workflows, run, run-nowait, and the schema, events and graph look-ups; /openapi.json. */
 export const workflowHandlers: RouteHandlers<
@@ -133,9 +133,13 @@ export const workflowHandlers: RouteHandlers<
     }
     return ctx.phase() === "ready" ? json({ status: "healthy" }) : unhealthy;
   },
-  getOpenApi: () => {
-    openApi ??= JSON.stringify(buildOpenApiDocument());
-    return { kind: "bytes", status: 200, body: openApi, headers: { "content-type": JSON_CONTENT_TYPE } };
+  getOpenApi: (ctx) => {
+    let body = openApiByBase.get(ctx.basePath);
+    if (body === undefined) {
+      body = JSON.stringify(buildOpenApiDocument({ basePath: ctx.basePath }));
+      openApiByBase.set(ctx.basePath, body);
+    }
+    return { kind: "bytes", status: 200, body, headers: { "content-type": JSON_CONTENT_TYPE } };
   },
   listWorkflows: (ctx) => json({ workflows: ctx.registry.names }),
   runWorkflow: (ctx, request, p) => startRun(ctx, request, p["name"] as string, true),
