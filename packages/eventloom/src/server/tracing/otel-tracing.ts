@@ -1,0 +1,83 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_URL_PATH,
+} from "@opentelemetry/semantic-conventions";
+import { ROUTES } from "../../protocol/routes.js";
+import { insideBase } from "../http/base-path.js";
+import type { HttpRequest } from "../http/http-request.js";
+import { matchRoute } from "../http/route-table.js";
+import type { OwnSdk } from "./own-sdk.js";
+import { RunTrace } from "./run-trace.js";
+import type { RunTracer, ServerTracing } from "./tracing-types.js";
+
+/** The instrumentation scope of every span the server makes. */
+export const TRACER_NAME = "eventloom";
+
+const headerGetter = {
+  keys: () => [],
+  get: (carrier: HttpRequest, key: string) => carrier.header(key.toLowerCase()),
+};
+
+/**
+ * Tracing with whatever tracer provider is registered globally: the user's own SDK, or the one the
+ * server started ({@link OwnSdk}). Loaded only when tracing is on (load-tracing.ts).
+ */
+export class OtelTracing implements ServerTracing {
+  readonly #own: OwnSdk | null;
+  readonly #tracer = trace.getTracer(TRACER_NAME);
+
+  constructor(own: OwnSdk | null) {
+    this.#own = own;
+  }
+
+  async request<T extends { status: number }>(
+    request: HttpRequest,
+    basePath: string,
+    answer: () => Promise<T>,
+  ): Promise<T> {
+    const parent = propagation.extract(ROOT_CONTEXT, request, headerGetter);
+    const route = routeOf(request, basePath);
+    const span = this.#tracer.startSpan(
+      route === null ? request.method : `${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: request.method,
+          [ATTR_URL_PATH]: request.path,
+          ...(route === null ? {} : { [ATTR_HTTP_ROUTE]: route }),
+        },
+      },
+      parent,
+    );
+    try {
+      const answered = await context.with(trace.setSpan(parent, span), answer);
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, answered.status);
+      if (answered.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return answered;
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  forRun(workflow: string, handlerId: string): RunTracer {
+    return new RunTrace(this.#tracer, workflow, handlerId);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#own?.shutdown();
+  }
+}
+
+/** The route template of a request (`/events/{handler_id}`, with the base path), or null. */
+function routeOf(request: HttpRequest, basePath: string): string | null {
+  const inside = insideBase(basePath, request.path);
+  const match = inside && matchRoute(request.method, inside.path);
+  return match ? basePath + ROUTES[match.id].path : null;
+}
