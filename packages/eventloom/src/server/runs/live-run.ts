@@ -69,7 +69,7 @@ export class LiveRun implements RunJournal, CommitSource {
     this.engine = engine;
     if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
     // First: a new run's trace context joins the state this change commits.
-    this.#trace?.changed(engine, published);
+    if (this.#trace) traced(() => this.#trace?.changed(engine, published));
     if (this.resumeAttempts > 0 && madeProgress(engine.state, published)) this.resumeAttempts = 0;
     // Serialized now, once: user code may change an event's value after publishing it.
     const rows: EventRow[] = new Array(published.length);
@@ -83,7 +83,7 @@ export class LiveRun implements RunJournal, CommitSource {
 
   /** One log line per failed attempt, with the error itself (its stack is in memory only, never stored). */
   stepFailed(engine: RunEngine, failure: StepFailure): void {
-    this.#trace?.stepFailed(failure);
+    if (this.#trace) traced(() => this.#trace?.stepFailed(failure));
     const details = {
       workflow: this.entry.name,
       handlerId: this.handlerId,
@@ -130,6 +130,15 @@ export class LiveRun implements RunJournal, CommitSource {
 }
 
 const eventWriter = new PublishedJsonWriter();
+
+/** Tracing must never change a run: whatever it throws is dropped. */
+function traced(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The run goes on untraced for this change.
+  }
+}
 
 /** A step finished (or the run went idle or ended): the code that was resumed did not crash the process. */
 function madeProgress(state: RunState, published: readonly PublishedEvent[]): boolean {

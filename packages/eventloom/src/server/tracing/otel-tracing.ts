@@ -1,4 +1,13 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
@@ -38,20 +47,15 @@ export class OtelTracing implements ServerTracing {
     basePath: string,
     answer: () => Promise<T>,
   ): Promise<T> {
-    const parent = propagation.extract(ROOT_CONTEXT, request, headerGetter);
-    const route = routeOf(request, basePath);
-    const span = this.#tracer.startSpan(
-      route === null ? request.method : `${request.method} ${route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR_HTTP_REQUEST_METHOD]: request.method,
-          [ATTR_URL_PATH]: request.path,
-          ...(route === null ? {} : { [ATTR_HTTP_ROUTE]: route }),
-        },
-      },
-      parent,
-    );
+    let parent: Context;
+    let span: Span;
+    try {
+      parent = propagation.extract(ROOT_CONTEXT, request, headerGetter);
+      span = this.#startRequest(request, basePath, parent);
+    } catch {
+      // Tracing never stands in a request's way.
+      return answer();
+    }
     try {
       const answered = await context.with(trace.setSpan(parent, span), answer);
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, answered.status);
@@ -64,6 +68,22 @@ export class OtelTracing implements ServerTracing {
     } finally {
       span.end();
     }
+  }
+
+  #startRequest(request: HttpRequest, basePath: string, parent: Context): Span {
+    const route = routeOf(request, basePath);
+    return this.#tracer.startSpan(
+      route === null ? request.method : `${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: request.method,
+          [ATTR_URL_PATH]: request.path,
+          ...(route === null ? {} : { [ATTR_HTTP_ROUTE]: route }),
+        },
+      },
+      parent,
+    );
   }
 
   forRun(workflow: string, handlerId: string): RunTracer {

@@ -94,8 +94,20 @@ export class RunTrace {
   aroundStep(item: QueuedItem, call: () => unknown): unknown {
     const engine = this.#engine;
     if (!engine?.isLive || this.#parent === null) return call();
-    const s = engine.state;
-    const span = this.#tracer.startSpan(
+    let span: Span;
+    try {
+      span = this.#startStep(engine.state, item, this.#parent);
+    } catch {
+      return call();
+    }
+    this.#open.get(item.id)?.end();
+    this.#open.set(item.id, span);
+    this.#steps.add(span);
+    return context.with(trace.setSpan(this.#parent, span), call);
+  }
+
+  #startStep(s: RunState, item: QueuedItem, parent: Context): Span {
+    return this.#tracer.startSpan(
       "workflow.step",
       {
         attributes: {
@@ -107,12 +119,8 @@ export class RunTrace {
           "workflow.step.input_event": item.event.type,
         },
       },
-      this.#parent,
+      parent,
     );
-    this.#open.get(item.id)?.end();
-    this.#open.set(item.id, span);
-    this.#steps.add(span);
-    return context.with(trace.setSpan(this.#parent, span), call);
   }
 
   /** First change in this memory: the stored trace context, or a new `workflow.run` span. */
