@@ -154,9 +154,15 @@ describe("one trace per run across processes", { timeout: 240_000 }, () => {
     expect((await owner.exited).signal).toBe("SIGKILL");
     await exported("ask to wait on the other process", id, "ask", "waiting");
     expect(stepsOf(id, "hold", "completed")).toHaveLength(1);
-    await answerAndEnd(url, id);
-    other.child.kill("SIGTERM");
-    await other.exited;
+    // Answered through a third process, which does not hold the run: the answer goes to the
+    // holder's inbox, and that request's span links to the run's trace from its stored state.
+    const third = serve(env);
+    await answerAndEnd(await third.ready(), id);
+    expect(await getJson(`${url}handlers/${id}`)).toMatchObject({ body: { status: "completed" } });
+    for (const p of [other, third]) {
+      p.child.kill("SIGTERM");
+      await p.exited;
+    }
     expectOneTrace(id);
   });
 });

@@ -14,12 +14,13 @@ import {
   ATTR_HTTP_ROUTE,
   ATTR_URL_PATH,
 } from "@opentelemetry/semantic-conventions";
+import type { RunState } from "../../core/index.js";
 import { ROUTES } from "../../protocol/routes.js";
 import { insideBase } from "../http/base-path.js";
 import type { HttpRequest } from "../http/http-request.js";
 import { matchRoute } from "../http/route-table.js";
 import type { OwnSdk } from "./own-sdk.js";
-import { RunTrace } from "./run-trace.js";
+import { RunTrace, spanContextOf } from "./run-trace.js";
 import type { RunTracer, ServerTracing } from "./tracing-types.js";
 
 /** The instrumentation scope of every span the server makes. */
@@ -84,6 +85,20 @@ export class OtelTracing implements ServerTracing {
       },
       parent,
     );
+  }
+
+  async linkStoredRun(handlerId: string, load: () => Promise<RunState | null>): Promise<void> {
+    const span = trace.getActiveSpan();
+    if (!span?.isRecording()) return;
+    try {
+      const stored = (await load())?.trace;
+      const run = stored ? spanContextOf(stored) : null;
+      if (!run || run.traceId === span.spanContext().traceId) return;
+      span.addLink({ context: run, attributes: { "workflow.handler_id": handlerId } });
+      span.setAttribute("workflow.handler_id", handlerId);
+    } catch {
+      // Without the stored state there is nothing to link to; the request is not the worse for it.
+    }
   }
 
   forRun(workflow: string, handlerId: string): RunTracer {

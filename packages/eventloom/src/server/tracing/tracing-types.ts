@@ -1,5 +1,5 @@
 import type { StepFailure } from "../../core/engine-types.js";
-import type { PublishedEvent, QueuedItem } from "../../core/index.js";
+import type { PublishedEvent, QueuedItem, RunState } from "../../core/index.js";
 import type { RunEngine } from "../../core/run-engine.js";
 import type { HttpRequest } from "../http/http-request.js";
 
@@ -14,6 +14,11 @@ export interface ServerTracing {
     basePath: string,
     answer: () => Promise<T>,
   ): Promise<T>;
+  /**
+   * Links the current request's span to the trace of a run this process does not hold (its event went
+   * to the owner's inbox), read from the run's stored state.
+   */
+  linkStoredRun(handlerId: string, load: () => Promise<RunState | null>): Promise<void>;
   /** The tracer of one run held in memory: its journal feeds it. */
   forRun(workflow: string, handlerId: string): RunTracer;
   /** Flushes and stops the SDK the server started itself; a user's own SDK is left alone. */
