@@ -38,6 +38,8 @@ const headerGetter = {
 export class OtelTracing implements ServerTracing {
   readonly #own: OwnSdk | null;
   readonly #tracer = trace.getTracer(TRACER_NAME);
+  /** Request spans that already link to a run (or started it): never twice. */
+  readonly #linked = new WeakSet<Span>();
 
   constructor(own: OwnSdk | null) {
     this.#own = own;
@@ -89,7 +91,8 @@ export class OtelTracing implements ServerTracing {
 
   async linkStoredRun(handlerId: string, load: () => Promise<RunState | null>): Promise<void> {
     const span = trace.getActiveSpan();
-    if (!span?.isRecording()) return;
+    if (!span?.isRecording() || this.#linked.has(span)) return;
+    this.#linked.add(span);
     try {
       const stored = (await load())?.trace;
       const run = stored ? spanContextOf(stored) : null;
@@ -102,7 +105,7 @@ export class OtelTracing implements ServerTracing {
   }
 
   forRun(workflow: string, handlerId: string): RunTracer {
-    return new RunTrace(this.#tracer, workflow, handlerId);
+    return new RunTrace(this.#tracer, workflow, handlerId, this.#linked);
   }
 
   async shutdown(): Promise<void> {

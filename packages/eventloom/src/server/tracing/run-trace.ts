@@ -47,13 +47,14 @@ export class RunTrace {
   /** Step spans open, by the execution's worker id. */
   readonly #open = new Map<string, Span>();
   readonly #steps = new WeakSet<Span>();
-  /** Request spans already linked to the run's trace. */
-  readonly #linked = new WeakSet<Span>();
+  /** Request spans already linked to a run's trace (or its parents), shared by the server's runs. */
+  readonly #linked: WeakSet<Span>;
   /** What the attempt whose end comes next threw. */
   #failure: unknown = undefined;
 
-  constructor(tracer: Tracer, workflow: string, handlerId: string) {
+  constructor(tracer: Tracer, workflow: string, handlerId: string, linked: WeakSet<Span>) {
     this.#tracer = tracer;
+    this.#linked = linked;
     this.#workflow = workflow;
     this.#handlerId = handlerId;
   }
