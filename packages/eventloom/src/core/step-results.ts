@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { Execution } from "./engine-types.js";
+import type { Execution, RunJournal } from "./engine-types.js";
 import { EventTooLargeError, StepTimeoutError, WorkflowError } from "./errors.js";
 import { StepStateChanged, type WorkflowEvent } from "./events.js";
 import { jsonLargerThan } from "./json-size.js";
@@ -115,7 +115,8 @@ export function isEmpty(record: object): boolean {
 
 /**
  * Calls the step function on a later microtask; with a step timeout, the attempt fails with a
- * {@link StepTimeoutError} once it passes, and its signal (made by `signal`) aborts with it.
+ * {@link StepTimeoutError} once it passes, and its signal (made by `signal`) aborts with it. The
+ * journal's `aroundStep`, when it has one, wraps the call.
  */
 export function callStep(
   step: StepDeclaration,
@@ -123,8 +124,11 @@ export function callStep(
   exec: Execution,
   clock: Clock,
   signal: () => AbortSignal,
+  journal: RunJournal | null = null,
 ): Promise<unknown> {
-  const work = Promise.resolve().then(() => step.fn(ctx, exec.item.event));
+  const call = () => step.fn(ctx, exec.item.event);
+  const around = journal?.aroundStep ? journal : null;
+  const work = Promise.resolve().then(around ? () => around.aroundStep?.(exec.item, call) : call);
   if (step.timeout === null) return work;
   const seconds = step.timeout;
   return Promise.race([
