@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^eventloom\/testing$/, replacement: src("testing/index.ts") },
       { find: /^eventloom\/postgres$/, replacement: src("stores/postgres/index.ts") },
       { find: /^eventloom\/react$/, replacement: src("react/index.ts") },
+      { find: /^eventloom\/ai-sdk$/, replacement: src("ai-sdk/index.ts") },
       { find: /^eventloom$/, replacement: src("core/index.ts") },
     ],
   },

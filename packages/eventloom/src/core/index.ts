@@ -15,6 +15,7 @@ export {
   TextDeltaEvent,
   TextEvent,
 } from "./text-stream.js";
+export { ToolCallEvent, ToolResultEvent } from "./tool-events.js";
 export {
   type AcceptedEventsOf,
   type AnyWorkflow,

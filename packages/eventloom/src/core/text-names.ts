@@ -8,3 +8,9 @@ export const TEXT_EVENT_NAMES = {
   /** One stored delta (a stream written with `durable: true`). */
   delta: "eventloom.TextDeltaEvent",
 } as const;
+
+/** The qualified names of the events a step publishes around a tool it calls (see tool-events.ts). */
+export const TOOL_EVENT_NAMES = {
+  call: "eventloom.ToolCallEvent",
+  result: "eventloom.ToolResultEvent",
+} as const;
