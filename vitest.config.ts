@@ -11,6 +11,8 @@ export default defineConfig({
       { find: /^eventloom\/protocol$/, replacement: src("protocol/index.ts") },
       { find: /^eventloom\/testing$/, replacement: src("testing/index.ts") },
       { find: /^eventloom\/postgres$/, replacement: src("stores/postgres/index.ts") },
+      { find: /^eventloom\/react$/, replacement: src("react/index.ts") },
+      { find: /^eventloom\/ai-sdk$/, replacement: src("ai-sdk/index.ts") },
       { find: /^eventloom$/, replacement: src("core/index.ts") },
     ],
   },

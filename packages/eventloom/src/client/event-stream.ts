@@ -27,6 +27,31 @@ export interface EventStreamOptions extends CallOptions {
   sse?: boolean;
 }
 
+/** Options of `followRun`. */
+export interface FollowRunOptions extends EventStreamOptions {
+  /** Also yield the text deltas steps write with `ctx.streamText` (not stored). Default true. */
+  includeDeltas?: boolean;
+}
+
+/**
+ * A piece of text a step streamed with `ctx.streamText` (not stored): `delta` starts at `offset` in
+ * the text of stream `id`; a new `attempt` for the same `id` means the stream started again.
+ */
+export interface TextDeltaItem {
+  kind: "delta";
+  id: string;
+  attempt: string;
+  offset: number;
+  delta: string;
+}
+
+/** What `followRun` yields: the run's stored events and, between them, text deltas. */
+export type RunStreamItem = EventEnvelope | TextDeltaItem;
+
+/** True for a text delta, false for a stored event's envelope. */
+export const isTextDelta = (item: RunStreamItem): item is TextDeltaItem =>
+  (item as Partial<TextDeltaItem>).kind === "delta";
+
 const MAX_RECONNECT_DELAY_MS = 5_000;
 // answers that mean "not now" rather than "never": worth reconnecting
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
@@ -39,11 +64,26 @@ class Dropped extends Error {}
  * so that no event is repeated or skipped. Ends after the terminal event, or when the server answers
  * 204 (the run has ended and nothing is left after the cursor).
  */
-export async function* streamEvents(
+export function streamEvents(
   transport: Transport,
   handlerId: string,
   options: EventStreamOptions = {},
 ): AsyncGenerator<EventEnvelope, void, undefined> {
+  // without include_deltas the server sends envelopes only
+  return streamItems(transport, handlerId, { ...options, includeDeltas: false }) as AsyncGenerator<
+    EventEnvelope,
+    void,
+    undefined
+  >;
+}
+
+/** {@link streamEvents} with the text deltas (when `includeDeltas` is not false) between the events. */
+export async function* streamItems(
+  transport: Transport,
+  handlerId: string,
+  options: FollowRunOptions = {},
+): AsyncGenerator<RunStreamItem, void, undefined> {
+  const deltas = options.includeDeltas ?? true;
   const sse = options.sse ?? true;
   const maxReconnects = options.maxReconnects ?? 5;
   const baseDelay = options.reconnectDelayMs ?? 200;
@@ -60,6 +100,7 @@ export async function* streamEvents(
           include_internal: options.includeInternal ? "true" : "false",
           include_qualified_name: options.includeQualifiedName === false ? "false" : "true",
           after_sequence: String(cursor),
+          ...(deltas ? { include_deltas: "true" } : {}),
         },
         accept: sse ? "text/event-stream" : "application/x-ndjson",
         signal: options.signal,
@@ -75,8 +116,12 @@ export async function* streamEvents(
           if (!RETRYABLE_STATUSES.has(status)) throw error;
           throw new Dropped(error.message, { cause: error });
         }
-        for await (const batch of readEnvelopes(open, sse)) {
+        for await (const batch of readEnvelopes(open, sse, deltas)) {
           for (const envelope of batch) {
+            if (isTextDelta(envelope)) {
+              yield envelope;
+              continue;
+            }
             // a server replaying from an older cursor must not make us repeat an event
             if (typeof cursor === "number" && envelope.sequence <= cursor) continue;
             cursor = envelope.sequence;
@@ -117,10 +162,36 @@ function parseMaybeJson(text: string): unknown {
   }
 }
 
-function decodeEnvelope(text: string, url: string): EventEnvelope {
-  let json: unknown;
+function decodeDelta(json: unknown, url: string): TextDeltaItem {
+  const d = json as Partial<TextDeltaItem> | null;
+  if (
+    typeof d === "object" &&
+    d !== null &&
+    typeof d.id === "string" &&
+    typeof d.attempt === "string" &&
+    typeof d.offset === "number" &&
+    typeof d.delta === "string"
+  ) {
+    return { kind: "delta", id: d.id, attempt: d.attempt, offset: d.offset, delta: d.delta };
+  }
+  throw new WorkflowClientError({
+    status: 200,
+    code: "INVALID_RESPONSE",
+    detail: `A delta from ${url} is malformed`,
+  });
+}
+
+// An SSE `delta` frame, or an NDJSON line without a sequence, is a text delta.
+function decodeItem(text: string, url: string, sseEvent: string | null): RunStreamItem {
+  const json = parseJson(text, url);
+  if (sseEvent === "delta") return decodeDelta(json, url);
+  if (typeof json === "object" && json !== null && !("sequence" in json)) return decodeDelta(json, url);
+  return envelopeOf(json, url);
+}
+
+function parseJson(text: string, url: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (cause) {
     throw new WorkflowClientError({
       status: 200,
@@ -129,6 +200,11 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
       cause,
     });
   }
+}
+
+const decodeEnvelope = (text: string, url: string): EventEnvelope => envelopeOf(parseJson(text, url), url);
+
+function envelopeOf(json: unknown, url: string): EventEnvelope {
   const fast = envelopeFromJson(json);
   if (fast) return fast;
   const parsed = checkShape(EnvelopeShape, json);
@@ -146,7 +222,11 @@ function decodeEnvelope(text: string, url: string): EventEnvelope {
 // Reads one connection's envelopes, those of each chunk together (one await per chunk, not per
 // event). A read that fails (socket reset) becomes `Dropped`; a malformed event is a
 // WorkflowClientError and is not retried.
-async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<EventEnvelope[]> {
+async function* readEnvelopes(
+  open: OpenResponse,
+  sse: boolean,
+  deltas: boolean,
+): AsyncGenerator<RunStreamItem[]> {
   const body = open.response.body;
   if (!body) return;
   const reader = body.getReader();
@@ -163,14 +243,19 @@ async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<
         throw mapped;
       }
       if (chunk.done) break;
-      const batch: EventEnvelope[] = [];
+      const batch: RunStreamItem[] = [];
       try {
         if (sseParser) {
           for (const item of sseParser.push(chunk.value)) {
-            if (item.kind === "event") batch.push(decodeEnvelope(item.data, open.url));
+            if (item.kind !== "event") continue;
+            if (item.event === "delta") {
+              if (deltas) batch.push(decodeItem(item.data, open.url, "delta"));
+            } else batch.push(decodeEnvelope(item.data, open.url));
           }
         } else if (lines) {
-          for (const line of lines.push(chunk.value)) batch.push(decodeEnvelope(line, open.url));
+          for (const line of lines.push(chunk.value)) {
+            batch.push(deltas ? decodeItem(line, open.url, null) : decodeEnvelope(line, open.url));
+          }
         }
       } catch (error) {
         // the events before a malformed one are still delivered, as they were one by one
@@ -183,9 +268,9 @@ async function* readEnvelopes(open: OpenResponse, sse: boolean): AsyncGenerator<
       // a last line without its line break is kept only when it is whole; else the drop cut it
       const rest = lines.end();
       if (rest !== null) {
-        let envelope: EventEnvelope | null = null;
+        let envelope: RunStreamItem | null = null;
         try {
-          envelope = decodeEnvelope(rest, open.url);
+          envelope = deltas ? decodeItem(rest, open.url, null) : decodeEnvelope(rest, open.url);
         } catch {
           envelope = null;
         }

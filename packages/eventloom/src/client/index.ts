@@ -13,7 +13,13 @@ export {
   type WorkflowClientErrorInit,
   WorkflowNetworkError,
 } from "./errors.js";
-export type { EventStreamOptions } from "./event-stream.js";
+export {
+  type EventStreamOptions,
+  type FollowRunOptions,
+  isTextDelta,
+  type RunStreamItem,
+  type TextDeltaItem,
+} from "./event-stream.js";
 export { newIdempotencyKey } from "./retry.js";
 export {
   NdjsonSplitter,
@@ -23,6 +29,7 @@ export {
   SseParser,
   type StreamReaderOptions,
 } from "./sse-parser.js";
+export { isTextEnvelope, type StreamedText, type TextChange, TextStreams } from "./text-streams.js";
 export type { CallOptions } from "./transport.js";
 export type {
   AnyStartEvent,

@@ -28,7 +28,13 @@ import { routePath } from "../protocol/routes.js";
 import { checkShape } from "../protocol/shape.js";
 import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
 import { WorkflowClientError } from "./errors.js";
-import { type EventStreamOptions, streamEvents } from "./event-stream.js";
+import {
+  type EventStreamOptions,
+  type FollowRunOptions,
+  type RunStreamItem,
+  streamEvents,
+  streamItems,
+} from "./event-stream.js";
 import { newIdempotencyKey, type RetryPolicy, withRetries } from "./retry.js";
 import {
   type CallOptions,
@@ -275,6 +281,18 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     options: EventStreamOptions = {},
   ): AsyncGenerator<EventEnvelope, void, undefined> {
     return streamEvents(this.#http, handlerId, options);
+  }
+
+  /**
+   * Like {@link getWorkflowEvents}, with the text deltas steps stream with `ctx.streamText` between
+   * the events (they are not stored: a reader gets those written while it is connected, and on each
+   * (re)connection the text so far of the streams still open). `TextStreams` puts them together.
+   */
+  followRun(
+    handlerId: string,
+    options: FollowRunOptions = {},
+  ): AsyncGenerator<RunStreamItem, void, undefined> {
+    return streamItems(this.#http, handlerId, options);
   }
 
   /** JSON Schemas of a workflow's start and stop events. */

@@ -4,6 +4,7 @@ import type { RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
 import { UndeclaredEventError } from "./step-results.js";
+import { pipeText, type StreamTextOptions } from "./text-stream.js";
 import type { StateOf, WorkflowDefinition } from "./workflow-definition.js";
 
 export type { WaitForEventOptions } from "./engine-types.js";
@@ -20,6 +21,7 @@ export class StepContext<S = Record<string, unknown>> {
   readonly #exec: Execution;
   readonly #additionalEvents: readonly EventDefinition[];
   #store: StateStore<S> | null = null;
+  #textStreams = 0;
 
   /** @param additionalEvents events the run takes from outside besides the declared ones. */
   constructor(engine: StepHost, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
@@ -98,6 +100,23 @@ export class StepContext<S = Record<string, unknown>> {
   /** A copy of the run's whole state (what `Context.fromJSON` takes). */
   toJSON(): RunState {
     return structuredClone(this.#engine.state);
+  }
+
+  /**
+   * Streams text (an LLM's deltas) to whoever follows the run, then publishes one durable
+   * `TextEvent` with the whole text, and resolves with it. The deltas are not stored (unless
+   * `durable`): readers connected now get them, a reader that connects mid-stream gets the text so
+   * far first, and after a restart only the TextEvent remains. See the README's "Streaming tokens".
+   *
+   * @example
+   * const answer = await ctx.streamText(model.stream(prompt, { signal: ctx.signal }));
+   */
+  streamText(
+    source: AsyncIterable<string> | Iterable<string>,
+    options: StreamTextOptions = {},
+  ): Promise<string> {
+    const id = options.id ?? `${this.stepName}:${this.#exec.item.id}:${this.#textStreams++}`;
+    return pipeText(this.#engine, this.#engine, this, source, id, options.durable ?? false);
   }
 }
 

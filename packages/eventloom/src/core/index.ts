@@ -10,6 +10,13 @@ export type { IsLooseState, StatePath, StatePathDepth, StateValue } from "./stat
 export type { LooseStateStore, StateStore, TypedStateStore } from "./state-store.js";
 export { UndeclaredEventError } from "./step-results.js";
 export {
+  type StreamTextOptions,
+  type TextDelta,
+  TextDeltaEvent,
+  TextEvent,
+} from "./text-stream.js";
+export { ToolCallEvent, ToolResultEvent } from "./tool-events.js";
+export {
   type AcceptedEventsOf,
   type AnyWorkflow,
   type ResultFromEmits,

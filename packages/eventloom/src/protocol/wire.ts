@@ -351,6 +351,10 @@ export const EventsQuerySchema = z.object({
   sse: booleanParam("true", "`true`: text/event-stream; `false`: application/x-ndjson."),
   include_internal: booleanParam("false", "Also stream internal events (step state changes, idle)."),
   include_qualified_name: booleanParam("true", "With `false`, `qualified_name` is omitted."),
+  include_deltas: booleanParam(
+    "false",
+    "Also stream the text deltas steps write with `ctx.streamText`, which are not stored: SSE frames `event: delta` without an `id`, or NDJSON lines without a `sequence`, `{id, attempt, offset, delta}`.",
+  ),
   after_sequence: described(
     z.string().regex(AFTER_SEQUENCE_PATTERN, "Expected an integer >= -1 or `now`").default("-1"),
     "Stream events whose sequence is greater; -1 = from the first, `now` = only later events.",

@@ -1,4 +1,5 @@
 import type { Clock, PublishedEvent } from "../core/index.js";
+import type { LiveText } from "../core/text-stream.js";
 import { EnvelopeJsonWriter, STOP_EVENT_NAME, type StoredFrame } from "../protocol/index.js";
 import type { EventRow, Store } from "../stores/store.js";
 import type { HandlerSignals } from "./runs/handler-signals.js";
@@ -23,6 +24,12 @@ export interface EventStreamOptions {
   pageSize: number;
   /** Called once when the stream ends, whatever the reason. */
   onEnd?: () => void;
+  /**
+   * The text streams of the handler's run when it runs in this process (asked again after each
+   * change, since a resumed run has a new loop): their deltas go out between the stored events.
+   * Missing: no deltas.
+   */
+  liveText?: () => LiveText | null;
 }
 
 /** A stream the server can end (on shutdown). */
@@ -56,12 +63,15 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   let cursor = o.after;
   let ended = false;
   let wake: (() => void) | null = null;
+  let poke: (() => void) | null = null;
+  const deltas = followDeltas(o, () => poke?.());
 
   const unwatch = o.recent?.watch(o.handlerId);
   const finish = () => {
     if (ended) return;
     ended = true;
     unwatch?.();
+    deltas.stop();
     wake?.();
     o.onEnd?.();
   };
@@ -79,13 +89,16 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   // One page: the frames to send, and whether the stream ends after them.
   const readPage = async (): Promise<{ text: string; read: number; end: boolean }> => {
     const events = await rows(cursor, o.pageSize);
-    let text = "";
+    let text = deltas.take(cursor);
     for (let i = 0; i < events.length; i++) {
       const row = events[i] as EventRow;
       cursor = row.sequence;
       const e = envelope(row);
+      if (!e.internal || o.includeInternal) {
+        text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
+      }
+      text += deltas.take(cursor);
       if (e.internal && !o.includeInternal) continue;
-      text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
       if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
         const next = i + 1 < events.length || (await rows(cursor, 1)).length > 0;
@@ -110,6 +123,11 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
           changed = true;
           wake?.();
         });
+        poke = () => {
+          changed = true;
+          wake?.();
+        };
+        deltas.follow();
         try {
           const page = await readPage();
           if (ended) continue;
@@ -146,6 +164,44 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   };
 
   return { next, end: finish };
+}
+
+/** Frames of the text deltas a reader is owed, each sent once the stored events before it are. */
+function followDeltas(o: EventStreamOptions, poke: () => void) {
+  let source: LiveText | null = null;
+  let unfollow: (() => void) | null = null;
+  let queue: { after: number; frame: string }[] = [];
+  const stop = () => {
+    unfollow?.();
+    unfollow = null;
+    queue = [];
+  };
+  return {
+    stop,
+    /** Follows the run's live text when it (again) runs here. */
+    follow(): void {
+      const next = o.liveText?.() ?? null;
+      if (next === null || next === source) return;
+      unfollow?.();
+      source = next;
+      unfollow = next.follow((d) => {
+        const json = JSON.stringify({ id: d.id, attempt: d.attempt, offset: d.offset, delta: d.delta });
+        queue.push({ after: d.after, frame: o.sse ? `event: delta\ndata: ${json}\n\n` : `${json}\n` });
+        poke();
+      });
+    },
+    /** The frames of deltas written after events up to `cursor`, in order. */
+    take(cursor: number): string {
+      let n = 0;
+      let text = "";
+      while (n < queue.length && (queue[n] as { after: number }).after <= cursor) {
+        text += (queue[n] as { frame: string }).frame;
+        n++;
+      }
+      if (n > 0) queue = queue.slice(n);
+      return text;
+    },
+  };
 }
 
 /**

@@ -179,6 +179,7 @@ describe("query parsing", () => {
       sse: true,
       include_internal: false,
       include_qualified_name: true,
+      include_deltas: false,
       after_sequence: -1,
     });
   });

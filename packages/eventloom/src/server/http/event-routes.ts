@@ -1,8 +1,9 @@
 import { UnknownStepError, WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { type LiveText, liveTextOf } from "../../core/text-stream.js";
 import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../../protocol/index.js";
 import { nothingAfter, openEventFeed } from "../event-stream.js";
 import type { RegisteredWorkflow } from "../registry.js";
-import type { ServerContext } from "../server-context.js";
+import type { Runtime, ServerContext } from "../server-context.js";
 import { type Answer, empty, json } from "./answer.js";
 import { requireHandler } from "./handler-routes.js";
 import type { RouteHandlers } from "./route-handler.js";
@@ -73,8 +74,15 @@ async function streamEvents(
         pingIntervalMs: ctx.pingIntervalMs,
         clock: ctx.clock,
         pageSize: ctx.pageSize,
+        ...(query.include_deltas ? { liveText: () => liveTextFor(runtime, handlerId) } : {}),
       }),
   };
+}
+
+/** The text streams of the handler's run when this process runs it now. */
+function liveTextFor(runtime: Runtime, handlerId: string): LiveText | null {
+  const engine = runtime.manager.live(handlerId)?.engine;
+  return engine ? liveTextOf(engine) : null;
 }
 
 /** 400 for an event that may not come from outside the run (a StopEvent, a step-to-step event). */

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { randomId } from "./clock.js";
+import type { RunView } from "./engine-types.js";
+import { defineEvent, type WorkflowEvent } from "./events.js";
+import { TEXT_EVENT_NAMES } from "./text-names.js";
+
+/**
+ * The whole text of one `ctx.streamText` call, written once (durably) when its source ends. `id`
+ * names the stream (stable when a step runs again); `attempt` names this call, so that a reader can
+ * tell a stream started again (after a crash or a retry) from the one it was following.
+ */
+export const TextEvent = defineEvent(
+  TEXT_EVENT_NAMES.text,
+  z.object({ id: z.string(), attempt: z.string(), text: z.string() }),
+);
+
+/** One delta of a stream written with `durable: true`: each is a stored event of the run. */
+export const TextDeltaEvent = defineEvent(
+  TEXT_EVENT_NAMES.delta,
+  z.object({ id: z.string(), attempt: z.string(), offset: z.number().int().min(0), delta: z.string() }),
+);
+
+/**
+ * A piece of streamed text that is not stored. `offset` is where `delta` starts in the stream's text
+ * (UTF-16 code units); `after` is the run's last published sequence when it was written: a reader
+ * gets it after that event, so that text never overtakes the events the step published before it.
+ */
+export interface TextDelta {
+  id: string;
+  attempt: string;
+  offset: number;
+  delta: string;
+  after: number;
+}
+
+export interface StreamTextOptions {
+  /** Names the stream; default `<step>:<item id>:<n>` (the n-th streamText of this step execution). */
+  id?: string;
+  /**
+   * Store every delta as a `TextDeltaEvent` (a durable write per delta) instead of keeping it in
+   * memory until the end. Default false.
+   */
+  durable?: boolean;
+}
+
+/**
+ * The text streams of one run in this process: the text so far of each stream still open, and
+ * whoever follows them. A follower first gets each open stream's text so far as one delta from
+ * offset 0, then every later delta, so that a reader that connects mid-stream misses nothing.
+ */
+export class LiveText {
+  readonly #open = new Map<string, TextDelta>();
+  readonly #followers = new Set<(delta: TextDelta) => void>();
+
+  write(delta: TextDelta): void {
+    const open = this.#open.get(delta.id);
+    if (open && open.attempt === delta.attempt) open.delta += delta.delta;
+    else this.#open.set(delta.id, { ...delta });
+    for (const follower of this.#followers) follower(delta);
+  }
+
+  /** The stream ended (its TextEvent is published) or its attempt stopped: nothing more to replay. */
+  close(id: string, attempt: string): void {
+    if (this.#open.get(id)?.attempt === attempt) this.#open.delete(id);
+  }
+
+  /** Calls `follower` with each open stream's text so far, then with every delta; returns an unsubscribe. */
+  follow(follower: (delta: TextDelta) => void): () => void {
+    for (const open of this.#open.values()) follower({ ...open });
+    this.#followers.add(follower);
+    return () => this.#followers.delete(follower);
+  }
+}
+
+// Keyed by the run loop object, so that the engine itself need not know about text streams.
+const liveTexts = new WeakMap<object, LiveText>();
+
+/** The text streams of the run that `host` (a RunEngine) runs. */
+export function liveTextOf(host: object): LiveText {
+  let live = liveTexts.get(host);
+  if (!live) {
+    live = new LiveText();
+    liveTexts.set(host, live);
+  }
+  return live;
+}
+
+/** What {@link pipeText} needs of a step's context. */
+export interface TextSink {
+  readonly signal: AbortSignal;
+  writeEventToStream(event: WorkflowEvent): void;
+}
+
+/** Reads `source` to its end, streaming each piece; then publishes the TextEvent. Resolves with the text. */
+export async function pipeText(
+  run: RunView,
+  host: object,
+  ctx: TextSink,
+  source: AsyncIterable<string> | Iterable<string>,
+  id: string,
+  durable: boolean,
+): Promise<string> {
+  const attempt = randomId();
+  const live = liveTextOf(host);
+  let text = "";
+  try {
+    for await (const piece of source) {
+      // a stale or cancelled attempt stops here instead of streaming for nobody
+      ctx.signal.throwIfAborted();
+      if (typeof piece !== "string" || piece === "") continue;
+      const offset = text.length;
+      if (durable) ctx.writeEventToStream(TextDeltaEvent.create({ id, attempt, offset, delta: piece }));
+      else live.write({ id, attempt, offset, delta: piece, after: run.state.nextSequence - 1 });
+      text += piece;
+    }
+    ctx.signal.throwIfAborted();
+    ctx.writeEventToStream(TextEvent.create({ id, attempt, text }));
+  } finally {
+    live.close(id, attempt);
+  }
+  return text;
+}
