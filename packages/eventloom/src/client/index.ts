@@ -2,6 +2,7 @@ export type {
   EventEnvelope,
   HandlerInfo,
   HandlerPageInfo,
+  StartEventInfo,
   StartedHandler,
   WorkflowGraph,
   WorkflowGraphNode,

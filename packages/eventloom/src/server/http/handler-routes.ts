@@ -2,6 +2,7 @@ import { WorkflowError } from "../../core/index.js";
 import { type HandlersQuery, parseCancelQuery, parseHandlersQuery } from "../../protocol/index.js";
 import type { HandlerPage, HandlerRecord, Store } from "../../stores/store.js";
 import { awaitEnded, CANCEL_WAIT_MS } from "../runs/await-ended.js";
+import { startEventOf } from "../runs/start-events.js";
 import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
@@ -69,8 +70,10 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
   },
 
   getHandler: async (ctx, _request, p) => {
-    const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
-    return { kind: "record", of: "lookup", record };
+    const runtime = await ctx.runtime();
+    const record = await requireHandler(runtime, p["handler_id"] as string);
+    const startEvent = await startEventOf(runtime.store, record.handlerId);
+    return { kind: "record", of: "lookup", record: { ...record, startEvent } };
   },
 
   cancelHandler: async (ctx, request, p) => {
