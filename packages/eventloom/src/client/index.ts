@@ -4,6 +4,7 @@ export type {
   HandlerPageInfo,
   StartEventInfo,
   StartedHandler,
+  WaitingForInfo,
   WorkflowGraph,
   WorkflowGraphNode,
 } from "../protocol/index.js";

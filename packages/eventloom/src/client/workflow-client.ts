@@ -207,6 +207,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
         limit: query.limit,
         cursor: query.cursor ?? undefined,
         blocked: query.blocked === undefined ? undefined : String(query.blocked),
+        waiting: query.waiting ? "true" : undefined,
       },
       signal: query.signal,
       timeoutMs: query.timeoutMs,

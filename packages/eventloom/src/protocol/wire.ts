@@ -82,6 +82,17 @@ export const HandlerDataSchema = named(
       z.literal(true).optional(),
       "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
     ),
+    waiting_for: described(
+      z
+        .object({
+          sequence: z.number().int(),
+          type: z.string(),
+          qualified_name: z.string(),
+          value: z.record(z.string(), z.unknown()),
+        })
+        .optional(),
+      "In `GET /handlers?waiting=true` only: the input-required event the run waits on (its question).",
+    ),
     start_event: described(
       z
         .object({ type: z.string(), qualified_name: z.string(), value: z.record(z.string(), z.unknown()) })
@@ -404,6 +415,10 @@ export const HandlersQuerySchema = z.object({
   blocked: described(
     z.enum(["true", "false"]).optional(),
     "`true`: only blocked handlers (running, but unable to go on with the code now loaded); `false`: none of them.",
+  ).transform((v) => (v === undefined ? undefined : v === "true")),
+  waiting: described(
+    z.enum(["true", "false"]).optional(),
+    "`true`: only running handlers whose latest events ask for input that no step has taken up since, each with `waiting_for`; a page may then hold fewer than `limit` handlers (follow `next_cursor`).",
   ).transform((v) => (v === undefined ? undefined : v === "true")),
 });
 export type HandlersQuery = z.output<typeof HandlersQuerySchema>;

@@ -6,6 +6,7 @@ import { startEventOf } from "../runs/start-events.js";
 import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
+import { waitingPage } from "./waiting-runs.js";
 
 /**
  * A listed handler's result is left out (`result: null`, `result_truncated: true`) when its JSON is
@@ -63,9 +64,13 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
     // LlamaIndex's clients never follow a cursor: in their dialect a listing without `limit` or
     // `cursor` is every handler.
     const unpaged = request.wire() === "llama-agents" && !params.has("limit") && !params.has("cursor");
-    const page = unpaged
-      ? await everyHandler(store, query)
-      : await listPage(store, query, query.limit, query.cursor);
+    const page = query.waiting
+      ? await waitingPage(store, (status) =>
+          listPage(store, { ...query, status: [status] }, query.limit, query.cursor),
+        )
+      : unpaged
+        ? await everyHandler(store, query)
+        : await listPage(store, query, query.limit, query.cursor);
     return { kind: "record", of: "list", records: page.handlers, nextCursor: page.nextCursor };
   },
 
