@@ -6,7 +6,7 @@ import { EventLog } from "./components/event-log.js";
 import { RunInput } from "./components/run-input.js";
 import { RunList } from "./components/run-list.js";
 import { RunSummary } from "./components/run-summary.js";
-import { humanResponseTypes, SendEventDialog } from "./components/send-event-dialog.js";
+import { humanResponseTypes, SendEventDialog, type SentEvent } from "./components/send-event-dialog.js";
 import { StartForm } from "./components/start-form.js";
 import { StepTimeline } from "./components/step-timeline.js";
 import { WaitingView } from "./components/waiting-view.js";
@@ -24,6 +24,8 @@ export function App() {
   const [includeInternal, setIncludeInternal] = useState(false);
   const [sending, setSending] = useState<{ type: string | null } | null>(null);
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
+  // What this page sent into each run: the server keeps a sent event's value only until a step took it.
+  const [sent, setSent] = useState<ReadonlyMap<string, readonly SentEvent[]>>(new Map());
   const [status, setStatus] = useState<RunStatus | null>(null);
   const [pickedStep, setPickedStep] = useState<string | null>(null);
 
@@ -197,6 +199,7 @@ export function App() {
                     pendingInput={pendingInput}
                     onAnswer={answer}
                     onChanged={list.refresh}
+                    sent={sent.get(run.handlerId) ?? NONE_SENT}
                   />
                   {record && <RunInput run={record} schema={schema.data?.start} onStarted={started} />}
                   {model && (
@@ -248,7 +251,8 @@ export function App() {
           initialType={sending.type}
           pendingInput={pendingInput}
           onClose={() => setSending(null)}
-          onSent={() => {
+          onSent={(event) => {
+            setSent((m) => new Map(m).set(runId, [...(m.get(runId) ?? []), event]));
             if (pendingInput) setAnswered((s) => new Set(s).add(`${runId}#${pendingInput.sequence}`));
             setSending(null);
           }}
@@ -257,6 +261,8 @@ export function App() {
     </div>
   );
 }
+
+const NONE_SENT: readonly SentEvent[] = [];
 
 /** Of two records of one run, the one that knows more: an ended run beats a running one. */
 function freshest(a: Run | undefined, b: Run | undefined): Run | undefined {

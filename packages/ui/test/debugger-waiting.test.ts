@@ -89,4 +89,24 @@ describe("runs waiting for input", { timeout: 90_000 }, () => {
     await row(asked).waitFor();
     await page.close();
   });
+
+  it("confirms an answer once the server has it, and keeps what this page sent in view", async () => {
+    const asked = (await client.runWorkflowNowait("human", {})).handlerId;
+    await waitingOnServer(asked);
+    const page: Page = await browser.open(url);
+    await page.goto(`${url}/#/human/runs/${asked}`);
+    await page.locator(".run-summary").getByRole("button", { name: "Answer" }).click();
+    const dialog = page.getByRole("dialog", { name: "Send an event" });
+    await dialog.getByRole("textbox", { name: "response" }).fill("Grace");
+    await dialog.getByRole("button", { name: "Send ResponseEvent" }).click();
+    await dialog.waitFor({ state: "detached" });
+    const sent = page.locator(".sent-events");
+    await sent.getByRole("status").getByText("ResponseEvent").waitFor();
+    expect(await sent.getByRole("status").textContent()).toContain("the server has it");
+    await sent.locator("summary").click();
+    await sent.getByText('"response": "Grace"').waitFor();
+    await page.locator(".run-result").getByText('"output": "Hello, Grace"').waitFor();
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.close();
+  });
 });
