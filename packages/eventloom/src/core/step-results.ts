@@ -85,7 +85,7 @@ export function stepState(
   item: QueuedItem,
   state: "running" | "idle",
   output: string | null,
-  error?: { name: string; message: string },
+  error?: ErrorData,
 ): WorkflowEvent {
   return {
     type: StepStateChanged.type,
@@ -102,10 +102,23 @@ export function stepState(
   };
 }
 
-/** What a debugger shows of a failed attempt: the same shape as WorkflowFailedEvent's `error`. */
-export function errorOf(error: unknown): { name: string; message: string } {
+/** What events carry of a thrown error (WorkflowFailedEvent's and StepStateChanged's `error`). */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Events keep this much of a stack: enough to find the line, bounded whatever was thrown. */
+const MAX_STACK = 4000;
+
+/** What a debugger shows of a failed attempt: its name, message and (bounded) stack. */
+export function errorOf(error: unknown): ErrorData {
   const err = error instanceof Error ? error : new Error(String(error));
-  return { name: err.name || "Error", message: err.message };
+  const data: ErrorData = { name: err.name || "Error", message: err.message };
+  // Only a thrown Error's own stack: one made here from a thrown string would point at this file.
+  if (error instanceof Error && typeof err.stack === "string") data.stack = err.stack.slice(0, MAX_STACK);
+  return data;
 }
 
 export function isEmpty(record: object): boolean {

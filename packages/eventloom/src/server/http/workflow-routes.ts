@@ -12,6 +12,7 @@ import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
 import type { LiveRun } from "../runs/live-run.js";
+import { keepStartEvent } from "../runs/start-events.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -71,15 +72,17 @@ async function startRun(
           })),
     });
     handlerId = run.handlerId;
+    const kept = keepStartEvent(store, run.handlerId, startEvent);
     if (!wait) {
       const answer = nowaitAnswer(run);
       const record = run.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
-      await writer.flush(run.handlerId);
+      await Promise.all([writer.flush(run.handlerId), kept]);
       // With a key, the answer is the one stored for it (the seed dialect), so that a replay gives
       // the same; without, the record, shaped in the request's dialect.
       return ticket ? { status: 200, body: answer } : { kind: "record", of: "started", record };
     }
+    await kept;
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
     const answer = await endedAnswer(run, store);

@@ -101,6 +101,7 @@ export class RunManager implements OwnedRuns {
             context,
             runId: randomId(),
             firstSequence,
+            ...(request.fork ? { firstEvent: request.start } : {}),
           }),
         request.key,
       );
