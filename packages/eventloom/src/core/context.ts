@@ -1,3 +1,4 @@
+import { dueTime, type SendLater } from "./delayed-events.js";
 import type { Execution, StepHost, WaitForEventOptions } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
 import type { RunState } from "./run-state.js";
@@ -55,9 +56,17 @@ export class StepContext<S = Record<string, unknown>> {
     return this.#exec.item.attempt;
   }
 
-  /** Queues an event for the steps that accept it (or for one step). It must be in this step's `emits`. */
-  sendEvent(event: WorkflowEvent, options: { step?: string } = {}): void {
-    this.#engine.sendFromStep(this.#exec, event, options.step ?? null);
+  /**
+   * Queues an event for the steps that accept it (or for one step). It must be in this step's `emits`.
+   * With `delay` (seconds) or `at` (a Date or ISO 8601 time) it is a durable timer: the event is
+   * delivered then, once, even across restarts, and a run waiting only on timers is released from
+   * memory like one waiting for a person. A step that runs again does not set its timers twice.
+   *
+   * @example ctx.sendEvent(Remind.create({}), { delay: 3 * 24 * 3600 });
+   */
+  sendEvent(event: WorkflowEvent, options: { step?: string } & SendLater = {}): void {
+    const at = dueTime(options, this.#engine.now());
+    this.#engine.sendFromStep(this.#exec, event, options.step ?? null, at);
   }
 
   /** Publishes an event to whoever streams the run. */

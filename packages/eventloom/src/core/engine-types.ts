@@ -26,7 +26,10 @@ export interface StepHost extends RunView {
   readonly isLive: boolean;
   setStore(exec: Execution | null, next: Record<string, JsonValue>): void;
   signalOf(exec: Execution): AbortSignal;
-  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null): void;
+  /** `at` (epoch ms): a durable timer that delivers the event then; null: now. */
+  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null, at: number | null): void;
+  /** Now, on the run's clock (epoch ms). */
+  now(): number;
   writeToStream(exec: Execution, event: WorkflowEvent): void;
   collect(
     exec: Execution,
@@ -82,5 +85,7 @@ export interface Execution {
   /** Created when the step first reads `ctx.signal`. */
   controller: AbortController | null;
   waitCalls: number;
+  /** Delayed sends of this execution so far (their index names their timer). */
+  laterCalls?: number;
   timer: unknown;
 }

@@ -48,6 +48,19 @@ export const runStateSchema = z.object({
       expired: z.boolean(),
     }),
   ),
+  delayed: z
+    .record(
+      z.string(),
+      z.object({
+        id: z.string(),
+        itemId: z.string(),
+        event,
+        step: z.string().nullable(),
+        at: z.number(),
+        delivered: z.boolean(),
+      }),
+    )
+    .optional(),
   unclaimed: z.array(event),
   store: z.record(z.string(), json),
   idle: z.boolean(),
