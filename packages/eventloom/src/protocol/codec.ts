@@ -47,6 +47,12 @@ export interface HandlerInfo {
   blocked?: BlockedInfo | null;
   /** True in a listing whose `result` was left out for its size (read the handler for it). */
   resultTruncated?: boolean;
+  /** The handler whose step started this run with `ctx.runWorkflow`; null (or missing) otherwise. */
+  parentHandlerId?: string | null;
+  /** The schedule whose fire time started this run; null (or missing) otherwise. */
+  scheduleId?: string | null;
+  /** True while the run waits for its workflow's concurrency limit (it runs nothing yet). */
+  queued?: boolean;
 }
 
 /** An event envelope in camelCase, as the client yields it. */

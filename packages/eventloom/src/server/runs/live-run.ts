@@ -7,6 +7,7 @@ import {
   type WorkflowHandler,
 } from "../../core/index.js";
 import type { RunEngine } from "../../core/run-engine.js";
+import { earliestTimer } from "../../core/run-timers.js";
 import { PublishedJsonWriter } from "../../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../../stores/store.js";
 import { type ServerLogger, silentLogger } from "../logger.js";
@@ -14,6 +15,7 @@ import type { RunMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitSource } from "./commit-writer.js";
 import { recordError } from "./record-error.js";
+import { NO_LINKS, type RunLinks } from "./run-links.js";
 
 /** One run held in memory: the engine's journal and the commit writer's source for its handler. */
 export class LiveRun implements RunJournal, CommitSource {
@@ -34,6 +36,8 @@ export class LiveRun implements RunJournal, CommitSource {
   resumeAttempts = 0;
   /** The workflow version the run started on (its stored record's, for a resumed run). */
   workflowVersion: string | null = null;
+  /** Its parent, schedule and run limit: set at its start, kept in every record it writes. */
+  links: RunLinks = NO_LINKS;
 
   constructor(
     handlerId: string,
@@ -109,6 +113,10 @@ export class LiveRun implements RunJournal, CommitSource {
       workflowVersion: this.workflowVersion,
       // A run that goes on is not blocked: its first commit clears what a process that could not run it wrote.
       blocked: null,
+      // A released idle run is woken then by whichever process reads it first (waker.ts).
+      wakeAt: !ended && state.idle ? earliestTimer(state) : null,
+      ...this.links,
+      queued: false,
     };
   }
 

@@ -18,6 +18,8 @@ import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
+import { linksOf } from "./run-links.js";
+import { Waker } from "./waker.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -59,7 +61,12 @@ export class RunManager implements OwnedRuns {
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
-    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs);
+    const waker = new Waker({
+      ...options,
+      shared: options.ownership.shared,
+      wake: (id) => this.#wakeReleased(id),
+    });
+    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, waker);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -227,8 +234,9 @@ export class RunManager implements OwnedRuns {
       isLive: (id) => this.#live.has(id),
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
-      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
     });
+    this.#idle.startWaking();
   }
 
   /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
@@ -311,6 +319,7 @@ export class RunManager implements OwnedRuns {
         }),
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
+      run.links = linksOf(record);
       if (this.#o.ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
@@ -387,7 +396,7 @@ export class RunManager implements OwnedRuns {
       current: (r) => this.#live.get(r.handlerId) === r,
       rearm: (r) => this.#changed(r, []),
       forget: (r) => this.#drop(r.handlerId),
-      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
       acquire: (id) => this.acquire(id),
     });
   }
@@ -396,12 +405,9 @@ export class RunManager implements OwnedRuns {
     this.#idle.disarm(run);
   }
 
-  #scheduleWake(handlerId: string, at: number | null): void {
-    this.#idle.scheduleWake(handlerId, at, () =>
-      this.acquire(handlerId).catch((error: unknown) =>
-        this.#o.logger.error("could not wake a released handler", { handlerId, error }),
-      ),
-    );
+  /** A released run's timer is due: it is loaded and resumed (it arms its timers), unless it is here. */
+  async #wakeReleased(handlerId: string): Promise<void> {
+    if (!this.#live.has(handlerId) && !this.#closing) await this.acquire(handlerId);
   }
 
   #drainInbox(run: LiveRun): Promise<void> {

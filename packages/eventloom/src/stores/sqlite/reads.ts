@@ -22,6 +22,11 @@ export interface HandlerRow {
   blocked: string | null;
   /** Listings only: 1 when the result was left out for its size. */
   result_truncated?: number;
+  wake_at?: number | null;
+  parent_handler_id?: string | null;
+  schedule_id?: string | null;
+  limit_key?: string | null;
+  queued?: number;
 }
 
 export type Statement = Database.Statement<unknown[], unknown>;
@@ -36,6 +41,7 @@ export interface Statements {
   lastSequence: Statement;
   loadState: Statement;
   readInbox: Statement;
+  dueWakes: Statement;
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
@@ -60,6 +66,10 @@ export function prepareReads(db: Database.Database): Statements {
       .pluck(),
     loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
     readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
+    dueWakes: db.prepare(
+      `SELECT handler_id AS handlerId, wake_at AS wakeAt FROM handlers
+       WHERE wake_at IS NOT NULL AND wake_at <= ? AND status = 'running' ORDER BY wake_at LIMIT ?`,
+    ),
     getKey: prepareKeyRead(db),
   };
 }
@@ -74,7 +84,7 @@ export interface ListingShape {
 
 // A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite.
 const CAPPED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
-  resume_attempts, workflow_version, blocked,
+  resume_attempts, workflow_version, blocked, wake_at, parent_handler_id, schedule_id, limit_key, queued,
   CASE WHEN length(CAST(result AS BLOB)) > ? THEN 'null' ELSE result END AS result,
   length(CAST(result AS BLOB)) > ? AS result_truncated`;
 

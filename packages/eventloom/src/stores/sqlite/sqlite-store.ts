@@ -6,6 +6,7 @@ import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } fro
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
+  type DueWake,
   type EndedCutoffs,
   type EventRow,
   type HandlerPage,
@@ -202,6 +203,10 @@ export class SqliteStore implements Store {
 
   async listRunning(): Promise<HandlerRecord[]> {
     return (this.#use((o) => o.statements.listRunning.all()) as HandlerRow[]).map(toRecord);
+  }
+
+  async dueWakes(before: number, limit: number): Promise<DueWake[]> {
+    return this.#use((o) => o.statements.dueWakes.all(before, limit)) as DueWake[];
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {

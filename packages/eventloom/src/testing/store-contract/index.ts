@@ -9,6 +9,7 @@ import { limitsContract } from "./limits.js";
 import { propertiesContract } from "./properties.js";
 import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
+import { timeContract } from "./time.js";
 
 export { handlerRecord, inboxItem, type OpenStore, publishedEvent, runState } from "./fixtures.js";
 export { keyRecord } from "./idempotency.js";
@@ -45,5 +46,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     readinessContract(current);
     limitsContract(current);
     idempotencyContract(current);
+    timeContract(current);
   });
 }
