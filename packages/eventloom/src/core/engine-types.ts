@@ -1,6 +1,7 @@
+import type { ChildRequest } from "./child-runs.js";
 import type { Clock } from "./clock.js";
 import type { EventDefinition, WorkflowEvent } from "./events.js";
-import type { JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
+import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
 import type { WorkflowDefinition } from "./workflow-definition.js";
 
 /** What a journal sees of the run that calls it. */
@@ -30,6 +31,8 @@ export interface StepHost extends RunView {
   sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null, at: number | null): void;
   /** Now, on the run's clock (epoch ms). */
   now(): number;
+  /** `ctx.runWorkflow`: records the call (or finds it again); null when the execution is stale. */
+  startChild(exec: Execution, request: ChildRequest): ChildCall | null;
   writeToStream(exec: Execution, event: WorkflowEvent): void;
   collect(
     exec: Execution,
@@ -87,5 +90,7 @@ export interface Execution {
   waitCalls: number;
   /** Delayed sends of this execution so far (their index names their timer). */
   laterCalls?: number;
+  /** `runWorkflow` calls of this execution so far (their index names their child). */
+  childCalls?: number;
   timer: unknown;
 }

@@ -1,3 +1,4 @@
+import { addChild, type ChildRequest, ChildWorkflowEnded, childEnded } from "./child-runs.js";
 import { collectInto, releaseCollected } from "./collect-events.js";
 import { StepContext } from "./context.js";
 import { addDelayed, forgetDelivered, takeDue } from "./delayed-events.js";
@@ -22,7 +23,7 @@ import { routeEvent } from "./route-event.js";
 import * as outcomes from "./run-outcomes.js";
 import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
-import type { JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
+import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
 import { type RunTimer, retryKey, runTimers, waitKey } from "./run-timers.js";
 import {
   callStep,
@@ -125,6 +126,7 @@ export class RunEngine implements StepHost {
   /** Delivers an event from outside. Validation of the step and the run's status is the handler's. */
   deliver(event: WorkflowEvent, step: string | null): void {
     if (!this.#live) return;
+    if (event.qualifiedName === ChildWorkflowEnded.name) childEnded(this.state, event);
     this.#dispatch(event, "outside", step);
     this.#changed();
   }
@@ -166,6 +168,13 @@ export class RunEngine implements StepHost {
     if (at === null) this.#dispatch(event, "step", step);
     else this.#armNew(addDelayed(this.state, exec, event, step, at));
     this.#changed();
+  }
+
+  startChild(exec: Execution, request: ChildRequest): ChildCall | null {
+    if (!this.isCurrent(exec)) return null;
+    const call = addChild(this.state, exec, request);
+    this.#changed();
+    return call;
   }
 
   writeToStream(exec: Execution, event: WorkflowEvent): void {

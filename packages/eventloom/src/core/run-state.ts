@@ -53,6 +53,20 @@ export interface DelayedEvent {
   delivered: boolean;
 }
 
+/** A `ctx.runWorkflow` call: the child run it started (the server starts it from here). */
+export interface ChildCall {
+  /** `<item id>:c<call index>`: the n-th call of one step execution. */
+  id: string;
+  /** The child's handler id (given, or made from the run id and the call). */
+  handlerId: string;
+  workflow: string;
+  start: WorkflowEvent;
+  /** The calling step waits for the child's end (false: `{ wait: false }`). */
+  wait: boolean;
+  /** The child's end was taken in. */
+  ended: boolean;
+}
+
 /** How a run ended. */
 export interface RunOutcome {
   status: Exclude<RunStatus, "running">;
@@ -96,6 +110,8 @@ export interface RunState {
   waiters: Record<string, Waiter>;
   /** Durable timers: events sent with `{ delay | at }`, by id. Missing in states stored before them. */
   delayed?: Record<string, DelayedEvent>;
+  /** Child runs started with `ctx.runWorkflow`, by call id. Missing in states stored before them. */
+  children?: Record<string, ChildCall>;
   /** Outside events no step and no waiter took yet; a later `waitForEvent` may claim them. */
   unclaimed: WorkflowEvent[];
   /** The user's state (`ctx.store`). */

@@ -61,6 +61,19 @@ export const runStateSchema = z.object({
       }),
     )
     .optional(),
+  children: z
+    .record(
+      z.string(),
+      z.object({
+        id: z.string(),
+        handlerId: z.string(),
+        workflow: z.string(),
+        start: event,
+        wait: z.boolean(),
+        ended: z.boolean(),
+      }),
+    )
+    .optional(),
   unclaimed: z.array(event),
   store: z.record(z.string(), json),
   idle: z.boolean(),

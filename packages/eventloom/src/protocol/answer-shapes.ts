@@ -58,6 +58,9 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   workflow_version: optional(nullable(string)),
   blocked: optional(nullable(object({ code: oneOf(BLOCKED_CODES), detail: string, since: timestamp }))),
   result_truncated: optional(isTrue),
+  parent_handler_id: optional(nullable(string)),
+  schedule_id: optional(nullable(string)),
+  queued: optional(isTrue),
 });
 
 /** One page of handlers (`HandlerListSchema`). */

@@ -92,6 +92,10 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
     blocked: record.blocked ? { ...record.blocked } : null,
   };
   if (record.resultTruncated) data.result_truncated = true;
+  // Only when set: records of runs without a parent, a schedule or a queue keep their shape.
+  if (record.parentHandlerId) data.parent_handler_id = record.parentHandlerId;
+  if (record.scheduleId) data.schedule_id = record.scheduleId;
+  if (record.queued) data.queued = true;
   return data;
 }
 
@@ -111,6 +115,9 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
     blocked: data.blocked ? { ...data.blocked } : null,
   };
   if (data.result_truncated) info.resultTruncated = true;
+  if (data.parent_handler_id) info.parentHandlerId = data.parent_handler_id;
+  if (data.schedule_id) info.scheduleId = data.schedule_id;
+  if (data.queued) info.queued = true;
   return info;
 }
 

@@ -82,6 +82,18 @@ export const HandlerDataSchema = named(
       z.literal(true).optional(),
       "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
     ),
+    parent_handler_id: described(
+      z.string().nullable().optional(),
+      "The handler whose step started this run with `ctx.runWorkflow`; missing otherwise. Its children: GET /handlers?parent_handler_id=…",
+    ),
+    schedule_id: described(
+      z.string().nullable().optional(),
+      "The schedule whose fire time started this run; missing otherwise.",
+    ),
+    queued: described(
+      z.literal(true).optional(),
+      "The run waits for its workflow's concurrency limit (status `running`, nothing runs yet).",
+    ),
   }),
   "HandlerData",
   "A handler: one workflow run (or a chain of continued runs) under a stable id.",

@@ -38,6 +38,8 @@ export class LiveRun implements RunJournal, CommitSource {
   workflowVersion: string | null = null;
   /** Its parent, schedule and run limit: set at its start, kept in every record it writes. */
   links: RunLinks = NO_LINKS;
+  /** Child calls this process has made sure of (started, or their end sent): see child-runs.ts. */
+  readonly childrenSeen = new Set<string>();
 
   constructor(
     handlerId: string,

@@ -13,6 +13,7 @@ export type { StartedRun, StartRequest } from "./continuation.js";
 
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
+import { ChildRuns } from "./child-runs.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
@@ -58,9 +59,16 @@ export class RunManager implements OwnedRuns {
   readonly #endWaiters = new EndWaiters();
   readonly #blocked = new BlockedRuns();
   #closing = false;
+  readonly #children: ChildRuns;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
+    this.#children = new ChildRuns({
+      ...options,
+      start: (entry, request) => this.start(entry, request),
+      send: (id, event) => this.send(id, event, null),
+      cancel: (id) => this.cancel(id, false),
+    });
     const waker = new Waker({
       ...options,
       shared: options.ownership.shared,
@@ -108,6 +116,7 @@ export class RunManager implements OwnedRuns {
           }),
         request.key,
       );
+      if (request.links) run.links = request.links;
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
@@ -371,6 +380,7 @@ export class RunManager implements OwnedRuns {
         failure = error;
       }
       this.#clearIdle(live);
+      if (failure === null) this.#children.ended(live);
       if (this.#live.get(handlerId) === live) {
         this.#live.delete(handlerId);
         if (failure === null) void this.#o.ownership.release(handlerId);
@@ -382,6 +392,7 @@ export class RunManager implements OwnedRuns {
 
   #changed(run: LiveRun, published: readonly EventRow[]): void {
     this.#o.writer.changed(run, published);
+    this.#children.changed(run);
     const state = run.state;
     if (state.status === "running" && state.idle && !this.#closing) {
       this.#idle.arm(run, () => void this.#release(run));
