@@ -358,6 +358,10 @@ export const EventsQuerySchema = z.object({
   sse: booleanParam("true", "`true`: text/event-stream; `false`: application/x-ndjson."),
   include_internal: booleanParam("false", "Also stream internal events (step state changes, idle)."),
   include_qualified_name: booleanParam("true", "With `false`, `qualified_name` is omitted."),
+  include_children: booleanParam(
+    "false",
+    "Also stream the events of the runs this one started with `ctx.runWorkflow`, interleaved, each envelope with its `handler_id` (children's frames carry no SSE id: the cursor is the parent's).",
+  ),
   after_sequence: described(
     z.string().regex(AFTER_SEQUENCE_PATTERN, "Expected an integer >= -1 or `now`").default("-1"),
     "Stream events whose sequence is greater; -1 = from the first, `now` = only later events.",

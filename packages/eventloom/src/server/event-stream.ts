@@ -23,6 +23,8 @@ export interface EventStreamOptions {
   pageSize: number;
   /** Called once when the stream ends, whatever the reason. */
   onEnd?: () => void;
+  /** Each envelope carries `handler_id`; `"child"`: also no SSE ids (include_children). */
+  tagged?: "parent" | "child";
 }
 
 /** A stream the server can end (on shutdown). */
@@ -85,7 +87,9 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
       cursor = row.sequence;
       const e = envelope(row);
       if (e.internal && !o.includeInternal) continue;
-      text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
+      const json = o.tagged ? `{"handler_id":${JSON.stringify(o.handlerId)},${e.json.slice(1)}` : e.json;
+      const id = o.tagged === "child" ? "" : `id: ${row.sequence}\n`;
+      text += o.sse ? `${id}data: ${json}\n\n` : `${json}\n`;
       if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
         const next = i + 1 < events.length || (await rows(cursor, 1)).length > 0;

@@ -67,6 +67,7 @@ describe("OpenAPI document", () => {
       "sse",
       "include_internal",
       "include_qualified_name",
+      "include_children",
       "after_sequence",
       "acquire_timeout",
     ]);

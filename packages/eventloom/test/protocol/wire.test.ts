@@ -179,6 +179,7 @@ describe("query parsing", () => {
       sse: true,
       include_internal: false,
       include_qualified_name: true,
+      include_children: false,
       after_sequence: -1,
     });
   });

@@ -12,7 +12,7 @@ import {
   Workflow,
 } from "../../../src/core/index.js";
 import type { WorkflowServer } from "../../../src/server/index.js";
-import { callJson, makeServer, until } from "../helpers.js";
+import { call, callJson, type Envelope, makeServer, readNdjson, until } from "../helpers.js";
 
 const servers: WorkflowServer[] = [];
 afterEach(async () => {
@@ -154,4 +154,23 @@ it("with { wait: false } the step gets the child's handler id and goes on", asyn
     status: "running",
     parent_handler_id: body["handler_id"],
   });
+});
+
+it("include_children=true interleaves the children's events, each envelope with its handler_id", async () => {
+  const s = server();
+  const { body } = await callJson<{ handler_id: string }>(s, "POST", "/workflows/research/run-nowait", {
+    start_event: { texts: ["x", "y"] },
+  });
+  const res = await call(s, "GET", `/events/${body.handler_id}?sse=false&include_children=true`);
+  expect(res.status).toBe(200);
+  const envelopes = (await readNdjson(res)) as (Envelope & { handler_id: string })[];
+  const byHandler = new Map<string, string[]>();
+  for (const e of envelopes) byHandler.set(e.handler_id, [...(byHandler.get(e.handler_id) ?? []), e.type]);
+  expect(byHandler.size).toBe(3);
+  expect(byHandler.get(body.handler_id)?.at(-1)).toBe("StopEvent");
+  const children = [...byHandler.keys()].filter((id) => id !== body.handler_id);
+  for (const id of children) expect(byHandler.get(id)).toEqual(["StopEvent"]);
+  // Without it: the parent's events only, as before.
+  const plain = await readNdjson(await call(s, "GET", `/events/${body.handler_id}?sse=false`));
+  expect(plain.every((e) => !("handler_id" in e))).toBe(true);
 });
