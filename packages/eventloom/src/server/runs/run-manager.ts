@@ -69,12 +69,9 @@ export class RunManager implements OwnedRuns {
       send: (id, event) => this.send(id, event, null),
       cancel: (id) => this.cancel(id, false),
     });
-    const waker = new Waker({
-      ...options,
-      shared: options.ownership.shared,
-      wake: (id) => this.#wakeReleased(id),
-    });
-    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, waker);
+    // A released run whose timer is due is loaded (it arms its timers), unless it is here.
+    const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
+    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -252,7 +249,7 @@ export class RunManager implements OwnedRuns {
   suspendAll(): void {
     this.#closing = true;
     for (const run of this.#live.values()) {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
       run.handler?.suspend();
       // Stopped in good order: this resume did not take the process down, so it does not count.
       if (run.resumeAttempts > 0 && run.engine) {
@@ -295,7 +292,7 @@ export class RunManager implements OwnedRuns {
   #drop(handlerId: string): LiveRun | undefined {
     const run = this.#live.get(handlerId);
     if (!run) return undefined;
-    this.#clearIdle(run);
+    this.#idle.disarm(run);
     run.handler?.suspend();
     this.#live.delete(handlerId);
     return run;
@@ -379,7 +376,7 @@ export class RunManager implements OwnedRuns {
       } catch (error) {
         failure = error;
       }
-      this.#clearIdle(live);
+      this.#idle.disarm(live);
       if (failure === null) this.#children.ended(live);
       if (this.#live.get(handlerId) === live) {
         this.#live.delete(handlerId);
@@ -397,7 +394,7 @@ export class RunManager implements OwnedRuns {
     if (state.status === "running" && state.idle && !this.#closing) {
       this.#idle.arm(run, () => void this.#release(run));
     } else {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
     }
   }
 
@@ -410,15 +407,6 @@ export class RunManager implements OwnedRuns {
       scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
       acquire: (id) => this.acquire(id),
     });
-  }
-
-  #clearIdle(run: LiveRun): void {
-    this.#idle.disarm(run);
-  }
-
-  /** A released run's timer is due: it is loaded and resumed (it arms its timers), unless it is here. */
-  async #wakeReleased(handlerId: string): Promise<void> {
-    if (!this.#live.has(handlerId) && !this.#closing) await this.acquire(handlerId);
   }
 
   #drainInbox(run: LiveRun): Promise<void> {

@@ -5,6 +5,8 @@ import type { ServerLogger } from "../logger.js";
 
 export interface WakerOptions {
   store: Pick<Store, "dueWakes">;
+  /** Several processes share the store (see {@link WakerOptions.shared}). */
+  ownership: { readonly shared: boolean };
   clock: Clock;
   logger: ServerLogger;
   /** Wakes a released run (loads and resumes it); resolves when that is done or failed. */
@@ -15,10 +17,16 @@ export interface WakerOptions {
    * Several processes share the store: a read looks `lookaheadMs` ahead and is repeated every half
    * of it, for the runs other processes released. Alone, this process notes every release itself:
    * a read looks as far as its page goes, and the next one comes only when that page runs out.
+   * Default: `ownership.shared`.
    */
-  shared: boolean;
+  shared?: boolean;
   /** How far ahead a read on a shared store looks, in ms (30 s). */
   lookaheadMs?: number;
+  /**
+   * A run is loaded this long before its wake time (250 ms), so that loading it (store reads, a
+   * lease) is done when its own timer, armed by the engine at the exact time, fires.
+   */
+  leadMs?: number;
 }
 
 /**
@@ -46,7 +54,13 @@ export class Waker {
   #closed = false;
 
   constructor(options: WakerOptions) {
-    this.#o = { pageSize: 1000, lookaheadMs: 30_000, ...options };
+    this.#o = {
+      pageSize: 1000,
+      lookaheadMs: 30_000,
+      leadMs: 250,
+      shared: options.ownership.shared,
+      ...options,
+    };
   }
 
   /** Wakes waiting in memory now (at most about two pages). */
@@ -125,7 +139,7 @@ export class Waker {
   /** One timer: for the earliest wake, or the next read, whichever comes first. */
   #arm(): void {
     if (this.#closed) return;
-    const at = Math.min(this.#due[0]?.wakeAt ?? Number.POSITIVE_INFINITY, this.#nextRead);
+    const at = Math.min((this.#due[0]?.wakeAt ?? Number.POSITIVE_INFINITY) - this.#o.leadMs, this.#nextRead);
     if (at === Number.POSITIVE_INFINITY) return;
     if (this.#timer !== null && at >= this.#timerAt) return;
     if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
@@ -139,7 +153,7 @@ export class Waker {
     if (this.#closed) return;
     const now = this.#o.clock.now();
     let n = 0;
-    while (n < this.#due.length && (this.#due[n] as DueWake).wakeAt <= now) n++;
+    while (n < this.#due.length && (this.#due[n] as DueWake).wakeAt - this.#o.leadMs <= now) n++;
     for (const { handlerId } of this.#due.splice(0, n)) {
       void this.#o
         .wake(handlerId)
