@@ -395,6 +395,10 @@ export const HandlersQuerySchema = z.object({
     z.enum(["true", "false"]).optional(),
     "`true`: only blocked handlers (running, but unable to go on with the code now loaded); `false`: none of them.",
   ).transform((v) => (v === undefined ? undefined : v === "true")),
+  parent_handler_id: described(
+    z.string().min(1).optional(),
+    "Only the children of this handler: the runs its steps started with `ctx.runWorkflow`.",
+  ),
 });
 export type HandlersQuery = z.output<typeof HandlersQuerySchema>;
 export type HandlersQueryInput = z.input<typeof HandlersQuerySchema>;

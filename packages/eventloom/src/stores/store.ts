@@ -116,6 +116,8 @@ export interface ListHandlersQuery {
    * `result: null` and `resultTruncated: true`. Missing: whole results.
    */
   maxResultBytes?: number;
+  /** Only the children of this handler (`ctx.runWorkflow`); missing: all. */
+  parentHandlerId?: string;
 }
 
 /**

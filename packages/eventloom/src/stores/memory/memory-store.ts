@@ -26,6 +26,7 @@ interface HandlerEntry {
   completedAt: string | null;
   blocked: boolean;
   wakeAt: number | null;
+  parentHandlerId: string | null;
   json: string;
 }
 
@@ -80,6 +81,7 @@ export class MemoryStore implements Store {
           completedAt: normalized.completedAt,
           blocked: normalized.blocked != null,
           wakeAt: normalized.status === "running" ? (normalized.wakeAt ?? null) : null,
+          parentHandlerId: normalized.parentHandlerId ?? null,
           json: JSON.stringify(normalized),
         },
       };
@@ -145,6 +147,7 @@ export class MemoryStore implements Store {
       if (statuses !== null && !statuses.has(entry.status)) continue;
       if (names !== null && !names.has(entry.workflowName)) continue;
       if (query.blocked !== undefined && entry.blocked !== query.blocked) continue;
+      if (query.parentHandlerId !== undefined && entry.parentHandlerId !== query.parentHandlerId) continue;
       if (
         after !== null &&
         compareNewestFirst(entry.startedAt, handlerId, after.startedAt, after.handlerId) >= 0

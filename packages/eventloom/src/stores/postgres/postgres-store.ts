@@ -238,6 +238,7 @@ export class PostgresStore implements Store, LeaseStore {
       query.limit + 1,
       String(query.maxResultBytes ?? Number.MAX_SAFE_INTEGER),
       query.blocked ?? null,
+      query.parentHandlerId ?? null,
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

@@ -131,6 +131,7 @@ export function buildStatements(schema: string) {
         AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
         AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))
         AND ($7::boolean IS NULL OR (blocked IS NOT NULL) = $7::boolean)
+        AND ($8::text IS NULL OR parent_handler_id = $8::text)
       ORDER BY started_at DESC, handler_id DESC
       LIMIT $5`,
 
@@ -138,6 +139,7 @@ export function buildStatements(schema: string) {
     listBlockedHandlers: `
       SELECT ${LISTED_COLUMNS} FROM ${t.handlers}
       WHERE blocked IS NOT NULL AND ($7::boolean IS NOT NULL)
+        AND ($8::text IS NULL OR parent_handler_id = $8::text)
         AND ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
         AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))

@@ -80,6 +80,7 @@ export interface ListingShape {
   names: number;
   cursor: boolean;
   blocked: boolean | undefined;
+  parent?: boolean;
 }
 
 // A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite.
@@ -97,6 +98,7 @@ export function listingSql(shape: ListingShape): string {
   const where: string[] = [];
   if (shape.statuses > 0) where.push(`status IN (${placeholders(shape.statuses)})`);
   if (shape.names > 0) where.push(`workflow_name IN (${placeholders(shape.names)})`);
+  if (shape.parent) where.push("parent_handler_id = ?");
   if (shape.cursor) where.push("(started_at, handler_id) < (?, ?)");
   if (shape.blocked === true) where.push("blocked IS NOT NULL");
   if (shape.blocked === false) where.push("blocked IS NULL");

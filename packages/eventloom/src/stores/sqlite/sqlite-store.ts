@@ -182,6 +182,7 @@ export class SqliteStore implements Store {
     const names = [...new Set(query.workflowName ?? [])];
     const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;
     const params: (string | number)[] = [cap, cap, ...statuses, ...names];
+    if (query.parentHandlerId !== undefined) params.push(query.parentHandlerId);
     if (after !== null) params.push(after.startedAt, after.handlerId);
     params.push(query.limit + 1);
     const shape: ListingShape = {
@@ -189,6 +190,7 @@ export class SqliteStore implements Store {
       names: names.length,
       cursor: after !== null,
       blocked: query.blocked,
+      parent: query.parentHandlerId !== undefined,
     };
     const rows = this.#use((opened) => this.#listing(opened, shape).all(...params)) as HandlerRow[];
     const more = rows.length > query.limit;
@@ -372,7 +374,7 @@ export class SqliteStore implements Store {
   }
 
   #listing(opened: Opened, shape: ListingShape): Statement {
-    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}`;
+    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}:${shape.parent ? 1 : 0}`;
     let statement = opened.listings.get(key);
     if (statement === undefined) {
       statement = opened.db.prepare(listingSql(shape));

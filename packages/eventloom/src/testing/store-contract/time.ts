@@ -27,6 +27,31 @@ export function timeContract(current: () => Store): void {
     });
   });
 
+  describe("children", () => {
+    it("lists only the children of a handler with parentHandlerId, newest first, with other filters", async () => {
+      await store.commit({
+        handlers: [
+          handlerRecord("p"),
+          handlerRecord("c1", { parentHandlerId: "p", startedAt: "2024-10-21T14:32:16.000Z" }),
+          handlerRecord("c2", {
+            parentHandlerId: "p",
+            startedAt: "2024-10-21T14:32:17.000Z",
+            status: "completed",
+            completedAt: "2024-10-21T14:32:18.000Z",
+          }),
+          handlerRecord("other", { parentHandlerId: "q" }),
+        ],
+      });
+      const ids = async (q: Parameters<Store["listHandlers"]>[0]) =>
+        (await store.listHandlers(q)).handlers.map((h) => h.handlerId);
+      expect(await ids({ limit: 10, parentHandlerId: "p" })).toEqual(["c2", "c1"]);
+      expect(await ids({ limit: 10, parentHandlerId: "p", status: ["running"] })).toEqual(["c1"]);
+      expect(await ids({ limit: 10, parentHandlerId: "none" })).toEqual([]);
+      const first = await store.listHandlers({ limit: 1, parentHandlerId: "p" });
+      expect(await ids({ limit: 10, parentHandlerId: "p", cursor: first.nextCursor })).toEqual(["c1"]);
+    });
+  });
+
   describe("dueWakes", () => {
     it("gives the running handlers whose wake time has come, earliest first, at most `limit`", async () => {
       await store.commit({
