@@ -1,3 +1,5 @@
+import { ChildWorkflowEnded, childOutcome } from "./child-runs.js";
+import { dueTime, type SendLater } from "./delayed-events.js";
 import type { Execution, StepHost, WaitForEventOptions } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
 import type { RunState } from "./run-state.js";
@@ -5,6 +7,7 @@ import { parseRunState } from "./state-codec.js";
 import { createStateStore, type StateStore } from "./state-store.js";
 import { UndeclaredEventError } from "./step-results.js";
 import { pipeText, type StreamTextOptions } from "./text-stream.js";
+import { never } from "./waiters.js";
 import type { StateOf, WorkflowDefinition } from "./workflow-definition.js";
 
 export type { WaitForEventOptions } from "./engine-types.js";
@@ -57,9 +60,57 @@ export class StepContext<S = Record<string, unknown>> {
     return this.#exec.item.attempt;
   }
 
-  /** Queues an event for the steps that accept it (or for one step). It must be in this step's `emits`. */
-  sendEvent(event: WorkflowEvent, options: { step?: string } = {}): void {
-    this.#engine.sendFromStep(this.#exec, event, options.step ?? null);
+  /**
+   * Queues an event for the steps that accept it (or for one step). It must be in this step's `emits`.
+   * With `delay` (seconds) or `at` (a Date or ISO 8601 time) it is a durable timer: the event is
+   * delivered then, once, even across restarts, and a run waiting only on timers is released from
+   * memory like one waiting for a person. A step that runs again does not set its timers twice.
+   *
+   * @example ctx.sendEvent(Remind.create({}), { delay: 3 * 24 * 3600 });
+   */
+  sendEvent(event: WorkflowEvent, options: { step?: string } & SendLater = {}): void {
+    const at = dueTime(options, this.#engine.now());
+    this.#engine.sendFromStep(this.#exec, event, options.step ?? null, at);
+  }
+
+  /**
+   * Starts another registered workflow as its own handler (its record's `parentHandlerId` is this
+   * run) and resolves to its result, or rejects with a {@link ChildWorkflowError} when it fails or
+   * is cancelled. Like `waitForEvent`, the step suspends durably and runs again from its start when
+   * the child ends; the child is started once, whatever happens to the parent. With
+   * `{ wait: false }` it resolves at once with the child's `handlerId` and the step goes on.
+   *
+   * @example const summary = await ctx.runWorkflow("summarize", StartEvent.create({ url }));
+   */
+  runWorkflow(
+    workflow: string | { readonly name: string },
+    start: WorkflowEvent,
+    options: { id?: string; wait: false },
+  ): Promise<{ handlerId: string }>;
+  runWorkflow(
+    workflow: string | { readonly name: string },
+    start: WorkflowEvent,
+    options?: { id?: string; wait?: true },
+  ): Promise<unknown>;
+  async runWorkflow(
+    workflow: string | { readonly name: string },
+    start: WorkflowEvent,
+    options: { id?: string; wait?: boolean } = {},
+  ): Promise<unknown> {
+    const wait = options.wait !== false;
+    const name = typeof workflow === "string" ? workflow : workflow.name;
+    const call = this.#engine.startChild(this.#exec, {
+      workflow: name,
+      start,
+      handlerId: options.id ?? null,
+      wait,
+    });
+    if (!call) return never();
+    if (!wait) return { handlerId: call.handlerId };
+    const ended = await this.#engine.waitFor(this.#exec, ChildWorkflowEnded, {
+      requirements: { handler_id: call.handlerId },
+    });
+    return childOutcome(ended);
   }
 
   /** Publishes an event to whoever streams the run. */

@@ -1,6 +1,7 @@
+import type { ChildRequest } from "./child-runs.js";
 import type { Clock } from "./clock.js";
 import type { EventDefinition, WorkflowEvent } from "./events.js";
-import type { JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
+import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
 import type { WorkflowDefinition } from "./workflow-definition.js";
 
 /** What a journal sees of the run that calls it. */
@@ -26,7 +27,12 @@ export interface StepHost extends RunView {
   readonly isLive: boolean;
   setStore(exec: Execution | null, next: Record<string, JsonValue>): void;
   signalOf(exec: Execution): AbortSignal;
-  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null): void;
+  /** `at` (epoch ms): a durable timer that delivers the event then; null: now. */
+  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null, at: number | null): void;
+  /** Now, on the run's clock (epoch ms). */
+  now(): number;
+  /** `ctx.runWorkflow`: records the call (or finds it again); null when the execution is stale. */
+  startChild(exec: Execution, request: ChildRequest): ChildCall | null;
   writeToStream(exec: Execution, event: WorkflowEvent): void;
   collect(
     exec: Execution,
@@ -87,5 +93,9 @@ export interface Execution {
   /** Created when the step first reads `ctx.signal`. */
   controller: AbortController | null;
   waitCalls: number;
+  /** Delayed sends of this execution so far (their index names their timer). */
+  laterCalls?: number;
+  /** `runWorkflow` calls of this execution so far (their index names their child). */
+  childCalls?: number;
   timer: unknown;
 }

@@ -1,3 +1,4 @@
+export { ChildWorkflowError } from "./child-runs.js";
 export { type Clock, systemClock } from "./clock.js";
 export { Context, StepContext, type WaitForEventOptions } from "./context.js";
 export type { RunJournal } from "./engine-types.js";

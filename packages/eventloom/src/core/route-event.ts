@@ -1,4 +1,8 @@
 import type { WorkflowEvent } from "./events.js";
+
+/** `ChildWorkflowEnded`'s name (child-runs.ts), written out: that module imports the engine's types. */
+const CHILD_ENDED = "eventloom.ChildWorkflowEnded";
+
 import * as queues from "./run-queues.js";
 import type { RunState, Waiter } from "./run-state.js";
 import * as waiters from "./waiters.js";
@@ -29,6 +33,8 @@ export function routeEvent(
     queues.queueOf(state, step.name).push(queues.newItem(state, step.name, event));
     taken = true;
   }
-  if (!taken && from === "outside") waiters.keepUnclaimed(state, event);
+  // A child's end nobody waits for (`{ wait: false }`) is not kept for a later wait.
+  if (!taken && from === "outside" && event.qualifiedName !== CHILD_ENDED)
+    waiters.keepUnclaimed(state, event);
   return waiter;
 }

@@ -1,5 +1,7 @@
+import { addChild, type ChildRequest, ChildWorkflowEnded, childEnded } from "./child-runs.js";
 import { collectInto, releaseCollected } from "./collect-events.js";
 import { StepContext } from "./context.js";
+import { addDelayed, forgetDelivered, takeDue } from "./delayed-events.js";
 import { EngineTimers } from "./engine-timers.js";
 import type { Execution, RunEngineOptions, StepHost, WaitForEventOptions } from "./engine-types.js";
 import {
@@ -21,7 +23,7 @@ import { routeEvent } from "./route-event.js";
 import * as outcomes from "./run-outcomes.js";
 import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
-import type { JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
+import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
 import { type RunTimer, retryKey, runTimers, waitKey } from "./run-timers.js";
 import {
   callStep,
@@ -124,6 +126,7 @@ export class RunEngine implements StepHost {
   /** Delivers an event from outside. Validation of the step and the run's status is the handler's. */
   deliver(event: WorkflowEvent, step: string | null): void {
     if (!this.#live) return;
+    if (event.qualifiedName === ChildWorkflowEnded.name) childEnded(this.state, event);
     this.#dispatch(event, "outside", step);
     this.#changed();
   }
@@ -158,12 +161,20 @@ export class RunEngine implements StepHost {
     return this.#live && this.#executions.get(exec.item.id) === exec;
   }
 
-  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null): void {
+  sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null, at: number | null): void {
     if (!this.isCurrent(exec)) return;
     checkEmits(this.workflow.getStep(exec.item.step), exec.item.step, event, "sent");
     this.#checkSize(exec, event);
-    this.#dispatch(event, "step", step);
+    if (at === null) this.#dispatch(event, "step", step);
+    else this.#armNew(addDelayed(this.state, exec, event, step, at));
     this.#changed();
+  }
+
+  startChild(exec: Execution, request: ChildRequest): ChildCall | null {
+    if (!this.isCurrent(exec)) return null;
+    const call = addChild(this.state, exec, request);
+    this.#changed();
+    return call;
   }
 
   writeToStream(exec: Execution, event: WorkflowEvent): void {
@@ -221,7 +232,7 @@ export class RunEngine implements StepHost {
     }
     if (!existing) {
       if (options.waiterEvent) this.#checkSize(exec, options.waiterEvent);
-      const waiter = waiters.newWaiter(id, exec.item, def, options, this.#now());
+      const waiter = waiters.newWaiter(id, exec.item, def, options, this.now());
       s.waiters[id] = waiter;
       const answer = waiters.claimUnclaimed(s, waiter);
       if (answer) {
@@ -238,7 +249,7 @@ export class RunEngine implements StepHost {
     return waiters.never();
   }
 
-  #now(): number {
+  now(): number {
     return this.#options.clock.now();
   }
 
@@ -270,7 +281,7 @@ export class RunEngine implements StepHost {
   }
 
   #startItem(step: StepDeclaration, item: QueuedItem): void {
-    queues.markInFlight(this.state, item, this.#now());
+    queues.markInFlight(this.state, item, this.now());
     const exec: Execution = { item, controller: null, waitCalls: 0, timer: undefined };
     this.#executions.set(item.id, exec);
     this.#publish(stepState(item, "running", null), true);
@@ -293,7 +304,9 @@ export class RunEngine implements StepHost {
     this.#busy.set(exec.item.step, (this.#busy.get(exec.item.step) ?? 1) - 1);
   }
 
+  /** The item is done for good: its waiters and its delivered timers go. */
   #dropWaitersOf(itemId: string): void {
+    forgetDelivered(this.state, itemId);
     for (const id of waiters.waiterIdsOf(this.state, itemId)) {
       delete this.state.waiters[id];
       this.#timers.disarm(waitKey(id));
@@ -331,7 +344,7 @@ export class RunEngine implements StepHost {
     const retried = policy !== null && retryable(policy, item, error);
     this.#options.journal?.stepFailed?.(this, { step: step.name, attempt: item.attempt, error, retried });
     if (policy && retried) {
-      const at = this.#now() + retryDelayMs(policy, item.attempt + 1, this.#options.random);
+      const at = this.now() + retryDelayMs(policy, item.attempt + 1, this.#options.random);
       this.state.retries[item.id] = { ...item, attempt: item.attempt + 1, at };
       this.#arm({ kind: "retry", key: retryKey(item.id), id: item.id, at });
       this.#changed();
@@ -346,7 +359,21 @@ export class RunEngine implements StepHost {
   #arm(timer: RunTimer): void {
     if (timer.kind === "deadline") this.#timers.arm(timer, () => this.#timedOut());
     else if (timer.kind === "retry") this.#timers.arm(timer, () => this.#fired(queues.retryDue, timer.id));
-    else this.#timers.arm(timer, () => this.#fired(queues.waiterExpired, timer.id));
+    else if (timer.kind === "wait")
+      this.#timers.arm(timer, () => this.#fired(queues.waiterExpired, timer.id));
+    else this.#timers.arm(timer, () => this.#delayedDue(timer.id));
+  }
+
+  #armNew(timer: RunTimer | null): void {
+    if (timer) this.#arm(timer);
+  }
+
+  /** A durable timer is due: its event is dispatched as the step's send would have been. */
+  #delayedDue(id: string): void {
+    const timer = this.#live ? takeDue(this.state, id) : null;
+    if (!timer) return;
+    this.#dispatch(timer.event, "step", timer.step);
+    this.#changed();
   }
 
   /** A retry's or a waiter's timer fired: `apply` changes the state (false: nothing to do). */
@@ -387,7 +414,7 @@ export class RunEngine implements StepHost {
   }
 
   #publish(event: WorkflowEvent, internal: boolean): void {
-    const published = publishedEvent(this.workflow, this.state, event, internal, this.#now());
+    const published = publishedEvent(this.workflow, this.state, event, internal, this.now());
     this.#pending.push(published);
     this.history?.push(published);
   }

@@ -76,6 +76,7 @@ export function settle(state: RunState, outcome: RunOutcome): void {
   state.inFlight = {};
   state.retries = {};
   state.waiters = {};
+  if (state.delayed) state.delayed = {};
   state.collected = {};
   state.idle = false;
 }

@@ -39,6 +39,34 @@ export interface Waiter {
   expired: boolean;
 }
 
+/** An event a step sent with `{ delay | at }`: a durable timer of the run. */
+export interface DelayedEvent {
+  /** `<item id>:t<call index>`: the n-th delayed send of one step execution. */
+  id: string;
+  itemId: string;
+  event: WorkflowEvent;
+  /** The step it is sent to, or null: every step that accepts it. */
+  step: string | null;
+  /** Epoch milliseconds when it is delivered. */
+  at: number;
+  /** Delivered while the step that set it may still run again (kept so that it is not set twice). */
+  delivered: boolean;
+}
+
+/** A `ctx.runWorkflow` call: the child run it started (the server starts it from here). */
+export interface ChildCall {
+  /** `<item id>:c<call index>`: the n-th call of one step execution. */
+  id: string;
+  /** The child's handler id (given, or made from the run id and the call). */
+  handlerId: string;
+  workflow: string;
+  start: WorkflowEvent;
+  /** The calling step waits for the child's end (false: `{ wait: false }`). */
+  wait: boolean;
+  /** The child's end was taken in. */
+  ended: boolean;
+}
+
 /** How a run ended. */
 export interface RunOutcome {
   status: Exclude<RunStatus, "running">;
@@ -80,6 +108,10 @@ export interface RunState {
    */
   collected: Record<string, { itemId: string; event: WorkflowEvent; consumedBy: string | null }[]>;
   waiters: Record<string, Waiter>;
+  /** Durable timers: events sent with `{ delay | at }`, by id. Missing in states stored before them. */
+  delayed?: Record<string, DelayedEvent>;
+  /** Child runs started with `ctx.runWorkflow`, by call id. Missing in states stored before them. */
+  children?: Record<string, ChildCall>;
   /** Outside events no step and no waiter took yet; a later `waitForEvent` may claim them. */
   unclaimed: WorkflowEvent[];
   /** The user's state (`ctx.store`). */

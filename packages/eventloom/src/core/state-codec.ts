@@ -48,6 +48,32 @@ export const runStateSchema = z.object({
       expired: z.boolean(),
     }),
   ),
+  delayed: z
+    .record(
+      z.string(),
+      z.object({
+        id: z.string(),
+        itemId: z.string(),
+        event,
+        step: z.string().nullable(),
+        at: z.number(),
+        delivered: z.boolean(),
+      }),
+    )
+    .optional(),
+  children: z
+    .record(
+      z.string(),
+      z.object({
+        id: z.string(),
+        handlerId: z.string(),
+        workflow: z.string(),
+        start: event,
+        wait: z.boolean(),
+        ended: z.boolean(),
+      }),
+    )
+    .optional(),
   unclaimed: z.array(event),
   store: z.record(z.string(), json),
   idle: z.boolean(),

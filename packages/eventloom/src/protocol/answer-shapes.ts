@@ -60,6 +60,9 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   result_truncated: optional(isTrue),
   waiting_for: optional(object({ sequence: natural, type: string, qualified_name: string, value: record })),
   start_event: optional(nullable(object({ type: string, qualified_name: string, value: record }))),
+  parent_handler_id: optional(nullable(string)),
+  schedule_id: optional(nullable(string)),
+  queued: optional(isTrue),
 });
 
 /** One page of handlers (`HandlerListSchema`). */

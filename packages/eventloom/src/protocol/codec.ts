@@ -47,6 +47,12 @@ export interface HandlerInfo {
   blocked?: BlockedInfo | null;
   /** True in a listing whose `result` was left out for its size (read the handler for it). */
   resultTruncated?: boolean;
+  /** The handler whose step started this run with `ctx.runWorkflow`; null (or missing) otherwise. */
+  parentHandlerId?: string | null;
+  /** The schedule whose fire time started this run; null (or missing) otherwise. */
+  scheduleId?: string | null;
+  /** True while the run waits for its workflow's concurrency limit (it runs nothing yet). */
+  queued?: boolean;
   /**
    * GET /handlers/{handler_id} only: the event the handler's latest run started with; null when the
    * store kept none (a run started before it kept them, or not started by a request).
@@ -118,6 +124,10 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
     const e = record.startEvent;
     data.start_event = e && { type: e.type, qualified_name: e.qualifiedName, value: e.value };
   }
+  // Only when set: records of runs without a parent, a schedule or a queue keep their shape.
+  if (record.parentHandlerId) data.parent_handler_id = record.parentHandlerId;
+  if (record.scheduleId) data.schedule_id = record.scheduleId;
+  if (record.queued) data.queued = true;
   return data;
 }
 
@@ -145,6 +155,9 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
     const e = data.start_event;
     info.startEvent = e && { type: e.type, qualifiedName: e.qualified_name, value: e.value };
   }
+  if (data.parent_handler_id) info.parentHandlerId = data.parent_handler_id;
+  if (data.schedule_id) info.scheduleId = data.schedule_id;
+  if (data.queued) info.queued = true;
   return info;
 }
 

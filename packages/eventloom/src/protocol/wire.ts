@@ -100,6 +100,18 @@ export const HandlerDataSchema = named(
         .optional(),
       "GET /handlers/{handler_id} only: the event the handler's latest run started with (its short name, qualified name and fields), to show it or start the run again; null when the store kept none (a run started before the server kept them, or not by a request).",
     ),
+    parent_handler_id: described(
+      z.string().nullable().optional(),
+      "The handler whose step started this run with `ctx.runWorkflow`; missing otherwise. Its children: GET /handlers?parent_handler_id=…",
+    ),
+    schedule_id: described(
+      z.string().nullable().optional(),
+      "The schedule whose fire time started this run; missing otherwise.",
+    ),
+    queued: described(
+      z.literal(true).optional(),
+      "The run waits for its workflow's concurrency limit (status `running`, nothing runs yet).",
+    ),
   }),
   "HandlerData",
   "A handler: one workflow run (or a chain of continued runs) under a stable id.",
@@ -392,6 +404,10 @@ export const EventsQuerySchema = z.object({
     "false",
     "Also stream the text deltas steps write with `ctx.streamText`, which are not stored: SSE frames `event: delta` without an `id`, or NDJSON lines without a `sequence`, `{id, attempt, offset, delta}`.",
   ),
+  include_children: booleanParam(
+    "false",
+    "Also stream the events of the runs this one started with `ctx.runWorkflow`, interleaved, each envelope with its `handler_id` (children's frames carry no SSE id: the cursor is the parent's).",
+  ),
   after_sequence: described(
     z.string().regex(AFTER_SEQUENCE_PATTERN, "Expected an integer >= -1 or `now`").default("-1"),
     "Stream events whose sequence is greater; -1 = from the first, `now` = only later events.",
@@ -429,6 +445,10 @@ export const HandlersQuerySchema = z.object({
     z.enum(["true", "false"]).optional(),
     "`true`: only running handlers whose latest events ask for input that no step has taken up since, each with `waiting_for`; a page may then hold fewer than `limit` handlers (follow `next_cursor`).",
   ).transform((v) => (v === undefined ? undefined : v === "true")),
+  parent_handler_id: described(
+    z.string().min(1).optional(),
+    "Only the children of this handler: the runs its steps started with `ctx.runWorkflow`.",
+  ),
 });
 export type HandlersQuery = z.output<typeof HandlersQuerySchema>;
 export type HandlersQueryInput = z.input<typeof HandlersQuerySchema>;

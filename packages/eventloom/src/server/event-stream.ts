@@ -30,6 +30,8 @@ export interface EventStreamOptions {
    * Missing: no deltas.
    */
   liveText?: () => LiveText | null;
+  /** Each envelope carries `handler_id`; `"child"`: also no SSE ids (include_children). */
+  tagged?: "parent" | "child";
 }
 
 /** A stream the server can end (on shutdown). */
@@ -95,7 +97,9 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
       cursor = row.sequence;
       const e = envelope(row);
       if (!e.internal || o.includeInternal) {
-        text += o.sse ? `id: ${row.sequence}\ndata: ${e.json}\n\n` : `${e.json}\n`;
+        const json = o.tagged ? `{"handler_id":${JSON.stringify(o.handlerId)},${e.json.slice(1)}` : e.json;
+        const id = o.tagged === "child" ? "" : `id: ${row.sequence}\n`;
+        text += o.sse ? `${id}data: ${json}\n\n` : `${json}\n`;
       }
       text += deltas.take(cursor);
       if (e.internal && !o.includeInternal) continue;

@@ -17,6 +17,11 @@ export interface HandlerRowColumns {
   workflow_version: string | null;
   blocked: string | null;
   result_truncated?: unknown;
+  wake_at?: number | string | null;
+  parent_handler_id?: string | null;
+  schedule_id?: string | null;
+  limit_key?: string | null;
+  queued?: number | boolean | null;
 }
 
 /** A row of `idempotency_keys`. */
@@ -46,6 +51,16 @@ export function toRecord(row: HandlerRowColumns): HandlerRecord {
     blocked: row.blocked === null ? null : (JSON.parse(row.blocked) as BlockedInfo),
   };
   if (row.result_truncated) record.resultTruncated = true;
+  return withRunLinks(record, row);
+}
+
+/** The columns of migration 5 (SQLite) / 7 (Postgres): timers, parents, schedules, limits. */
+function withRunLinks(record: HandlerRecord, row: HandlerRowColumns): HandlerRecord {
+  record.wakeAt = row.wake_at == null ? null : Number(row.wake_at);
+  record.parentHandlerId = row.parent_handler_id ?? null;
+  record.scheduleId = row.schedule_id ?? null;
+  record.limitKey = row.limit_key ?? null;
+  record.queued = Boolean(row.queued);
   return record;
 }
 

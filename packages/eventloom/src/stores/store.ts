@@ -21,6 +21,20 @@ export interface HandlerRecord extends HandlerInfo {
    * keep it; missing reads as 0.
    */
   resumeAttempts?: number;
+  /**
+   * Epoch milliseconds of the earliest timer of a running, idle run (a delayed event, a retry, a
+   * waiter's timeout, its deadline): when a run released from memory must be woken. Null (or
+   * missing) otherwise. Not on the wire.
+   */
+  wakeAt?: number | null;
+  /** The run limit (`concurrency`) the run counts against: its workflow and key. Not on the wire. */
+  limitKey?: string | null;
+}
+
+/** A released run that must be woken at `wakeAt` (see {@link Store.dueWakes}). */
+export interface DueWake {
+  handlerId: string;
+  wakeAt: number;
 }
 
 /** An event sent from outside into a handler, recorded before it is acknowledged. */
@@ -102,6 +116,8 @@ export interface ListHandlersQuery {
    * `result: null` and `resultTruncated: true`. Missing: whole results.
    */
   maxResultBytes?: number;
+  /** Only the children of this handler (`ctx.runWorkflow`); missing: all. */
+  parentHandlerId?: string;
 }
 
 /**
@@ -184,6 +200,11 @@ export interface Store {
   listHandlers(query: ListHandlersQuery): Promise<HandlerPage>;
   /** Handlers whose status is `running`, for resuming them after a start; oldest first. */
   listRunning(): Promise<HandlerRecord[]>;
+  /**
+   * Running handlers whose `wakeAt` is at or before `before` (epoch ms), earliest first, at most
+   * `limit`: the next runs a server must wake (an index on `wake_at` makes it cheap).
+   */
+  dueWakes(before: number, limit: number): Promise<DueWake[]>;
 
   /** Events with `sequence > afterSequence`, in order, at most `limit` (a non-negative integer) of them. */
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;

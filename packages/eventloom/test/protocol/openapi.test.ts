@@ -69,6 +69,7 @@ describe("OpenAPI document", () => {
       "include_internal",
       "include_qualified_name",
       "include_deltas",
+      "include_children",
       "after_sequence",
       "acquire_timeout",
     ]);

@@ -180,6 +180,7 @@ describe("query parsing", () => {
       include_internal: false,
       include_qualified_name: true,
       include_deltas: false,
+      include_children: false,
       after_sequence: -1,
     });
   });

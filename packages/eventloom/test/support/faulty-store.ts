@@ -106,6 +106,9 @@ export class FaultyStore implements Store {
   listRunning(): Promise<HandlerRecord[]> {
     return this.inner.listRunning();
   }
+  dueWakes(before: number, limit: number) {
+    return this.inner.dueWakes(before, limit);
+  }
   readEventRows(handlerId: string, afterSequence: number, limit: number) {
     return this.inner.readEventRows(handlerId, afterSequence, limit);
   }

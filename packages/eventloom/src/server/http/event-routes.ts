@@ -2,6 +2,7 @@ import { UnknownStepError, WorkflowError, type WorkflowEvent } from "../../core/
 import { type LiveText, liveTextOf } from "../../core/text-stream.js";
 import { decodeIncomingEvent, parseEventsQuery, parseSendEventRequest } from "../../protocol/index.js";
 import { nothingAfter, openEventFeed } from "../event-stream.js";
+import { childIds, openFamilyFeed } from "../family-feed.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { Runtime, ServerContext } from "../server-context.js";
 import { type Answer, empty, json } from "./answer.js";
@@ -60,9 +61,8 @@ async function streamEvents(
           "x-accel-buffering": "no",
         }
       : { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-cache, no-transform" },
-    open: (onEnd) =>
-      openEventFeed({
-        onEnd,
+    open: (onEnd) => {
+      const options = {
         store: runtime.store,
         signals: runtime.signals,
         recent: runtime.recent,
@@ -75,7 +75,18 @@ async function streamEvents(
         clock: ctx.clock,
         pageSize: ctx.pageSize,
         ...(query.include_deltas ? { liveText: () => liveTextFor(runtime, handlerId) } : {}),
-      }),
+        onEnd,
+      };
+      if (!query.include_children) return openEventFeed(options);
+      const live = () => runtime.manager.live(handlerId);
+      return openFamilyFeed(options, async () => {
+        const ids = childIds(
+          live()?.engine ? (live()?.state ?? null) : await runtime.store.loadState(handlerId),
+        );
+        const exists = await Promise.all(ids.map((id) => runtime.store.getHandler(id)));
+        return ids.filter((_, i) => exists[i] !== null);
+      });
+    },
   };
 }
 

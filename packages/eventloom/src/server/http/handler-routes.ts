@@ -33,6 +33,7 @@ const listPage = (store: Store, query: HandlersQuery, limit: number, cursor: str
     cursor: cursor ?? null,
     maxResultBytes: LISTED_RESULT_MAX_BYTES,
     ...(query.blocked === undefined ? {} : { blocked: query.blocked }),
+    ...(query.parent_handler_id === undefined ? {} : { parentHandlerId: query.parent_handler_id }),
   });
 
 /** Every handler the filters match, newest first, read a largest page at a time. */

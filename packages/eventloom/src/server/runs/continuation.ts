@@ -3,6 +3,7 @@ import type { Store } from "../../stores/store.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { LiveRun } from "./live-run.js";
+import type { RunLinks } from "./run-links.js";
 
 /** A request to start a run (`run`, `run-nowait`). */
 export interface StartRequest {
@@ -17,6 +18,8 @@ export interface StartRequest {
   awaitEnd?: boolean;
   /** The request's idempotency key, written with the handler's first commit. */
   key?: ((run: LiveRun) => KeyWrite) | undefined;
+  /** Its parent, schedule and run limit (a child run, a scheduled run, a limited one). */
+  links?: RunLinks;
 }
 
 /** A started run, and (with `awaitEnd`) a promise of its durable end. */

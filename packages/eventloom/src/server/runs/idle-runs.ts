@@ -6,22 +6,23 @@ import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { CommitWriter } from "./commit-writer.js";
 import type { LiveRun } from "./live-run.js";
-import { Wakes } from "./wakes.js";
+import type { Waker } from "./waker.js";
 
 /**
  * The timers of idle runs: the idle timer that releases a run from memory after `idleReleaseMs`
- * without a change, and the wake-up timer of a released run (its earliest durable timer).
+ * without a change, and the waking of released runs at their earliest durable timer (the
+ * {@link Waker}: no timer per released run).
  */
 export class IdleRuns {
   readonly #clock: Clock;
   readonly #idleReleaseMs: number;
-  readonly #wakes: Wakes;
+  readonly #waker: Waker;
   #closed = false;
 
-  constructor(clock: Clock, idleReleaseMs: number) {
+  constructor(clock: Clock, idleReleaseMs: number, waker: Waker) {
     this.#clock = clock;
     this.#idleReleaseMs = idleReleaseMs;
-    this.#wakes = new Wakes(clock);
+    this.#waker = waker;
   }
 
   /** Whether idle runs are released at all (`idleReleaseMs` is finite). */
@@ -29,9 +30,14 @@ export class IdleRuns {
     return Number.isFinite(this.#idleReleaseMs);
   }
 
-  /** Released runs waiting for a timer. */
+  /** Wakes of released runs held in memory now (the next due ones only). */
   get wakeCount(): number {
-    return this.#wakes.size;
+    return this.#waker.size;
+  }
+
+  /** Starts waking released runs whose timers are due (after the server resumed what it had). */
+  startWaking(): void {
+    if (this.releases && !this.#closed) this.#waker.start();
   }
 
   /** Arms the run's idle timer, unless it is armed already; `release` is called when it fires. */
@@ -54,23 +60,19 @@ export class IdleRuns {
     }
   }
 
-  /** Calls `wake` at `at` (epoch ms) for a released run; none when `at` is null or after close. */
-  scheduleWake(handlerId: string, at: number | null, wake: () => void): void {
-    if (this.#closed) {
-      this.#wakes.cancel(handlerId);
-      return;
-    }
-    this.#wakes.schedule(handlerId, at, wake);
+  /** A run released from memory wakes at `at` (epoch ms; null: only an event wakes it). */
+  scheduleWake(handlerId: string, at: number | null): void {
+    if (!this.#closed) this.#waker.note(handlerId, at);
   }
 
   cancelWake(handlerId: string): void {
-    this.#wakes.cancel(handlerId);
+    this.#waker.cancel(handlerId);
   }
 
   /** No more idle or wake timers (the server is closing). */
   close(): void {
     this.#closed = true;
-    this.#wakes.clear();
+    this.#waker.close();
   }
 }
 

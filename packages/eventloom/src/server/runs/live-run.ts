@@ -8,6 +8,7 @@ import {
   type WorkflowHandler,
 } from "../../core/index.js";
 import type { RunEngine } from "../../core/run-engine.js";
+import { earliestTimer } from "../../core/run-timers.js";
 import { PublishedJsonWriter } from "../../protocol/index.js";
 import type { EventRow, HandlerRecord } from "../../stores/store.js";
 import { type ServerLogger, silentLogger } from "../logger.js";
@@ -16,6 +17,7 @@ import type { RegisteredWorkflow } from "../registry.js";
 import type { RunTracer } from "../tracing/index.js";
 import type { CommitSource } from "./commit-writer.js";
 import { recordError } from "./record-error.js";
+import { NO_LINKS, type RunLinks } from "./run-links.js";
 
 /** One run held in memory: the engine's journal and the commit writer's source for its handler. */
 export class LiveRun implements RunJournal, CommitSource {
@@ -39,6 +41,10 @@ export class LiveRun implements RunJournal, CommitSource {
   resumeAttempts = 0;
   /** The workflow version the run started on (its stored record's, for a resumed run). */
   workflowVersion: string | null = null;
+  /** Its parent, schedule and run limit: set at its start, kept in every record it writes. */
+  links: RunLinks = NO_LINKS;
+  /** Child calls this process has made sure of (started, or their end sent): see child-runs.ts. */
+  readonly childrenSeen = new Set<string>();
 
   constructor(
     handlerId: string,
@@ -120,6 +126,10 @@ export class LiveRun implements RunJournal, CommitSource {
       workflowVersion: this.workflowVersion,
       // A run that goes on is not blocked: its first commit clears what a process that could not run it wrote.
       blocked: null,
+      // A released idle run is woken then by whichever process reads it first (waker.ts).
+      wakeAt: !ended && state.idle ? earliestTimer(state) : null,
+      ...this.links,
+      queued: false,
     };
   }
 

@@ -1,3 +1,4 @@
+import { pendingChildren } from "../../core/child-runs.js";
 import type { Clock } from "../../core/index.js";
 import type { RunState } from "../../core/run-state.js";
 import { earliestTimer } from "../../core/run-timers.js";
@@ -115,8 +116,10 @@ export async function resumeStored(c: ResumeAllContext): Promise<void> {
     const state = entry ? await c.store.loadState(record.handlerId) : null;
     if (entry && !state) continue;
     const fits = entry && state && !record.blocked && checkFit(state, entry) === null;
-    if (fits && state.idle && c.releases) c.scheduleWake(record.handlerId, earliestTimer(state));
-    else await c.resume(record.handlerId);
+    // A parent waiting for children is loaded: it looks at them (one may have ended while no process ran).
+    if (fits && state.idle && c.releases && pendingChildren(state).length === 0) {
+      c.scheduleWake(record.handlerId, earliestTimer(state));
+    } else await c.resume(record.handlerId);
   }
 }
 

@@ -14,11 +14,14 @@ export type { StartedRun, StartRequest } from "./continuation.js";
 
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
+import { ChildRuns } from "./child-runs.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
+import { linksOf } from "./run-links.js";
+import { Waker } from "./waker.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -59,10 +62,19 @@ export class RunManager implements OwnedRuns {
   readonly #endWaiters = new EndWaiters();
   readonly #blocked = new BlockedRuns();
   #closing = false;
+  readonly #children: ChildRuns;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
-    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs);
+    this.#children = new ChildRuns({
+      ...options,
+      start: (entry, request) => this.start(entry, request),
+      send: (id, event) => this.send(id, event, null),
+      cancel: (id) => this.cancel(id, false),
+    });
+    // A released run whose timer is due is loaded (it arms its timers), unless it is here.
+    const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
+    this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -105,6 +117,7 @@ export class RunManager implements OwnedRuns {
           }),
         request.key,
       );
+      if (request.links) run.links = request.links;
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
@@ -231,15 +244,16 @@ export class RunManager implements OwnedRuns {
       isLive: (id) => this.#live.has(id),
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
-      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
     });
+    this.#idle.startWaking();
   }
 
   /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
   suspendAll(): void {
     this.#closing = true;
     for (const run of this.#live.values()) {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
       run.handler?.suspend();
       // Stopped in good order: this resume did not take the process down, so it does not count.
       if (run.resumeAttempts > 0 && run.engine) {
@@ -282,7 +296,7 @@ export class RunManager implements OwnedRuns {
   #drop(handlerId: string): LiveRun | undefined {
     const run = this.#live.get(handlerId);
     if (!run) return undefined;
-    this.#clearIdle(run);
+    this.#idle.disarm(run);
     run.handler?.suspend();
     this.#live.delete(handlerId);
     return run;
@@ -315,6 +329,7 @@ export class RunManager implements OwnedRuns {
         }),
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
+      run.links = linksOf(record);
       if (this.#o.ownership.shared && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
@@ -366,7 +381,8 @@ export class RunManager implements OwnedRuns {
       } catch (error) {
         failure = error;
       }
-      this.#clearIdle(live);
+      this.#idle.disarm(live);
+      if (failure === null) this.#children.ended(live);
       if (this.#live.get(handlerId) === live) {
         this.#live.delete(handlerId);
         if (failure === null) void this.#o.ownership.release(handlerId);
@@ -378,11 +394,12 @@ export class RunManager implements OwnedRuns {
 
   #changed(run: LiveRun, published: readonly EventRow[]): void {
     this.#o.writer.changed(run, published);
+    this.#children.changed(run);
     const state = run.state;
     if (state.status === "running" && state.idle && !this.#closing) {
       this.#idle.arm(run, () => void this.#release(run));
     } else {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
     }
   }
 
@@ -392,21 +409,9 @@ export class RunManager implements OwnedRuns {
       current: (r) => this.#live.get(r.handlerId) === r,
       rearm: (r) => this.#changed(r, []),
       forget: (r) => this.#drop(r.handlerId),
-      scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
       acquire: (id) => this.acquire(id),
     });
-  }
-
-  #clearIdle(run: LiveRun): void {
-    this.#idle.disarm(run);
-  }
-
-  #scheduleWake(handlerId: string, at: number | null): void {
-    this.#idle.scheduleWake(handlerId, at, () =>
-      this.acquire(handlerId).catch((error: unknown) =>
-        this.#o.logger.error("could not wake a released handler", { handlerId, error }),
-      ),
-    );
   }
 
   #drainInbox(run: LiveRun): Promise<void> {

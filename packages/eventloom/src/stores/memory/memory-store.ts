@@ -1,11 +1,11 @@
 import type { PublishedEvent, RunState, RunStatus } from "../../core/index.js";
-import { jsonBytes } from "../../core/json-size.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
+  type DueWake,
   DuplicateInboxItemError,
   type EndedCutoffs,
   type EventRow,
@@ -17,6 +17,7 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
+import { keyRecord, normalizeRecord, withResultCap } from "./records.js";
 
 interface HandlerEntry {
   startedAt: string;
@@ -24,6 +25,8 @@ interface HandlerEntry {
   workflowName: string;
   completedAt: string | null;
   blocked: boolean;
+  wakeAt: number | null;
+  parentHandlerId: string | null;
   json: string;
 }
 
@@ -78,6 +81,8 @@ export class MemoryStore implements Store {
           workflowName: normalized.workflowName,
           completedAt: normalized.completedAt,
           blocked: normalized.blocked != null,
+          wakeAt: normalized.status === "running" ? (normalized.wakeAt ?? null) : null,
+          parentHandlerId: normalized.parentHandlerId ?? null,
           json: JSON.stringify(normalized),
         },
       };
@@ -143,6 +148,7 @@ export class MemoryStore implements Store {
       if (statuses !== null && !statuses.has(entry.status)) continue;
       if (names !== null && !names.has(entry.workflowName)) continue;
       if (query.blocked !== undefined && entry.blocked !== query.blocked) continue;
+      if (query.parentHandlerId !== undefined && entry.parentHandlerId !== query.parentHandlerId) continue;
       if (
         after !== null &&
         compareNewestFirst(entry.startedAt, handlerId, after.startedAt, after.handlerId) >= 0
@@ -172,6 +178,15 @@ export class MemoryStore implements Store {
     const running = [...this.#handlers].filter(([, entry]) => entry.status === "running");
     running.sort(([aId, a], [bId, b]) => compareNewestFirst(b.startedAt, bId, a.startedAt, aId));
     return running.reverse().map(([, entry]) => JSON.parse(entry.json) as HandlerRecord);
+  }
+
+  async dueWakes(before: number, limit: number): Promise<DueWake[]> {
+    this.#open();
+    const due: DueWake[] = [];
+    for (const [handlerId, { wakeAt }] of this.#handlers) {
+      if (wakeAt !== null && wakeAt <= before) due.push({ handlerId, wakeAt });
+    }
+    return due.sort((a, b) => a.wakeAt - b.wakeAt).slice(0, limit);
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
@@ -336,45 +351,6 @@ export class MemoryStore implements Store {
     }
     return log;
   }
-}
-
-/** Exactly the fields of a record, with missing nullable ones as null, as a durable store keeps them. */
-function normalizeRecord(record: HandlerRecord): HandlerRecord {
-  return {
-    handlerId: record.handlerId,
-    workflowName: record.workflowName,
-    runId: record.runId,
-    status: record.status,
-    result: record.result ?? null,
-    error: record.error ?? null,
-    startedAt: record.startedAt,
-    updatedAt: record.updatedAt,
-    completedAt: record.completedAt ?? null,
-    resumeAttempts: record.resumeAttempts ?? 0,
-    workflowVersion: record.workflowVersion ?? null,
-    blocked: record.blocked
-      ? { code: record.blocked.code, detail: record.blocked.detail, since: record.blocked.since }
-      : null,
-  };
-}
-
-/** The record without its result when that is larger than `max` bytes of JSON (a listing's cap). */
-function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
-  if (max === undefined || record.result === null || jsonBytes(record.result) <= max) return record;
-  return { ...record, result: null, resultTruncated: true };
-}
-
-/** Exactly the fields of an idempotency record. */
-function keyRecord(r: IdempotencyRecord): IdempotencyRecord {
-  return {
-    key: r.key,
-    fingerprint: r.fingerprint,
-    handlerId: r.handlerId ?? null,
-    runId: r.runId ?? null,
-    status: r.status ?? null,
-    body: r.body ?? null,
-    createdAt: r.createdAt,
-  };
 }
 
 /** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */

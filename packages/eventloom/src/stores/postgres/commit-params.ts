@@ -54,6 +54,12 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     handlers.map((h) => blockedJson(h.blocked)),
     ...keyColumns(batch.keys ?? []),
     ...answerColumns(batch.keyAnswers ?? []),
+    // $34..$38: timers, parents, schedules, limits (migration 7)
+    handlers.map((h) => (h.wakeAt == null ? null : String(h.wakeAt))),
+    handlers.map((h) => h.parentHandlerId ?? null),
+    handlers.map((h) => h.scheduleId ?? null),
+    handlers.map((h) => h.limitKey ?? null),
+    handlers.map((h) => h.queued ?? false),
   ];
 }
 

@@ -115,6 +115,29 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: "time and composition: handlers.wake_at, parent_handler_id, schedule_id, limit_key, queued; schedules",
+    sql: `
+      ALTER TABLE handlers ADD COLUMN wake_at bigint;              -- epoch ms: when a released idle run is woken
+      ALTER TABLE handlers ADD COLUMN parent_handler_id text COLLATE "C";
+      ALTER TABLE handlers ADD COLUMN schedule_id text;
+      ALTER TABLE handlers ADD COLUMN limit_key text COLLATE "C";
+      ALTER TABLE handlers ADD COLUMN queued boolean NOT NULL DEFAULT false;
+      CREATE INDEX handlers_wake_idx ON handlers (wake_at) WHERE wake_at IS NOT NULL;
+      CREATE INDEX handlers_children_idx ON handlers (parent_handler_id, started_at, handler_id)
+        WHERE parent_handler_id IS NOT NULL;
+      CREATE INDEX handlers_limited_idx ON handlers (limit_key, queued, started_at, handler_id)
+        WHERE limit_key IS NOT NULL AND status = 'running';
+
+      -- One row per schedule: the last fire time a process claimed (exactly one run per fire time).
+      CREATE TABLE schedules (
+        schedule_id     text COLLATE "C" PRIMARY KEY,
+        last_fire_at    bigint NOT NULL,
+        last_handler_id text
+      );
+    `,
+  },
+  {
     version: 8,
     name: "start_events: the event each handler's latest run started with, gone with its handler",
     sql: `

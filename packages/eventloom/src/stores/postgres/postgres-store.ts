@@ -8,6 +8,7 @@ import { LeaseLostError } from "../leases.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
+  type DueWake,
   DuplicateInboxItemError,
   type EndedCutoffs,
   type EventRow,
@@ -237,6 +238,7 @@ export class PostgresStore implements Store, LeaseStore {
       query.limit + 1,
       String(query.maxResultBytes ?? Number.MAX_SAFE_INTEGER),
       query.blocked ?? null,
+      query.parentHandlerId ?? null,
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
@@ -252,6 +254,14 @@ export class PostgresStore implements Store, LeaseStore {
   async listRunning(): Promise<HandlerRecord[]> {
     const { rows } = await this.#db.query<HandlerRow>(this.#sql.listRunning, []);
     return rows.map(toRecord);
+  }
+
+  async dueWakes(before: number, limit: number): Promise<DueWake[]> {
+    const { rows } = await this.#db.query<{ handlerId: string; wakeAt: string }>(this.#sql.dueWakes, [
+      before,
+      limit,
+    ]);
+    return rows.map((r) => ({ handlerId: r.handlerId, wakeAt: Number(r.wakeAt) }));
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {

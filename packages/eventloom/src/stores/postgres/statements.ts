@@ -3,12 +3,16 @@ import { quoteIdent } from "./migrations.js";
 /** Renders a timestamptz as ISO 8601 UTC with milliseconds, whatever the session's time zone. */
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** The columns of migration 7: timers, parents, schedules, limits. */
+const LINK_COLUMNS = "wake_at::text AS wake_at, parent_handler_id, schedule_id, limit_key, queued";
+
 const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text AS result, error,
-  started_at, updated_at, completed_at, resume_attempts, workflow_version, blocked::text AS blocked`;
+  started_at, updated_at, completed_at, resume_attempts, workflow_version, blocked::text AS blocked,
+  ${LINK_COLUMNS}`;
 
 // A listing's columns: a result longer than $6 bytes is not sent over the connection.
 const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
-  resume_attempts, workflow_version, blocked::text AS blocked,
+  resume_attempts, workflow_version, blocked::text AS blocked, ${LINK_COLUMNS},
   CASE WHEN octet_length(result::text) > $6::bigint THEN 'null' ELSE result::text END AS result,
   octet_length(result::text) > $6::bigint AS result_truncated`;
 
@@ -48,15 +52,19 @@ export function buildStatements(schema: string) {
       h AS (
         INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
                                    started_at, updated_at, completed_at, resume_attempts,
-                                   workflow_version, blocked)
+                                   workflow_version, blocked, wake_at, parent_handler_id,
+                                   schedule_id, limit_key, queued)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
-                             $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[])
+                             $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[],
+                             $34::bigint[], $35::text[], $36::text[], $37::text[], $38::boolean[])
         ON CONFLICT (handler_id) DO UPDATE SET
           workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
           updated_at = excluded.updated_at, completed_at = excluded.completed_at,
           resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
-          blocked = excluded.blocked
+          blocked = excluded.blocked, wake_at = excluded.wake_at,
+          parent_handler_id = excluded.parent_handler_id, schedule_id = excluded.schedule_id,
+          limit_key = excluded.limit_key, queued = excluded.queued
         RETURNING 1
       ),
       e AS (
@@ -113,12 +121,18 @@ export function buildStatements(schema: string) {
 
     getHandler: `SELECT ${HANDLER_COLUMNS} FROM ${t.handlers} WHERE handler_id = $1`,
 
+    dueWakes: `
+      SELECT handler_id AS "handlerId", wake_at::text AS "wakeAt" FROM ${t.handlers}
+      WHERE wake_at IS NOT NULL AND wake_at <= $1 AND status = 'running'
+      ORDER BY wake_at LIMIT $2`,
+
     listHandlers: `
       SELECT ${LISTED_COLUMNS} FROM ${t.handlers}
       WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
         AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))
         AND ($7::boolean IS NULL OR (blocked IS NOT NULL) = $7::boolean)
+        AND ($8::text IS NULL OR parent_handler_id = $8::text)
       ORDER BY started_at DESC, handler_id DESC
       LIMIT $5`,
 
@@ -126,6 +140,7 @@ export function buildStatements(schema: string) {
     listBlockedHandlers: `
       SELECT ${LISTED_COLUMNS} FROM ${t.handlers}
       WHERE blocked IS NOT NULL AND ($7::boolean IS NOT NULL)
+        AND ($8::text IS NULL OR parent_handler_id = $8::text)
         AND ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text[] IS NULL OR workflow_name = ANY($2::text[]))
         AND ($3::text IS NULL OR (started_at, handler_id) < ($3::text, $4::text))

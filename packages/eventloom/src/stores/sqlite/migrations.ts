@@ -85,6 +85,31 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    description:
+      "time and composition: handlers.wake_at, parent_handler_id, schedule_id, limit_key, queued; schedules",
+    sql: `
+      ALTER TABLE handlers ADD COLUMN wake_at INTEGER;       -- epoch ms: when a released idle run is woken
+      ALTER TABLE handlers ADD COLUMN parent_handler_id TEXT; -- the run whose ctx.runWorkflow started it
+      ALTER TABLE handlers ADD COLUMN schedule_id TEXT;       -- the schedule whose fire time started it
+      ALTER TABLE handlers ADD COLUMN limit_key TEXT;         -- the concurrency limit it counts against
+      ALTER TABLE handlers ADD COLUMN queued INTEGER NOT NULL DEFAULT 0; -- 1 while it waits for that limit
+      -- Partial: only running handlers with a timer (or a parent, or a limit) are in them.
+      CREATE INDEX handlers_wake ON handlers (wake_at) WHERE wake_at IS NOT NULL;
+      CREATE INDEX handlers_children ON handlers (parent_handler_id, started_at, handler_id)
+        WHERE parent_handler_id IS NOT NULL;
+      CREATE INDEX handlers_limited ON handlers (limit_key, queued, started_at, handler_id)
+        WHERE limit_key IS NOT NULL AND status = 'running';
+
+      -- One row per schedule: the last fire time a process claimed (exactly one run per fire time).
+      CREATE TABLE schedules (
+        schedule_id     TEXT PRIMARY KEY,
+        last_fire_at    INTEGER NOT NULL, -- epoch ms
+        last_handler_id TEXT
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 6,
     description: "start_events: the event each handler's latest run started with, gone with its handler",
     sql: `

@@ -22,6 +22,11 @@ export interface HandlerRow {
   blocked: string | null;
   /** Listings only: 1 when the result was left out for its size. */
   result_truncated?: number;
+  wake_at?: number | null;
+  parent_handler_id?: string | null;
+  schedule_id?: string | null;
+  limit_key?: string | null;
+  queued?: number;
 }
 
 export type Statement = Database.Statement<unknown[], unknown>;
@@ -37,6 +42,7 @@ export interface Statements {
   loadState: Statement;
   readInbox: Statement;
   getStartEvent: Statement;
+  dueWakes: Statement;
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
@@ -62,6 +68,10 @@ export function prepareReads(db: Database.Database): Statements {
       .pluck(),
     loadState: db.prepare("SELECT state FROM states WHERE handler_id = ?").pluck(),
     readInbox: db.prepare("SELECT item FROM inbox WHERE handler_id = ? ORDER BY position").pluck(),
+    dueWakes: db.prepare(
+      `SELECT handler_id AS handlerId, wake_at AS wakeAt FROM handlers
+       WHERE wake_at IS NOT NULL AND wake_at <= ? AND status = 'running' ORDER BY wake_at LIMIT ?`,
+    ),
     getKey: prepareKeyRead(db),
   };
 }
@@ -72,11 +82,12 @@ export interface ListingShape {
   names: number;
   cursor: boolean;
   blocked: boolean | undefined;
+  parent?: boolean;
 }
 
 // A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite.
 const CAPPED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
-  resume_attempts, workflow_version, blocked,
+  resume_attempts, workflow_version, blocked, wake_at, parent_handler_id, schedule_id, limit_key, queued,
   CASE WHEN length(CAST(result AS BLOB)) > ? THEN 'null' ELSE result END AS result,
   length(CAST(result AS BLOB)) > ? AS result_truncated`;
 
@@ -89,6 +100,7 @@ export function listingSql(shape: ListingShape): string {
   const where: string[] = [];
   if (shape.statuses > 0) where.push(`status IN (${placeholders(shape.statuses)})`);
   if (shape.names > 0) where.push(`workflow_name IN (${placeholders(shape.names)})`);
+  if (shape.parent) where.push("parent_handler_id = ?");
   if (shape.cursor) where.push("(started_at, handler_id) < (?, ?)");
   if (shape.blocked === true) where.push("blocked IS NOT NULL");
   if (shape.blocked === false) where.push("blocked IS NULL");

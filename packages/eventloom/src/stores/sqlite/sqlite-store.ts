@@ -6,6 +6,7 @@ import { checkAfterSequence, checkListLimit, checkReadLimit, checkSequence } fro
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type CommitBatch,
+  type DueWake,
   type EndedCutoffs,
   type EventRow,
   type HandlerPage,
@@ -181,6 +182,7 @@ export class SqliteStore implements Store {
     const names = [...new Set(query.workflowName ?? [])];
     const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;
     const params: (string | number)[] = [cap, cap, ...statuses, ...names];
+    if (query.parentHandlerId !== undefined) params.push(query.parentHandlerId);
     if (after !== null) params.push(after.startedAt, after.handlerId);
     params.push(query.limit + 1);
     const shape: ListingShape = {
@@ -188,6 +190,7 @@ export class SqliteStore implements Store {
       names: names.length,
       cursor: after !== null,
       blocked: query.blocked,
+      parent: query.parentHandlerId !== undefined,
     };
     const rows = this.#use((opened) => this.#listing(opened, shape).all(...params)) as HandlerRow[];
     const more = rows.length > query.limit;
@@ -202,6 +205,10 @@ export class SqliteStore implements Store {
 
   async listRunning(): Promise<HandlerRecord[]> {
     return (this.#use((o) => o.statements.listRunning.all()) as HandlerRow[]).map(toRecord);
+  }
+
+  async dueWakes(before: number, limit: number): Promise<DueWake[]> {
+    return this.#use((o) => o.statements.dueWakes.all(before, limit)) as DueWake[];
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
@@ -377,7 +384,7 @@ export class SqliteStore implements Store {
   }
 
   #listing(opened: Opened, shape: ListingShape): Statement {
-    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}`;
+    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}:${shape.parent ? 1 : 0}`;
     let statement = opened.listings.get(key);
     if (statement === undefined) {
       statement = opened.db.prepare(listingSql(shape));

@@ -83,14 +83,17 @@ export interface Writes {
 export function prepareWrites(db: Database.Database, guard: FileGuard | null): Writes {
   const upsertHandler = db.prepare(
     `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at,
-                           resume_attempts, workflow_version, blocked)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           resume_attempts, workflow_version, blocked,
+                           wake_at, parent_handler_id, schedule_id, limit_key, queued)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (handler_id) DO UPDATE SET
        workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
        result = excluded.result, error = excluded.error, started_at = excluded.started_at,
        updated_at = excluded.updated_at, completed_at = excluded.completed_at,
        resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
-       blocked = excluded.blocked`,
+       blocked = excluded.blocked, wake_at = excluded.wake_at,
+       parent_handler_id = excluded.parent_handler_id, schedule_id = excluded.schedule_id,
+       limit_key = excluded.limit_key, queued = excluded.queued`,
   );
   const insertEvent = db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)");
   const upsertState = db.prepare(
@@ -171,6 +174,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
         r.resumeAttempts ?? 0,
         r.workflowVersion ?? null,
         blockedJson(r.blocked),
+        r.wakeAt ?? null,
+        r.parentHandlerId ?? null,
+        r.scheduleId ?? null,
+        r.limitKey ?? null,
+        r.queued ? 1 : 0,
       );
     }
     insertEvents(batch.events ?? []);

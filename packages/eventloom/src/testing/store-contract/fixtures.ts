@@ -23,6 +23,11 @@ export function handlerRecord(handlerId: string, fields: Partial<HandlerRecord> 
     resumeAttempts: 0,
     workflowVersion: null,
     blocked: null,
+    wakeAt: null,
+    parentHandlerId: null,
+    scheduleId: null,
+    limitKey: null,
+    queued: false,
     ...fields,
   };
 }

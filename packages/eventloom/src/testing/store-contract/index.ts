@@ -10,6 +10,7 @@ import { propertiesContract } from "./properties.js";
 import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
 import { startEventsContract } from "./start-events.js";
+import { timeContract } from "./time.js";
 
 export { handlerRecord, inboxItem, type OpenStore, publishedEvent, runState } from "./fixtures.js";
 export { keyRecord } from "./idempotency.js";
@@ -48,5 +49,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     limitsContract(current);
     idempotencyContract(current);
     startEventsContract(current);
+    timeContract(current);
   });
 }

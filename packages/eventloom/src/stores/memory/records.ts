@@ -1,0 +1,47 @@
+import { jsonBytes } from "../../core/json-size.js";
+import type { IdempotencyRecord } from "../idempotency.js";
+import type { HandlerRecord } from "../store.js";
+
+/** Exactly the fields of a record, with missing nullable ones as null, as a durable store keeps them. */
+export function normalizeRecord(record: HandlerRecord): HandlerRecord {
+  return {
+    handlerId: record.handlerId,
+    workflowName: record.workflowName,
+    runId: record.runId,
+    status: record.status,
+    result: record.result ?? null,
+    error: record.error ?? null,
+    startedAt: record.startedAt,
+    updatedAt: record.updatedAt,
+    completedAt: record.completedAt ?? null,
+    resumeAttempts: record.resumeAttempts ?? 0,
+    workflowVersion: record.workflowVersion ?? null,
+    blocked: record.blocked
+      ? { code: record.blocked.code, detail: record.blocked.detail, since: record.blocked.since }
+      : null,
+    wakeAt: record.wakeAt ?? null,
+    parentHandlerId: record.parentHandlerId ?? null,
+    scheduleId: record.scheduleId ?? null,
+    limitKey: record.limitKey ?? null,
+    queued: record.queued ?? false,
+  };
+}
+
+/** The record without its result when that is larger than `max` bytes of JSON (a listing's cap). */
+export function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
+  if (max === undefined || record.result === null || jsonBytes(record.result) <= max) return record;
+  return { ...record, result: null, resultTruncated: true };
+}
+
+/** Exactly the fields of an idempotency record. */
+export function keyRecord(r: IdempotencyRecord): IdempotencyRecord {
+  return {
+    key: r.key,
+    fingerprint: r.fingerprint,
+    handlerId: r.handlerId ?? null,
+    runId: r.runId ?? null,
+    status: r.status ?? null,
+    body: r.body ?? null,
+    createdAt: r.createdAt,
+  };
+}

@@ -1,0 +1,87 @@
+// Child workflows (round 2 §7) across SIGKILL: the server is killed while a parent waits for its
+// child, and again right after the child is told to finish (before or after the parent got its
+// result, whichever the kill hits). Each time: one child, one result.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { type CliProcess, startCli, tempDir } from "../cli/cli-process.js";
+import { getJson, postJson } from "../cli/http.js";
+import { until } from "../support/until.js";
+
+const fixture = fileURLToPath(new URL("./fixtures/child-server.ts", import.meta.url));
+const running: CliProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.kill()));
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function serve(env: Record<string, string>): Promise<{ cli: CliProcess; url: string }> {
+  const cli = startCli(["serve", fixture, "--host", "127.0.0.1", "--port", "0"], { env });
+  running.push(cli);
+  return { cli, url: await cli.ready() };
+}
+
+async function kill(cli: CliProcess): Promise<void> {
+  cli.child.kill("SIGKILL");
+  expect((await cli.exited).signal).toBe("SIGKILL");
+}
+
+describe("child workflows across SIGKILL", { timeout: 240_000 }, () => {
+  it("a parent killed between starting its child and receiving its result gets one child and one result", async () => {
+    const dir = await tempDir("eventloom-time-children-");
+    cleanups.push(dir.cleanup);
+    const ledger = join(dir.path, "ledger.jsonl");
+    const env = { WORKFLOWS_DB: join(dir.path, "w.db"), CHILD_LEDGER: ledger };
+    let { cli, url } = await serve(env);
+    const tags = ["a", "b", "c"];
+    const parents = new Map<string, string>();
+    for (const text of tags) {
+      const r = await postJson(`${url}workflows/parent/run-nowait`, { start_event: { text } });
+      parents.set(text, r.body["handler_id"] as string);
+    }
+    const status = async (u: string, id: string) => (await getJson(`${u}handlers/${id}`)).body["status"];
+    for (const text of tags) await until(async () => (await status(url, `child-of-${text}`)) === "running");
+
+    // Killed while every parent waits for its running child.
+    await kill(cli);
+    ({ cli, url } = await serve(env));
+    // "a" is told to finish and the server is killed at once: the parent may or may not have its result.
+    expect((await postJson(`${url}events/child-of-a`, { event: { type: "Go", value: {} } })).status).toBe(
+      200,
+    );
+    await kill(cli);
+    ({ cli, url } = await serve(env));
+    for (const text of ["b", "c"]) {
+      expect(
+        (await postJson(`${url}events/child-of-${text}`, { event: { type: "Go", value: {} } })).status,
+      ).toBe(200);
+    }
+    for (const [text, id] of parents) {
+      await until(async () => (await status(url, id)) === "completed", { timeoutMs: 60_000 });
+      expect((await getJson(`${url}results/${id}`)).body).toMatchObject({ result: `done: ${text}` });
+    }
+    const children = (await getJson(`${url}handlers?workflow_name=child`)).body["handlers"] as {
+      handler_id: string;
+      parent_handler_id: string;
+    }[];
+    expect(children.map((c) => c.handler_id).sort()).toEqual(tags.map((t) => `child-of-${t}`));
+    for (const c of children) expect(c.parent_handler_id).toBe(parents.get(c.handler_id.slice(9)));
+    const lines = (await readFile(ledger, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { what: string; result?: string });
+    // One result per parent: each parent's step got its child's result (a step killed right after
+    // may have got it twice, as any step runs again after a crash, but always the same one).
+    for (const text of tags) {
+      const got = lines.filter((l) => l.what === "parent-got" && l.result === `done: ${text}`);
+      expect(got.length, text).toBeGreaterThanOrEqual(1);
+    }
+    expect(
+      lines.filter((l) => l.what === "parent-got").every((l) => tags.some((t) => l.result === `done: ${t}`)),
+    ).toBe(true);
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+});
