@@ -21,6 +21,12 @@ export interface HandlerRecord extends HandlerInfo {
    * keep it; missing reads as 0.
    */
   resumeAttempts?: number;
+  /**
+   * For a running handler that waits for outside events: when its earliest timer is due (epoch ms),
+   * `Number.MAX_SAFE_INTEGER` when it has none; null or missing when it is not waiting. Not on the
+   * wire; a shared store uses it to leave waiting handlers alone when it lists orphaned ones.
+   */
+  idleUntil?: number | null;
 }
 
 /** An event sent from outside into a handler, recorded before it is acknowledged. */

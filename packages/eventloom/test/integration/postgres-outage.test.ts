@@ -22,7 +22,7 @@ import { eventually } from "../support/until.js";
 
 const TTL_MS = 1000;
 
-const db = useFreshDatabase("workflows_outage");
+const db = useFreshDatabase("workflows_pgfence_outage");
 const servers: WorkflowServer[] = [];
 const proxies: TcpProxy[] = [];
 

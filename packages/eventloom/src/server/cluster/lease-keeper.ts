@@ -91,6 +91,11 @@ export class LeaseKeeper {
     this.#renewedAt.delete(handlerId);
   }
 
+  /** True while this process holds the handler's lease (as far as it knows). */
+  holds(handlerId: string): boolean {
+    return this.#tokens.has(handlerId);
+  }
+
   /** Fences for the handlers of a batch that this process holds. */
   fences(handlerIds: readonly string[]): Fence[] {
     const out: Fence[] = [];

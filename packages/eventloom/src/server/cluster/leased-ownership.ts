@@ -99,6 +99,10 @@ export class LeasedOwnership implements Ownership {
     return this.#keeper.fences(handlerIds);
   }
 
+  holds(handlerId: string): boolean {
+    return this.#keeper.holds(handlerId);
+  }
+
   lost(handlerIds: readonly string[]): void {
     this.#runs?.lost(handlerIds);
   }

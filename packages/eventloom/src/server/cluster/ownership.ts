@@ -1,4 +1,4 @@
-import type { Fence } from "../../stores/leases.js";
+import type { Fence, FencedCommitBatch } from "../../stores/leases.js";
 
 /** What an {@link Ownership} needs from the runs this process holds. */
 export interface OwnedRuns {
@@ -38,8 +38,13 @@ export interface Ownership {
   drop(handlerId: string): void;
   /** True when some process (maybe this one) has the right to run the handler. */
   heldByAnyone(handlerId: string): Promise<boolean>;
-  /** The fences of a batch about to be committed (none when solo). */
+  /**
+   * The fences of a batch about to be committed: those of the handlers held here (none when solo).
+   * On a shared store every handler a batch writes must be fenced: one without a fence is refused.
+   */
   fences(handlerIds: readonly string[]): Fence[];
+  /** True while this process holds the right to write the handler (solo: always). */
+  holds(handlerId: string): boolean;
   /** A fenced commit found these handlers owned elsewhere. */
   lost(handlerIds: readonly string[]): void;
   /** A batch of these handlers is durable. */
@@ -63,8 +68,22 @@ export function soloOwnership(): Ownership {
     drop: () => {},
     heldByAnyone: async () => true,
     fences: () => NO_FENCES,
+    holds: () => true,
     lost: () => {},
     committed: () => {},
     foreign: (ids) => ids,
   };
+}
+
+/**
+ * Fences a batch of `handlerIds` for `ownership`: on a shared store the batch always carries its
+ * fences (even none), so that the store refuses any handler it writes without one.
+ */
+export function fence<B extends FencedCommitBatch>(
+  batch: B,
+  ownership: Pick<Ownership, "shared" | "fences">,
+  handlerIds: readonly string[],
+): B {
+  if (ownership.shared) batch.fence = ownership.fences(handlerIds);
+  return batch;
 }

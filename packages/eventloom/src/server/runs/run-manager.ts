@@ -1,5 +1,6 @@
 import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { LeaseLostError } from "../../stores/leases.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
@@ -185,9 +186,10 @@ export class RunManager implements OwnedRuns {
 
   /** These handlers were taken over by another process: stop running them here. */
   lost(handlerIds: readonly string[]): void {
+    const why = new LeaseLostError(handlerIds);
     for (const id of handlerIds) {
       this.#o.ownership.drop(id);
-      this.#o.writer.forget(id);
+      this.#o.writer.forget(id, why);
       if (this.#drop(id))
         this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
     }

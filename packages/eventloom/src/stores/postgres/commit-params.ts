@@ -1,5 +1,5 @@
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
-import type { Fence } from "../leases.js";
+import type { Fence, FencedCommitBatch } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
 import { type CommitBatch, type KeyAnswer, SequenceConflictError } from "../store.js";
@@ -12,7 +12,7 @@ import { blockedJson } from "./rows.js";
  * order. A handler or state given twice keeps the last one. Throws, before anything is written,
  * on a bad or repeated sequence or a value JSON cannot represent.
  */
-export function commitParams(batch: CommitBatch, channel: string, origin: string): unknown[] {
+export function commitParams(batch: FencedCommitBatch, channel: string, origin: string): unknown[] {
   const handlers = sortById([...new Map((batch.handlers ?? []).map((h) => [h.handlerId, h])).values()]);
   const events: { handlerId: string; sequence: number; json: string }[] = [];
   const claimed = new Set<string>();
@@ -54,6 +54,23 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     handlers.map((h) => blockedJson(h.blocked)),
     ...keyColumns(batch.keys ?? []),
     ...answerColumns(batch.keyAnswers ?? []),
+    ...fenceColumns(batch.fence),
+    handlers.map((h) => (h.idleUntil === undefined || h.idleUntil === null ? null : String(h.idleUntil))),
+  ];
+}
+
+/**
+ * The fences, one array per column (parameters $34..$36), and whether the batch is fenced at all
+ * ($37: a writer that holds leases passes `fence`, even empty, and then every handler it writes must
+ * carry one).
+ */
+function fenceColumns(fence: readonly Fence[] | undefined): unknown[] {
+  const fences = dedupeFences(fence ?? []);
+  return [
+    fences.map((f) => f.handlerId),
+    fences.map((f) => f.owner),
+    fences.map((f) => String(f.token)),
+    fence !== undefined,
   ];
 }
 
@@ -91,7 +108,7 @@ export function keyParams(key: IdempotencyRecord | undefined): unknown[] {
   return [key.key, key.fingerprint, key.handlerId, key.runId, key.status, key.body, key.createdAt];
 }
 
-/** True when the batch writes nothing. */
+/** True when the batch writes nothing (fences alone write nothing either). */
 export function isEmpty(batch: CommitBatch): boolean {
   return (
     !batch.handlers?.length &&

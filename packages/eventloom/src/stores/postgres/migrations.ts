@@ -114,6 +114,26 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 6,
+    name: "refuse_commit(): a commit refused inside its statement; handlers.idle_until for takeovers",
+    sql: `
+      -- Called by the commit statement: raises (rolling the whole statement back) when ids is not
+      -- empty, with the reason as the message and the ids as JSON in the detail.
+      CREATE FUNCTION refuse_commit(reason text, ids text[]) RETURNS boolean
+      LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        IF ids IS NOT NULL AND cardinality(ids) > 0 THEN
+          RAISE EXCEPTION USING ERRCODE = 'EL409', MESSAGE = reason, DETAIL = array_to_json(ids)::text;
+        END IF;
+        RETURN true;
+      END
+      $$;
+      -- A running handler that waits for outside events: its earliest timer (epoch ms; the largest
+      -- bigint when it has none). Null when it is not idle. Takeovers skip those not yet due.
+      ALTER TABLE handlers ADD COLUMN idle_until bigint;
+    `,
+  },
 ];
 
 /**

@@ -20,7 +20,7 @@ import {
   StoreClosedError,
 } from "../store.js";
 import { ChangeFeed, noticePayloads } from "./change-feed.js";
-import { commitParams, dedupeFences, fenceKey, isEmpty, keyParams } from "./commit-params.js";
+import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
 import { migrate } from "./migrations.js";
 import {
@@ -44,6 +44,21 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const UNIQUE_VIOLATION = "23505";
 /** The primary key of idempotency_keys: a key already stored. */
 const KEY_TAKEN = "idempotency_keys_pkey";
+
+/** The SQLSTATE refuse_commit() raises (migration 6). */
+const COMMIT_REFUSED = "EL409";
+
+/** The handlers a commit was refused for (lease lost, or ended under the same run), or null. */
+function refusedIds(error: unknown): string[] | null {
+  const e = error as { code?: unknown; detail?: unknown };
+  if (e?.code !== COMMIT_REFUSED || typeof e.detail !== "string") return null;
+  try {
+    const ids = JSON.parse(e.detail) as unknown;
+    return Array.isArray(ids) ? ids.map(String) : null;
+  } catch {
+    return null;
+  }
+}
 
 const isKeyTaken = (error: unknown): boolean => {
   const e = error as { code?: unknown; constraint?: unknown };
@@ -156,28 +171,21 @@ export class PostgresStore implements Store, LeaseStore {
   async #commit(batch: FencedCommitBatch): Promise<void> {
     const params = commitParams(batch, this.#channel, this.#origin);
     const ids = changedHandlerIds(batch);
-    const fences = dedupeFences(batch.fence ?? []);
-    if (fences.length === 0 && isEmpty(batch)) return;
+    if (isEmpty(batch)) return;
     try {
-      if (fences.length === 0) {
-        await this.#db.statement(this.#sql.commit, params);
-      } else {
-        await this.#db.transaction(async (client) => {
-          const { rows } = await client.query<LeaseRow>(this.#sql.checkFences, [
-            fences.map((f) => f.handlerId),
-            fences.map((f) => f.owner),
-            fences.map((f) => String(f.token)),
-          ]);
-          const held = new Set(rows.map((r) => fenceKey(toLease(r))));
-          const lost = fences.filter((f) => !held.has(fenceKey(f))).map((f) => f.handlerId);
-          if (lost.length > 0) throw new LeaseLostError([...new Set(lost)]);
-          await client.query(this.#sql.commit, params);
-        });
-      }
+      // One statement: fence check, writes and notices (see statements.ts).
+      await this.#db.statement(this.#sql.commit, params);
     } catch (error) {
+      const refused = refusedIds(error);
+      if (refused) throw new LeaseLostError(refused);
       if (isKeyTaken(error)) throw await this.#keyConflict(batch.keys ?? [], error);
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
-        throw await this.#sequenceConflict(batch, error);
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
+        const conflict = await this.#sequenceConflict(batch, error);
+        // A fenced handler whose sequences are taken was written by someone else: its lease is void.
+        const id = (conflict as { handlerId?: string }).handlerId;
+        if (id !== undefined && batch.fence?.some((f) => f.handlerId === id)) throw new LeaseLostError([id]);
+        throw conflict;
+      }
       throw toStoreError(error);
     }
     this.#listeners.notify(ids);

@@ -38,41 +38,86 @@ export function buildStatements(schema: string) {
     tables: t,
 
     /**
-     * The whole batch in one statement, hence one implicit transaction: data-modifying CTEs always
-     * run to completion, and the notices are sent when it commits. Rows arrive sorted by key so that
-     * concurrent batches lock rows in the same order.
+     * The whole batch in one statement, hence one implicit transaction and one round trip: the fence
+     * check, the writes and the notices. Data-modifying CTEs always run to completion; the notices are
+     * sent when it commits. Rows arrive sorted by key so that concurrent batches lock rows in the
+     * same order, lease rows first (every write waits for the guard, which locks them).
+     *
+     * Fencing: a handler the batch writes is refused when its fence ($34..$36) does not match its
+     * lease row, when it has a lease row but no fence, or when it has no fence in a fenced batch
+     * ($37: the writer holds leases, so every handler it writes must be fenced). A stored record that
+     * ended under the same run is never changed to anything else (a same-run rewrite of the same
+     * outcome is let through: the retry of a commit that landed). Either refusal raises in
+     * refuse_commit() (SQLSTATE EL409), rolling the whole statement back.
      */
     commit: `
       WITH
+      fq AS (SELECT * FROM unnest($34::text[], $35::text[], $36::bigint[]) AS f(handler_id, owner, token)),
+      wq AS (
+        SELECT handler_id FROM unnest($1::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($10::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($13::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($15::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM fq
+      ),
+      lk AS (
+        SELECT l.handler_id, l.owner, l.token FROM ${t.leases} l
+        WHERE l.handler_id IN (SELECT handler_id FROM wq)
+        ORDER BY l.handler_id
+        FOR SHARE OF l
+      ),
+      lost AS (
+        SELECT wq.handler_id FROM wq
+        LEFT JOIN fq ON fq.handler_id = wq.handler_id
+        LEFT JOIN lk ON lk.handler_id = wq.handler_id
+        WHERE CASE WHEN fq.handler_id IS NULL THEN $37::boolean OR lk.handler_id IS NOT NULL
+                   ELSE lk.handler_id IS NULL OR lk.owner <> fq.owner OR lk.token <> fq.token END
+      ),
+      guard AS (
+        SELECT ${s}.refuse_commit('LEASE_LOST',
+          (SELECT array_agg(handler_id ORDER BY handler_id) FROM lost)) AS ok
+      ),
       h AS (
-        INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
+        INSERT INTO ${t.handlers} AS cur (handler_id, workflow_name, run_id, status, result, error,
                                    started_at, updated_at, completed_at, resume_attempts,
-                                   workflow_version, blocked)
+                                   workflow_version, blocked, idle_until)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
-                             $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[])
+                             $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[],
+                             $38::bigint[])
+        WHERE (SELECT ok FROM guard)
         ON CONFLICT (handler_id) DO UPDATE SET
           workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
           updated_at = excluded.updated_at, completed_at = excluded.completed_at,
           resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
-          blocked = excluded.blocked
-        RETURNING 1
+          blocked = excluded.blocked, idle_until = excluded.idle_until
+        WHERE cur.status = 'running' OR cur.run_id <> excluded.run_id OR (
+          cur.status = excluded.status AND cur.completed_at IS NOT DISTINCT FROM excluded.completed_at
+          AND cur.result::text = excluded.result::text AND cur.error IS NOT DISTINCT FROM excluded.error)
+        RETURNING handler_id
+      ),
+      ended AS (
+        SELECT ${s}.refuse_commit('HANDLER_ENDED', (
+          SELECT array_agg(x.handler_id ORDER BY x.handler_id) FROM unnest($1::text[]) AS x(handler_id)
+          WHERE x.handler_id NOT IN (SELECT handler_id FROM h))) AS ok
       ),
       e AS (
         INSERT INTO ${t.events} (handler_id, sequence, event)
         SELECT * FROM unnest($10::text[], $11::bigint[], $12::json[])
+        WHERE (SELECT ok FROM guard)
         RETURNING 1
       ),
       s AS (
         INSERT INTO ${t.states} (handler_id, state)
         SELECT * FROM unnest($13::text[], $14::json[])
+        WHERE (SELECT ok FROM guard)
         ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state
         RETURNING 1
       ),
       d AS (
         DELETE FROM ${t.inbox} i
         USING unnest($15::text[], $16::text[]) AS x(handler_id, id)
-        WHERE i.handler_id = x.handler_id AND i.id = x.id
+        WHERE i.handler_id = x.handler_id AND i.id = x.id AND (SELECT ok FROM guard)
         RETURNING 1
       ),
       c AS (
@@ -93,15 +138,8 @@ export function buildStatements(schema: string) {
         WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
         RETURNING 1
       )
-      SELECT pg_notify($18, p) FROM unnest($19::text[]) AS p`,
-
-    /** Locks the fenced leases that still match (FOR SHARE: a takeover waits for this commit). */
-    checkFences: `
-      SELECT l.handler_id, l.owner, l.token::text AS token, '' AS expires_at FROM ${t.leases} l
-      JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(handler_id, owner, token)
-        ON l.handler_id = f.handler_id AND l.owner = f.owner AND l.token = f.token
-      ORDER BY l.handler_id
-      FOR SHARE OF l`,
+      SELECT (SELECT ok FROM guard) AND (SELECT ok FROM ended) AS ok,
+             (SELECT count(pg_notify($18, p)) FROM unnest($19::text[]) AS p) AS notices`,
 
     /** Which of the given (handler, sequence) pairs are already stored: to name a conflict. */
     findStoredSequences: `
