@@ -44,8 +44,8 @@ export interface FencedCommitBatch extends CommitBatch {
 export class LeaseLostError extends Error {
   readonly code = "LEASE_LOST";
   readonly handlerIds: readonly string[];
-  constructor(handlerIds: readonly string[]) {
-    super(`Lease lost for handler(s): ${handlerIds.join(", ")}`);
+  constructor(handlerIds: readonly string[], message?: string) {
+    super(message ?? `Lease lost for handler(s): ${handlerIds.join(", ")}`);
     this.name = "LeaseLostError";
     this.handlerIds = handlerIds;
   }

@@ -4,7 +4,6 @@ import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
-import { LeaseLostError } from "../leases.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
@@ -15,11 +14,11 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
-  SequenceConflictError,
   type Store,
   StoreClosedError,
 } from "../store.js";
 import { ChangeFeed, noticePayloads } from "./change-feed.js";
+import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
 import { migrate } from "./migrations.js";
@@ -41,30 +40,6 @@ import {
 import { toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const UNIQUE_VIOLATION = "23505";
-/** The primary key of idempotency_keys: a key already stored. */
-const KEY_TAKEN = "idempotency_keys_pkey";
-
-/** The SQLSTATE refuse_commit() raises (migration 6). */
-const COMMIT_REFUSED = "EL409";
-
-/** The handlers a commit was refused for (lease lost, or ended under the same run), or null. */
-function refusedIds(error: unknown): string[] | null {
-  const e = error as { code?: unknown; detail?: unknown };
-  if (e?.code !== COMMIT_REFUSED || typeof e.detail !== "string") return null;
-  try {
-    const ids = JSON.parse(e.detail) as unknown;
-    return Array.isArray(ids) ? ids.map(String) : null;
-  } catch {
-    return null;
-  }
-}
-
-const isKeyTaken = (error: unknown): boolean => {
-  const e = error as { code?: unknown; constraint?: unknown };
-  return e.code === UNIQUE_VIOLATION && e.constraint === KEY_TAKEN;
-};
-
 /**
  * A store in PostgreSQL, for several server processes sharing one database. Writes are batched into
  * single statements; every commit NOTIFYs the handlers it changed, so that each process's
@@ -176,55 +151,9 @@ export class PostgresStore implements Store, LeaseStore {
       // One statement: fence check, writes and notices (see statements.ts).
       await this.#db.statement(this.#sql.commit, params);
     } catch (error) {
-      const refused = refusedIds(error);
-      if (refused) throw new LeaseLostError(refused);
-      if (isKeyTaken(error)) throw await this.#keyConflict(batch.keys ?? [], error);
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
-        const conflict = await this.#sequenceConflict(batch, error);
-        // A fenced handler whose sequences are taken was written by someone else: its lease is void.
-        const id = (conflict as { handlerId?: string }).handlerId;
-        if (id !== undefined && batch.fence?.some((f) => f.handlerId === id)) throw new LeaseLostError([id]);
-        throw conflict;
-      }
-      throw toStoreError(error);
+      throw await commitError(error, batch, (text, values) => this.#db.statement(text, values), this.#sql);
     }
     this.#listeners.notify(ids);
-  }
-
-  /** Names the key that was already stored (the batch was rolled back as a whole). */
-  async #keyConflict(keys: readonly IdempotencyRecord[], cause: unknown): Promise<Error> {
-    let found = keys.length === 1 ? keys[0] : undefined;
-    if (found === undefined) {
-      try {
-        const { rows } = await this.#db.statement<{ key: string }>(this.#sql.findKeys, [
-          keys.map((k) => k.key),
-        ]);
-        found = keys.find((k) => k.key === rows[0]?.key);
-      } catch {
-        // Naming the key is a courtesy: the conflict itself is certain.
-      }
-    }
-    return new IdempotencyKeyConflictError(found?.key ?? "", found?.handlerId ?? null, { cause });
-  }
-
-  /** Names the event that collided with a stored one (the batch was rolled back as a whole). */
-  async #sequenceConflict(batch: FencedCommitBatch, cause: unknown): Promise<Error> {
-    const pairs = (batch.events ?? []).flatMap((g) =>
-      g.events.map((e) => [g.handlerId, e.sequence] as const),
-    );
-    let found: { handler_id: string; sequence: string } | undefined;
-    if (pairs.length === 1) return new SequenceConflictError(pairs[0]![0], pairs[0]![1], { cause });
-    try {
-      const { rows } = await this.#db.statement<{ handler_id: string; sequence: string }>(
-        this.#sql.findStoredSequences,
-        [pairs.map((p) => p[0]), pairs.map((p) => String(p[1]))],
-      );
-      found = rows[0];
-    } catch {
-      // Naming the event is a courtesy: the conflict itself is certain.
-    }
-    const [handlerId, sequence] = found ? [found.handler_id, Number(found.sequence)] : (pairs[0] ?? ["", -1]);
-    return new SequenceConflictError(handlerId, sequence, { cause });
   }
 
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
@@ -331,13 +260,21 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((r) => JSON.parse(r.item) as InboxItem);
   }
 
-  /** Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits fail). */
+  /**
+   * Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits
+   * fail), taking the lease row first, in the lock order of commits.
+   */
   async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
     try {
-      const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [
-        handlerId,
-        ...keyParams(key),
-      ]);
+      this.#db.open();
+      const { rows } = await this.#db.track(
+        this.#db.transaction(async (client) => {
+          // The lease row first, as commits lock it: the owner's commit in flight ends before the
+          // deletion's snapshot is taken, and none after it is accepted (no row left behind).
+          await client.query(this.#sql.takeForPurge, [handlerId]);
+          return client.query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId, ...keyParams(key)]);
+        }),
+      );
       return (rows[0]?.deleted ?? 0) > 0;
     } catch (error) {
       if (key && isKeyTaken(error))

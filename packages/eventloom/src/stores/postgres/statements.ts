@@ -239,6 +239,17 @@ export function buildStatements(schema: string) {
 
     readInbox: `SELECT item::text AS item FROM ${t.inbox} WHERE handler_id = $1 ORDER BY position`,
 
+    /**
+     * A purge's first statement: takes the handler's lease row (inserted when there is none) under a
+     * new token, in the order commits take lease rows. A commit in flight finishes first; any fenced
+     * commit after it is refused. The deletion then runs in a statement of its own, whose snapshot
+     * sees every row that commit wrote.
+     */
+    takeForPurge: `
+      INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
+      VALUES ($1, '', nextval(${tokenSequence}), now())
+      ON CONFLICT (handler_id) DO UPDATE SET owner = '', token = excluded.token, expires_at = now()`,
+
     deleteHandler: `
       WITH
       h AS (DELETE FROM ${t.handlers} WHERE handler_id = $1 RETURNING 1),
