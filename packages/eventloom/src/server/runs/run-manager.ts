@@ -1,12 +1,10 @@
-import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
+import { randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import { LeaseLostError } from "../../stores/leases.js";
-import type { EventRow, Store } from "../../stores/store.js";
+import type { EventRow } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
-import type { ServerLogger } from "../logger.js";
-import type { ServerMetrics } from "../metrics/index.js";
-import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
+import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
 
@@ -19,26 +17,10 @@ import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
+import { afterRunEnd } from "./run-end.js";
+import type { RunManagerOptions } from "./run-manager-options.js";
 
-export interface RunManagerOptions {
-  store: Store;
-  writer: CommitWriter;
-  registry: WorkflowRegistry;
-  clock: Clock;
-  /** A run idle this long is suspended and dropped from memory; Infinity never. */
-  idleReleaseMs: number;
-  logger: ServerLogger;
-  /** Called when a handler is deleted, so that its readers stop. */
-  onDeleted(handlerId: string): void;
-  /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
-  ownership: Ownership;
-  /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
-  maxResumeAttempts: number;
-  /** Counts runs started here and observes every run in memory; none: not measured. */
-  metrics?: ServerMetrics;
-  /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
-  maxEventBytes: number | null;
-}
+export type { RunManagerOptions } from "./run-manager-options.js";
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
@@ -54,13 +36,14 @@ export class RunManager implements OwnedRuns {
   readonly #claims = new Set<string>();
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
   readonly #idle: IdleRuns;
-  readonly #endWaiters = new EndWaiters();
+  readonly #endWaiters: EndWaiters;
   readonly #blocked = new BlockedRuns();
   #closing = false;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs);
+    this.#endWaiters = new EndWaiters(options.store, options.clock);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -237,7 +220,7 @@ export class RunManager implements OwnedRuns {
   suspendAll(): void {
     this.#closing = true;
     for (const run of this.#live.values()) {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
       run.handler?.suspend();
       // Stopped in good order: this resume did not take the process down, so it does not count.
       if (run.resumeAttempts > 0 && run.engine) {
@@ -253,22 +236,15 @@ export class RunManager implements OwnedRuns {
 
   // ---- internals -----------------------------------------------------------------------------------
 
-  /**
-   * A handler is busy while its run is in memory or being loaded, and also while the writer holds
-   * changes of it: a run that ended in memory but whose writes are not durable is still that handler.
-   */
+  /** Busy: in memory, being loaded, or with changes the writer holds (an end not yet durable). */
   #busy(handlerId: string): boolean {
     return this.#live.has(handlerId) || this.#loading.has(handlerId) || this.#o.writer.holds(handlerId);
   }
 
-  /**
-   * The store refused a handler's changes and the writer dropped them: the run in memory is no longer
-   * the truth. It is dropped as after a crash; a running one goes on from its last durable state when
-   * next acquired, not at once: resuming a state the store contradicts could loop.
-   */
+  /** The store refused the handler's changes: dropped as after a crash, resumed when next acquired. */
   #unwritable(handlerId: string, error: WorkflowError): void {
-    this.#drop(handlerId);
     this.#endWaiters.settle(handlerId, error);
+    this.#drop(handlerId);
     void this.#o.ownership
       .release(handlerId)
       .catch((e: unknown) =>
@@ -280,9 +256,11 @@ export class RunManager implements OwnedRuns {
   #drop(handlerId: string): LiveRun | undefined {
     const run = this.#live.get(handlerId);
     if (!run) return undefined;
-    this.#clearIdle(run);
+    this.#idle.disarm(run);
     run.handler?.suspend();
     this.#live.delete(handlerId);
+    // A sync `run` waiting for its end answers from the store, wherever the run ends now.
+    this.#endWaiters.leave(handlerId);
     return run;
   }
 
@@ -356,20 +334,16 @@ export class RunManager implements OwnedRuns {
     // In the same turn as the run's first change: the key joins the handler's first commit.
     if (key) this.#o.writer.attachKey(live, key(live));
     const handler = live.handler;
-    void handler.done.then(async () => {
-      let failure: unknown = null;
-      try {
-        await this.#o.writer.flush(handlerId);
-      } catch (error) {
-        failure = error;
-      }
-      this.#clearIdle(live);
-      if (this.#live.get(handlerId) === live) {
-        this.#live.delete(handlerId);
-        if (failure === null) void this.#o.ownership.release(handlerId);
-      }
-      this.#endWaiters.settle(handlerId, failure);
-    });
+    void handler.done.then(() =>
+      afterRunEnd(handlerId, {
+        ...this.#o,
+        endWaiters: this.#endWaiters,
+        forget: () => {
+          this.#idle.disarm(live);
+          return this.#live.get(handlerId) === live && this.#live.delete(handlerId);
+        },
+      }),
+    );
     return live;
   }
 
@@ -379,7 +353,7 @@ export class RunManager implements OwnedRuns {
     if (state.status === "running" && state.idle && !this.#closing) {
       this.#idle.arm(run, () => void this.#release(run));
     } else {
-      this.#clearIdle(run);
+      this.#idle.disarm(run);
     }
   }
 
@@ -392,10 +366,6 @@ export class RunManager implements OwnedRuns {
       scheduleWake: (id, at) => this.#scheduleWake(id, at),
       acquire: (id) => this.acquire(id),
     });
-  }
-
-  #clearIdle(run: LiveRun): void {
-    this.#idle.disarm(run);
   }
 
   #scheduleWake(handlerId: string, at: number | null): void {
