@@ -241,9 +241,9 @@ export class CommitWriter {
     const keys: KeyWrite[] = [];
     for (const [handlerId, entry] of taken) {
       try {
-        const { stateJson, record } = entry.source.snapshot();
+        const { stateJson, record, idleUntil } = entry.source.snapshot();
         batch.handlers.push(record);
-        batch.states.push({ handlerId, json: stateJson });
+        batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
         for (const key of entry.keys) keys.push(key);
       } catch (error) {

@@ -100,6 +100,11 @@ export interface ResumeAllContext {
   releases: boolean;
   resume(handlerId: string): Promise<unknown>;
   scheduleWake(handlerId: string, at: number | null): void;
+  /**
+   * On a store shared by several processes: the running handlers nobody holds, in one query (those
+   * a live peer runs and waiting ones with nothing due are left out); those are all there is to resume.
+   */
+  orphans?: (() => Promise<string[]>) | undefined;
 }
 
 /**
@@ -108,6 +113,13 @@ export interface ResumeAllContext {
  * is not registered, a step or a schema changed) are blocked by the resume, which checks them.
  */
 export async function resumeStored(c: ResumeAllContext): Promise<void> {
+  if (c.orphans) {
+    for (const handlerId of await c.orphans()) {
+      if (c.closing()) return;
+      if (!c.isLive(handlerId)) await c.resume(handlerId);
+    }
+    return;
+  }
   for (const record of await c.store.listRunning()) {
     if (c.closing()) return;
     if (c.isLive(record.handlerId)) continue;

@@ -1,7 +1,7 @@
-import { randomId, timeOrderedId } from "../../core/clock.js";
+import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import { LeaseLostError } from "../../stores/leases.js";
-import type { EventRow } from "../../stores/store.js";
+import { isLeaseStore, LeaseLostError } from "../../stores/leases.js";
+import type { EventRow, Store } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
@@ -21,6 +21,10 @@ import { afterRunEnd } from "./run-end.js";
 import type { RunManagerOptions } from "./run-manager-options.js";
 
 export type { RunManagerOptions } from "./run-manager-options.js";
+
+/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
+const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
+  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
@@ -213,6 +217,7 @@ export class RunManager implements OwnedRuns {
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
       scheduleWake: (id, at) => this.#scheduleWake(id, at),
+      orphans: orphansOf(this.#o.store, this.#o.ownership, this.#o.clock),
     });
   }
 

@@ -55,7 +55,7 @@ export function commitParams(batch: FencedCommitBatch, channel: string, origin: 
     ...keyColumns(batch.keys ?? []),
     ...answerColumns(batch.keyAnswers ?? []),
     ...fenceColumns(batch.fence),
-    handlers.map((h) => (h.idleUntil === undefined || h.idleUntil === null ? null : String(h.idleUntil))),
+    idleColumn(handlers, states),
   ];
 }
 
@@ -129,6 +129,21 @@ export function dedupeFences(fences: readonly Fence[]): Fence[] {
   const seen = new Map<string, Fence>();
   for (const f of fences) seen.set(fenceKey(f), f);
   return [...seen.values()].sort((a, b) => compareIds(a.handlerId, b.handlerId));
+}
+
+/**
+ * handlers.idle_until for each handler row (parameter $38): from its state in the batch; -1 (keep
+ * what is stored) when the batch holds no state for it or says nothing.
+ */
+function idleColumn(
+  handlers: readonly { handlerId: string }[],
+  states: readonly { handlerId: string; idleUntil?: number | null }[],
+): (string | null)[] {
+  const byId = new Map(states.map((s) => [s.handlerId, s.idleUntil]));
+  return handlers.map((h) => {
+    const at = byId.get(h.handlerId);
+    return at === undefined ? "-1" : at === null ? null : String(Math.min(at, Number.MAX_SAFE_INTEGER));
+  });
 }
 
 function sortById<T extends { handlerId: string }>(items: T[]): T[] {

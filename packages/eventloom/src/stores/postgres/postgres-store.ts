@@ -352,9 +352,12 @@ export class PostgresStore implements Store, LeaseStore {
     return rows[0] ? toLease(rows[0]) : null;
   }
 
-  async listExpiredRunning(limit: number): Promise<string[]> {
+  async listExpiredRunning(limit: number, now: number = Number.MAX_SAFE_INTEGER): Promise<string[]> {
     checkListLimit(limit);
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [limit]);
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [
+      limit,
+      String(Math.floor(now)),
+    ]);
     return rows.map((r) => r.handler_id);
   }
 

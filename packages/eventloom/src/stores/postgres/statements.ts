@@ -90,7 +90,8 @@ export function buildStatements(schema: string) {
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
           updated_at = excluded.updated_at, completed_at = excluded.completed_at,
           resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
-          blocked = excluded.blocked, idle_until = excluded.idle_until
+          blocked = excluded.blocked,
+          idle_until = CASE WHEN excluded.idle_until = -1 THEN cur.idle_until ELSE excluded.idle_until END
         WHERE cur.status = 'running' OR cur.run_id <> excluded.run_id OR (
           cur.status = excluded.status AND cur.completed_at IS NOT DISTINCT FROM excluded.completed_at
           AND cur.result::text = excluded.result::text AND cur.error IS NOT DISTINCT FROM excluded.error)
@@ -302,10 +303,16 @@ export function buildStatements(schema: string) {
       SELECT handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at
       FROM ${t.leases} WHERE handler_id = $1`,
 
+    /**
+     * Running handlers with no live lease, leaving out those that wait for outside events with no
+     * timer due by $2 (epoch ms) and an empty inbox: those hold no process until something wakes them.
+     */
     listExpiredRunning: `
       SELECT h.handler_id FROM ${t.handlers} h
       LEFT JOIN ${t.leases} l ON l.handler_id = h.handler_id
       WHERE h.status = 'running' AND (l.handler_id IS NULL OR l.expires_at <= now())
+        AND (h.idle_until IS NULL OR h.idle_until <= $2::bigint
+             OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.handler_id = h.handler_id))
       ORDER BY h.started_at, h.handler_id
       LIMIT $1`,
   };
