@@ -37,7 +37,7 @@ export class LeasedOwnership implements Ownership {
       logger: options.logger,
       clock: options.clock,
       held: () => this.#runs?.liveIds() ?? [],
-      onLost: (ids) => this.#runs?.lost(ids),
+      onLost: (ids, takenOver) => this.#runs?.lost(ids, takenOver),
     });
   }
 
@@ -103,8 +103,8 @@ export class LeasedOwnership implements Ownership {
     return this.#keeper.holds(handlerId);
   }
 
-  lost(handlerIds: readonly string[]): void {
-    this.#runs?.lost(handlerIds);
+  lost(handlerIds: readonly string[], takenOver: boolean): void {
+    this.#runs?.lost(handlerIds, takenOver);
   }
 
   committed(handlerIds: readonly string[]): void {

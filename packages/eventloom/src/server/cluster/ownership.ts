@@ -8,8 +8,11 @@ export interface OwnedRuns {
   isLive(handlerId: string): boolean;
   /** Loads and resumes the handler here (a takeover); taking its ownership arbitrates races. */
   acquire(handlerId: string): Promise<unknown>;
-  /** These handlers are owned elsewhere now: stop running them here. */
-  lost(handlerIds: readonly string[]): void;
+  /**
+   * Stop running these handlers here: owned elsewhere now (`takenOver`), or this process could not
+   * keep their leases (cut off from the store: whether another took them is unknown).
+   */
+  lost(handlerIds: readonly string[], takenOver: boolean): void;
   /** Another process may have written to these handlers' inboxes. */
   changedElsewhere(handlerIds: readonly string[]): void;
 }
@@ -45,8 +48,8 @@ export interface Ownership {
   fences(handlerIds: readonly string[]): Fence[];
   /** True while this process holds the right to write the handler (solo: always). */
   holds(handlerId: string): boolean;
-  /** A fenced commit found these handlers owned elsewhere. */
-  lost(handlerIds: readonly string[]): void;
+  /** A fenced commit found these handlers owned elsewhere (`takenOver`), or they are no longer held. */
+  lost(handlerIds: readonly string[], takenOver: boolean): void;
   /** A batch of these handlers is durable. */
   committed(handlerIds: readonly string[]): void;
   /** Of the handlers a store notification names, those other processes may have changed. */

@@ -167,7 +167,7 @@ export class CommitWriter {
       handlerIds: unheld.slice(0, 10),
     });
     for (const id of unheld) this.forget(id, why);
-    ownership.lost(unheld);
+    ownership.lost(unheld, false);
   }
 
   /** Removes from the pending batch what of these handlers the store already holds. */
@@ -296,7 +296,7 @@ export class CommitWriter {
             inboxDone.delete(id);
             this.forget(id, error);
           }
-          this.#options.ownership.lost(lost);
+          this.#options.ownership.lost(lost, true);
           this.#keyAnswers = [...answers, ...this.#keyAnswers];
           for (const [handlerId, list] of inboxDone) {
             this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);

@@ -171,13 +171,14 @@ export class RunManager implements OwnedRuns {
     }
   }
 
-  /** These handlers were taken over by another process: stop running them here. */
-  lost(handlerIds: readonly string[]): void {
+  /** Stop running these here: taken over by another process, or their leases could not be kept. */
+  lost(handlerIds: readonly string[], takenOver = true): void {
     const why = new LeaseLostError(handlerIds);
     for (const id of handlerIds) {
       this.#o.ownership.drop(id);
       this.#o.writer.forget(id, why);
-      if (this.#drop(id))
+      // Said only when the store said so: cut off from it, this process cannot know.
+      if (this.#drop(id) && takenOver)
         this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
     }
   }

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { StoreClosedError } from "../store.js";
 import type { PostgresConnectionOptions, PostgresStoreLogger } from "./options.js";
-import { isConnectionError, toStoreError } from "./store-errors.js";
+import { isConnectionError, isRetryable, toStoreError } from "./store-errors.js";
 
 /**
  * The store's pool of connections: statements and transactions on pooled clients, connection failures
@@ -60,8 +60,16 @@ export class Connections {
 
   // Not pool.query: it destroys the connection after any error, even a unique violation, and
   // reconnecting costs far more than the statement.
-  statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.withClient((client) => client.query<R>(text, values));
+  // A single statement is its own transaction: after a deadlock or a serialization failure (nothing
+  // of it was written) it runs again, twice at most, before the error is answered (503).
+  async statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withClient((client) => client.query<R>(text, values));
+      } catch (error) {
+        if (attempt >= 3 || !isRetryable((error as { cause?: unknown }).cause ?? error)) throw error;
+      }
+    }
   }
 
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
