@@ -13,7 +13,11 @@ export class Connections {
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
 
-  constructor(connection: string | PostgresConnectionOptions, logger: PostgresStoreLogger) {
+  constructor(
+    connection: string | PostgresConnectionOptions,
+    logger: PostgresStoreLogger,
+    timeouts: { statementMs: number; lockMs: number } = { statementMs: 30_000, lockMs: 10_000 },
+  ) {
     // Our option types are pg's, written out without @types/pg: hand them over as they are.
     this.base = (
       typeof connection === "string" ? { connectionString: connection } : connection
@@ -25,6 +29,11 @@ export class Connections {
       // A client cut off mid-transaction (a network partition) would keep its row locks, lease rows
       // among them, until the server notices the dead connection: takeovers would wait that long.
       idle_in_transaction_session_timeout: 2_000,
+      // A partition must not hang a call: the server stops a long statement, the client gives up on
+      // an answer that does not come (that connection is then destroyed, see isConnectionError).
+      statement_timeout: timeouts.statementMs,
+      lock_timeout: timeouts.lockMs,
+      query_timeout: timeouts.statementMs + 5_000,
       ...this.base,
     });
     // Idle clients error when the server goes away; the pool drops them and reconnects on demand.

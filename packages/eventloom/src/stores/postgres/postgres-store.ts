@@ -1,3 +1,4 @@
+import { WorkflowError } from "../../core/index.js";
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
@@ -21,7 +22,7 @@ import { ChangeFeed, noticePayloads } from "./change-feed.js";
 import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
-import { migrate } from "./migrations.js";
+import { migrate, migrations } from "./migrations.js";
 import {
   type ListenState,
   type PostgresConnectionOptions,
@@ -62,6 +63,8 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #listeners = new StoreListeners();
   readonly #feed: ChangeFeed;
   readonly #logger: PostgresStoreLogger;
+  readonly #migrationLockMs: number;
+  readonly #readyMs: number;
   #initializing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -76,7 +79,12 @@ export class PostgresStore implements Store, LeaseStore {
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
 
-    this.#db = new Connections(connection, this.#logger);
+    this.#db = new Connections(connection, this.#logger, {
+      statementMs: options.statementTimeoutMs ?? 30_000,
+      lockMs: options.lockTimeoutMs ?? 10_000,
+    });
+    this.#migrationLockMs = options.migrationLockTimeoutMs ?? 5_000;
+    this.#readyMs = options.readyTimeoutMs ?? 2_000;
     const base = this.#db.base;
 
     const listen = options.listenConnection ?? base;
@@ -118,7 +126,9 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async #init(): Promise<void> {
-    await this.#db.withClient((client) => migrate(client, this.#schema));
+    await this.#db.withClient((client) =>
+      migrate(client, this.#schema, migrations, { lockTimeoutMs: this.#migrationLockMs }),
+    );
     try {
       await this.#feed.start();
     } catch (error) {
@@ -361,8 +371,25 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((r) => r.handler_id);
   }
 
-  /** `SELECT 1` on a pooled connection: a lost database or a full pool rejects (STORE_UNAVAILABLE). */
+  /**
+   * `SELECT 1` on a pooled connection: a lost database, a full pool or no answer within
+   * `readyTimeoutMs` (a partition) rejects with STORE_UNAVAILABLE.
+   */
   async ready(): Promise<void> {
-    await this.#db.query("SELECT 1", []);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new WorkflowError("STORE_UNAVAILABLE", `The Postgres store did not answer within ${this.#readyMs} ms`),
+          ),
+        this.#readyMs,
+      );
+    });
+    try {
+      await Promise.race([this.#db.query("SELECT 1", []), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -49,7 +49,7 @@ export function isConnectionError(error: unknown): boolean {
     if (code.startsWith("08")) return true; // connection_exception class
   }
   // node-postgres reports a dropped socket and a pool timeout with plain messages.
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection ended|terminating connection/i.test(
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Connection ended|terminating connection|Query read timeout/i.test(
     error.message,
   );
 }
