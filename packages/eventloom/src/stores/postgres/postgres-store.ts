@@ -1,7 +1,7 @@
-import { WorkflowError } from "../../core/index.js";
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
+import { WorkflowError } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
@@ -381,7 +381,10 @@ export class PostgresStore implements Store, LeaseStore {
       timer = setTimeout(
         () =>
           reject(
-            new WorkflowError("STORE_UNAVAILABLE", `The Postgres store did not answer within ${this.#readyMs} ms`),
+            new WorkflowError(
+              "STORE_UNAVAILABLE",
+              `The Postgres store did not answer within ${this.#readyMs} ms`,
+            ),
           ),
         this.#readyMs,
       );
