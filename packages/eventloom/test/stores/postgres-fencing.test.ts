@@ -107,4 +107,17 @@ describe("the Postgres store's fencing", () => {
       await refused(store.commit({ events: [{ handlerId: "u", events: eventRows([event(0)]) }], fence })),
     ).toEqual(["u"]);
   });
+
+  it("gives the lease back in the commit that ends a fenced handler's record (no release of its own)", async () => {
+    const store = await freshStore();
+    const lease = await store.acquireLease("ending", "p1", 60_000);
+    const fence = [{ handlerId: "ending", owner: "p1", token: lease!.token }];
+    await store.commit({ handlers: [handlerRecord("ending")], fence });
+    expect(await store.getLease("ending")).not.toBeNull();
+    await store.commit({
+      handlers: [handlerRecord("ending", { status: "completed", completedAt: "2026-01-01T00:00:01.000Z" })],
+      fence,
+    });
+    expect(await store.getLease("ending")).toBeNull();
+  });
 });

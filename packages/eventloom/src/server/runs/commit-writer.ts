@@ -25,12 +25,8 @@ export interface CommitWriterOptions {
   clock?: Clock;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
-  /**
-   * Fences each batch (on a shared store, a handler this process no longer holds is never written:
-   * its changes are dropped), hears of handlers a fenced commit found taken over (their changes are
-   * dropped too) and of durable batches.
-   */
-  ownership: Pick<Ownership, "shared" | "fences" | "holds" | "lost" | "committed">;
+  /** Fences each batch (an unheld handler is never written), hears of lost handlers and durable batches. */
+  ownership: Pick<Ownership, "shared" | "fences" | "holds" | "lost" | "committed" | "drop">;
   /** Told how long each durable commit took. */
   metrics?: Pick<ServerMetrics, "now" | "commitTook">;
 }
@@ -266,6 +262,9 @@ export class CommitWriter {
       () => {
         if (metrics) metrics.commitTook(metrics.now() - began);
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
+        // A fenced commit of an ended record gave its lease back: nothing left to release.
+        for (const h of batch.fence ? batch.handlers : [])
+          if (h.status !== "running") this.#options.ownership.drop(h.handlerId);
         this.#failure = null;
         this.#inFlight = null;
         this.#inFlightIds = NONE;

@@ -45,7 +45,8 @@ export function buildStatements(schema: string) {
      *
      * Fencing: a handler the batch writes is refused when its fence ($34..$36) does not match its
      * lease row, when it has a lease row but no fence, or when it has no fence in a fenced batch
-     * ($37: the writer holds leases, so every handler it writes must be fenced). A stored record that
+     * ($37: the writer holds leases, so every handler it writes must be fenced). A fenced handler whose
+     * record ends in the batch gives its lease back in it (no release of its own). A stored record that
      * ended under the same run is never changed to anything else (a same-run rewrite of the same
      * outcome is let through: the retry of a commit that landed). Either refusal raises in
      * refuse_commit() (SQLSTATE EL409), rolling the whole statement back.
@@ -101,6 +102,13 @@ export function buildStatements(schema: string) {
         SELECT ${s}.refuse_commit('HANDLER_ENDED', (
           SELECT array_agg(x.handler_id ORDER BY x.handler_id) FROM unnest($1::text[]) AS x(handler_id)
           WHERE x.handler_id NOT IN (SELECT handler_id FROM h))) AS ok
+      ),
+      r AS (
+        -- A fenced handler whose record ends here gives its lease back in the same statement.
+        DELETE FROM ${t.leases} l USING fq, unnest($1::text[], $4::text[]) AS x(handler_id, status)
+        WHERE l.handler_id = fq.handler_id AND l.owner = fq.owner AND l.token = fq.token
+          AND x.handler_id = fq.handler_id AND x.status <> 'running' AND (SELECT ok FROM guard)
+        RETURNING 1
       ),
       e AS (
         INSERT INTO ${t.events} (handler_id, sequence, event)
