@@ -120,4 +120,16 @@ describe("the Postgres store's fencing", () => {
     });
     expect(await store.getLease("ending")).toBeNull();
   });
+
+  it("takes the leases asked for in one turn in one statement, each with its own token, one winner per handler", async () => {
+    const store = await freshStore();
+    await store.acquireLease("taken", "p2", 60_000);
+    const ids = ["a", "b", "c", "taken", "a"];
+    const leases = await Promise.all(ids.map((id) => store.acquireLease(id, "p1", 60_000)));
+    expect(leases.map((l) => l?.owner ?? null)).toEqual(["p1", "p1", "p1", null, "p1"]);
+    const tokens = leases.filter((l) => l !== null).map((l) => l.token);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    // "a" asked twice: the second acquisition is a new one, with a higher token.
+    expect(leases[4]!.token).toBeGreaterThan(leases[0]!.token);
+  });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
-import { WorkflowError } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
@@ -22,6 +21,7 @@ import { ChangeFeed, noticePayloads } from "./change-feed.js";
 import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
+import { LeaseBatches } from "./lease-batches.js";
 import { migrate, migrations } from "./migrations.js";
 import {
   type ListenState,
@@ -38,7 +38,7 @@ import {
   type LeaseRow,
   type Statements,
 } from "./statements.js";
-import { toStoreError } from "./store-errors.js";
+import { answeredWithin, toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /**
@@ -64,6 +64,14 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #feed: ChangeFeed;
   readonly #logger: PostgresStoreLogger;
   readonly #migrationLockMs: number;
+  readonly #leases = new LeaseBatches(async (owner, ttlMs, handlerIds) => {
+    const { rows } = await this.#db.statement<LeaseRow>(this.#sql.acquireLease, [
+      handlerIds,
+      owner,
+      String(ttlMs),
+    ]);
+    return rows.map(toLease);
+  });
   readonly #readyMs: number;
   #initializing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -330,14 +338,15 @@ export class PostgresStore implements Store, LeaseStore {
     return this.#listeners.add(listener);
   }
 
-  async acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
-    checkLeaseArgs(owner, ttlMs);
-    const { rows } = await this.#db.query<LeaseRow>(this.#sql.acquireLease, [
-      handlerId,
-      owner,
-      String(Math.ceil(ttlMs)),
-    ]);
-    return rows[0] ? toLease(rows[0]) : null;
+  /** Acquisitions of one owner in one turn of the event loop share one statement (lease-batches.ts). */
+  acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    try {
+      this.#db.open();
+      checkLeaseArgs(owner, ttlMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#db.track(this.#leases.acquire(handlerId, owner, Math.ceil(ttlMs)));
   }
 
   async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
@@ -376,23 +385,6 @@ export class PostgresStore implements Store, LeaseStore {
    * `readyTimeoutMs` (a partition) rejects with STORE_UNAVAILABLE.
    */
   async ready(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new WorkflowError(
-              "STORE_UNAVAILABLE",
-              `The Postgres store did not answer within ${this.#readyMs} ms`,
-            ),
-          ),
-        this.#readyMs,
-      );
-    });
-    try {
-      await Promise.race([this.#db.query("SELECT 1", []), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await answeredWithin(this.#db.query("SELECT 1", []), this.#readyMs);
   }
 }

@@ -294,7 +294,9 @@ export function buildStatements(schema: string) {
      */
     acquireLease: `
       INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
-      VALUES ($1, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond')
+      SELECT x.handler_id, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond'
+      FROM unnest($1::text[]) AS x(handler_id)
+      ORDER BY x.handler_id
       ON CONFLICT (handler_id) DO UPDATE SET
         owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at
       WHERE l.expires_at <= now() OR l.owner = excluded.owner

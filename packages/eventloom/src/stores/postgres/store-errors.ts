@@ -68,3 +68,20 @@ export function toStoreError(error: unknown): unknown {
   }
   return error;
 }
+
+/** `promise`, or a rejection with STORE_UNAVAILABLE when it has not settled within `ms`. */
+export async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new WorkflowError("STORE_UNAVAILABLE", `The Postgres store did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
