@@ -92,9 +92,13 @@ export class LeasedOwnership implements Ownership {
     return this.#keeper.heldByAnyone(handlerId);
   }
 
-  fences(handlerIds: readonly string[]): Fence[] {
+  /**
+   * `notified`: the handlers the batch gives a record or events, whose commit the store notifies (an
+   * inbox-only change sends none: expecting one would take another process's notice for it).
+   */
+  fences(handlerIds: readonly string[], notified: readonly string[] = handlerIds): Fence[] {
     // Inboxes are read on other processes' notifications only, not after each own commit.
-    const again = this.#notices.cut(handlerIds);
+    const again = this.#notices.cut(notified);
     if (again.length > 0) this.#runs?.changedElsewhere(again);
     return this.#keeper.fences(handlerIds);
   }

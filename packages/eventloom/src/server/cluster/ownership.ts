@@ -45,7 +45,7 @@ export interface Ownership {
    * The fences of a batch about to be committed: those of the handlers held here (none when solo).
    * On a shared store every handler a batch writes must be fenced: one without a fence is refused.
    */
-  fences(handlerIds: readonly string[]): Fence[];
+  fences(handlerIds: readonly string[], notified?: readonly string[]): Fence[];
   /** True while this process holds the right to write the handler (solo: always). */
   holds(handlerId: string): boolean;
   /** A fenced commit found these handlers owned elsewhere (`takenOver`), or they are no longer held. */
@@ -86,7 +86,8 @@ export function fence<B extends FencedCommitBatch>(
   batch: B,
   ownership: Pick<Ownership, "shared" | "fences">,
   handlerIds: readonly string[],
+  notified: readonly string[] = handlerIds,
 ): B {
-  if (ownership.shared) batch.fence = ownership.fences(handlerIds);
+  if (ownership.shared) batch.fence = ownership.fences(handlerIds, notified);
   return batch;
 }

@@ -254,7 +254,8 @@ export class CommitWriter {
     if (keys.length > 0) batch.keys = keys.map((k) => k.record);
     if (answers.length > 0) batch.keyAnswers = answers;
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
-    fence(batch, this.#options.ownership, ids);
+    const notified = batch.handlers.map((h) => h.handlerId); // an inbox-only change sends no notice
+    fence(batch, this.#options.ownership, ids, notified);
     this.#inFlightIds = new Set(ids);
     const metrics = this.#options.metrics;
     const began = metrics ? metrics.now() : 0;
@@ -318,7 +319,6 @@ export class CommitWriter {
         // Nothing of the batch was written: put its events back in front of what came since.
         requeue(this.#pending, taken);
         this.#waiters.rejectUpTo(generation, error);
-        // Handlers given up meanwhile are not retried: the next cut drops them (#dropUnheld).
         const retried = [...taken.keys()];
         this.#retryTimer = background(
           this.#options.clock ?? systemClock,

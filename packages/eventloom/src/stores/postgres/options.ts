@@ -38,7 +38,10 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** How often to poll for other processes' changes while the LISTEN connection is down. Default 1000. */
   pollIntervalMs?: number;
-  /** How often to check the LISTEN connection while it is up. Default 15000. */
+  /**
+   * How often to check the LISTEN connection while it is up (a silent one is dropped for polling
+   * after as long again), and to look for changes no notification named (a slow poll). Default 5000.
+   */
   heartbeatMs?: number;
   /**
    * Where the dedicated LISTEN connection goes, when not where the pool goes: e.g. straight to the

@@ -103,6 +103,8 @@ export class PostgresStore implements Store, LeaseStore {
       connection: {
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
+        // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
+        keepAliveInitialDelayMillis: 5_000,
         ...listenBase,
         application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
       },
@@ -111,7 +113,7 @@ export class PostgresStore implements Store, LeaseStore {
       changesTable: this.#sql.tables.changes,
       origin: this.#origin,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
-      heartbeatMs: options.heartbeatMs ?? 15_000,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
       deliver: (ids) => this.#listeners.notify(ids),
       onStateChange: (state) => options.onListenStateChange?.(state),
       logger: this.#logger,
@@ -171,6 +173,7 @@ export class PostgresStore implements Store, LeaseStore {
     } catch (error) {
       throw await commitError(error, batch, (text, values) => this.#db.statement(text, values), this.#sql);
     }
+    this.#feed.seen(ids);
     this.#listeners.notify(ids);
   }
 
@@ -270,6 +273,7 @@ export class PostgresStore implements Store, LeaseStore {
       }
       throw error;
     }
+    this.#feed.seen([handlerId]);
     this.#listeners.notify([handlerId]);
   }
 
