@@ -19,7 +19,7 @@ import { eventually } from "../support/until.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/multi-server.ts", import.meta.url));
 const LEASE_TTL_MS = 1500;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const TICKERS = 6;
 const TICKS = 30;
 
