@@ -18,6 +18,7 @@ export async function cancelStored(
   now: number,
   ownership: Pick<Ownership, "shared" | "fences">,
   key?: () => KeyWrite,
+  inboxDone?: readonly string[],
 ): Promise<void> {
   const state = await store.loadState(record.handlerId);
   const at = isoTime(now);
@@ -51,6 +52,7 @@ export async function cancelStored(
     batch.events = [{ handlerId: record.handlerId, events: eventRows([event]) }];
     batch.states = [{ handlerId: record.handlerId, json: stateJson(state) }];
   }
+  if (inboxDone?.length) batch.inboxDone = [{ handlerId: record.handlerId, ids: [...inboxDone] }];
   fence(batch, ownership, [record.handlerId]);
   if (key) await key().through((record) => store.commit({ ...batch, keys: [record] }));
   else await store.commit(batch);

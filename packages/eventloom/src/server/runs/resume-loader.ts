@@ -6,7 +6,9 @@ import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import { type BlockedRuns, blockRun } from "./blocked-runs.js";
+import { cancelStored } from "./cancel-stored.js";
 import { checkFit, unregistered } from "./fit-check.js";
+import { CANCEL_EVENT } from "./inbox.js";
 import { guardResume, type ResumeDecision } from "./resume-guard.js";
 
 export interface ResumeLoaderContext {
@@ -68,7 +70,17 @@ export async function loadResumable(
   }
   let current = record;
   try {
-    if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
+    if (ownership.shared) {
+      current = (await store.getHandler(handlerId)) ?? record;
+      // A cancellation another process sent while it was not running here applies before any step.
+      const inbox = await store.readInbox(handlerId);
+      if (inbox.some((item) => item.event.qualifiedName === CANCEL_EVENT)) {
+        const ids = inbox.map((item) => item.id);
+        await cancelStored(store, current, c.clock.now(), ownership, undefined, ids);
+        await ownership.release(handlerId);
+        return null;
+      }
+    }
     const misfit = checkFit(state, entry);
     if (misfit) {
       await blockRun(current, misfit, c);
