@@ -48,25 +48,25 @@ export async function loadResumable(
   // Found blocked here before, and still recorded so: this process's code has not changed since.
   if (record.blocked && c.blocked.has(handlerId)) return null;
   const entry = registry.get(record.workflowName);
-  const state = entry ? await store.loadState(handlerId) : null;
-  if (entry && !state) return null;
+  // On a shared store the state is read once the lease is ours (what the previous owner committed
+  // last): a handler another process runs costs no state read here.
+  let state = entry && !ownership.shared ? await store.loadState(handlerId) : null;
+  if (entry && !ownership.shared && !state) return null;
   c.checkOpen();
   if (c.isLive(handlerId)) return "live";
   const owned = ownership.acquire(handlerId);
   if (owned !== true && !(await owned)) return "remote";
-  if (!entry || !state) {
-    await blockRun(record, unregistered(record.workflowName), c);
-    return null;
-  }
-  if (ownership.shared) {
-    // Whatever the previous owner committed last is what this process resumes from.
-    const latest = await store.loadState(handlerId);
-    if (latest?.status !== "running") {
+  if (entry && ownership.shared) {
+    state = await store.loadState(handlerId);
+    if (state?.status !== "running") {
       await ownership.release(handlerId);
       return null;
     }
-    Object.assign(state, latest);
     if (c.isLive(handlerId)) return "live";
+  }
+  if (!entry || !state) {
+    await blockRun(record, unregistered(record.workflowName), c);
+    return null;
   }
   let current = record;
   try {
