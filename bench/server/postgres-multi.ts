@@ -1,12 +1,14 @@
-// Server processes on one PostgreSQL database: trivial runs per second with 1 and 2 processes (and one
-// process on SQLite for comparison), then the time from SIGKILL of an owner to its handlers running again
-// on the other process. Real CLI processes from the sources (tsx), load from `wrk`.
+// Server processes on one PostgreSQL database: trivial runs per second with 1, 2 and 3 processes beside
+// one process on SQLite (ratios to it, in the same run), the database round trips per run under load
+// and per operation alone (the pg driver wrapped in each server process: count-round-trips.ts), then
+// the time from SIGKILL of an owner to its handlers running again on the other process. Real CLI
+// processes from the sources (tsx), load from `wrk`.
 //
 // Run: npx tsx bench/server/postgres-multi.ts            (BENCH_SECONDS=10 per throughput case)
 //      WORKFLOWS_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres   (admin URL; the default)
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +24,18 @@ const tsx = createRequire(import.meta.url).resolve("tsx");
 const ADMIN = process.env["WORKFLOWS_BENCH_POSTGRES"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 32);
-const CASES = (process.env["BENCH_CASES"] ?? "sqlite,pg1,pg2,failover").split(",");
+const CASES = (process.env["BENCH_CASES"] ?? "sqlite,pg1,pg2,pg3,trips,failover").split(",");
+const counter = join(root, "bench", "server", "count-round-trips.ts");
+let countDir = "";
+
+/** Statements sent by every server process so far (their counts, written every 50 ms). */
+async function roundTrips(settle = true): Promise<number> {
+  // Each process writes its count every 50 ms: wait for the last writes.
+  if (settle) await new Promise((resolve) => setTimeout(resolve, 200));
+  let total = 0;
+  for (const f of await readdir(countDir)) total += Number(await readFile(join(countDir, f), "utf8"));
+  return total;
+}
 const run = promisify(execFile);
 
 interface Node {
@@ -36,10 +49,10 @@ function startNode(env: Record<string, string>): Promise<Node> {
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WORKFLOWS_")) base[k] = v;
   const child = spawn(
     process.execPath,
-    ["--import", tsx, cliMain, "serve", fixture, "--host", "127.0.0.1", "--port", "0"],
+    ["--import", tsx, "--import", counter, cliMain, "serve", fixture, "--host", "127.0.0.1", "--port", "0"],
     {
       cwd: root,
-      env: { ...base, TSX_TSCONFIG_PATH: join(pkg, "tsconfig.json"), ...env },
+      env: { ...base, TSX_TSCONFIG_PATH: join(pkg, "tsconfig.json"), BENCH_PG_COUNT_DIR: countDir, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -62,7 +75,7 @@ async function stop(nodes: Node[]): Promise<void> {
 }
 
 async function freshDatabase(admin: pg.Client): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `workflows_bench_${randomBytes(5).toString("hex")}`;
+  const name = `workflows_pgfence_bench_${randomBytes(5).toString("hex")}`;
   await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN);
   url.pathname = `/${name}`;
@@ -76,7 +89,7 @@ async function freshDatabase(admin: pg.Client): Promise<{ url: string; drop: () 
 async function load(
   nodes: Node[],
   seconds: number,
-): Promise<{ rps: number; non2xx: number; p50: string; p99: string }> {
+): Promise<{ rps: number; non2xx: number; p50: string; p99: string; requests: number }> {
   const dir = await mkdtemp(join(tmpdir(), "wf-bench-"));
   const script = join(dir, "post.lua");
   await writeFile(
@@ -102,22 +115,34 @@ async function load(
   let non2xx = 0;
   let p50 = "";
   let p99 = "";
+  let requests = 0;
   for (const { stdout } of results) {
+    requests += Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
     rps += Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0);
     non2xx += Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
     p50 ||= /^\s+50%\s+(\S+)/m.exec(stdout)?.[1] ?? "";
     p99 ||= /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? "";
   }
-  return { rps, non2xx, p50, p99 };
+  return { rps, non2xx, p50, p99, requests };
 }
+
+let sqliteRps = 0;
 
 async function throughput(label: string, env: Record<string, string>, count: number): Promise<void> {
   const nodes = await Promise.all(Array.from({ length: count }, () => startNode(env)));
   try {
     await load(nodes, 2); // warm-up: JIT, connection pools
+    const before = await roundTrips();
     const r = await load(nodes, SECONDS);
+    const trips = (await roundTrips()) - before;
+    if (label.startsWith("SQLite")) sqliteRps = r.rps;
+    const ratio =
+      sqliteRps > 0 && !label.startsWith("SQLite") ? `  ${(r.rps / sqliteRps).toFixed(2)} of SQLite` : "";
+    const perRun = label.startsWith("SQLite")
+      ? ""
+      : `  ${(trips / Math.max(1, r.requests)).toFixed(2)} round trips/run`;
     console.log(
-      `${label.padEnd(26)} ${r.rps.toFixed(0).padStart(8)} runs/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   errors ${r.non2xx}`,
+      `${label.padEnd(26)} ${r.rps.toFixed(0).padStart(8)} runs/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   errors ${r.non2xx}${ratio}${perRun}`,
     );
   } finally {
     await stop(nodes);
@@ -202,7 +227,39 @@ async function failover(db: string, ttlMs: number, handlers: number): Promise<vo
   }
 }
 
+/**
+ * Round trips of single operations, one at a time (background work, lease renewals and takeover
+ * passes, counted too, is small next to them at this pace): a trivial sync run on one process, and an
+ * answer sent through a process that does not run the handler (counted on both processes).
+ */
+async function trips(db: string): Promise<void> {
+  const env = { WORKFLOWS_DB: db };
+  const [a, b] = [await startNode(env), await startNode(env)] as [Node, Node];
+  try {
+    const N = 200;
+    for (let i = 0; i < 20; i++) await json(`${a.url}workflows/trivial/run`, {});
+    let before = await roundTrips();
+    for (let i = 0; i < N; i++) await json(`${a.url}workflows/trivial/run`, {});
+    console.log(`round trips per trivial sync run, alone:          ${((await roundTrips()) - before) / N}`);
+    const asks: string[] = [];
+    for (let i = 0; i < 50; i++)
+      asks.push((await json(`${a.url}workflows/ask/run-nowait`, {}))["handler_id"] as string);
+    for (const id of asks) while ((await json(`${a.url}handlers/${id}`))["status"] !== "running");
+    before = await roundTrips();
+    for (const id of asks)
+      await json(`${b.url}events/${id}`, { event: { type: "Answer", value: { text: "y" } } });
+    for (const id of asks) while ((await json(`${b.url}handlers/${id}`))["status"] === "running");
+    const answered = (await roundTrips()) - before;
+    console.log(
+      `round trips per answer through a non-owner, both processes, to the run's end: ${(answered / asks.length).toFixed(2)}`,
+    );
+  } finally {
+    await stop([a, b]);
+  }
+}
+
 async function main(): Promise<void> {
+  countDir = await mkdtemp(join(tmpdir(), "wf-bench-trips-"));
   const admin = new pg.Client({ connectionString: ADMIN });
   await admin.connect();
   const dir = await mkdtemp(join(tmpdir(), "wf-bench-sqlite-"));
@@ -212,7 +269,7 @@ async function main(): Promise<void> {
     );
     if (CASES.includes("sqlite"))
       await throughput("SQLite, 1 process", { WORKFLOWS_DB: join(dir, "w.db") }, 1);
-    for (const count of [1, 2]) {
+    for (const count of [1, 2, 3]) {
       if (!CASES.includes(`pg${count}`)) continue;
       const db = await freshDatabase(admin);
       try {
@@ -221,6 +278,14 @@ async function main(): Promise<void> {
           { WORKFLOWS_DB: db.url },
           count,
         );
+      } finally {
+        await db.drop();
+      }
+    }
+    if (CASES.includes("trips")) {
+      const db = await freshDatabase(admin);
+      try {
+        await trips(db.url);
       } finally {
         await db.drop();
       }
@@ -235,6 +300,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await rm(countDir, { recursive: true, force: true });
     await admin.end();
   }
 }

@@ -7,15 +7,18 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./cli-lo
 export type CliCommand =
   | { command: "help" }
   | { command: "version" }
+  | { command: "migrate" }
   | { command: "serve"; file: string; host: string; port: number; logLevel: LogLevel; logFormat: LogFormat };
 
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_PORT = 8080;
 
 export const USAGE = `Usage: eventloom serve <file> [--host <host>] [--port <port>] [--log-level <level>] [--log-format <format>]
+       eventloom migrate
 
 Loads <file> (TypeScript or JavaScript, no build step), finds the WorkflowServer it exports
 (the default export, else the only exported instance) and serves it with its debugger.
+\`migrate\` brings the schema of the store WORKFLOWS_DB names up to this release and exits.
 
 Options:
   --host <host>  Interface to listen on. Default ${DEFAULT_HOST}.
@@ -66,6 +69,10 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   const [command, ...rest] = positionals;
   if (command === undefined) throw usageError("Missing command: expected `eventloom serve <file>`");
   if (command === "help") return { command: "help" };
+  if (command === "migrate") {
+    if (rest.length > 0) throw usageError(`Unexpected argument "${rest[0]}"`);
+    return { command: "migrate" };
+  }
   if (command !== "serve") throw usageError(`Unknown command "${command}"`);
   const [file, ...extra] = rest;
   if (file === undefined || file.length === 0)

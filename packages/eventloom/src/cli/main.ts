@@ -2,6 +2,7 @@
 // The `eventloom` binary. Everything that can go wrong in a user's hands ends as one line on stderr.
 import { parseCliArgs, USAGE } from "./args.js";
 import { CliError } from "./cli-error.js";
+import { migrateCommand } from "./migrate-command.js";
 import { serveCommand } from "./serve-command.js";
 import { packageVersion } from "./version.js";
 
@@ -13,6 +14,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case "version":
       process.stdout.write(`${packageVersion()}\n`);
+      return;
+    case "migrate":
+      await migrateCommand(process.env, (line) => process.stdout.write(`${line}\n`));
       return;
     case "serve":
       await serveCommand(command, {

@@ -238,10 +238,15 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   }
 
   /**
-   * Cancels a running handler; with `purge`, also deletes it (an ended one too).
+   * Cancels a running handler; with `purge`, also deletes it (an ended one too). `cancelling`: the
+   * server process that runs it (several processes on Postgres) has the cancellation but has not
+   * applied it yet.
    * @throws WorkflowClientError 404 for an unknown handler, 409 when it has ended (without purge).
    */
-  async cancelHandler(handlerId: string, options: CancelOptions = {}): Promise<"cancelled" | "deleted"> {
+  async cancelHandler(
+    handlerId: string,
+    options: CancelOptions = {},
+  ): Promise<"cancelled" | "deleted" | "cancelling"> {
     const answer = await this.#mutate(
       routePath("cancelHandler", { handler_id: handlerId }),
       options,

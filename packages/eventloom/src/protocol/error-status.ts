@@ -52,7 +52,8 @@ export const ERROR_STATUS = {
   // another process has the SQLite file: this one must not serve from it (it never starts)
   STORE_IN_USE: 503,
   SEQUENCE_CONFLICT: 409,
-  LEASE_LOST: 409,
+  // another process took the handler over: a retry reaches it (through the store's inbox or record)
+  LEASE_LOST: 503,
   SERVER_CLOSING: 503,
   INTERNAL_ERROR: 500,
 } as const satisfies Record<ErrorCode, number>;

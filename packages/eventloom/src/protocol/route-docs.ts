@@ -247,6 +247,10 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
     query: CancelQuerySchema,
     responses: {
       "200": json(CancelResponseSchema, "Cancelled, or deleted with purge=true."),
+      "202": json(
+        CancelResponseSchema,
+        "`cancelling`: the process that runs the handler has the cancellation (durably) but has not applied it yet.",
+      ),
       "404": noHandler,
       "409": error(
         "The run has already ended, without purge (HANDLER_ENDED), or the request first sent with this " +

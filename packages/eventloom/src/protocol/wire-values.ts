@@ -17,7 +17,8 @@ export const HANDLER_STATUSES = ["running", "completed", "failed", "cancelled"] 
 export const BLOCKED_CODES = ["WORKFLOW_CHANGED", "SCHEMA_CHANGED"] as const;
 
 /** What cancel answers: `deleted` with purge=true. */
-export const CANCEL_STATUSES = ["cancelled", "deleted"] as const;
+// `cancelling` (202): sent to the process that runs the handler, not applied yet (issue 21).
+export const CANCEL_STATUSES = ["cancelled", "deleted", "cancelling"] as const;
 
 /** What GET /health answers. */
 export const HEALTH_STATUSES = ["healthy", "unhealthy"] as const;

@@ -275,7 +275,7 @@ export type SendEventResponse = z.infer<typeof SendEventResponseSchema>;
 export const CancelResponseSchema = named(
   z.object({ status: z.enum(CANCEL_STATUSES) }),
   "CancelResponse",
-  "`cancelled`, or `deleted` with purge=true.",
+  "`cancelled`, or `deleted` with purge=true; `cancelling` (202) while the process that runs the handler has not applied it yet.",
 );
 export type CancelResponse = z.infer<typeof CancelResponseSchema>;
 

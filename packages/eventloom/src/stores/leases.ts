@@ -44,8 +44,8 @@ export interface FencedCommitBatch extends CommitBatch {
 export class LeaseLostError extends Error {
   readonly code = "LEASE_LOST";
   readonly handlerIds: readonly string[];
-  constructor(handlerIds: readonly string[]) {
-    super(`Lease lost for handler(s): ${handlerIds.join(", ")}`);
+  constructor(handlerIds: readonly string[], message?: string) {
+    super(message ?? `Lease lost for handler(s): ${handlerIds.join(", ")}`);
     this.name = "LeaseLostError";
     this.handlerIds = handlerIds;
   }
@@ -82,8 +82,10 @@ export interface LeaseStore {
   /**
    * Handlers whose status is `running` and that nobody holds a live lease on (never leased, released,
    * or expired), oldest first, at most `limit`: what a process should try to acquire and resume.
+   * With `now` (epoch ms), those that wait for outside events (their last state was idle) with no
+   * timer due by then and an empty inbox are left out: nothing is there to run.
    */
-  listExpiredRunning(limit: number): Promise<string[]>;
+  listExpiredRunning(limit: number, now?: number): Promise<string[]>;
   /** {@link Store.commit}, with optional fences. */
   commit(batch: FencedCommitBatch): Promise<void>;
 }

@@ -66,8 +66,13 @@ export interface CommitBatch {
    * (throws, committing nothing) a sequence that is already stored for that handler.
    */
   events?: { handlerId: string; events: EventRow[] }[];
-  /** Each handler's run state as JSON text (`JSON.stringify` of its {@link RunState}), replacing the previous one. */
-  states?: { handlerId: string; json: string }[];
+  /**
+   * Each handler's run state as JSON text (`JSON.stringify` of its {@link RunState}), replacing the
+   * previous one. `idleUntil`, for a run that waits for outside events: when its earliest timer is
+   * due (epoch ms; `Number.MAX_SAFE_INTEGER` without one), null when it does not wait. A shared store
+   * keeps it to leave waiting handlers alone when it lists orphaned ones; others may ignore it.
+   */
+  states?: { handlerId: string; json: string; idleUntil?: number | null }[];
   /** Inbox items the run has taken into its state; deleted in the same transaction. */
   inboxDone?: { handlerId: string; ids: string[] }[];
   /**

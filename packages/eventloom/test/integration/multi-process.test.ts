@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /** A fresh database; its URL. */
 async function freshDatabase(): Promise<string> {
-  const name = `workflows_mp_${randomBytes(6).toString("hex")}`;
+  const name = `workflows_pgfence_mp_${randomBytes(6).toString("hex")}`;
   await admin?.query(`CREATE DATABASE ${name}`);
   databases.push(name);
   const url = new URL(ADMIN_URL);

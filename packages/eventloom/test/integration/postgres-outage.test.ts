@@ -22,7 +22,7 @@ import { eventually } from "../support/until.js";
 
 const TTL_MS = 1000;
 
-const db = useFreshDatabase("workflows_outage");
+const db = useFreshDatabase("workflows_pgfence_outage");
 const servers: WorkflowServer[] = [];
 const proxies: TcpProxy[] = [];
 
@@ -76,8 +76,14 @@ const reply = new Workflow({ name: "reply", timeout: null })
     StopEvent.create({ result: ev.data.text }),
   );
 
+/** What each server logged at warn level, by its name. */
+const warnings = new Map<string, string[]>();
+
 function server(url: string, schema: string, by: string, spans: Span[], ticks = 60): WorkflowServer {
+  const warned: string[] = [];
+  warnings.set(by, warned);
   const s = new WorkflowServer({
+    logger: { info() {}, warn: (message: string) => void warned.push(message), error() {} },
     store: new PostgresStore(
       { connectionString: url, connectionTimeoutMillis: 1000 },
       { schema, pollIntervalMs: 200 },
@@ -137,6 +143,9 @@ describe("Postgres outages", { timeout: 60_000 }, () => {
       .map((l) => JSON.parse(l) as { sequence: number; type: string });
     expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i));
     expect(events.at(-1)?.type).toBe("StopEvent");
+    // Cut off, A cannot know whether B took its handler over: it says it stopped it, not that.
+    expect(warnings.get("A")).toContain("leases not renewed in time: stopping their runs");
+    expect(warnings.get("A")).not.toContain("a handler was taken over by another server process");
   });
 
   it("answers 503 while the database is down, loses nothing it acknowledged, and recovers when it is back", async () => {

@@ -29,6 +29,8 @@ describe("error status table", () => {
       HANDLER_RUNNING: 409,
       HANDLER_ENDED: 409,
       PAYLOAD_TOO_LARGE: 413,
+      // issue 21: a retry of a request whose handler was taken over succeeds
+      LEASE_LOST: 503,
     };
     for (const [code, status] of Object.entries(expected))
       expect([code, ERROR_STATUS[code as ErrorCode]]).toEqual([code, status]);

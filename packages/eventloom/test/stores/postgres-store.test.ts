@@ -16,7 +16,7 @@ import { ADMIN_URL, beforeAllOrFailEach, connectAdmin } from "../support/fresh-d
 import { TcpProxy } from "../support/tcp-proxy.js";
 
 // Real PostgreSQL, as the house style asks: this file makes its own database and drops it at the end.
-const DB_NAME = `workflows_test_${randomBytes(6).toString("hex")}`;
+const DB_NAME = `workflows_pgfence_test_${randomBytes(6).toString("hex")}`;
 const PG_PORT = Number(new URL(ADMIN_URL).port || 5432);
 let dbUrl = "";
 let admin: pg.Client;
@@ -597,7 +597,8 @@ describe("PostgresStore leases", () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LeaseLostError);
-    expect((error as LeaseLostError).handlerIds).toEqual(["h"]);
+    // "other" has no fence in a fenced batch: refused too.
+    expect((error as LeaseLostError).handlerIds).toEqual(["h", "other"]);
     expect(await b!.getHandler("h")).toBeNull();
     expect(await b!.getHandler("other")).toBeNull();
     expect(await b!.lastSequence("h")).toBe(-1);
@@ -698,7 +699,10 @@ describe("PostgresStore leases", () => {
   it("drops a handler's lease with the handler, so its old owner cannot write it back", async () => {
     const [store] = await sharedStores(1);
     const lease = await store!.acquireLease("purged", "p1", 60_000);
-    await store!.commit({ handlers: [handlerRecord("purged")] });
+    await store!.commit({
+      handlers: [handlerRecord("purged")],
+      fence: [{ handlerId: "purged", owner: "p1", token: lease!.token }],
+    });
     expect(await store!.deleteHandler("purged")).toBe(true);
     expect(await store!.getLease("purged")).toBeNull();
     await expect(

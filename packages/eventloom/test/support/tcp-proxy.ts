@@ -1,13 +1,21 @@
 import net from "node:net";
 
+interface Pair {
+  client: net.Socket;
+  /** Null for a connection accepted during a partition: it is connected upstream when healed. */
+  upstream: net.Socket | null;
+}
+
 /**
  * A TCP proxy in front of a real server (PostgreSQL), to cut a client off in the ways networks fail:
- * `partition()` (bytes stop flowing, connections stay open, new ones hang), `down()` (connections reset,
- * new ones refused) and `up()` again on the same port.
+ * `partition()` (bytes stop flowing, connections stay open, new ones hang) and `heal()` (everything
+ * held flows again, as after a network partition that ends), `down()` (connections reset, new ones
+ * refused) and `up()` again on the same port.
  */
 export class TcpProxy {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
+  readonly #pairs = new Set<Pair>();
   #server: net.Server | null = null;
   #partitioned = false;
   port = 0;
@@ -22,22 +30,18 @@ export class TcpProxy {
     if (this.#server) return;
     const server = net.createServer((client) => {
       this.#sockets.add(client);
-      client.on("close", () => this.#sockets.delete(client));
+      const pair: Pair = { client, upstream: null };
+      this.#pairs.add(pair);
+      client.on("close", () => {
+        this.#sockets.delete(client);
+        this.#pairs.delete(pair);
+      });
       client.on("error", () => client.destroy());
       if (this.#partitioned) {
         client.pause();
         return;
       }
-      const upstream = net.connect(this.#target.port, this.#target.host);
-      this.#sockets.add(upstream);
-      upstream.on("close", () => this.#sockets.delete(upstream));
-      for (const s of [client, upstream]) {
-        s.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
+      this.#connect(pair);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -47,10 +51,42 @@ export class TcpProxy {
     this.#server = server;
   }
 
+  #connect(pair: Pair): void {
+    const { client } = pair;
+    const upstream = net.connect(this.#target.port, this.#target.host);
+    pair.upstream = upstream;
+    this.#sockets.add(upstream);
+    upstream.on("close", () => this.#sockets.delete(upstream));
+    for (const s of [client, upstream]) {
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  }
+
   /** Nothing flows any more, nothing is closed: open connections and new ones hang. */
   partition(): void {
     this.#partitioned = true;
     this.freezeOpen();
+  }
+
+  /** The partition ends: what the open connections held flows on, held new connections go through. */
+  heal(): void {
+    this.#partitioned = false;
+    for (const pair of this.#pairs) {
+      if (pair.client.destroyed) continue;
+      if (pair.upstream === null) {
+        this.#connect(pair);
+        pair.client.resume();
+        continue;
+      }
+      if (pair.upstream.destroyed) continue;
+      pair.client.pipe(pair.upstream).pipe(pair.client);
+      pair.client.resume();
+      pair.upstream.resume();
+    }
   }
 
   /** The open connections stop carrying bytes without closing (half-open); new ones still flow. */
@@ -66,6 +102,7 @@ export class TcpProxy {
     const server = this.#server;
     this.#server = null;
     for (const s of this.#sockets) s.destroy();
+    this.#pairs.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 

@@ -10,8 +10,16 @@ export interface LeaseKeeperOptions {
   logger: ServerLogger;
   /** Renewals and the stale check run on it. Default: the system clock. */
   clock?: Clock;
-  /** Called with the handlers whose lease this process lost (another took them over). */
-  onLost(handlerIds: readonly string[]): void;
+  /**
+   * Called with the handlers whose lease this process lost: another took them over (`takenOver`),
+   * or they were not renewed in time and this process stops them on its own.
+   */
+  onLost(handlerIds: readonly string[], takenOver: boolean): void;
+  /**
+   * Monotonic milliseconds for the self-stop (a wall clock that jumps must not stop or keep runs).
+   * Default: `performance.now()` with the system clock, the clock's `now()` with an injected one.
+   */
+  monotonic?: () => number;
   /** The handlers this process runs right now (their leases are renewed). */
   held(): readonly string[];
 }
@@ -26,9 +34,10 @@ export class LeaseKeeper {
   readonly #o: LeaseKeeperOptions;
   readonly #ttl: number;
   readonly #tokens = new Map<string, number>();
-  /** Local time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
+  /** Monotonic time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
   readonly #renewedAt = new Map<string, number>();
   readonly #clock: Clock;
+  readonly #monotonic: () => number;
   #timer: unknown = null;
 
   constructor(store: Store & LeaseStore, options: LeaseKeeperOptions) {
@@ -36,6 +45,8 @@ export class LeaseKeeper {
     this.#o = options;
     this.#ttl = options.ttlMs ?? 30_000;
     this.#clock = options.clock ?? systemClock;
+    this.#monotonic =
+      options.monotonic ?? (this.#clock === systemClock ? () => performance.now() : () => this.#clock.now());
   }
 
   /** Renews the held leases every ttl/3 (measured from each renewal's start, like an interval). */
@@ -56,7 +67,7 @@ export class LeaseKeeper {
 
   /** Takes the handler's lease; false when another process holds a live one. */
   async acquire(handlerId: string): Promise<boolean> {
-    const sent = this.#clock.now();
+    const sent = this.#monotonic();
     const lease = await this.#store.acquireLease(handlerId, this.owner, this.#ttl);
     if (!lease) return false;
     this.#tokens.set(handlerId, lease.token);
@@ -91,6 +102,11 @@ export class LeaseKeeper {
     this.#renewedAt.delete(handlerId);
   }
 
+  /** True while this process holds the handler's lease (as far as it knows). */
+  holds(handlerId: string): boolean {
+    return this.#tokens.has(handlerId);
+  }
+
   /** Fences for the handlers of a batch that this process holds. */
   fences(handlerIds: readonly string[]): Fence[] {
     const out: Fence[] = [];
@@ -105,14 +121,14 @@ export class LeaseKeeper {
     this.#stopStale();
     const ids = this.#o.held().filter((id) => this.#tokens.has(id));
     if (ids.length === 0) return;
-    const sent = this.#clock.now();
+    const sent = this.#monotonic();
     try {
       const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
       const gone = new Set(lost);
       for (const id of ids) if (!gone.has(id) && this.#tokens.has(id)) this.#renewedAt.set(id, sent);
       if (lost.length > 0) {
         for (const id of lost) this.drop(id);
-        this.#o.onLost(lost);
+        this.#o.onLost(lost, true);
       }
     } catch (error) {
       this.#o.logger.warn("lease renewal failed; retrying", { error });
@@ -126,12 +142,12 @@ export class LeaseKeeper {
    * from running twice. They are resumed (here or elsewhere) once the store is reachable again.
    */
   #stopStale(): void {
-    const limit = this.#clock.now() - this.#ttl * 0.6;
+    const limit = this.#monotonic() - this.#ttl * 0.6;
     const stale: string[] = [];
     for (const [id, at] of this.#renewedAt) if (at < limit) stale.push(id);
     if (stale.length === 0) return;
     this.#o.logger.warn("leases not renewed in time: stopping their runs", { handlers: stale.length });
     for (const id of stale) this.drop(id);
-    this.#o.onLost(stale);
+    this.#o.onLost(stale, false);
   }
 }

@@ -37,7 +37,7 @@ export class LeasedOwnership implements Ownership {
       logger: options.logger,
       clock: options.clock,
       held: () => this.#runs?.liveIds() ?? [],
-      onLost: (ids) => this.#runs?.lost(ids),
+      onLost: (ids, takenOver) => this.#runs?.lost(ids, takenOver),
     });
   }
 
@@ -92,15 +92,23 @@ export class LeasedOwnership implements Ownership {
     return this.#keeper.heldByAnyone(handlerId);
   }
 
-  fences(handlerIds: readonly string[]): Fence[] {
+  /**
+   * `notified`: the handlers the batch gives a record or events, whose commit the store notifies (an
+   * inbox-only change sends none: expecting one would take another process's notice for it).
+   */
+  fences(handlerIds: readonly string[], notified: readonly string[] = handlerIds): Fence[] {
     // Inboxes are read on other processes' notifications only, not after each own commit.
-    const again = this.#notices.cut(handlerIds);
+    const again = this.#notices.cut(notified);
     if (again.length > 0) this.#runs?.changedElsewhere(again);
     return this.#keeper.fences(handlerIds);
   }
 
-  lost(handlerIds: readonly string[]): void {
-    this.#runs?.lost(handlerIds);
+  holds(handlerId: string): boolean {
+    return this.#keeper.holds(handlerId);
+  }
+
+  lost(handlerIds: readonly string[], takenOver: boolean): void {
+    this.#runs?.lost(handlerIds, takenOver);
   }
 
   committed(handlerIds: readonly string[]): void {

@@ -1,4 +1,4 @@
-import type { Fence } from "../../stores/leases.js";
+import type { Fence, FencedCommitBatch } from "../../stores/leases.js";
 
 /** What an {@link Ownership} needs from the runs this process holds. */
 export interface OwnedRuns {
@@ -8,8 +8,11 @@ export interface OwnedRuns {
   isLive(handlerId: string): boolean;
   /** Loads and resumes the handler here (a takeover); taking its ownership arbitrates races. */
   acquire(handlerId: string): Promise<unknown>;
-  /** These handlers are owned elsewhere now: stop running them here. */
-  lost(handlerIds: readonly string[]): void;
+  /**
+   * Stop running these handlers here: owned elsewhere now (`takenOver`), or this process could not
+   * keep their leases (cut off from the store: whether another took them is unknown).
+   */
+  lost(handlerIds: readonly string[], takenOver: boolean): void;
   /** Another process may have written to these handlers' inboxes. */
   changedElsewhere(handlerIds: readonly string[]): void;
 }
@@ -38,10 +41,15 @@ export interface Ownership {
   drop(handlerId: string): void;
   /** True when some process (maybe this one) has the right to run the handler. */
   heldByAnyone(handlerId: string): Promise<boolean>;
-  /** The fences of a batch about to be committed (none when solo). */
-  fences(handlerIds: readonly string[]): Fence[];
-  /** A fenced commit found these handlers owned elsewhere. */
-  lost(handlerIds: readonly string[]): void;
+  /**
+   * The fences of a batch about to be committed: those of the handlers held here (none when solo).
+   * On a shared store every handler a batch writes must be fenced: one without a fence is refused.
+   */
+  fences(handlerIds: readonly string[], notified?: readonly string[]): Fence[];
+  /** True while this process holds the right to write the handler (solo: always). */
+  holds(handlerId: string): boolean;
+  /** A fenced commit found these handlers owned elsewhere (`takenOver`), or they are no longer held. */
+  lost(handlerIds: readonly string[], takenOver: boolean): void;
   /** A batch of these handlers is durable. */
   committed(handlerIds: readonly string[]): void;
   /** Of the handlers a store notification names, those other processes may have changed. */
@@ -63,8 +71,23 @@ export function soloOwnership(): Ownership {
     drop: () => {},
     heldByAnyone: async () => true,
     fences: () => NO_FENCES,
+    holds: () => true,
     lost: () => {},
     committed: () => {},
     foreign: (ids) => ids,
   };
+}
+
+/**
+ * Fences a batch of `handlerIds` for `ownership`: on a shared store the batch always carries its
+ * fences (even none), so that the store refuses any handler it writes without one.
+ */
+export function fence<B extends FencedCommitBatch>(
+  batch: B,
+  ownership: Pick<Ownership, "shared" | "fences">,
+  handlerIds: readonly string[],
+  notified: readonly string[] = handlerIds,
+): B {
+  if (ownership.shared) batch.fence = ownership.fences(handlerIds, notified);
+  return batch;
 }

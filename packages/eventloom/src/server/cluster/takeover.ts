@@ -91,7 +91,8 @@ export class TakeoverLoop {
     const limit = Math.min(1000, this.#idle.size + BATCH);
     let ids: string[];
     try {
-      ids = await store.listExpiredRunning(limit);
+      // Waiting handlers with no timer due and an empty inbox are left out by the store itself.
+      ids = await store.listExpiredRunning(limit, this.#clock.now());
     } catch (error) {
       logger.warn("takeover: the store could not list orphaned handlers", { error });
       return;

@@ -76,7 +76,7 @@ export function errorAnswer(error: unknown, logger: ServerLogger): JsonAnswer {
   const status = statusOf(error);
   const body = errorBody(error);
   if (status >= 500 && status !== 503) logger.error("internal error", { error });
-  if (body.code === "STORE_UNAVAILABLE")
+  if (body.code === "STORE_UNAVAILABLE" || body.code === "LEASE_LOST")
     return { status, body, headers: { "retry-after": String(STORE_RETRY_AFTER_SECONDS) } };
   return { status, body };
 }

@@ -94,8 +94,10 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
       ticket && (() => ticket.write({ handlerId, runId: null, status: 200, body: JSON.stringify(answer) })),
     );
     // Through a process that does not run the handler, the cancellation went to its owner's inbox:
-    // answer once the owner applied it (bounded: the request is durable either way).
-    if (status === "cancelled") await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS, clock);
+    // answered once the owner applied it; 202 `cancelling` while it has not yet (it is durable, and
+    // applied when the owner, or the process that takes the handler over, reads its inbox).
+    if (status === "cancelled" && !(await awaitEnded(store, signals, handlerId, CANCEL_WAIT_MS, clock)))
+      return json({ status: "cancelling" }, 202);
     return json({ status });
   },
 };

@@ -11,6 +11,7 @@ import { isKeyConflict } from "../../stores/idempotency.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
+import type { EndSeen } from "../runs/end-waiters.js";
 import type { LiveRun } from "../runs/live-run.js";
 import { keepStartEvent } from "../runs/start-events.js";
 import type { ServerContext } from "../server-context.js";
@@ -84,8 +85,8 @@ async function startRun(
     }
     await kept;
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
-    await ended;
-    const answer = await endedAnswer(run, store);
+    const seen = await ended;
+    const answer = await endedAnswer(run, store, seen);
     // With a key, the seed dialect's answer: the one stored for the key, which a replay gives again.
     if (!ticket) return answer;
     return settleOutcome(writer, ticket, { status: answer.status, body: toHandlerData(answer.record) });
@@ -100,10 +101,14 @@ async function startRun(
 }
 
 /** run's answer once the run ended: its final record, 500 when it did not complete. */
-async function endedAnswer(run: LiveRun, store: Store): Promise<Extract<RecordAnswer, { of: "run" }>> {
-  // The live record is the final one once `ended` settles, unless the run left memory while it
-  // waited (idle release) and ended in another LiveRun: then the store has it.
-  const live = run.state.status !== "running";
+async function endedAnswer(
+  run: LiveRun,
+  store: Store,
+  seen: EndSeen | null,
+): Promise<Extract<RecordAnswer, { of: "run" }>> {
+  // The live record is the final one once `ended` settles here, unless the run left this process
+  // while it waited (idle release, takeover) and ended elsewhere: then only the store has it.
+  const live = seen === "here" && run.state.status !== "running";
   const record: HandlerRecord = live
     ? run.record()
     : ((await store.getHandler(run.handlerId)) ?? run.record());

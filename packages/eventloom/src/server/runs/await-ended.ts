@@ -7,7 +7,7 @@ import type { HandlerSignals } from "./handler-signals.js";
 export const CANCEL_WAIT_MS = 5_000;
 
 /**
- * Resolves once the handler's stored record is no longer `running` (or it is gone), or after
+ * Resolves true once the handler's stored record is no longer `running` (or it is gone), false after
  * `timeoutMs`: whichever comes first. Woken by the handler's change notifications (other processes'
  * commits arrive through the store's `subscribe`), with a look every half second besides.
  */
@@ -17,7 +17,7 @@ export async function awaitEnded(
   handlerId: string,
   timeoutMs: number,
   clock: Clock,
-): Promise<void> {
+): Promise<boolean> {
   const deadline = clock.now() + timeoutMs;
   for (;;) {
     let changed = false;
@@ -28,9 +28,9 @@ export async function awaitEnded(
     });
     try {
       const record = await store.getHandler(handlerId);
-      if (record?.status !== "running") return;
+      if (record?.status !== "running") return true;
       const left = deadline - clock.now();
-      if (left <= 0) return;
+      if (left <= 0) return false;
       if (!changed) {
         const nap = sleep(clock, Math.min(left, 500));
         wake = nap.wake;

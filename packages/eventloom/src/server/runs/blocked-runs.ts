@@ -2,7 +2,7 @@ import { isoTime } from "../../core/clock.js";
 import { type Clock, WorkflowError } from "../../core/index.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
-import type { Ownership } from "../cluster/ownership.js";
+import { fence, type Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { BlockReason } from "./fit-check.js";
 
@@ -79,9 +79,7 @@ export async function blockRun(
     if (!same || rewrite) {
       const since = same && record.blocked ? record.blocked.since : isoTime(c.clock.now());
       const batch: FencedCommitBatch = { handlers: [{ ...record, blocked: { ...reason, since } }] };
-      const fence = c.ownership.fences([handlerId]);
-      if (fence.length > 0) batch.fence = fence;
-      await c.store.commit(batch);
+      await c.store.commit(fence(batch, c.ownership, [handlerId]));
     }
   } catch (error) {
     c.logger.error("could not record that a run is blocked", { handlerId, error });

@@ -59,7 +59,7 @@ export async function cancelRun(
       } else {
         const latest = (await store.getHandler(handlerId)) ?? record;
         if (latest.status === "running") {
-          await cancelStored(store, latest, c.clock.now(), ownership.fences([handlerId]), cancelKey);
+          await cancelStored(store, latest, c.clock.now(), ownership, cancelKey);
         }
         c.blocked.delete(handlerId);
         void ownership.release(handlerId);

@@ -4,6 +4,7 @@ import { cancelled, settle } from "../../core/run-outcomes.js";
 import type { PublishedEvent } from "../../core/run-state.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import { eventRows, type HandlerRecord, type Store, stateJson } from "../../stores/store.js";
+import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 
 /**
@@ -15,8 +16,9 @@ export async function cancelStored(
   store: Store,
   record: HandlerRecord,
   now: number,
-  fence: FencedCommitBatch["fence"],
+  ownership: Pick<Ownership, "shared" | "fences">,
   key?: () => KeyWrite,
+  inboxDone?: readonly string[],
 ): Promise<void> {
   const state = await store.loadState(record.handlerId);
   const at = isoTime(now);
@@ -50,7 +52,8 @@ export async function cancelStored(
     batch.events = [{ handlerId: record.handlerId, events: eventRows([event]) }];
     batch.states = [{ handlerId: record.handlerId, json: stateJson(state) }];
   }
-  if (fence && fence.length > 0) batch.fence = fence;
+  if (inboxDone?.length) batch.inboxDone = [{ handlerId: record.handlerId, ids: [...inboxDone] }];
+  fence(batch, ownership, [record.handlerId]);
   if (key) await key().through((record) => store.commit({ ...batch, keys: [record] }));
   else await store.commit(batch);
 }

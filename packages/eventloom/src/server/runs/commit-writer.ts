@@ -1,25 +1,18 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import { isKeyConflict } from "../../stores/idempotency.js";
-import type { FencedCommitBatch } from "../../stores/leases.js";
+import { type FencedCommitBatch, LeaseLostError } from "../../stores/leases.js";
 import type { EventRow, KeyAnswer, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
-import type { Ownership } from "../cluster/ownership.js";
+import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
+import { FlushWaiters } from "./flush-waiters.js";
 import { type CommitSource, DROPPED, dropStored, type Pending, requeue } from "./pending-changes.js";
 
 export type { CommitSource } from "./pending-changes.js";
 
 const NONE: ReadonlySet<string> = new Set();
-
-interface Waiter {
-  generation: number;
-  /** Set for a waiter on one handler's changes: it fails when that handler's changes are dropped. */
-  handlerId: string | null;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 
 export interface CommitWriterOptions {
   /** Called with the handler ids and the events of every durable commit. */
@@ -32,8 +25,8 @@ export interface CommitWriterOptions {
   clock?: Clock;
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
-  /** Fences each batch, hears of handlers a fenced commit found taken over (their changes are dropped) and of durable batches. */
-  ownership: Pick<Ownership, "fences" | "lost" | "committed">;
+  /** Fences each batch (an unheld handler is never written), hears of lost handlers and durable batches. */
+  ownership: Pick<Ownership, "shared" | "fences" | "holds" | "lost" | "committed" | "drop">;
   /** Told how long each durable commit took. */
   metrics?: Pick<ServerMetrics, "now" | "commitTook">;
 }
@@ -53,7 +46,7 @@ export class CommitWriter {
   #keyAnswers: KeyAnswer[] = [];
   #changeGeneration = 0;
   #durableGeneration = 0;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new FlushWaiters();
   #inFlight: Promise<void> | null = null;
   #inFlightIds: ReadonlySet<string> = NONE;
   #scheduled = false;
@@ -141,11 +134,36 @@ export class CommitWriter {
     this.#unwritableListeners.push(listener);
   }
 
-  /** Drops what is pending for a handler (it is being deleted). */
+  /**
+   * Drops what is pending for a handler (it is being deleted, or it is owned elsewhere now): its
+   * keys and the waiters on its changes fail with `why`, never told that the dropped changes are durable.
+   */
   forget(handlerId: string, why: unknown = DROPPED): void {
     for (const key of this.#pending.get(handlerId)?.keys ?? []) key.dropped(why);
     this.#pending.delete(handlerId);
     this.#inboxDone.delete(handlerId);
+    this.#waiters.rejectHandler(handlerId, why);
+  }
+
+  /**
+   * On a shared store: drops the changes of handlers this process no longer holds (their lease was
+   * lost or given up after their changes were noted; a failed batch may have put them back). Written
+   * without a fence they would overwrite what their new owner wrote.
+   */
+  #dropUnheld(): void {
+    const { ownership, logger } = this.#options;
+    if (!ownership.shared) return;
+    const unheld = [...new Set([...this.#pending.keys(), ...this.#inboxDone.keys()])].filter(
+      (id) => !ownership.holds(id),
+    );
+    if (unheld.length === 0) return;
+    const why = new LeaseLostError(unheld);
+    logger.warn("changes of handlers this process no longer holds are dropped", {
+      handlers: unheld.length,
+      handlerIds: unheld.slice(0, 10),
+    });
+    for (const id of unheld) this.forget(id, why);
+    ownership.lost(unheld, false);
   }
 
   /** Removes from the pending batch what of these handlers the store already holds. */
@@ -166,10 +184,9 @@ export class CommitWriter {
   flush(handlerId?: string): Promise<void> {
     const generation = this.#changeGeneration;
     if (this.#durableGeneration >= generation) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ generation, handlerId: handlerId ?? null, resolve, reject });
-      this.#schedule();
-    });
+    const waiting = this.#waiters.wait(generation, handlerId ?? null);
+    this.#schedule();
+    return waiting;
   }
 
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
@@ -196,10 +213,11 @@ export class CommitWriter {
 
   #write(): void {
     if (this.#inFlight) return;
+    this.#dropUnheld();
     if (!this.#hasWork()) {
       // Nothing left to write (what was noted got forgotten): everything noted so far is settled.
       this.#durableGeneration = this.#changeGeneration;
-      this.#settle();
+      this.#waiters.settle(this.#durableGeneration);
       return;
     }
     const taken = this.#pending;
@@ -219,9 +237,9 @@ export class CommitWriter {
     const keys: KeyWrite[] = [];
     for (const [handlerId, entry] of taken) {
       try {
-        const { stateJson, record } = entry.source.snapshot();
+        const { stateJson, record, idleUntil } = entry.source.snapshot();
         batch.handlers.push(record);
-        batch.states.push({ handlerId, json: stateJson });
+        batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
         for (const key of entry.keys) keys.push(key);
       } catch (error) {
@@ -230,13 +248,14 @@ export class CommitWriter {
           error,
         });
         for (const key of entry.keys) key.dropped(error);
+        this.#waiters.rejectHandler(handlerId, error);
       }
     }
     if (keys.length > 0) batch.keys = keys.map((k) => k.record);
     if (answers.length > 0) batch.keyAnswers = answers;
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
-    const fence = this.#options.ownership.fences(ids);
-    if (fence.length > 0) batch.fence = fence;
+    const notified = batch.handlers.map((h) => h.handlerId); // an inbox-only change sends no notice
+    fence(batch, this.#options.ownership, ids, notified);
     this.#inFlightIds = new Set(ids);
     const metrics = this.#options.metrics;
     const began = metrics ? metrics.now() : 0;
@@ -244,13 +263,16 @@ export class CommitWriter {
       () => {
         if (metrics) metrics.commitTook(metrics.now() - began);
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
+        // A fenced commit of an ended record gave its lease back: nothing left to release.
+        for (const h of batch.fence ? batch.handlers : [])
+          if (h.status !== "running") this.#options.ownership.drop(h.handlerId);
         this.#failure = null;
         this.#inFlight = null;
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
         // waiters' answers are written: the store works on the next batch meanwhile.
         if (this.#hasWork()) this.#write();
-        this.#settle();
+        this.#waiters.settle(this.#durableGeneration);
         for (const key of keys) key.stored();
         this.#options.onCommitted(ids, batch.events);
         this.#options.ownership.committed(ids);
@@ -266,14 +288,22 @@ export class CommitWriter {
         }
         const lost = leaseLost(error);
         if (lost) {
-          // Taken over by another process: what this one did with them since is void.
+          // Taken over by another process: what this one did with them since is void. The rest of
+          // the batch is written again at once; only the lost handlers' waiters fail.
           for (const id of lost) {
             for (const key of taken.get(id)?.keys ?? []) key.dropped(error);
             taken.delete(id);
             inboxDone.delete(id);
             this.forget(id, error);
           }
-          this.#options.ownership.lost(lost);
+          this.#options.ownership.lost(lost, true);
+          this.#keyAnswers = [...answers, ...this.#keyAnswers];
+          for (const [handlerId, list] of inboxDone) {
+            this.#inboxDone.set(handlerId, [...list, ...(this.#inboxDone.get(handlerId) ?? [])]);
+          }
+          requeue(this.#pending, taken);
+          this.#schedule();
+          return;
         } else {
           this.#failure = error;
           this.#options.logger.error("commit failed", {
@@ -288,21 +318,19 @@ export class CommitWriter {
         }
         // Nothing of the batch was written: put its events back in front of what came since.
         requeue(this.#pending, taken);
-        const failed = this.#waiters.filter((w) => w.generation <= generation);
-        this.#waiters = this.#waiters.filter((w) => w.generation > generation);
-        for (const w of failed) w.reject(error);
+        this.#waiters.rejectUpTo(generation, error);
         const retried = [...taken.keys()];
         this.#retryTimer = background(
           this.#options.clock ?? systemClock,
           () => {
             // A commit may have landed although it reported an error (connection lost after COMMIT):
             // drop the events the store already has before writing the batch again.
-            void this.#dropStored(lost ? [] : retried).finally(() => {
+            void this.#dropStored(retried).finally(() => {
               this.#retryTimer = null;
               this.#schedule();
             });
           },
-          lost ? 0 : (this.#options.retryDelayMs ?? 1000),
+          this.#options.retryDelayMs ?? 1000,
         );
       },
     );
@@ -349,25 +377,9 @@ export class CommitWriter {
       this.#inboxDone.set(id, [...list, ...(this.#inboxDone.get(id) ?? [])]);
     }
     requeue(this.#pending, taken);
-    const failed = this.#waiters.filter((w) => w.handlerId === handlerId);
-    this.#waiters = this.#waiters.filter((w) => w.handlerId !== handlerId);
-    for (const w of failed) w.reject(failure);
+    this.#waiters.rejectHandler(handlerId, failure);
     for (const listener of this.#unwritableListeners) listener(handlerId, failure);
     this.#schedule();
-  }
-
-  // Waiters are pushed in generation order (generations only grow): settle from the front.
-  #settle(): void {
-    let count = 0;
-    while (
-      count < this.#waiters.length &&
-      (this.#waiters[count] as Waiter).generation <= this.#durableGeneration
-    ) {
-      count++;
-    }
-    if (count === 0) return;
-    const done = this.#waiters.splice(0, count);
-    for (const w of done) w.resolve();
   }
 }
 

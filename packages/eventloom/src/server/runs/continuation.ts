@@ -2,6 +2,7 @@ import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
+import type { EndSeen } from "./end-waiters.js";
 import type { LiveRun } from "./live-run.js";
 import type { RunLinks } from "./run-links.js";
 
@@ -25,7 +26,7 @@ export interface StartRequest {
 /** A started run, and (with `awaitEnd`) a promise of its durable end. */
 export interface StartedRun {
   run: LiveRun;
-  ended: Promise<void> | null;
+  ended: Promise<EndSeen> | null;
 }
 
 /** A handler that is still running cannot be started again (409). */

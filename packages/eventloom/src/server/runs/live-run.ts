@@ -133,9 +133,12 @@ export class LiveRun implements RunJournal, CommitSource {
     };
   }
 
-  snapshot(): { stateJson: string; record: HandlerRecord } {
+  snapshot(): { stateJson: string; record: HandlerRecord; idleUntil: number | null } {
     // Serialized now: the store may write after an await, when the live state has moved on.
-    return { stateJson: jsonText(this.state), record: this.record() };
+    const state = this.state;
+    const idleUntil =
+      state.status === "running" && state.idle ? (earliestTimer(state) ?? Number.MAX_SAFE_INTEGER) : null;
+    return { stateJson: jsonText(state), record: this.record(), idleUntil };
   }
 }
 

@@ -9,7 +9,7 @@ import type { KeyWrite } from "../idempotency/key-write.js";
 export interface CommitSource {
   readonly handlerId: string;
   /** Called synchronously when the batch is cut, so that state and events are consistent. */
-  snapshot(): { stateJson: string; record: HandlerRecord };
+  snapshot(): { stateJson: string; record: HandlerRecord; idleUntil?: number | null };
 }
 
 /** A handler's changes waiting for the next batch. */

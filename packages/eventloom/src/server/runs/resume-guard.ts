@@ -2,12 +2,12 @@ import { WorkflowError } from "../../core/index.js";
 import type { RunState } from "../../core/run-state.js";
 import type { FencedCommitBatch } from "../../stores/leases.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
-import type { Ownership } from "../cluster/ownership.js";
+import { fence, type Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 
 export interface ResumeGuardContext {
   store: Store;
-  ownership: Pick<Ownership, "fences">;
+  ownership: Pick<Ownership, "shared" | "fences">;
   logger: ServerLogger;
   maxResumeAttempts: number;
   now: () => string;
@@ -49,9 +49,7 @@ export async function guardResume(
   const batch: FencedCommitBatch = {
     handlers: [{ ...record, resumeAttempts: attempts + 1, blocked: null, updatedAt: c.now() }],
   };
-  const fence = c.ownership.fences([record.handlerId]);
-  if (fence.length > 0) batch.fence = fence;
   // Durable before the run's code runs again: a crash during this resume is counted.
-  await c.store.commit(batch);
+  await c.store.commit(fence(batch, c.ownership, [record.handlerId]));
   return { resume: true, attempts: attempts + 1 };
 }

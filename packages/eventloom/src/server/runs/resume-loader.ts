@@ -7,7 +7,9 @@ import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import { type BlockedRuns, blockRun } from "./blocked-runs.js";
+import { cancelStored } from "./cancel-stored.js";
 import { checkFit, unregistered } from "./fit-check.js";
+import { CANCEL_EVENT } from "./inbox.js";
 import { guardResume, type ResumeDecision } from "./resume-guard.js";
 
 export interface ResumeLoaderContext {
@@ -47,29 +49,39 @@ export async function loadResumable(
   // Found blocked here before, and still recorded so: this process's code has not changed since.
   if (record.blocked && c.blocked.has(handlerId)) return null;
   const entry = registry.get(record.workflowName);
-  const state = entry ? await store.loadState(handlerId) : null;
-  if (entry && !state) return null;
+  // On a shared store the state is read once the lease is ours (what the previous owner committed
+  // last): a handler another process runs costs no state read here.
+  let state = entry && !ownership.shared ? await store.loadState(handlerId) : null;
+  if (entry && !ownership.shared && !state) return null;
   c.checkOpen();
   if (c.isLive(handlerId)) return "live";
   const owned = ownership.acquire(handlerId);
   if (owned !== true && !(await owned)) return "remote";
+  if (entry && ownership.shared) {
+    state = await store.loadState(handlerId);
+    if (state?.status !== "running") {
+      await ownership.release(handlerId);
+      return null;
+    }
+    if (c.isLive(handlerId)) return "live";
+  }
   if (!entry || !state) {
     await blockRun(record, unregistered(record.workflowName), c);
     return null;
   }
-  if (ownership.shared) {
-    // Whatever the previous owner committed last is what this process resumes from.
-    const latest = await store.loadState(handlerId);
-    if (latest?.status !== "running") {
-      await ownership.release(handlerId);
-      return null;
-    }
-    Object.assign(state, latest);
-    if (c.isLive(handlerId)) return "live";
-  }
   let current = record;
   try {
-    if (ownership.shared) current = (await store.getHandler(handlerId)) ?? record;
+    if (ownership.shared) {
+      current = (await store.getHandler(handlerId)) ?? record;
+      // A cancellation another process sent while it was not running here applies before any step.
+      const inbox = await store.readInbox(handlerId);
+      if (inbox.some((item) => item.event.qualifiedName === CANCEL_EVENT)) {
+        const ids = inbox.map((item) => item.id);
+        await cancelStored(store, current, c.clock.now(), ownership, undefined, ids);
+        await ownership.release(handlerId);
+        return null;
+      }
+    }
     const misfit = checkFit(state, entry);
     if (misfit) {
       await blockRun(current, misfit, c);
@@ -101,6 +113,11 @@ export interface ResumeAllContext {
   releases: boolean;
   resume(handlerId: string): Promise<unknown>;
   scheduleWake(handlerId: string, at: number | null): void;
+  /**
+   * On a store shared by several processes: the running handlers nobody holds, in one query (those
+   * a live peer runs and waiting ones with nothing due are left out); those are all there is to resume.
+   */
+  orphans?: (() => Promise<string[]>) | undefined;
 }
 
 /**
@@ -109,6 +126,13 @@ export interface ResumeAllContext {
  * is not registered, a step or a schema changed) are blocked by the resume, which checks them.
  */
 export async function resumeStored(c: ResumeAllContext): Promise<void> {
+  if (c.orphans) {
+    for (const handlerId of await c.orphans()) {
+      if (c.closing()) return;
+      if (!c.isLive(handlerId)) await c.resume(handlerId);
+    }
+    return;
+  }
   for (const record of await c.store.listRunning()) {
     if (c.closing()) return;
     if (c.isLive(record.handlerId)) continue;

@@ -1,12 +1,10 @@
 import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { isLeaseStore, LeaseLostError } from "../../stores/leases.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
-import type { ServerLogger } from "../logger.js";
-import type { ServerMetrics } from "../metrics/index.js";
-import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
-import type { ServerTracing } from "../tracing/index.js";
+import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
 
@@ -20,30 +18,16 @@ import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
+import { afterRunEnd } from "./run-end.js";
 import { linksOf } from "./run-links.js";
+import type { RunManagerOptions } from "./run-manager-options.js";
 import { Waker } from "./waker.js";
 
-export interface RunManagerOptions {
-  store: Store;
-  writer: CommitWriter;
-  registry: WorkflowRegistry;
-  clock: Clock;
-  /** A run idle this long is suspended and dropped from memory; Infinity never. */
-  idleReleaseMs: number;
-  logger: ServerLogger;
-  /** Called when a handler is deleted, so that its readers stop. */
-  onDeleted(handlerId: string): void;
-  /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
-  ownership: Ownership;
-  /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
-  maxResumeAttempts: number;
-  /** Counts runs started here and observes every run in memory; none: not measured. */
-  metrics?: ServerMetrics;
-  /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
-  maxEventBytes: number | null;
-  /** Traces every run in memory (OpenTelemetry); none: not traced. */
-  tracing?: ServerTracing | null;
-}
+export type { RunManagerOptions } from "./run-manager-options.js";
+
+/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
+const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
+  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
@@ -59,7 +43,7 @@ export class RunManager implements OwnedRuns {
   readonly #claims = new Set<string>();
   readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
   readonly #idle: IdleRuns;
-  readonly #endWaiters = new EndWaiters();
+  readonly #endWaiters: EndWaiters;
   readonly #blocked = new BlockedRuns();
   #closing = false;
   readonly #children: ChildRuns;
@@ -75,6 +59,7 @@ export class RunManager implements OwnedRuns {
     // A released run whose timer is due is loaded (it arms its timers), unless it is here.
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
+    this.#endWaiters = new EndWaiters(options.store, options.clock);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -200,12 +185,14 @@ export class RunManager implements OwnedRuns {
     }
   }
 
-  /** These handlers were taken over by another process: stop running them here. */
-  lost(handlerIds: readonly string[]): void {
+  /** Stop running these here: taken over by another process, or their leases could not be kept. */
+  lost(handlerIds: readonly string[], takenOver = true): void {
+    const why = new LeaseLostError(handlerIds);
     for (const id of handlerIds) {
       this.#o.ownership.drop(id);
-      this.#o.writer.forget(id);
-      if (this.#drop(id))
+      this.#o.writer.forget(id, why);
+      // Said only when the store said so: cut off from it, this process cannot know.
+      if (this.#drop(id) && takenOver)
         this.#o.logger.warn("a handler was taken over by another server process", { handlerId: id });
     }
   }
@@ -245,6 +232,7 @@ export class RunManager implements OwnedRuns {
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
       scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
+      orphans: orphansOf(this.#o.store, this.#o.ownership, this.#o.clock),
     });
     this.#idle.startWaking();
   }
@@ -269,22 +257,15 @@ export class RunManager implements OwnedRuns {
 
   // ---- internals -----------------------------------------------------------------------------------
 
-  /**
-   * A handler is busy while its run is in memory or being loaded, and also while the writer holds
-   * changes of it: a run that ended in memory but whose writes are not durable is still that handler.
-   */
+  /** Busy: in memory, being loaded, or with changes the writer holds (an end not yet durable). */
   #busy(handlerId: string): boolean {
     return this.#live.has(handlerId) || this.#loading.has(handlerId) || this.#o.writer.holds(handlerId);
   }
 
-  /**
-   * The store refused a handler's changes and the writer dropped them: the run in memory is no longer
-   * the truth. It is dropped as after a crash; a running one goes on from its last durable state when
-   * next acquired, not at once: resuming a state the store contradicts could loop.
-   */
+  /** The store refused the handler's changes: dropped as after a crash, resumed when next acquired. */
   #unwritable(handlerId: string, error: WorkflowError): void {
-    this.#drop(handlerId);
     this.#endWaiters.settle(handlerId, error);
+    this.#drop(handlerId);
     void this.#o.ownership
       .release(handlerId)
       .catch((e: unknown) =>
@@ -299,6 +280,8 @@ export class RunManager implements OwnedRuns {
     this.#idle.disarm(run);
     run.handler?.suspend();
     this.#live.delete(handlerId);
+    // A sync `run` waiting for its end answers from the store, wherever the run ends now.
+    this.#endWaiters.leave(handlerId);
     return run;
   }
 
@@ -374,21 +357,17 @@ export class RunManager implements OwnedRuns {
     // In the same turn as the run's first change: the key joins the handler's first commit.
     if (key) this.#o.writer.attachKey(live, key(live));
     const handler = live.handler;
-    void handler.done.then(async () => {
-      let failure: unknown = null;
-      try {
-        await this.#o.writer.flush(handlerId);
-      } catch (error) {
-        failure = error;
-      }
-      this.#idle.disarm(live);
-      if (failure === null) this.#children.ended(live);
-      if (this.#live.get(handlerId) === live) {
-        this.#live.delete(handlerId);
-        if (failure === null) void this.#o.ownership.release(handlerId);
-      }
-      this.#endWaiters.settle(handlerId, failure);
-    });
+    void handler.done.then(() =>
+      afterRunEnd(handlerId, {
+        ...this.#o,
+        endWaiters: this.#endWaiters,
+        ended: () => this.#children.ended(live),
+        forget: () => {
+          this.#idle.disarm(live);
+          return this.#live.get(handlerId) === live && this.#live.delete(handlerId);
+        },
+      }),
+    );
     return live;
   }
 

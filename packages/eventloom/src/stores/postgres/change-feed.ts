@@ -68,7 +68,8 @@ export function noticePayloads(origin: string, handlerIds: readonly string[]): s
  * that commits late is still seen. Ids may be delivered twice; listeners treat them as wake-ups.
  * While listening, a heartbeat on the LISTEN client checks the connection and keeps the cursor
  * recent (it trails by one heartbeat, so that notifications in flight when the connection dies are
- * covered by the first poll).
+ * covered by the first poll). The heartbeat is also a slow poll: it delivers the handlers changed
+ * since the cursor that no notification named (a notice lost on a connection that looked alive).
  */
 export class ChangeFeed {
   #options: ChangeFeedOptions;
@@ -80,6 +81,9 @@ export class ChangeFeed {
   #cursor: string | null = null;
   /** The heartbeat's newest xmin; becomes the cursor at the next heartbeat. */
   #pendingCursor: string | null = null;
+  /** Handlers named by notices (or this store's own commits) since the last heartbeat, and before it. */
+  #seen = new Set<string>();
+  #seenBefore = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -113,6 +117,12 @@ export class ChangeFeed {
     await client?.end().catch(() => undefined);
   }
 
+  /** Handlers whose change this process has heard of already (its own commits): the slow poll skips them. */
+  seen(handlerIds: readonly string[]): void {
+    if (this.#state !== "listening") return;
+    for (const id of handlerIds) this.#seen.add(id);
+  }
+
   /** Runs one poll now (serialized with any other), e.g. when a notice asks for it. */
   poll(): Promise<void> {
     // Chained after the previous poll whatever its outcome: one failure must not fail the next.
@@ -132,6 +142,17 @@ export class ChangeFeed {
     this.#cursor = row.xmin;
     this.#pendingCursor = row.xmin;
     if (row.ids.length > 0) this.#options.deliver(row.ids);
+  }
+
+  /** The heartbeat: the current xmin, and the handlers changed since the cursor (a slow poll). */
+  async #heartbeat(client: pg.ClientBase): Promise<{ xmin: string; ids: string[] }> {
+    const { rows } = await client.query<{ xmin: string; ids: string[] | null }>(
+      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+              CASE WHEN $1::xid8 IS NULL THEN NULL
+                   ELSE array(SELECT handler_id FROM ${this.#options.changesTable} WHERE xid >= $1::xid8) END AS ids`,
+      [this.#cursor],
+    );
+    return { xmin: rows[0]!.xmin, ids: rows[0]!.ids ?? [] };
   }
 
   async #currentXmin(client: pg.ClientBase | pg.Pool): Promise<string> {
@@ -191,6 +212,7 @@ export class ChangeFeed {
         this.#options.logger.warn("eventloom: change poll failed", error),
       );
     } else if (Array.isArray(notice.h) && notice.h.length > 0) {
+      for (const id of notice.h) this.#seen.add(id);
       this.#options.deliver(notice.h);
     }
   }
@@ -223,12 +245,16 @@ export class ChangeFeed {
       const generation = this.#generation;
       try {
         // A half-open connection never answers: treat silence as a loss.
-        const xmin = await withTimeout(
-          this.#currentXmin(client!),
+        const { xmin, ids } = await withTimeout(
+          this.#heartbeat(client!),
           this.#options.heartbeatMs,
           "the LISTEN connection did not answer its heartbeat",
         );
         if (generation !== this.#generation) return;
+        const missed = ids.filter((id) => !this.#seen.has(id) && !this.#seenBefore.has(id));
+        this.#seenBefore = this.#seen;
+        this.#seen = new Set();
+        if (missed.length > 0) this.#options.deliver(missed);
         this.#cursor = this.#pendingCursor;
         this.#pendingCursor = xmin;
         this.#schedule(this.#options.heartbeatMs);

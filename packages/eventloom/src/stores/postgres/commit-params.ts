@@ -1,5 +1,5 @@
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
-import type { Fence } from "../leases.js";
+import type { Fence, FencedCommitBatch } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
 import { type CommitBatch, type KeyAnswer, SequenceConflictError } from "../store.js";
@@ -12,7 +12,7 @@ import { blockedJson } from "./rows.js";
  * order. A handler or state given twice keeps the last one. Throws, before anything is written,
  * on a bad or repeated sequence or a value JSON cannot represent.
  */
-export function commitParams(batch: CommitBatch, channel: string, origin: string): unknown[] {
+export function commitParams(batch: FencedCommitBatch, channel: string, origin: string): unknown[] {
   const handlers = sortById([...new Map((batch.handlers ?? []).map((h) => [h.handlerId, h])).values()]);
   const events: { handlerId: string; sequence: number; json: string }[] = [];
   const claimed = new Set<string>();
@@ -54,12 +54,29 @@ export function commitParams(batch: CommitBatch, channel: string, origin: string
     handlers.map((h) => blockedJson(h.blocked)),
     ...keyColumns(batch.keys ?? []),
     ...answerColumns(batch.keyAnswers ?? []),
-    // $34..$38: timers, parents, schedules, limits (migration 7)
+    ...fenceColumns(batch.fence),
+    idleColumn(handlers, states),
+    // $39..$43: timers, parents, schedules, limits (migration 7)
     handlers.map((h) => (h.wakeAt == null ? null : String(h.wakeAt))),
     handlers.map((h) => h.parentHandlerId ?? null),
     handlers.map((h) => h.scheduleId ?? null),
     handlers.map((h) => h.limitKey ?? null),
     handlers.map((h) => h.queued ?? false),
+  ];
+}
+
+/**
+ * The fences, one array per column (parameters $34..$36), and whether the batch is fenced at all
+ * ($37: a writer that holds leases passes `fence`, even empty, and then every handler it writes must
+ * carry one).
+ */
+function fenceColumns(fence: readonly Fence[] | undefined): unknown[] {
+  const fences = dedupeFences(fence ?? []);
+  return [
+    fences.map((f) => f.handlerId),
+    fences.map((f) => f.owner),
+    fences.map((f) => String(f.token)),
+    fence !== undefined,
   ];
 }
 
@@ -97,7 +114,7 @@ export function keyParams(key: IdempotencyRecord | undefined): unknown[] {
   return [key.key, key.fingerprint, key.handlerId, key.runId, key.status, key.body, key.createdAt];
 }
 
-/** True when the batch writes nothing. */
+/** True when the batch writes nothing (fences alone write nothing either). */
 export function isEmpty(batch: CommitBatch): boolean {
   return (
     !batch.handlers?.length &&
@@ -118,6 +135,21 @@ export function dedupeFences(fences: readonly Fence[]): Fence[] {
   const seen = new Map<string, Fence>();
   for (const f of fences) seen.set(fenceKey(f), f);
   return [...seen.values()].sort((a, b) => compareIds(a.handlerId, b.handlerId));
+}
+
+/**
+ * handlers.idle_until for each handler row (parameter $38): from its state in the batch; -1 (keep
+ * what is stored) when the batch holds no state for it or says nothing.
+ */
+function idleColumn(
+  handlers: readonly { handlerId: string }[],
+  states: readonly { handlerId: string; idleUntil?: number | null }[],
+): (string | null)[] {
+  const byId = new Map(states.map((s) => [s.handlerId, s.idleUntil]));
+  return handlers.map((h) => {
+    const at = byId.get(h.handlerId);
+    return at === undefined ? "-1" : at === null ? null : String(Math.min(at, Number.MAX_SAFE_INTEGER));
+  });
 }
 
 function sortById<T extends { handlerId: string }>(items: T[]): T[] {

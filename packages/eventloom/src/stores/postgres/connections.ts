@@ -1,7 +1,7 @@
 import pg from "pg";
 import { StoreClosedError } from "../store.js";
 import type { PostgresConnectionOptions, PostgresStoreLogger } from "./options.js";
-import { isConnectionError, toStoreError } from "./store-errors.js";
+import { isConnectionError, isRetryable, toStoreError } from "./store-errors.js";
 
 /**
  * The store's pool of connections: statements and transactions on pooled clients, connection failures
@@ -13,7 +13,11 @@ export class Connections {
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
 
-  constructor(connection: string | PostgresConnectionOptions, logger: PostgresStoreLogger) {
+  constructor(
+    connection: string | PostgresConnectionOptions,
+    logger: PostgresStoreLogger,
+    timeouts: { statementMs: number; lockMs: number } = { statementMs: 30_000, lockMs: 10_000 },
+  ) {
     // Our option types are pg's, written out without @types/pg: hand them over as they are.
     this.base = (
       typeof connection === "string" ? { connectionString: connection } : connection
@@ -25,6 +29,11 @@ export class Connections {
       // A client cut off mid-transaction (a network partition) would keep its row locks, lease rows
       // among them, until the server notices the dead connection: takeovers would wait that long.
       idle_in_transaction_session_timeout: 2_000,
+      // A partition must not hang a call: the server stops a long statement, the client gives up on
+      // an answer that does not come (that connection is then destroyed, see isConnectionError).
+      statement_timeout: timeouts.statementMs,
+      lock_timeout: timeouts.lockMs,
+      query_timeout: timeouts.statementMs + 5_000,
       ...this.base,
     });
     // Idle clients error when the server goes away; the pool drops them and reconnects on demand.
@@ -60,8 +69,16 @@ export class Connections {
 
   // Not pool.query: it destroys the connection after any error, even a unique violation, and
   // reconnecting costs far more than the statement.
-  statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.withClient((client) => client.query<R>(text, values));
+  // A single statement is its own transaction: after a deadlock or a serialization failure (nothing
+  // of it was written) it runs again, twice at most, before the error is answered (503).
+  async statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withClient((client) => client.query<R>(text, values));
+      } catch (error) {
+        if (attempt >= 3 || !isRetryable((error as { cause?: unknown }).cause ?? error)) throw error;
+      }
+    }
   }
 
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

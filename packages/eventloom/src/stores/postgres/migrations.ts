@@ -6,6 +6,19 @@ export interface Migration {
   name: string;
   /** Runs with `search_path` set to the store's schema, so names are unqualified. */
   sql: string;
+  /**
+   * The oldest schema version whose library may still run on this one (older processes during a
+   * rolling deploy or a rollback): set it when the migration only adds what older code ignores.
+   * Default: its own version (older code refuses to start).
+   */
+  compatibleFrom?: number;
+}
+
+export interface MigrateOptions {
+  /** How long each statement waits for a lock before the migration gives up. Default 5 000. */
+  lockTimeoutMs?: number;
+  /** How long each statement may run. Default 600 000. */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -115,6 +128,26 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: "refuse_commit(): a commit refused inside its statement; handlers.idle_until for takeovers",
+    sql: `
+      -- Called by the commit statement: raises (rolling the whole statement back) when ids is not
+      -- empty, with the reason as the message and the ids as JSON in the detail.
+      CREATE FUNCTION refuse_commit(reason text, ids text[]) RETURNS boolean
+      LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
+        IF ids IS NOT NULL AND cardinality(ids) > 0 THEN
+          RAISE EXCEPTION USING ERRCODE = 'EL409', MESSAGE = reason, DETAIL = array_to_json(ids)::text;
+        END IF;
+        RETURN true;
+      END
+      $$;
+      -- A running handler that waits for outside events: its earliest timer (epoch ms; the largest
+      -- bigint when it has none). Null when it is not idle. Takeovers skip those not yet due.
+      ALTER TABLE handlers ADD COLUMN idle_until bigint;
+    `,
+  },
+  {
     version: 7,
     name: "time and composition: handlers.wake_at, parent_handler_id, schedule_id, limit_key, queued; schedules",
     sql: `
@@ -162,7 +195,10 @@ export const migrations: readonly Migration[] = [
  * Brings `schema` up to the newest migration. Every statement runs in one transaction that first
  * takes a transaction-scoped advisory lock keyed by the schema's name, so processes that start at
  * once queue here and each sees the others' work: exactly one applies each migration.
- * Throws, changing nothing, when the schema was migrated by a newer release of this library.
+ * Throws, changing nothing, when the schema was migrated by a newer release of this library, unless
+ * every newer migration says this release may run on it (`compatible_from`). Each statement waits
+ * at most `lockTimeoutMs` for a lock (a migration queued behind a long query would stop every query
+ * queued behind it): then it rejects, changing nothing, and can be run again.
  *
  * @returns the versions this call applied.
  */
@@ -170,6 +206,7 @@ export async function migrate(
   client: pg.ClientBase,
   schema: string,
   list: readonly Migration[] = migrations,
+  options: MigrateOptions = {},
 ): Promise<number[]> {
   const ident = quoteIdent(schema);
   const applied: number[] = [];
@@ -180,6 +217,10 @@ export async function migrate(
     ]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
     await client.query(`SET LOCAL search_path TO ${ident}`);
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 5_000))}`);
+    await client.query(
+      `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.statementTimeoutMs ?? 600_000))}`,
+    );
     await client.query(
       `CREATE TABLE IF NOT EXISTS schema_migrations (
          version    integer PRIMARY KEY,
@@ -187,22 +228,26 @@ export async function migrate(
          applied_at timestamptz NOT NULL DEFAULT now()
        )`,
     );
-    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_migrations");
+    await client.query("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS compatible_from integer");
+    const { rows } = await client.query<{ version: number; compatible_from: number | null }>(
+      "SELECT version, compatible_from FROM schema_migrations",
+    );
     const done = new Set(rows.map((r) => r.version));
     const latest = Math.max(0, ...list.map((m) => m.version));
     const newest = Math.max(0, ...done);
-    if (newest > latest) {
+    const refusing = rows.filter((r) => r.version > latest && (r.compatible_from ?? r.version) > latest);
+    if (refusing.length > 0) {
       throw new Error(
-        `The schema "${schema}" is at version ${newest}, newer than this library's (${latest}): upgrade the library`,
+        `The schema "${schema}" is at version ${newest}, newer than this library's (${latest}), and not marked compatible with it: upgrade the library`,
       );
     }
     for (const migration of [...list].sort((a, b) => a.version - b.version)) {
       if (done.has(migration.version)) continue;
       await client.query(migration.sql);
-      await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
-        migration.version,
-        migration.name,
-      ]);
+      await client.query(
+        "INSERT INTO schema_migrations (version, name, compatible_from) VALUES ($1, $2, $3)",
+        [migration.version, migration.name, migration.compatibleFrom ?? migration.version],
+      );
       applied.push(migration.version);
     }
     await client.query("COMMIT");

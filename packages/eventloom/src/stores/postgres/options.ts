@@ -38,7 +38,10 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** How often to poll for other processes' changes while the LISTEN connection is down. Default 1000. */
   pollIntervalMs?: number;
-  /** How often to check the LISTEN connection while it is up. Default 15000. */
+  /**
+   * How often to check the LISTEN connection while it is up (a silent one is dropped for polling
+   * after as long again), and to look for changes no notification named (a slow poll). Default 5000.
+   */
   heartbeatMs?: number;
   /**
    * Where the dedicated LISTEN connection goes, when not where the pool goes: e.g. straight to the
@@ -47,6 +50,22 @@ export interface PostgresStoreOptions {
   listenConnection?: string | PostgresConnectionOptions;
   /** The NOTIFY channel. Default `workflows_changes:<schema>`. Stores sharing a schema must agree. */
   channel?: string;
+  /**
+   * The longest a statement of the store may run (Postgres `statement_timeout`); the pool's client
+   * also gives up this long plus 5 s after it sent one, so that a partition never hangs a call. A
+   * statement stopped so answers 503 STORE_UNAVAILABLE. Default 30 000.
+   */
+  statementTimeoutMs?: number;
+  /** The longest a statement waits for a lock (Postgres `lock_timeout`). Default 10 000. */
+  lockTimeoutMs?: number;
+  /**
+   * The longest a migration waits for a table's lock (`ACCESS EXCLUSIVE`, behind any running query
+   * on it) before it gives up and `init()` rejects, instead of stopping every query queued behind
+   * it. Default 5 000; its statements may run for up to 10 minutes.
+   */
+  migrationLockTimeoutMs?: number;
+  /** How long the readiness probe (`ready()`, GET /ready) waits for the database. Default 2 000. */
+  readyTimeoutMs?: number;
   /** Called whenever the LISTEN connection goes down (`polling`) or comes back (`listening`). */
   onListenStateChange?: (state: ListenState) => void;
   logger?: PostgresStoreLogger;

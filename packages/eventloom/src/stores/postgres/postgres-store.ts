@@ -4,7 +4,6 @@ import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
-import { LeaseLostError } from "../leases.js";
 import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
@@ -16,14 +15,15 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
-  SequenceConflictError,
   type Store,
   StoreClosedError,
 } from "../store.js";
 import { ChangeFeed, noticePayloads } from "./change-feed.js";
-import { commitParams, dedupeFences, fenceKey, isEmpty, keyParams } from "./commit-params.js";
+import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
+import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
-import { migrate } from "./migrations.js";
+import { LeaseBatches } from "./lease-batches.js";
+import { migrate, migrations } from "./migrations.js";
 import {
   type ListenState,
   type PostgresConnectionOptions,
@@ -39,18 +39,9 @@ import {
   type LeaseRow,
   type Statements,
 } from "./statements.js";
-import { toStoreError } from "./store-errors.js";
+import { answeredWithin, toStoreError } from "./store-errors.js";
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const UNIQUE_VIOLATION = "23505";
-/** The primary key of idempotency_keys: a key already stored. */
-const KEY_TAKEN = "idempotency_keys_pkey";
-
-const isKeyTaken = (error: unknown): boolean => {
-  const e = error as { code?: unknown; constraint?: unknown };
-  return e.code === UNIQUE_VIOLATION && e.constraint === KEY_TAKEN;
-};
-
 /**
  * A store in PostgreSQL, for several server processes sharing one database. Writes are batched into
  * single statements; every commit NOTIFYs the handlers it changed, so that each process's
@@ -73,6 +64,16 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #listeners = new StoreListeners();
   readonly #feed: ChangeFeed;
   readonly #logger: PostgresStoreLogger;
+  readonly #migrationLockMs: number;
+  readonly #leases = new LeaseBatches(async (owner, ttlMs, handlerIds) => {
+    const { rows } = await this.#db.statement<LeaseRow>(this.#sql.acquireLease, [
+      handlerIds,
+      owner,
+      String(ttlMs),
+    ]);
+    return rows.map(toLease);
+  });
+  readonly #readyMs: number;
   #initializing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -87,7 +88,12 @@ export class PostgresStore implements Store, LeaseStore {
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
 
-    this.#db = new Connections(connection, this.#logger);
+    this.#db = new Connections(connection, this.#logger, {
+      statementMs: options.statementTimeoutMs ?? 30_000,
+      lockMs: options.lockTimeoutMs ?? 10_000,
+    });
+    this.#migrationLockMs = options.migrationLockTimeoutMs ?? 5_000;
+    this.#readyMs = options.readyTimeoutMs ?? 2_000;
     const base = this.#db.base;
 
     const listen = options.listenConnection ?? base;
@@ -98,6 +104,8 @@ export class PostgresStore implements Store, LeaseStore {
       connection: {
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
+        // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
+        keepAliveInitialDelayMillis: 5_000,
         ...listenBase,
         application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
       },
@@ -106,7 +114,7 @@ export class PostgresStore implements Store, LeaseStore {
       changesTable: this.#sql.tables.changes,
       origin: this.#origin,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
-      heartbeatMs: options.heartbeatMs ?? 15_000,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
       deliver: (ids) => this.#listeners.notify(ids),
       onStateChange: (state) => options.onListenStateChange?.(state),
       logger: this.#logger,
@@ -129,7 +137,9 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async #init(): Promise<void> {
-    await this.#db.withClient((client) => migrate(client, this.#schema));
+    await this.#db.withClient((client) =>
+      migrate(client, this.#schema, migrations, { lockTimeoutMs: this.#migrationLockMs }),
+    );
     try {
       await this.#feed.start();
     } catch (error) {
@@ -157,67 +167,15 @@ export class PostgresStore implements Store, LeaseStore {
   async #commit(batch: FencedCommitBatch): Promise<void> {
     const params = commitParams(batch, this.#channel, this.#origin);
     const ids = changedHandlerIds(batch);
-    const fences = dedupeFences(batch.fence ?? []);
-    if (fences.length === 0 && isEmpty(batch)) return;
+    if (isEmpty(batch)) return;
     try {
-      if (fences.length === 0) {
-        await this.#db.statement(this.#sql.commit, params);
-      } else {
-        await this.#db.transaction(async (client) => {
-          const { rows } = await client.query<LeaseRow>(this.#sql.checkFences, [
-            fences.map((f) => f.handlerId),
-            fences.map((f) => f.owner),
-            fences.map((f) => String(f.token)),
-          ]);
-          const held = new Set(rows.map((r) => fenceKey(toLease(r))));
-          const lost = fences.filter((f) => !held.has(fenceKey(f))).map((f) => f.handlerId);
-          if (lost.length > 0) throw new LeaseLostError([...new Set(lost)]);
-          await client.query(this.#sql.commit, params);
-        });
-      }
+      // One statement: fence check, writes and notices (see statements.ts).
+      await this.#db.statement(this.#sql.commit, params);
     } catch (error) {
-      if (isKeyTaken(error)) throw await this.#keyConflict(batch.keys ?? [], error);
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION)
-        throw await this.#sequenceConflict(batch, error);
-      throw toStoreError(error);
+      throw await commitError(error, batch, (text, values) => this.#db.statement(text, values), this.#sql);
     }
+    this.#feed.seen(ids);
     this.#listeners.notify(ids);
-  }
-
-  /** Names the key that was already stored (the batch was rolled back as a whole). */
-  async #keyConflict(keys: readonly IdempotencyRecord[], cause: unknown): Promise<Error> {
-    let found = keys.length === 1 ? keys[0] : undefined;
-    if (found === undefined) {
-      try {
-        const { rows } = await this.#db.statement<{ key: string }>(this.#sql.findKeys, [
-          keys.map((k) => k.key),
-        ]);
-        found = keys.find((k) => k.key === rows[0]?.key);
-      } catch {
-        // Naming the key is a courtesy: the conflict itself is certain.
-      }
-    }
-    return new IdempotencyKeyConflictError(found?.key ?? "", found?.handlerId ?? null, { cause });
-  }
-
-  /** Names the event that collided with a stored one (the batch was rolled back as a whole). */
-  async #sequenceConflict(batch: FencedCommitBatch, cause: unknown): Promise<Error> {
-    const pairs = (batch.events ?? []).flatMap((g) =>
-      g.events.map((e) => [g.handlerId, e.sequence] as const),
-    );
-    let found: { handler_id: string; sequence: string } | undefined;
-    if (pairs.length === 1) return new SequenceConflictError(pairs[0]![0], pairs[0]![1], { cause });
-    try {
-      const { rows } = await this.#db.statement<{ handler_id: string; sequence: string }>(
-        this.#sql.findStoredSequences,
-        [pairs.map((p) => p[0]), pairs.map((p) => String(p[1]))],
-      );
-      found = rows[0];
-    } catch {
-      // Naming the event is a courtesy: the conflict itself is certain.
-    }
-    const [handlerId, sequence] = found ? [found.handler_id, Number(found.sequence)] : (pairs[0] ?? ["", -1]);
-    return new SequenceConflictError(handlerId, sequence, { cause });
   }
 
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
@@ -325,6 +283,7 @@ export class PostgresStore implements Store, LeaseStore {
       }
       throw error;
     }
+    this.#feed.seen([handlerId]);
     this.#listeners.notify([handlerId]);
   }
 
@@ -333,13 +292,21 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map((r) => JSON.parse(r.item) as InboxItem);
   }
 
-  /** Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits fail). */
+  /**
+   * Deletes the handler, everything stored for it and its lease (so its old owner's fenced commits
+   * fail), taking the lease row first, in the lock order of commits.
+   */
   async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
     try {
-      const { rows } = await this.#db.query<{ deleted: number }>(this.#sql.deleteHandler, [
-        handlerId,
-        ...keyParams(key),
-      ]);
+      this.#db.open();
+      const { rows } = await this.#db.track(
+        this.#db.transaction(async (client) => {
+          // The lease row first, as commits lock it: the owner's commit in flight ends before the
+          // deletion's snapshot is taken, and none after it is accepted (no row left behind).
+          await client.query(this.#sql.takeForPurge, [handlerId]);
+          return client.query<{ deleted: number }>(this.#sql.deleteHandler, [handlerId, ...keyParams(key)]);
+        }),
+      );
       return (rows[0]?.deleted ?? 0) > 0;
     } catch (error) {
       if (key && isKeyTaken(error))
@@ -394,14 +361,15 @@ export class PostgresStore implements Store, LeaseStore {
     return this.#listeners.add(listener);
   }
 
-  async acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
-    checkLeaseArgs(owner, ttlMs);
-    const { rows } = await this.#db.query<LeaseRow>(this.#sql.acquireLease, [
-      handlerId,
-      owner,
-      String(Math.ceil(ttlMs)),
-    ]);
-    return rows[0] ? toLease(rows[0]) : null;
+  /** Acquisitions of one owner in one turn of the event loop share one statement (lease-batches.ts). */
+  acquireLease(handlerId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    try {
+      this.#db.open();
+      checkLeaseArgs(owner, ttlMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#db.track(this.#leases.acquire(handlerId, owner, Math.ceil(ttlMs)));
   }
 
   async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
@@ -426,14 +394,20 @@ export class PostgresStore implements Store, LeaseStore {
     return rows[0] ? toLease(rows[0]) : null;
   }
 
-  async listExpiredRunning(limit: number): Promise<string[]> {
+  async listExpiredRunning(limit: number, now: number = Number.MAX_SAFE_INTEGER): Promise<string[]> {
     checkListLimit(limit);
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [limit]);
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [
+      limit,
+      String(Math.floor(now)),
+    ]);
     return rows.map((r) => r.handler_id);
   }
 
-  /** `SELECT 1` on a pooled connection: a lost database or a full pool rejects (STORE_UNAVAILABLE). */
+  /**
+   * `SELECT 1` on a pooled connection: a lost database, a full pool or no answer within
+   * `readyTimeoutMs` (a partition) rejects with STORE_UNAVAILABLE.
+   */
   async ready(): Promise<void> {
-    await this.#db.query("SELECT 1", []);
+    await answeredWithin(this.#db.query("SELECT 1", []), this.#readyMs);
   }
 }

@@ -43,20 +43,55 @@ export function buildStatements(schema: string) {
     tables: t,
 
     /**
-     * The whole batch in one statement, hence one implicit transaction: data-modifying CTEs always
-     * run to completion, and the notices are sent when it commits. Rows arrive sorted by key so that
-     * concurrent batches lock rows in the same order.
+     * The whole batch in one statement, hence one implicit transaction and one round trip: the fence
+     * check, the writes and the notices. Data-modifying CTEs always run to completion; the notices are
+     * sent when it commits. Rows arrive sorted by key so that concurrent batches lock rows in the
+     * same order, lease rows first (every write waits for the guard, which locks them).
+     *
+     * Fencing: a handler the batch writes is refused when its fence ($34..$36) does not match its
+     * lease row, when it has a lease row but no fence, or when it has no fence in a fenced batch
+     * ($37: the writer holds leases, so every handler it writes must be fenced). A fenced handler whose
+     * record ends in the batch gives its lease back in it (no release of its own). A stored record that
+     * ended under the same run is never changed to anything else (a same-run rewrite of the same
+     * outcome is let through: the retry of a commit that landed). Either refusal raises in
+     * refuse_commit() (SQLSTATE EL409), rolling the whole statement back.
      */
     commit: `
       WITH
+      fq AS (SELECT * FROM unnest($34::text[], $35::text[], $36::bigint[]) AS f(handler_id, owner, token)),
+      wq AS (
+        SELECT handler_id FROM unnest($1::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($10::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($13::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM unnest($15::text[]) AS x(handler_id)
+        UNION SELECT handler_id FROM fq
+      ),
+      lk AS (
+        SELECT l.handler_id, l.owner, l.token FROM ${t.leases} l
+        WHERE l.handler_id IN (SELECT handler_id FROM wq)
+        ORDER BY l.handler_id
+        FOR SHARE OF l
+      ),
+      lost AS (
+        SELECT wq.handler_id FROM wq
+        LEFT JOIN fq ON fq.handler_id = wq.handler_id
+        LEFT JOIN lk ON lk.handler_id = wq.handler_id
+        WHERE CASE WHEN fq.handler_id IS NULL THEN $37::boolean OR lk.handler_id IS NOT NULL
+                   ELSE lk.handler_id IS NULL OR lk.owner <> fq.owner OR lk.token <> fq.token END
+      ),
+      guard AS (
+        SELECT ${s}.refuse_commit('LEASE_LOST',
+          (SELECT array_agg(handler_id ORDER BY handler_id) FROM lost)) AS ok
+      ),
       h AS (
-        INSERT INTO ${t.handlers} (handler_id, workflow_name, run_id, status, result, error,
+        INSERT INTO ${t.handlers} AS cur (handler_id, workflow_name, run_id, status, result, error,
                                    started_at, updated_at, completed_at, resume_attempts,
-                                   workflow_version, blocked, wake_at, parent_handler_id,
+                                   workflow_version, blocked, idle_until, wake_at, parent_handler_id,
                                    schedule_id, limit_key, queued)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::text[],
                              $7::text[], $8::text[], $9::text[], $20::integer[], $21::text[], $22::json[],
-                             $34::bigint[], $35::text[], $36::text[], $37::text[], $38::boolean[])
+                             $38::bigint[], $39::bigint[], $40::text[], $41::text[], $42::text[], $43::boolean[])
+        WHERE (SELECT ok FROM guard)
         ON CONFLICT (handler_id) DO UPDATE SET
           workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
           result = excluded.result, error = excluded.error, started_at = excluded.started_at,
@@ -64,24 +99,42 @@ export function buildStatements(schema: string) {
           resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
           blocked = excluded.blocked, wake_at = excluded.wake_at,
           parent_handler_id = excluded.parent_handler_id, schedule_id = excluded.schedule_id,
-          limit_key = excluded.limit_key, queued = excluded.queued
+          limit_key = excluded.limit_key, queued = excluded.queued,
+          idle_until = CASE WHEN excluded.idle_until = -1 THEN cur.idle_until ELSE excluded.idle_until END
+        WHERE cur.status = 'running' OR cur.run_id <> excluded.run_id OR (
+          cur.status = excluded.status AND cur.completed_at IS NOT DISTINCT FROM excluded.completed_at
+          AND cur.result::text = excluded.result::text AND cur.error IS NOT DISTINCT FROM excluded.error)
+        RETURNING handler_id
+      ),
+      ended AS (
+        SELECT ${s}.refuse_commit('HANDLER_ENDED', (
+          SELECT array_agg(x.handler_id ORDER BY x.handler_id) FROM unnest($1::text[]) AS x(handler_id)
+          WHERE x.handler_id NOT IN (SELECT handler_id FROM h))) AS ok
+      ),
+      r AS (
+        -- A fenced handler whose record ends here gives its lease back in the same statement.
+        DELETE FROM ${t.leases} l USING fq, unnest($1::text[], $4::text[]) AS x(handler_id, status)
+        WHERE l.handler_id = fq.handler_id AND l.owner = fq.owner AND l.token = fq.token
+          AND x.handler_id = fq.handler_id AND x.status <> 'running' AND (SELECT ok FROM guard)
         RETURNING 1
       ),
       e AS (
         INSERT INTO ${t.events} (handler_id, sequence, event)
         SELECT * FROM unnest($10::text[], $11::bigint[], $12::json[])
+        WHERE (SELECT ok FROM guard)
         RETURNING 1
       ),
       s AS (
         INSERT INTO ${t.states} (handler_id, state)
         SELECT * FROM unnest($13::text[], $14::json[])
+        WHERE (SELECT ok FROM guard)
         ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state
         RETURNING 1
       ),
       d AS (
         DELETE FROM ${t.inbox} i
         USING unnest($15::text[], $16::text[]) AS x(handler_id, id)
-        WHERE i.handler_id = x.handler_id AND i.id = x.id
+        WHERE i.handler_id = x.handler_id AND i.id = x.id AND (SELECT ok FROM guard)
         RETURNING 1
       ),
       c AS (
@@ -102,15 +155,8 @@ export function buildStatements(schema: string) {
         WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
         RETURNING 1
       )
-      SELECT pg_notify($18, p) FROM unnest($19::text[]) AS p`,
-
-    /** Locks the fenced leases that still match (FOR SHARE: a takeover waits for this commit). */
-    checkFences: `
-      SELECT l.handler_id, l.owner, l.token::text AS token, '' AS expires_at FROM ${t.leases} l
-      JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(handler_id, owner, token)
-        ON l.handler_id = f.handler_id AND l.owner = f.owner AND l.token = f.token
-      ORDER BY l.handler_id
-      FOR SHARE OF l`,
+      SELECT (SELECT ok FROM guard) AND (SELECT ok FROM ended) AS ok,
+             (SELECT count(pg_notify($18, p)) FROM unnest($19::text[]) AS p) AS notices`,
 
     /** Which of the given (handler, sequence) pairs are already stored: to name a conflict. */
     findStoredSequences: `
@@ -217,6 +263,17 @@ export function buildStatements(schema: string) {
 
     readInbox: `SELECT item::text AS item FROM ${t.inbox} WHERE handler_id = $1 ORDER BY position`,
 
+    /**
+     * A purge's first statement: takes the handler's lease row (inserted when there is none) under a
+     * new token, in the order commits take lease rows. A commit in flight finishes first; any fenced
+     * commit after it is refused. The deletion then runs in a statement of its own, whose snapshot
+     * sees every row that commit wrote.
+     */
+    takeForPurge: `
+      INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
+      VALUES ($1, '', nextval(${tokenSequence}), now())
+      ON CONFLICT (handler_id) DO UPDATE SET owner = '', token = excluded.token, expires_at = now()`,
+
     deleteHandler: `
       WITH
       h AS (DELETE FROM ${t.handlers} WHERE handler_id = $1 RETURNING 1),
@@ -256,7 +313,9 @@ export function buildStatements(schema: string) {
      */
     acquireLease: `
       INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
-      VALUES ($1, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond')
+      SELECT x.handler_id, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond'
+      FROM unnest($1::text[]) AS x(handler_id)
+      ORDER BY x.handler_id
       ON CONFLICT (handler_id) DO UPDATE SET
         owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at
       WHERE l.expires_at <= now() OR l.owner = excluded.owner
@@ -273,10 +332,16 @@ export function buildStatements(schema: string) {
       SELECT handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at
       FROM ${t.leases} WHERE handler_id = $1`,
 
+    /**
+     * Running handlers with no live lease, leaving out those that wait for outside events with no
+     * timer due by $2 (epoch ms) and an empty inbox: those hold no process until something wakes them.
+     */
     listExpiredRunning: `
       SELECT h.handler_id FROM ${t.handlers} h
       LEFT JOIN ${t.leases} l ON l.handler_id = h.handler_id
       WHERE h.status = 'running' AND (l.handler_id IS NULL OR l.expires_at <= now())
+        AND (h.idle_until IS NULL OR h.idle_until <= $2::bigint
+             OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.handler_id = h.handler_id))
       ORDER BY h.started_at, h.handler_id
       LIMIT $1`,
   };

@@ -38,7 +38,14 @@ it("two runs of one handler at the same sequence in a batch fail that handler al
       warn: () => {},
       error: (message, details) => errors.push({ message, details }),
     },
-    ownership: { fences: () => [], lost: () => {}, committed: () => {} },
+    ownership: {
+      shared: false,
+      fences: () => [],
+      holds: () => true,
+      lost: () => {},
+      committed: () => {},
+      drop: () => {},
+    },
   });
   const dropped: string[] = [];
   writer.onUnwritable((id) => dropped.push(id));

@@ -1,0 +1,20 @@
+// Preloaded (`node --import`) into the benchmark's server processes: counts every statement sent by
+// the pg driver (one round trip each: the store never pipelines) and writes the running total to
+// $BENCH_PG_COUNT_DIR/<pid> every 50 ms, for bench/server/postgres-multi.ts to read.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+
+const dir = process.env["BENCH_PG_COUNT_DIR"];
+if (dir) {
+  let count = 0;
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    count++;
+    return query.apply(this, args);
+  };
+  const file = join(dir, String(process.pid));
+  const write = () => writeFileSync(file, String(count));
+  setInterval(write, 50).unref();
+  write();
+}

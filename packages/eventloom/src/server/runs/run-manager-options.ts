@@ -1,0 +1,30 @@
+import type { Clock } from "../../core/clock.js";
+import type { Store } from "../../stores/store.js";
+import type { Ownership } from "../cluster/ownership.js";
+import type { ServerLogger } from "../logger.js";
+import type { ServerMetrics } from "../metrics/index.js";
+import type { WorkflowRegistry } from "../registry.js";
+import type { ServerTracing } from "../tracing/index.js";
+import type { CommitWriter } from "./commit-writer.js";
+
+export interface RunManagerOptions {
+  store: Store;
+  writer: CommitWriter;
+  registry: WorkflowRegistry;
+  clock: Clock;
+  /** A run idle this long is suspended and dropped from memory; Infinity never. */
+  idleReleaseMs: number;
+  logger: ServerLogger;
+  /** Called when a handler is deleted, so that its readers stop. */
+  onDeleted(handlerId: string): void;
+  /** Which handlers this process may run: all of them (solo), or those it leases on a shared store. */
+  ownership: Ownership;
+  /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
+  maxResumeAttempts: number;
+  /** Counts runs started here and observes every run in memory; none: not measured. */
+  metrics?: ServerMetrics;
+  /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
+  maxEventBytes: number | null;
+  /** Traces every run in memory (OpenTelemetry); none: not traced. */
+  tracing?: ServerTracing | null;
+}
