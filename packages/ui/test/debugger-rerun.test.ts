@@ -136,6 +136,7 @@ describe("re-run and fork", { timeout: 90_000 }, () => {
     expect(await stacks.count()).toBe(2);
     await stacks.first().locator("summary").click();
     expect(await stacks.first().locator("pre").textContent()).toMatch(/\(try 1\)\n\s+at /);
+    expect(await accessibilityProblems(page)).toEqual([]);
     await page.close();
   });
 });

@@ -112,7 +112,11 @@ describe("WorkflowClient against WorkflowServer", () => {
       error: null,
     });
     expect(handler.completedAt).toMatch(/Z$/);
-    expect(await client.getHandler(handler.handlerId)).toEqual(handler);
+    // The handler's own record adds the start event it ran with (issue 15).
+    expect(await client.getHandler(handler.handlerId)).toEqual({
+      ...handler,
+      startEvent: expect.objectContaining({ value: { name: "Ada" } }),
+    });
   });
 
   it("accepts a bare object of fields as the start event", async () => {

@@ -72,7 +72,15 @@ describe("retries", () => {
     await read;
     expect(states).toEqual([
       { state: "running", attempt: 1, error: undefined },
-      { state: "idle", attempt: 1, error: { name: "RangeError", message: "attempt 1" } },
+      {
+        state: "idle",
+        attempt: 1,
+        error: {
+          name: "RangeError",
+          message: "attempt 1",
+          stack: expect.stringMatching(/^RangeError: attempt 1\n/),
+        },
+      },
       { state: "running", attempt: 2, error: undefined },
       { state: "idle", attempt: 2, error: undefined },
     ]);

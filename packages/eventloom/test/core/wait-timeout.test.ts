@@ -63,5 +63,6 @@ it("an uncaught waitForEvent timeout fails the step under the error's public nam
   expect(failed.error).toEqual({
     name: "WaitForEventTimeoutError",
     message: "No TimeoutReply arrived within 5s",
+    stack: expect.stringMatching(/^WaitForEventTimeoutError: No TimeoutReply arrived within 5s\n/),
   });
 });

@@ -90,23 +90,32 @@ export function useRunList(workflow: string | null, status: RunStatus | null): R
     };
   }, [api, key, nonce, fail]);
 
+  // The cursor of the page being fetched: the last rows all ask for the next page as they appear,
+  // in one commit; one request per page (it was one per row, ten or twenty).
+  const asked = useRef<string | null>(null);
   const more = useCallback(() => {
     const s = current.current;
-    if (workflow === null || s.cursor === null || loading) return;
+    if (workflow === null || s.cursor === null || asked.current === s.cursor) return;
+    const cursor = s.cursor;
+    asked.current = cursor;
     setLoading(true);
     api
-      .listRuns(workflow, status, PAGE, s.cursor)
+      .listRuns(workflow, status, PAGE, cursor)
       .then(
         (page) =>
           setState((now) =>
-            now.key === key && now.cursor === s.cursor
+            now.key === key && now.cursor === cursor
               ? { ...now, runs: appendRuns(now.runs, page.runs), cursor: page.cursor }
               : now,
           ),
         (error: unknown) => fail(error, key),
       )
-      .finally(() => setLoading(false));
-  }, [api, workflow, status, key, loading, fail]);
+      .finally(() => {
+        // Settled: the state holds the next cursor now (or the page may be asked for again).
+        if (asked.current === cursor) asked.current = null;
+        setLoading(false);
+      });
+  }, [api, workflow, status, key, fail]);
 
   const refresh = useCallback(() => setNonce((n) => n + 1), []);
   const merge = useCallback(
