@@ -27,7 +27,7 @@ function useQuery<T>(key: string, load: Load<T>, refreshMs?: number): QueryState
   });
   const [tick, setTick] = useState(0);
   const refresh = useCallback(() => setTick((t) => t + 1), []);
-  // `key` stands for the query, `tick` for a refresh
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the query, `tick` for a refresh
   useEffect(() => {
     const abort = new AbortController();
     setState((s) => ({ ...s, loading: true }));
