@@ -24,7 +24,12 @@ writeFileSync(
 );
 
 // wrk runs in its own process while this one serves (the servers live in this process).
-async function wrk(url: string): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+// cpuUs: this process's CPU (event loop, SQLite's writer thread, GC) per request answered: it
+// counts work, not waiting, so it moves far less than req/s when other jobs share the machine.
+async function wrk(
+  url: string,
+): Promise<{ rps: number; p50: number; p99: number; errors: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
   const { stdout: out } = await promisify(execFile)(
     "wrk",
     ["-t", "2", "-c", String(CONNECTIONS), "-d", `${SECONDS}s`, "--latency", "-s", post, url],
@@ -40,7 +45,10 @@ async function wrk(url: string): Promise<{ rps: number; p50: number; p99: number
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socket ? socket.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { rps, p50: ms("50"), p99: ms("99"), errors };
+  const used = process.cpuUsage(cpu);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const cpuUs = requests > 0 ? (used.user + used.system) / requests : Number.NaN;
+  return { rps, p50: ms("50"), p99: ms("99"), errors, cpuUs };
 }
 
 // The baseline: the smallest useful POST handler, reading the body and answering JSON.
@@ -77,17 +85,21 @@ for (const [label, path] of [
   ["POST /workflows/trivial/run-nowait", "workflows/trivial/run-nowait"],
 ] as const) {
   const ratios: number[] = [];
-  let last = { rps: 0, p50: 0, p99: 0, errors: 0 };
-  let base = { rps: 0, p50: 0, p99: 0, errors: 0 };
+  const cpuRatios: number[] = [];
+  let last = { rps: 0, p50: 0, p99: 0, errors: 0, cpuUs: 0 };
+  let base = { rps: 0, p50: 0, p99: 0, errors: 0, cpuUs: 0 };
   await wrk(`${info.url.replace(/\/$/, "")}/${path}`); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     base = await wrk(rawUrl);
     last = await wrk(`${info.url.replace(/\/$/, "")}/${path}`);
     ratios.push(last.rps / base.rps);
+    cpuRatios.push(base.cpuUs / last.cpuUs);
   }
-  const ratio = ratios.sort((a, b) => a - b)[Math.floor(ratios.length / 2)] as number;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const ratio = median(ratios);
+  const cpuRatio = median(cpuRatios);
   rows.push(
-    `${label.padEnd(38)} ${last.rps.toFixed(0).padStart(7)} req/s  p50 ${last.p50.toFixed(2)} ms  p99 ${last.p99.toFixed(2)} ms  errors ${last.errors}  | raw node:http ${base.rps.toFixed(0)} req/s  | ratio ${ratio.toFixed(3)}`,
+    `${label.padEnd(38)} ${last.rps.toFixed(0).padStart(7)} req/s  p50 ${last.p50.toFixed(2)} ms  p99 ${last.p99.toFixed(2)} ms  errors ${last.errors}  | raw node:http ${base.rps.toFixed(0)} req/s  | ratio ${ratio.toFixed(3)}  | CPU ${last.cpuUs.toFixed(0)} µs/req, raw ${base.cpuUs.toFixed(0)}, ratio ${cpuRatio.toFixed(3)}`,
   );
 }
 console.log(

@@ -8,6 +8,7 @@ import { type CliProcess, childEnv, cliMain, watch } from "../../packages/eventl
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const reliabilityDir = join(here, "..");
 export const tortureServer = join(reliabilityDir, "fixtures", "torture-server.ts");
+export const faultServer = join(reliabilityDir, "fixtures", "fault-server.ts");
 const tsxLoader = createRequire(import.meta.url).resolve("tsx");
 
 export interface ServeOptions {
@@ -19,8 +20,8 @@ export interface ServeOptions {
   file?: string;
 }
 
-/** `eventloom serve <torture-server> --host 127.0.0.1 --port <port>`; resolves once it serves. */
-export async function serveTorture(options: ServeOptions): Promise<{ cli: CliProcess; url: string }> {
+/** `eventloom serve <file> --host 127.0.0.1 --port <port>`, started: it may serve, or end first. */
+export function spawnServe(options: ServeOptions): CliProcess {
   const args = [
     "serve",
     options.file ?? tortureServer,
@@ -38,7 +39,12 @@ export async function serveTorture(options: ServeOptions): Promise<{ cli: CliPro
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  const cli = watch(child);
+  return watch(child);
+}
+
+/** `eventloom serve <torture-server> --host 127.0.0.1 --port <port>`; resolves once it serves. */
+export async function serveTorture(options: ServeOptions): Promise<{ cli: CliProcess; url: string }> {
+  const cli = spawnServe(options);
   try {
     const url = await cli.ready();
     return { cli, url: url.replace(/\/$/, "") };

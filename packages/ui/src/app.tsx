@@ -3,11 +3,13 @@ import type { Run, RunEvent, RunStatus } from "./api/types.js";
 import { CompareView } from "./components/compare-view.js";
 import { ConnectionBanner } from "./components/connection-banner.js";
 import { EventLog } from "./components/event-log.js";
+import { RunInput } from "./components/run-input.js";
 import { RunList } from "./components/run-list.js";
 import { RunSummary } from "./components/run-summary.js";
-import { humanResponseTypes, SendEventDialog } from "./components/send-event-dialog.js";
+import { humanResponseTypes, SendEventDialog, type SentEvent } from "./components/send-event-dialog.js";
 import { StartForm } from "./components/start-form.js";
 import { StepTimeline } from "./components/step-timeline.js";
+import { WaitingView } from "./components/waiting-view.js";
 import { WorkflowGraph } from "./components/workflow-graph.js";
 import { WorkflowList } from "./components/workflow-list.js";
 import { activityOf } from "./graph/activity.js";
@@ -22,6 +24,8 @@ export function App() {
   const [includeInternal, setIncludeInternal] = useState(false);
   const [sending, setSending] = useState<{ type: string | null } | null>(null);
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
+  // What this page sent into each run: the server keeps a sent event's value only until a step took it.
+  const [sent, setSent] = useState<ReadonlyMap<string, readonly SentEvent[]>>(new Map());
   const [status, setStatus] = useState<RunStatus | null>(null);
   const [pickedStep, setPickedStep] = useState<string | null>(null);
 
@@ -82,6 +86,19 @@ export function App() {
     },
     [go, current],
   );
+  const openRun = useCallback(
+    (workflow: string, handlerId: string) => navigate({ workflow, view: "run", run: handlerId, compare: [] }),
+    [navigate],
+  );
+  // A re-run or fork started from the run view: shown at once, and listed.
+  const refreshList = list.refresh;
+  const started = useCallback(
+    (handlerId: string) => {
+      selectRun(handlerId);
+      refreshList();
+    },
+    [selectRun, refreshList],
+  );
   const [compare, setCompare] = useState<string[]>([]);
   // A comparison link picks its two runs in the list.
   const linked = route.view === "compare" ? route.compare.join("/") : "";
@@ -114,6 +131,16 @@ export function App() {
       </header>
       <div className="layout">
         <aside className="left-panel" aria-label="Workflows and runs">
+          <nav className="panel-section" aria-label="Every workflow's runs">
+            <button
+              type="button"
+              className={route.view === "waiting" ? "list-item selected" : "list-item"}
+              aria-current={route.view === "waiting" ? "page" : undefined}
+              onClick={() => navigate({ workflow: null, view: "waiting", run: null, compare: [] })}
+            >
+              Waiting for input
+            </button>
+          </nav>
           <WorkflowList
             workflows={workflows.data}
             selected={served}
@@ -135,67 +162,77 @@ export function App() {
             />
           )}
         </aside>
-        <main className="center">
-          <section className="graph-panel" aria-label="Workflow graph">
-            {unknownWorkflow ? (
-              <p className="error-text" role="alert">
-                This server serves no workflow named “{route.workflow}”. Pick one from the list.
-              </p>
-            ) : graph.error ? (
-              <p className="error-text">{graph.error}</p>
-            ) : (
-              <WorkflowGraph
-                graph={graph.data}
-                activity={activity}
-                live={runId !== null && !stream.ended}
-                picked={pickedStep}
-                onPick={setPickedStep}
-              />
-            )}
-          </section>
-          <div className="detail-panel">
-            {route.view === "compare" && route.compare.length === 2 ? (
-              <CompareView
-                ids={[route.compare[0]!, route.compare[1]!]}
-                onClose={() => window.history.back()}
-              />
-            ) : route.view === "run" && run ? (
-              <>
-                <RunSummary
-                  run={run}
-                  model={model}
-                  pendingInput={pendingInput}
-                  onAnswer={answer}
-                  onChanged={list.refresh}
+        {route.view === "waiting" ? (
+          <main className="center waiting-center">
+            <WaitingView onOpen={openRun} />
+          </main>
+        ) : (
+          <main className="center">
+            <section className="graph-panel" aria-label="Workflow graph">
+              {unknownWorkflow ? (
+                <p className="error-text" role="alert">
+                  This server serves no workflow named “{route.workflow}”. Pick one from the list.
+                </p>
+              ) : graph.error ? (
+                <p className="error-text">{graph.error}</p>
+              ) : (
+                <WorkflowGraph
+                  graph={graph.data}
+                  activity={activity}
+                  live={runId !== null && !stream.ended}
+                  picked={pickedStep}
+                  onPick={setPickedStep}
                 />
-                {model && (
-                  <StepTimeline
+              )}
+            </section>
+            <div className="detail-panel">
+              {route.view === "compare" && route.compare.length === 2 ? (
+                <CompareView
+                  ids={[route.compare[0]!, route.compare[1]!]}
+                  onClose={() => window.history.back()}
+                />
+              ) : route.view === "run" && run ? (
+                <>
+                  <RunSummary
+                    run={run}
                     model={model}
-                    version={stream.version}
-                    step={pickedStep}
-                    onClearStep={() => setPickedStep(null)}
+                    pendingInput={pendingInput}
+                    onAnswer={answer}
+                    onChanged={list.refresh}
+                    sent={sent.get(run.handlerId) ?? NONE_SENT}
                   />
-                )}
-              </>
-            ) : route.view === "run" && runRecord.error ? (
-              <p className="error-text">{runRecord.error}</p>
-            ) : route.view === "run" ? (
-              <p className="muted">Loading the run…</p>
-            ) : served && schema.data ? (
-              <StartForm
-                key={served}
-                workflow={served}
-                schema={schema.data.start}
-                onStarted={(id) => {
-                  selectRun(id);
-                  list.refresh();
-                }}
-              />
-            ) : (
-              <p className="muted">{schema.error ?? (served ? "Loading…" : "")}</p>
-            )}
-          </div>
-        </main>
+                  {record && <RunInput run={record} schema={schema.data?.start} onStarted={started} />}
+                  {model && (
+                    <StepTimeline
+                      model={model}
+                      version={stream.version}
+                      step={pickedStep}
+                      onClearStep={() => setPickedStep(null)}
+                      handlerId={run.handlerId}
+                      onForked={started}
+                    />
+                  )}
+                </>
+              ) : route.view === "run" && runRecord.error ? (
+                <p className="error-text">{runRecord.error}</p>
+              ) : route.view === "run" ? (
+                <p className="muted">Loading the run…</p>
+              ) : served && schema.data ? (
+                <StartForm
+                  key={served}
+                  workflow={served}
+                  schema={schema.data.start}
+                  onStarted={(id) => {
+                    selectRun(id);
+                    list.refresh();
+                  }}
+                />
+              ) : (
+                <p className="muted">{schema.error ?? (served ? "Loading…" : "")}</p>
+              )}
+            </div>
+          </main>
+        )}
         <EventLog
           stream={runId ? stream : null}
           includeInternal={includeInternal}
@@ -214,7 +251,8 @@ export function App() {
           initialType={sending.type}
           pendingInput={pendingInput}
           onClose={() => setSending(null)}
-          onSent={() => {
+          onSent={(event) => {
+            setSent((m) => new Map(m).set(runId, [...(m.get(runId) ?? []), event]));
             if (pendingInput) setAnswered((s) => new Set(s).add(`${runId}#${pendingInput.sequence}`));
             setSending(null);
           }}
@@ -223,6 +261,8 @@ export function App() {
     </div>
   );
 }
+
+const NONE_SENT: readonly SentEvent[] = [];
 
 /** Of two records of one run, the one that knows more: an ended run beats a running one. */
 function freshest(a: Run | undefined, b: Run | undefined): Run | undefined {

@@ -113,8 +113,12 @@ describe("the debugger when runs fail", { timeout: 90_000 }, () => {
     expect(await box.textContent()).toContain("after 3 attempts");
     expect(await box.textContent()).toContain("Error: rates service answered 503 (try 3)");
     // The earlier attempts' errors are shown too.
-    await box.getByText("rates service answered 503 (try 1)").waitFor();
-    await box.getByText("rates service answered 503 (try 2)").waitFor();
+    // (each with its stack folded under it: the line is the attempt's own text)
+    await box.locator('.attempts li[data-attempt="2"]').waitFor();
+    for (const attempt of [1, 2])
+      expect(await box.locator(`.attempts li[data-attempt="${attempt}"]`).textContent()).toContain(
+        `rates service answered 503 (try ${attempt})`,
+      );
 
     // The timeline: three executions of the step, two retried, the last failed.
     const rows = page.locator(".timeline-list .execution");

@@ -40,7 +40,9 @@ Environment:
   WORKFLOWS_RETENTION       Delete ended handlers this long after they ended: 7d, 12h, or
                             completed=7d,failed=30d,cancelled=1d (none: keep everything).
   WORKFLOWS_LOG_LEVEL       The log level without --log-level (info).
-  WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).`;
+  WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).
+  OTEL_EXPORTER_OTLP_ENDPOINT  Export OpenTelemetry traces over OTLP/HTTP there (off when unset);
+                            OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_SERVICE_NAME (eventloom).`;
 
 const usageError = (message: string) =>
   new CliError(`${message} (see eventloom --help)`, { exitCode: USAGE_EXIT_CODE });

@@ -2,7 +2,9 @@ export type {
   EventEnvelope,
   HandlerInfo,
   HandlerPageInfo,
+  StartEventInfo,
   StartedHandler,
+  WaitingForInfo,
   WorkflowGraph,
   WorkflowGraphNode,
 } from "../protocol/index.js";

@@ -71,6 +71,8 @@ export interface HandlerQuery extends CallOptions {
   limit?: number;
   /** true: only blocked handlers (running, but the server's code cannot go on with them); false: the others. */
   blocked?: boolean;
+  /** true: only running handlers that wait for input, each with `waitingFor` (pages may be short). */
+  waiting?: boolean;
 }
 
 export interface HandlerPageQuery extends HandlerQuery {

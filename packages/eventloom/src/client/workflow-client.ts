@@ -45,6 +45,7 @@ import {
   Transport,
 } from "./transport.js";
 import type {
+  AnyStartEvent,
   CancelOptions,
   HandlerPageQuery,
   HandlerQuery,
@@ -212,6 +213,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
         limit: query.limit,
         cursor: query.cursor ?? undefined,
         blocked: query.blocked === undefined ? undefined : String(query.blocked),
+        waiting: query.waiting ? "true" : undefined,
       },
       signal: query.signal,
       timeoutMs: query.timeoutMs,
@@ -249,6 +251,22 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
       },
     );
     return decodeAnswer(CancelResponseShape, answer).status;
+  }
+
+  /**
+   * A new handler of the same workflow from this one's: a re-run from its kept start event (or
+   * `startEvent`), or with `fromSequence` a fork that begins by delivering that stored event.
+   * @throws WorkflowClientError 404, 409 START_EVENT_NOT_KEPT, 400 INVALID_FORK_POINT.
+   */
+  async forkHandler(
+    handlerId: string,
+    options: MutationOptions & { startEvent?: AnyStartEvent; fromSequence?: number } = {},
+  ): Promise<StartedHandler> {
+    const body: Record<string, unknown> = {};
+    if (options.startEvent !== undefined) body["start_event"] = toWireEvent(options.startEvent);
+    if (options.fromSequence !== undefined) body["from_sequence"] = options.fromSequence;
+    const answer = await this.#mutate(routePath("forkHandler", { handler_id: handlerId }), options, body);
+    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
   }
 
   /**

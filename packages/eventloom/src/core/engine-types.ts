@@ -52,6 +52,11 @@ export interface RunJournal {
    * stored), before the change it causes (a retry, or the run's failure) reaches `changed`.
    */
   stepFailed?(engine: RunView, failure: StepFailure): void;
+  /**
+   * Runs one step execution: `call` runs the step function and must be called once, synchronously,
+   * its result returned (a tracer calls it inside the step's span so that user spans are its children).
+   */
+  aroundStep?(item: QueuedItem, call: () => unknown): unknown;
 }
 
 /** An attempt of a step that threw. */

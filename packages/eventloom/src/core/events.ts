@@ -136,7 +136,8 @@ export const InputRequiredEvent = defineEvent(BUILTIN_EVENT_NAMES.inputRequired,
 /** An answer from outside the run, typically from a person. */
 export const HumanResponseEvent = defineEvent(BUILTIN_EVENT_NAMES.humanResponse, z.looseObject({}));
 
-const errorShape = z.object({ name: z.string(), message: z.string() });
+/** A thrown error as events carry it; `stack` (at most 4000 characters) when it had one. */
+const errorShape = z.object({ name: z.string(), message: z.string(), stack: z.string().optional() });
 
 /** Ends a run whose step failed after its retries. */
 export const WorkflowFailedEvent = defineEvent(

@@ -45,6 +45,11 @@ export interface RunOptions {
    * stopping a run that crashed the process each time it was resumed).
    */
   abandonWith?: Error;
+  /**
+   * A fork: this event is delivered first, from outside, instead of a start event (the start
+   * argument is then ignored); the run begins with the workflow's initial state.
+   */
+  firstEvent?: WorkflowEvent;
 }
 
 export interface StreamOptions {
@@ -83,7 +88,7 @@ export class WorkflowHandler<R = unknown, S = Record<string, unknown>> implement
           prior,
           ...(options.firstSequence === undefined ? {} : { firstSequence: options.firstSequence }),
         });
-    const startEvent = resuming ? null : toStartEvent(startDef, start);
+    const startEvent = resuming ? null : (options.firstEvent ?? toStartEvent(startDef, start));
     const engine = new RunEngine(workflow, state, {
       clock,
       random: options.random ?? Math.random,

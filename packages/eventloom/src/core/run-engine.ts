@@ -275,7 +275,7 @@ export class RunEngine implements StepHost {
     this.#executions.set(item.id, exec);
     this.#publish(stepState(item, "running", null), true);
     const ctx = new StepContext(this, exec, this.#options.additionalEvents);
-    callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec)).then(
+    callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec), this.#options.journal).then(
       (result) => this.#completed(step, exec, result),
       (error: unknown) => this.#failed(step, exec, error),
     );

@@ -1,6 +1,7 @@
 import type { EventDefinition, WorkflowEvent } from "./events.js";
 import { StopEvent, WorkflowCancelledEvent, WorkflowFailedEvent, WorkflowTimedOutEvent } from "./events.js";
 import type { RunOutcome, RunState } from "./run-state.js";
+import { errorOf } from "./step-results.js";
 
 /** A stop event (StopEvent or one that extends it) ended the run. */
 export function completed(def: EventDefinition, event: WorkflowEvent): RunOutcome {
@@ -32,7 +33,7 @@ export function stepFailed(step: string, error: unknown, attempts: number): RunO
     error: err.message,
     stopEvent: WorkflowFailedEvent.create({
       step_name: step,
-      error: { name: err.name || "Error", message: err.message },
+      error: errorOf(error),
       attempts,
     }),
     failedStep: step,

@@ -87,6 +87,17 @@ export interface RunState {
   /** True once a WorkflowIdleEvent was published and no work has started since. */
   idle: boolean;
   outcome: RunOutcome | null;
+  /**
+   * W3C trace context of the run's `workflow.run` span, written by a server that traces: steps that run
+   * after a restart, an idle release or a takeover join that trace. Missing when nothing traced the run.
+   */
+  trace?: RunTraceContext;
+}
+
+/** A run's trace context as W3C headers carry it. */
+export interface RunTraceContext {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /**

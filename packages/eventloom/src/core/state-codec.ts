@@ -52,6 +52,7 @@ export const runStateSchema = z.object({
   store: z.record(z.string(), json),
   idle: z.boolean(),
   outcome: outcome.nullable(),
+  trace: z.object({ traceparent: z.string(), tracestate: z.string().optional() }).optional(),
 });
 
 /** Parses and checks a serialized context against a workflow; throws {@link InvalidContextError}. */

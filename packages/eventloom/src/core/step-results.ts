@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { Execution } from "./engine-types.js";
+import type { Execution, RunJournal } from "./engine-types.js";
 import { EventTooLargeError, StepTimeoutError, WorkflowError } from "./errors.js";
 import { StepStateChanged, type WorkflowEvent } from "./events.js";
 import { jsonLargerThan } from "./json-size.js";
@@ -85,7 +85,7 @@ export function stepState(
   item: QueuedItem,
   state: "running" | "idle",
   output: string | null,
-  error?: { name: string; message: string },
+  error?: ErrorData,
 ): WorkflowEvent {
   return {
     type: StepStateChanged.type,
@@ -102,10 +102,23 @@ export function stepState(
   };
 }
 
-/** What a debugger shows of a failed attempt: the same shape as WorkflowFailedEvent's `error`. */
-export function errorOf(error: unknown): { name: string; message: string } {
+/** What events carry of a thrown error (WorkflowFailedEvent's and StepStateChanged's `error`). */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Events keep this much of a stack: enough to find the line, bounded whatever was thrown. */
+const MAX_STACK = 4000;
+
+/** What a debugger shows of a failed attempt: its name, message and (bounded) stack. */
+export function errorOf(error: unknown): ErrorData {
   const err = error instanceof Error ? error : new Error(String(error));
-  return { name: err.name || "Error", message: err.message };
+  const data: ErrorData = { name: err.name || "Error", message: err.message };
+  // Only a thrown Error's own stack: one made here from a thrown string would point at this file.
+  if (error instanceof Error && typeof err.stack === "string") data.stack = err.stack.slice(0, MAX_STACK);
+  return data;
 }
 
 export function isEmpty(record: object): boolean {
@@ -115,7 +128,8 @@ export function isEmpty(record: object): boolean {
 
 /**
  * Calls the step function on a later microtask; with a step timeout, the attempt fails with a
- * {@link StepTimeoutError} once it passes, and its signal (made by `signal`) aborts with it.
+ * {@link StepTimeoutError} once it passes, and its signal (made by `signal`) aborts with it. The
+ * journal's `aroundStep`, when it has one, wraps the call.
  */
 export function callStep(
   step: StepDeclaration,
@@ -123,8 +137,11 @@ export function callStep(
   exec: Execution,
   clock: Clock,
   signal: () => AbortSignal,
+  journal: RunJournal | null = null,
 ): Promise<unknown> {
-  const work = Promise.resolve().then(() => step.fn(ctx, exec.item.event));
+  const call = () => step.fn(ctx, exec.item.event);
+  const around = journal?.aroundStep ? journal : null;
+  const work = Promise.resolve().then(around ? () => around.aroundStep?.(exec.item, call) : call);
   if (step.timeout === null) return work;
   const seconds = step.timeout;
   return Promise.race([

@@ -47,6 +47,25 @@ export interface HandlerInfo {
   blocked?: BlockedInfo | null;
   /** True in a listing whose `result` was left out for its size (read the handler for it). */
   resultTruncated?: boolean;
+  /**
+   * GET /handlers/{handler_id} only: the event the handler's latest run started with; null when the
+   * store kept none (a run started before it kept them, or not started by a request).
+   */
+  startEvent?: StartEventInfo | null;
+  /** `GET /handlers?waiting=true` only: the input-required event the run waits on. */
+  waitingFor?: WaitingForInfo;
+}
+
+/** The question a waiting run asks: its input-required event. */
+export interface WaitingForInfo extends StartEventInfo {
+  sequence: number;
+}
+
+/** A run's start event as its handler record carries it. */
+export interface StartEventInfo {
+  type: string;
+  qualifiedName: string;
+  value: Record<string, unknown>;
 }
 
 /** An event envelope in camelCase, as the client yields it. */
@@ -86,6 +105,19 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
     blocked: record.blocked ? { ...record.blocked } : null,
   };
   if (record.resultTruncated) data.result_truncated = true;
+  if (record.waitingFor) {
+    const w = record.waitingFor;
+    data.waiting_for = {
+      sequence: w.sequence,
+      type: w.type,
+      qualified_name: w.qualifiedName,
+      value: w.value,
+    };
+  }
+  if (record.startEvent !== undefined) {
+    const e = record.startEvent;
+    data.start_event = e && { type: e.type, qualified_name: e.qualifiedName, value: e.value };
+  }
   return data;
 }
 
@@ -105,6 +137,14 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
     blocked: data.blocked ? { ...data.blocked } : null,
   };
   if (data.result_truncated) info.resultTruncated = true;
+  if (data.waiting_for) {
+    const w = data.waiting_for;
+    info.waitingFor = { sequence: w.sequence, type: w.type, qualifiedName: w.qualified_name, value: w.value };
+  }
+  if (data.start_event !== undefined) {
+    const e = data.start_event;
+    info.startEvent = e && { type: e.type, qualifiedName: e.qualified_name, value: e.value };
+  }
   return info;
 }
 

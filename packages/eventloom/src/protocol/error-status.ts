@@ -44,6 +44,10 @@ export const ERROR_STATUS = {
   HANDLER_NOT_FOUND: 404,
   HANDLER_RUNNING: 409,
   HANDLER_BLOCKED: 409,
+  // a re-run of a handler whose start event the store did not keep (started before it kept them)
+  START_EVENT_NOT_KEPT: 409,
+  // a fork's from_sequence names no stored event that a step of the workflow accepts
+  INVALID_FORK_POINT: 400,
   STORE_UNAVAILABLE: 503,
   // another process has the SQLite file: this one must not serve from it (it never starts)
   STORE_IN_USE: 503,

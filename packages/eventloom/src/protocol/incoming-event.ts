@@ -155,3 +155,27 @@ export function decodeStartEvent(
   }
   return validate(definition, form.value, `${path}.${form.valueField}`);
 }
+
+/**
+ * Decodes the start of a run request: its `start_event` by {@link decodeStartEvent}, or its `kwargs`
+ * (LlamaIndex's form: the start event's fields, used when `start_event` is missing; `{}` is ignored).
+ *
+ * @throws like {@link decodeStartEvent}; also `INVALID_BODY` when the body has both a `start_event` and
+ *   non-empty `kwargs` (LlamaIndex's server ignores the `kwargs` then, with a warning in its log; here
+ *   the client learns it at once).
+ */
+export function decodeRunStart(
+  startEvent: unknown,
+  kwargs: unknown,
+  startDefinition: EventDefinition,
+  resolve: EventResolver,
+): WorkflowEvent {
+  if (!isPlainObject(kwargs) || Object.keys(kwargs).length === 0) {
+    return decodeStartEvent(startEvent ?? undefined, startDefinition, resolve);
+  }
+  if (startEvent !== undefined && startEvent !== null) {
+    throw bodyError("kwargs", "Send the start event's fields in start_event or in kwargs, not in both");
+  }
+  refuseForbiddenKeys(kwargs, "kwargs");
+  return validate(startDefinition, kwargs, "kwargs");
+}

@@ -17,6 +17,8 @@ import { wireRegistry } from "./wire.js";
 export interface OpenApiDocument {
   openapi: "3.1.0";
   info: { title: string; version: string; description?: string };
+  /** Only when the server is mounted under a base path: its one entry is that path. */
+  servers?: { url: string }[];
   /** Bearer auth; it only applies when the server is configured with a token. */
   security: Json[];
   paths: Record<string, Record<string, JsonObject>>;
@@ -28,6 +30,8 @@ export interface OpenApiOptions {
   title?: string;
   /** Default "1.0.0". */
   version?: string;
+  /** The server's `basePath` (`""` or missing: none); the paths are relative to it. */
+  basePath?: string;
 }
 
 // One z.toJSONSchema pass over the wire registry gives every named schema, cross-referenced.
@@ -171,6 +175,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocum
       version: options.version ?? "1.0.0",
       description: "Run event-driven workflows, stream their events and send events into them.",
     },
+    ...(options.basePath ? { servers: [{ url: options.basePath }] } : {}),
     security: [{ bearer: [] }],
     paths,
     components: {

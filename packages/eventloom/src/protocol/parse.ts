@@ -5,6 +5,8 @@ import {
   CancelQuerySchema,
   type EventsQuery,
   EventsQuerySchema,
+  type ForkRequest,
+  ForkRequestSchema,
   type HandlersQuery,
   HandlersQuerySchema,
   queryRecord,
@@ -48,6 +50,21 @@ export function parseRunRequest(raw: unknown): RunRequest {
     return parseWire(RunRequestSchema, body, "INVALID_HANDLER_ID", "handler_id");
   }
   return parseWire(RunRequestSchema, body, "INVALID_BODY", "request body");
+}
+
+/** The body of POST /handlers/{handler_id}/fork (missing: `{}`). @throws WorkflowError `INVALID_BODY` with `issues`. */
+export function parseForkRequest(raw: unknown): ForkRequest {
+  const body = parseWire(ForkRequestSchema, raw ?? {}, "INVALID_BODY", "request body");
+  if (body.from_sequence !== undefined && body.start_event != null) {
+    throw new WorkflowError(
+      "INVALID_BODY",
+      "Invalid request body: give start_event or from_sequence, not both",
+      {
+        issues: [{ path: "from_sequence", message: "Not with start_event" }],
+      },
+    );
+  }
+  return body;
 }
 
 /** The body of POST /events/{handler_id}. @throws WorkflowError `INVALID_BODY` with `issues`. */

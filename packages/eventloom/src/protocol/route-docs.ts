@@ -6,6 +6,7 @@ import {
   EnvelopeSchema,
   ErrorBodySchema,
   EventsQuerySchema,
+  ForkRequestSchema,
   HandlerDataSchema,
   HandlerListSchema,
   HandlersQuerySchema,
@@ -250,6 +251,26 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
       "409": error(
         "The run has already ended, without purge (HANDLER_ENDED), or the request first sent with this " +
           "Idempotency-Key is still being executed (IDEMPOTENCY_KEY_IN_USE).",
+      ),
+      "503": error("The store refuses writes (STORE_UNAVAILABLE); `Retry-After` says when to try again."),
+    },
+  },
+  forkHandler: {
+    summary:
+      "Start a new run from a handler's: a re-run (same or edited start event) or a fork from a stored event",
+    headers: wireHeader,
+    body: { schema: ForkRequestSchema, required: false },
+    responses: {
+      "200": json(RunNowaitResponseSchema, "The new handler is recorded (it runs as run-nowait's do)."),
+      "400": error(
+        "A bad body (INVALID_BODY, both fields given), a start event that does not fit (VALIDATION_ERROR), or a " +
+          "from_sequence that names no stored event a step accepts (INVALID_FORK_POINT).",
+      ),
+      "404": error(
+        "No handler of that id (HANDLER_NOT_FOUND), or its workflow is not served (WORKFLOW_NOT_FOUND).",
+      ),
+      "409": error(
+        "A re-run without start_event of a handler whose start event was not kept (START_EVENT_NOT_KEPT).",
       ),
       "503": error("The store refuses writes (STORE_UNAVAILABLE); `Retry-After` says when to try again."),
     },

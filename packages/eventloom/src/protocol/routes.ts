@@ -18,6 +18,7 @@ export const ROUTES = {
   listHandlers: { method: "GET", path: "/handlers", auth: true },
   getHandler: { method: "GET", path: "/handlers/{handler_id}", auth: true },
   cancelHandler: { method: "POST", path: "/handlers/{handler_id}/cancel", auth: true },
+  forkHandler: { method: "POST", path: "/handlers/{handler_id}/fork", auth: true },
   getOpenApi: { method: "GET", path: "/openapi.json", auth: true },
   getMetrics: { method: "GET", path: "/metrics", auth: true },
 } as const satisfies Record<string, RouteSpec>;

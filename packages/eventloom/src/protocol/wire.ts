@@ -82,6 +82,24 @@ export const HandlerDataSchema = named(
       z.literal(true).optional(),
       "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
     ),
+    waiting_for: described(
+      z
+        .object({
+          sequence: z.number().int(),
+          type: z.string(),
+          qualified_name: z.string(),
+          value: z.record(z.string(), z.unknown()),
+        })
+        .optional(),
+      "In `GET /handlers?waiting=true` only: the input-required event the run waits on (its question).",
+    ),
+    start_event: described(
+      z
+        .object({ type: z.string(), qualified_name: z.string(), value: z.record(z.string(), z.unknown()) })
+        .nullable()
+        .optional(),
+      "GET /handlers/{handler_id} only: the event the handler's latest run started with (its short name, qualified name and fields), to show it or start the run again; null when the store kept none (a run started before the server kept them, or not by a request).",
+    ),
   }),
   "HandlerData",
   "A handler: one workflow run (or a chain of continued runs) under a stable id.",
@@ -132,6 +150,11 @@ export const RunRequestSchema = named(
       jsonObject().nullable().optional(),
       "A serialized Context to start from; `{}` is ignored.",
     ),
+    kwargs: described(
+      jsonObject().nullable().optional(),
+      "LlamaIndex's form: the start event's fields, when `start_event` is missing; `{}` is ignored. " +
+        "Both a `start_event` and non-empty `kwargs` is a 400.",
+    ),
     handler_id: described(
       z.union([z.literal(""), z.string().regex(HANDLER_ID_PATTERN)]).optional(),
       "Empty or missing: a new id. An ended handler's id: continue it. A running one's: 409.",
@@ -142,6 +165,25 @@ export const RunRequestSchema = named(
   [{ start_event: {}, context: {}, handler_id: "" }],
 );
 export type RunRequest = z.infer<typeof RunRequestSchema>;
+
+export const ForkRequestSchema = named(
+  z
+    .object({
+      start_event: described(
+        incomingEvent().nullable().optional(),
+        "A re-run's start event, in any form run takes; missing: the one the handler's latest run started with.",
+      ),
+      from_sequence: described(
+        z.number().int().min(0).optional(),
+        "Fork: the sequence of a stored event of the run (written to the stream or asking for input) that a step accepts; a new run with the workflow's initial state begins by delivering it. Missing: a re-run from the start.",
+      ),
+    })
+    .strict(),
+  "ForkRequest",
+  "The body of POST /handlers/{handler_id}/fork: a re-run (same or given start event) or a fork from a stored event. Either field, or none.",
+  [{}, { start_event: { topic: "edited" } }, { from_sequence: 4 }],
+);
+export type ForkRequest = z.infer<typeof ForkRequestSchema>;
 
 export const RunNowaitResponseSchema = named(
   z.object({
@@ -382,6 +424,10 @@ export const HandlersQuerySchema = z.object({
   blocked: described(
     z.enum(["true", "false"]).optional(),
     "`true`: only blocked handlers (running, but unable to go on with the code now loaded); `false`: none of them.",
+  ).transform((v) => (v === undefined ? undefined : v === "true")),
+  waiting: described(
+    z.enum(["true", "false"]).optional(),
+    "`true`: only running handlers whose latest events ask for input that no step has taken up since, each with `waiting_for`; a page may then hold fewer than `limit` handlers (follow `next_cursor`).",
   ).transform((v) => (v === undefined ? undefined : v === "true")),
 });
 export type HandlersQuery = z.output<typeof HandlersQuerySchema>;

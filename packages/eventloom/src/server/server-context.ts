@@ -10,6 +10,7 @@ import type { CommitWriter } from "./runs/commit-writer.js";
 import type { HandlerSignals } from "./runs/handler-signals.js";
 import type { RecentEvents } from "./runs/recent-events.js";
 import type { RunManager } from "./runs/run-manager.js";
+import type { ServerTracing } from "./tracing/index.js";
 
 /** What the routes need from the server, once it is initialized. */
 export interface Runtime {
@@ -53,4 +54,6 @@ export interface ServerContext {
   phase(): "starting" | "ready" | "closing" | "failed";
   streams: Set<OpenStream>;
   uiDir(): Promise<string | null>;
+  /** The server's tracing once it is initialized, when on; null otherwise. */
+  tracing(): ServerTracing | null;
 }

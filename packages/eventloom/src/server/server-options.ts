@@ -89,6 +89,14 @@ export interface WorkflowServerOptions {
    * none: everything is kept.
    */
   retention?: RetentionOptions;
+  /**
+   * OpenTelemetry traces (README "Observability"): a span per request, per run (`workflow.run`) and
+   * per step execution (`workflow.step`), one trace per run across restarts and takeovers. Unset:
+   * on when an OpenTelemetry SDK is registered (the server uses it) or `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set (the server starts its own OTLP/HTTP exporter);
+   * `false` never, `true` always. Off, nothing of OpenTelemetry is loaded.
+   */
+  tracing?: boolean;
 }
 
 export interface ServeOptions {

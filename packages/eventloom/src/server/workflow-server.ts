@@ -24,6 +24,7 @@ import { RunManager } from "./runs/run-manager.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 import { serverLimits } from "./server-limits.js";
 import type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
+import { loadTracing, type ServerTracing } from "./tracing/index.js";
 
 export type { NodeHandler } from "./http/node-sink.js";
 export type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
@@ -65,6 +66,7 @@ export class WorkflowServer {
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
   #retention: RetentionLoop | null = null;
+  #tracing: ServerTracing | null = null;
   readonly #limits: ReturnType<typeof serverLimits>;
 
   /**
@@ -118,6 +120,7 @@ export class WorkflowServer {
         this.#uiDir ??= options.uiDir !== undefined ? Promise.resolve(options.uiDir) : defaultUiDir();
         return this.#uiDir;
       },
+      tracing: () => this.#tracing,
     };
     this.#context = context;
     this.fetch = this.fetch.bind(this);
@@ -239,6 +242,10 @@ export class WorkflowServer {
       await this.#ownership?.releaseAll();
       await runtime.store.close();
     }
+    // Last: the spans of the shutdown itself are exported too.
+    await this.#tracing?.shutdown().catch((error: unknown) => {
+      this.#logger.warn("could not flush the trace exporter", { error });
+    });
     if (http) {
       // Answers sent meanwhile (503s, ended streams) left keep-alive connections idle.
       http.closeIdleConnections();
@@ -269,6 +276,7 @@ export class WorkflowServer {
   }
 
   async #init(): Promise<Runtime> {
+    this.#tracing ??= await loadTracing(this.#options.tracing, process.env, this.#logger);
     const store = this.#options.store ?? (await createDefaultStore());
     await store.init();
     const signals = new HandlerSignals();
@@ -305,6 +313,7 @@ export class WorkflowServer {
       },
       ownership,
       metrics,
+      tracing: this.#tracing,
     });
     this.#unsubscribe = store.subscribe((ids) => {
       // This process's own commits wake readers from onCommitted, once their events are in `recent`.

@@ -259,6 +259,17 @@ export interface Store {
   ready?(): Promise<void>;
 
   /**
+   * Keeps the event a handler's latest run started with (JSON of the WorkflowEvent), replacing an
+   * earlier one; deleted with the handler. Written once per start, outside the commit path, so that
+   * the debugger can show a run's input and start it again. Optional: without it, records carry no
+   * start event.
+   */
+  putStartEvent?(handlerId: string, json: string): Promise<void>;
+
+  /** The JSON {@link putStartEvent} kept for the handler, or null. */
+  getStartEvent?(handlerId: string): Promise<string | null>;
+
+  /**
    * Calls `listener` with the ids of handlers that got new events, inbox items or a new record,
    * after the write is durable: this process's own commits and, for a shared store, other
    * processes' too. Returns an unsubscribe function. Listeners run synchronously after the write;

@@ -191,4 +191,16 @@ describe(`@llamaindex/workflows-client ${VERSION} against a llama-agents server`
     );
     for (const id of ids.slice(2)) await postHandlersByHandlerIdCancel({ client, path: { handler_id: id } });
   });
+
+  // Last: it adds a completed greeting, which the listing above counts.
+  it("runs the greeting from kwargs, the start event's fields in LlamaIndex's own form", async () => {
+    const ran = await postWorkflowsByNameRun({
+      client,
+      path: { name: "greet" },
+      body: { kwargs: { name: "Grace" }, context: {} },
+    });
+    expect(ran.response.status).toBe(200);
+    const result = ran.data?.result as Streamed;
+    expect(result.value["result"]).toBe("Hello, Grace!");
+  });
 });

@@ -16,6 +16,7 @@ const endpoints = [
   ["get", "/handlers"],
   ["get", "/handlers/{handler_id}"],
   ["post", "/handlers/{handler_id}/cancel"],
+  ["post", "/handlers/{handler_id}/fork"],
   ["get", "/workflows/{name}/schema"],
   ["get", "/workflows/{name}/events"],
   ["get", "/workflows/{name}/representation"],

@@ -159,6 +159,13 @@ describe("basePath", () => {
     expect(text).toContain('href="openapi.json"');
   });
 
+  test("/openapi.json names the base path as its server; one without a base path names none", async () => {
+    const under = await call(at("/api/workflows"), "GET", "/api/workflows/openapi.json");
+    expect(((await under.json()) as { servers?: unknown }).servers).toEqual([{ url: "/api/workflows" }]);
+    const plain = await call(at(""), "GET", "/openapi.json");
+    expect((await plain.json()) as object).not.toHaveProperty("servers");
+  });
+
   test("serve() answers under it and its url includes it", async () => {
     const server = at("/api/workflows");
     const { url } = await server.serve({ host: "127.0.0.1", port: 0 });

@@ -85,6 +85,33 @@ describe("POST /workflows/{name}/run", () => {
     }
   });
 
+  test("kwargs (LlamaIndex's form) are the start event's fields when start_event is missing", async () => {
+    server = makeServer();
+    const ran = await callJson<HandlerData>(server, "POST", "/workflows/add/run", { kwargs: { a: 1, b: 2 } });
+    expect(ran.status).toBe(200);
+    expect(ran.body.result).toBe(3);
+    const empty = await callJson<HandlerData>(server, "POST", "/workflows/add/run", {
+      start_event: { a: 2, b: 2 },
+      kwargs: {},
+    });
+    expect(empty.body.result).toBe(4);
+    const wrong = await callJson(server, "POST", "/workflows/add/run", { kwargs: { a: "x", b: 2 } });
+    expect(wrong.status).toBe(400);
+    expect((wrong.body["issues"] as { path: string }[])[0]?.path).toBe("kwargs.a");
+  });
+
+  test("both a start_event and kwargs is a 400 that starts nothing", async () => {
+    server = makeServer();
+    const res = await callJson(server, "POST", "/workflows/add/run-nowait", {
+      start_event: { a: 1, b: 2 },
+      kwargs: { a: 5, b: 5 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: "INVALID_BODY", issues: [{ path: "kwargs" }] });
+    const list = await callJson<{ handlers: unknown[] }>(server, "GET", "/handlers");
+    expect(list.body.handlers).toHaveLength(0);
+  });
+
   test("a custom stop event's fields are the result", async () => {
     server = makeServer();
     const res = await callJson<HandlerData>(server, "POST", "/workflows/fork/run", {});

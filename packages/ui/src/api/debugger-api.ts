@@ -72,6 +72,12 @@ export class DebuggerApi {
     return { runs: page.handlers, cursor: page.nextCursor };
   }
 
+  /** A page of the runs that wait for input, across workflows, newest first (pages may be short). */
+  async listWaiting(limit: number, cursor: string | null): Promise<{ runs: Run[]; cursor: string | null }> {
+    const page = await this.#client.getHandlersPage({ waiting: true, limit, cursor });
+    return { runs: page.handlers, cursor: page.nextCursor };
+  }
+
   async getRun(handlerId: string): Promise<Run> {
     return await this.#client.getHandler(handlerId);
   }
@@ -112,6 +118,18 @@ export class DebuggerApi {
     step?: string,
   ): Promise<void> {
     await this.#client.sendEvent(handlerId, { type, value }, step ? { step } : {});
+  }
+
+  /**
+   * A new run from this one's (POST /handlers/{id}/fork): again from its kept start event, with
+   * `startEvent` instead, or from the stored event at `fromSequence`. Resolves with the new run's id.
+   */
+  async forkRun(
+    handlerId: string,
+    from: { startEvent?: { type: string; value: Record<string, unknown> }; fromSequence?: number },
+  ): Promise<string> {
+    const started = await this.#client.forkHandler(handlerId, from);
+    return started.handlerId;
   }
 
   async cancelRun(handlerId: string): Promise<void> {

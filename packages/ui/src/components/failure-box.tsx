@@ -1,5 +1,5 @@
 import type { Run } from "../api/types.js";
-import type { RunModel } from "../run/run-model.js";
+import type { EventError, RunModel } from "../run/run-model.js";
 
 const TITLE = {
   failed: "Failed",
@@ -34,7 +34,7 @@ export function FailureBox({ run, model }: { run: Run; model: RunModel | null })
       {kind !== "cancelled" && (
         <pre className="json">
           {ending?.error
-            ? `${ending.error.name}: ${ending.error.message}${ending.error.stack ? `\n${ending.error.stack}` : ""}`
+            ? errorText(ending.error)
             : (run.error ?? (timedOut ? "The run's timeout passed." : "The run failed."))}
         </pre>
       )}
@@ -46,6 +46,12 @@ export function FailureBox({ run, model }: { run: Run; model: RunModel | null })
               <li key={e.index} data-attempt={e.attempt}>
                 <span className="mono">{e.step}</span> attempt {e.attempt}: {e.error!.name}:{" "}
                 {e.error!.message}
+                {e.error!.stack && (
+                  <details>
+                    <summary>Stack</summary>
+                    <pre className="json">{e.error!.stack}</pre>
+                  </details>
+                )}
               </li>
             ))}
           </ol>
@@ -53,4 +59,11 @@ export function FailureBox({ run, model }: { run: Run; model: RunModel | null })
       )}
     </div>
   );
+}
+
+/** An error as its stack shows it (which starts with its name and message), or its name and message. */
+function errorText(error: EventError): string {
+  const head = `${error.name}: ${error.message}`;
+  if (!error.stack) return head;
+  return error.stack.startsWith(head) ? error.stack : `${head}\n${error.stack}`;
 }

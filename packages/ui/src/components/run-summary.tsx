@@ -8,6 +8,7 @@ import { CopyButton } from "./copy-button.js";
 import { Elapsed } from "./elapsed.js";
 import { FailureBox } from "./failure-box.js";
 import { JsonView } from "./json-view.js";
+import type { SentEvent } from "./send-event-dialog.js";
 import { StatusBadge } from "./status-badge.js";
 
 /** The selected run: status and timing, its error or result, and the ways to act on it. */
@@ -17,7 +18,10 @@ export function RunSummary({
   onAnswer,
   onChanged,
   model,
+  sent,
 }: {
+  /** What this page sent into the run, oldest first. */
+  sent: readonly SentEvent[];
   run: Run;
   /** The run's events so far, for how it ended and what its steps threw. */
   model: RunModel | null;
@@ -69,6 +73,7 @@ export function RunSummary({
           </button>
         </div>
       )}
+      {sent.length > 0 && <SentList sent={sent} />}
       {run.status === "running" && (
         <button
           type="button"
@@ -102,5 +107,35 @@ export function RunSummary({
         </p>
       )}
     </section>
+  );
+}
+
+/** The events this page sent into the run: the latest confirmed, each with what it carried. */
+function SentList({ sent }: { sent: readonly SentEvent[] }) {
+  const last = sent[sent.length - 1]!;
+  return (
+    <div className="sent-events">
+      <p role="status">
+        Sent <strong>{last.type}</strong>
+        {last.step && (
+          <>
+            {" "}
+            to <span className="mono">{last.step}</span>
+          </>
+        )}{" "}
+        at <time dateTime={last.at}>{formatTime(last.at)}</time>: the server has it.
+      </p>
+      <details>
+        <summary>Sent from this page ({sent.length})</summary>
+        <ol>
+          {sent.map((e) => (
+            <li key={e.at + e.type}>
+              <span className="mono">{e.type}</span> at {formatTime(e.at)}
+              <JsonView value={e.value} />
+            </li>
+          ))}
+        </ol>
+      </details>
+    </div>
   );
 }

@@ -28,7 +28,7 @@ export function SendEventDialog({
   initialType: string | null;
   pendingInput: RunEvent | null;
   onClose: () => void;
-  onSent: () => void;
+  onSent: (sent: SentEvent) => void;
 }) {
   const id = useId();
   const ordered = orderEvents(events, graph);
@@ -78,7 +78,7 @@ function EventForm({
   handlerId: string;
   event: EventSchema;
   graph: WorkflowGraph | undefined;
-  onSent: () => void;
+  onSent: (sent: SentEvent) => void;
 }) {
   const form = useSchemaForm(event.schema);
   const [step, setStep] = useState("");
@@ -98,7 +98,7 @@ function EventForm({
         if (value === null) return revealFirstError(ref.current);
         await send.run(async (api) => {
           await api.sendEvent(handlerId, event.type, value, step || undefined);
-          onSent();
+          onSent({ type: event.type, value, step: step || null, at: new Date().toISOString() });
         });
       }}
     >
@@ -131,6 +131,14 @@ function EventForm({
       </div>
     </form>
   );
+}
+
+/** An event this page sent into a run, once the server said it is durable. */
+export interface SentEvent {
+  type: string;
+  value: Record<string, unknown>;
+  step: string | null;
+  at: string;
 }
 
 interface OfferedEvent extends EventSchema {

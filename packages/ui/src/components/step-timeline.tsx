@@ -1,6 +1,7 @@
-import { memo } from "react";
+import { memo, useCallback } from "react";
 import { formatDuration } from "../format.js";
 import type { Execution, RunModel } from "../run/run-model.js";
+import { useAction } from "../state/use-action.js";
 import { Elapsed } from "./elapsed.js";
 import { VirtualList } from "./virtual-list.js";
 
@@ -25,13 +26,27 @@ export function StepTimeline({
   version,
   step,
   onClearStep,
+  handlerId,
+  onForked,
 }: {
   model: RunModel;
   /** Changes when the model took new events. */
   version: number;
   step: string | null;
   onClearStep: () => void;
+  /** The run, and where to go once a fork of it started. */
+  handlerId: string;
+  onForked: (handlerId: string) => void;
 }) {
+  const fork = useAction();
+  const run = fork.run;
+  // Stable, so that the rows (memo) are not drawn again for it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `run` is made anew each render; the run and the callback are what matter
+  const onFork = useCallback(
+    (sequence: number) =>
+      void run(async (api) => onForked(await api.forkRun(handlerId, { fromSequence: sequence }))),
+    [handlerId, onForked],
+  );
   const all = model.executions;
   const rows = step ? all.filter((e) => e.step === step) : all;
   const origin = model.events[0] ? Date.parse(model.events[0].time) : 0;
@@ -49,6 +64,11 @@ export function StepTimeline({
           </button>
         )}
       </div>
+      {fork.error && (
+        <p className="error-text" role="alert">
+          {fork.error}
+        </p>
+      )}
       {rows.length === 0 ? (
         <p className="muted">{step ? `${step} has not run yet.` : "No step has run yet."}</p>
       ) : (
@@ -68,6 +88,7 @@ export function StepTimeline({
               endTime={e.endTime}
               output={e.output}
               error={e.error?.message ?? null}
+              onFork={onFork}
             />
           )}
         />
@@ -83,6 +104,7 @@ const ExecutionRow = memo(function ExecutionRow({
   endTime,
   output,
   error,
+  onFork,
 }: {
   exec: Execution;
   offset: number;
@@ -90,7 +112,9 @@ const ExecutionRow = memo(function ExecutionRow({
   endTime: string | null;
   output: string | null;
   error: string | null;
+  onFork: (sequence: number) => void;
 }) {
+  const from = exec.inputSequence;
   return (
     <div
       className={`execution outcome-${outcome}`}
@@ -106,6 +130,17 @@ const ExecutionRow = memo(function ExecutionRow({
           +{formatDuration(Math.max(0, offset))} ·{" "}
           <Elapsed start={exec.startTime} end={outcome === "running" ? null : endTime} />
         </span>
+        {from !== null && (
+          <button
+            type="button"
+            className="small-button fork-button"
+            title={`A new run that begins by giving ${exec.input} #${from} to the steps that take it, with the workflow's initial state`}
+            aria-label={`Fork from ${exec.step}: a new run from ${exec.input} #${from}`}
+            onClick={() => onFork(from)}
+          >
+            Fork here
+          </button>
+        )}
       </div>
       <div className="execution-line muted">
         <span className="mono">

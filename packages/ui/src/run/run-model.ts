@@ -23,6 +23,11 @@ export interface Execution {
   attempt: number;
   /** The event it took (short name). */
   input: string;
+  /**
+   * The sequence of the stored event of that type it may have taken (the latest before it started):
+   * a fork point. Null when the log holds none (the start event, events passed between steps).
+   */
+  inputSequence: number | null;
   /** What it produced (short name), once it went idle with an output. */
   output: string | null;
   startSequence: number;
@@ -79,6 +84,8 @@ export class RunModel {
   readonly #last = new Map<string, Execution>();
   readonly #produced = new Set<string>();
   readonly #taken = new Map<string, Map<string, number>>();
+  /** By short name: the sequence of the latest published event of that type. */
+  readonly #lastPublished = new Map<string, number>();
 
   /** Appends events after the last sequence held; returns whether anything was new. */
   ingest(batch: readonly RunEvent[]): boolean {
@@ -99,6 +106,7 @@ export class RunModel {
     if (ev.qualifiedName === EVENT_NAMES.stepState) this.#stepState(ev);
     else if (!isInternal(ev)) {
       this.published.push(ev);
+      this.#lastPublished.set(shortName(ev.type), ev.sequence);
       if (isInputRequired(ev)) this.lastInput = { event: ev, movedOn: false };
       if (!this.#sawStepStates()) this.#fire(ev.type, ev.sequence);
     }
@@ -135,6 +143,7 @@ export class RunModel {
         workerId: worker,
         attempt,
         input,
+        inputSequence: this.#lastPublished.get(input) ?? null,
         output: null,
         startSequence: ev.sequence,
         startTime: ev.time,

@@ -3,7 +3,8 @@ import { useCallback, useEffect, useState } from "react";
 /** What the page shows, as its URL says: it survives reloads, back and forward, and can be shared. */
 export interface Route {
   workflow: string | null;
-  view: "new" | "run" | "compare";
+  /** `waiting`: the runs that wait for input, across workflows (`#/~waiting`). */
+  view: "new" | "run" | "compare" | "waiting";
   run: string | null;
   /** The two runs compared. */
   compare: string[];
@@ -11,7 +12,10 @@ export interface Route {
 
 const seg = encodeURIComponent;
 
-/** `#/<workflow>`, `#/<workflow>/runs/<id>`, `#/<workflow>/compare/<id>/<id>` (and the older `#/<workflow>/<id>`). */
+/**
+ * `#/<workflow>`, `#/<workflow>/runs/<id>`, `#/<workflow>/compare/<id>/<id>` (and the older
+ * `#/<workflow>/<id>`), and `#/~waiting`.
+ */
 export function parseRoute(hash: string): Route {
   const parts = hash
     .replace(/^#\/?/, "")
@@ -25,13 +29,18 @@ export function parseRoute(hash: string): Route {
       }
     });
   const [workflow = null, kind, a, b] = parts;
+  if (workflow === WAITING) return { workflow: null, view: "waiting", run: null, compare: [] };
   if (kind === "compare" && a && b) return { workflow, view: "compare", run: null, compare: [a, b] };
   if (kind === "runs" && a) return { workflow, view: "run", run: a, compare: [] };
   if (kind && kind !== "runs" && kind !== "compare") return { workflow, view: "run", run: kind, compare: [] };
   return { workflow, view: "new", run: null, compare: [] };
 }
 
+/** The waiting view's first segment: `~` never starts a name the debugger links to. */
+const WAITING = "~waiting";
+
 export function formatRoute(route: Route): string {
+  if (route.view === "waiting") return `#/${WAITING}`;
   if (!route.workflow) return "";
   const base = `#/${seg(route.workflow)}`;
   if (route.view === "run" && route.run) return `${base}/runs/${seg(route.run)}`;

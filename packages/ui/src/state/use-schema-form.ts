@@ -30,15 +30,18 @@ export interface SchemaFormState {
 /**
  * The state of one generated form: a draft edited field by field, or raw JSON for what the form
  * cannot express. Issues appear beside a field once it was edited, and everywhere after a submit.
- * Remount (React `key`) to start over with another schema.
+ * Remount (React `key`) to start over with another schema. `initial` fills it with a value.
  */
-export function useSchemaForm(schema: JsonSchema): SchemaFormState {
+export function useSchemaForm(schema: JsonSchema, initial?: Record<string, unknown>): SchemaFormState {
   const field = useMemo(() => toField(schema), [schema]);
   const [mode, setMode] = useState<FormMode>(
     field.kind === "object" || field.kind === "any" ? "form" : "json",
   );
-  const [draft, setDraftState] = useState<Draft>(() => initialDraft(field, true));
-  const [jsonText, setJsonText] = useState("{}");
+  // A re-run's form starts from the input it ran with.
+  const [draft, setDraftState] = useState<Draft>(
+    () => (initial && draftFromValue(field, initial)) ?? initialDraft(field, true),
+  );
+  const [jsonText, setJsonText] = useState(() => (initial ? JSON.stringify(initial, null, 2) : "{}"));
   const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
 

@@ -1,4 +1,4 @@
-import { defineEvent, StartEvent, StopEvent, Workflow } from "eventloom";
+import { defineEvent, InputRequiredEvent, StartEvent, StopEvent, Workflow } from "eventloom";
 import { z } from "zod";
 
 /** A typed start event with nested, optional, enum, list and defaulted fields. */
@@ -99,3 +99,36 @@ export function pipeline(steps: number): Workflow {
   }
   return wf;
 }
+
+export const Topic = defineEvent("Topic", z.object({ topic: z.string().describe("What to write about") }), {
+  extends: StartEvent,
+});
+export const Draft = defineEvent("Draft", z.object({ words: z.number().int() }));
+
+/** Writes its draft to the stream and passes it on: the stored Draft is a point to fork from. */
+export const writer = new Workflow({ name: "WriterWorkflow" })
+  .step("outline", { accepts: [Topic], emits: [Draft] }, async (ctx, ev) => {
+    const draft = Draft.create({ words: ev.data.topic.length });
+    ctx.writeEventToStream(draft);
+    ctx.sendEvent(draft);
+    return null;
+  })
+  .step("publish", { accepts: [Draft], emits: [StopEvent] }, async (_ctx, ev) =>
+    StopEvent.create({ result: { words: ev.data.words * 100 } }),
+  );
+
+export const Approval = defineEvent("Approval", z.object({ approved: z.boolean() }));
+export const AskApproval = defineEvent("AskApproval", z.object({ question: z.string() }), {
+  extends: InputRequiredEvent,
+});
+/** Asks with ctx.waitForEvent: a run that waits for a person in another way than `human`'s. */
+export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: null }).step(
+  "ask",
+  { accepts: [StartEvent], emits: [StopEvent, AskApproval] },
+  async (ctx) => {
+    const answer = await ctx.waitForEvent(Approval, {
+      waiterEvent: AskApproval.create({ question: "Ship release 4.2?" }),
+    });
+    return StopEvent.create({ result: answer.data.approved ? "shipped" : "held" });
+  },
+);

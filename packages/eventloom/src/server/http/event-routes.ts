@@ -134,6 +134,10 @@ export const eventHandlers: RouteHandlers<"streamEvents" | "sendEvent"> = {
       body.step ?? null,
       ticket && (() => ticket.write({ handlerId, runId: null, status: 200, body: JSON.stringify(answer) })),
     );
+    // A run held here links its requests itself (run-trace.ts); one another process holds, from its state.
+    const tracing = ctx.tracing();
+    if (tracing && !runtime.manager.isLive(handlerId))
+      await tracing.linkStoredRun(handlerId, () => runtime.store.loadState(handlerId));
     return json(answer);
   },
 };

@@ -2,9 +2,11 @@ import { WorkflowError } from "../../core/index.js";
 import { type HandlersQuery, parseCancelQuery, parseHandlersQuery } from "../../protocol/index.js";
 import type { HandlerPage, HandlerRecord, Store } from "../../stores/store.js";
 import { awaitEnded, CANCEL_WAIT_MS } from "../runs/await-ended.js";
+import { startEventOf } from "../runs/start-events.js";
 import type { Runtime } from "../server-context.js";
 import { json } from "./answer.js";
 import type { RouteHandlers } from "./route-handler.js";
+import { waitingPage } from "./waiting-runs.js";
 
 /**
  * A listed handler's result is left out (`result: null`, `result_truncated: true`) when its JSON is
@@ -62,15 +64,21 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
     // LlamaIndex's clients never follow a cursor: in their dialect a listing without `limit` or
     // `cursor` is every handler.
     const unpaged = request.wire() === "llama-agents" && !params.has("limit") && !params.has("cursor");
-    const page = unpaged
-      ? await everyHandler(store, query)
-      : await listPage(store, query, query.limit, query.cursor);
+    const page = query.waiting
+      ? await waitingPage(store, (status) =>
+          listPage(store, { ...query, status: [status] }, query.limit, query.cursor),
+        )
+      : unpaged
+        ? await everyHandler(store, query)
+        : await listPage(store, query, query.limit, query.cursor);
     return { kind: "record", of: "list", records: page.handlers, nextCursor: page.nextCursor };
   },
 
   getHandler: async (ctx, _request, p) => {
-    const record = await requireHandler(await ctx.runtime(), p["handler_id"] as string);
-    return { kind: "record", of: "lookup", record };
+    const runtime = await ctx.runtime();
+    const record = await requireHandler(runtime, p["handler_id"] as string);
+    const startEvent = await startEventOf(runtime.store, record.handlerId);
+    return { kind: "record", of: "lookup", record: { ...record, startEvent } };
   },
 
   cancelHandler: async (ctx, request, p) => {

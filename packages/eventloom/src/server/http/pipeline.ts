@@ -28,7 +28,13 @@ import { requestWire, shapeAnswer } from "./wire-shapes.js";
  * keys, handler records shaped in the request's wire dialect, every error as JSON, CORS, nosniff, and
  * `Connection: close` while shutting down. It answers with data; the sinks only write it.
  */
-export async function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
+export function answerRequest(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
+  const tracing = ctx.tracing();
+  if (tracing === null) return answerUntraced(ctx, request);
+  return tracing.request(request, ctx.basePath, () => answerUntraced(ctx, request));
+}
+
+async function answerUntraced(ctx: ServerContext, request: HttpRequest): Promise<WireAnswer> {
   let answer: WireAnswer;
   try {
     answer = toWire(await route(ctx, request));

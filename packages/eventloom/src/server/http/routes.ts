@@ -1,5 +1,6 @@
 import type { OperationId } from "../../protocol/routes.js";
 import { eventHandlers } from "./event-routes.js";
+import { forkHandlers } from "./fork-route.js";
 import { handlerHandlers } from "./handler-routes.js";
 import { metricsHandlers } from "./metrics-routes.js";
 import { readyHandlers } from "./ready-route.js";
@@ -13,6 +14,7 @@ import { workflowHandlers } from "./workflow-routes.js";
 export const ROUTE_HANDLERS: RouteHandlers<OperationId> = {
   ...workflowHandlers,
   ...handlerHandlers,
+  ...forkHandlers,
   ...eventHandlers,
   ...metricsHandlers,
   ...readyHandlers,

@@ -1,7 +1,7 @@
 import { WorkflowError } from "../../core/index.js";
 import {
   buildOpenApiDocument,
-  decodeStartEvent,
+  decodeRunStart,
   parseRunRequest,
   type RunNowaitResponse,
   toHandlerData,
@@ -12,6 +12,7 @@ import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
 import type { LiveRun } from "../runs/live-run.js";
+import { keepStartEvent } from "../runs/start-events.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -30,7 +31,7 @@ async function startRun(
 ): Promise<Answer> {
   const entry = ctx.registry.require(name);
   const body = parseRunRequest(await request.readJson(ctx.bodyLimitBytes));
-  const startEvent = decodeStartEvent(body.start_event ?? undefined, entry.startEvent, entry.resolve);
+  const startEvent = decodeRunStart(body.start_event, body.kwargs, entry.startEvent, entry.resolve);
   const given = body.context && Object.keys(body.context).length > 0 ? body.context : null;
   if (given !== null && !ctx.acceptContext) {
     throw new WorkflowError(
@@ -71,15 +72,17 @@ async function startRun(
           })),
     });
     handlerId = run.handlerId;
+    const kept = keepStartEvent(store, run.handlerId, startEvent);
     if (!wait) {
       const answer = nowaitAnswer(run);
       const record = run.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
-      await writer.flush(run.handlerId);
+      await Promise.all([writer.flush(run.handlerId), kept]);
       // With a key, the answer is the one stored for it (the seed dialect), so that a replay gives
       // the same; without, the record, shaped in the request's dialect.
       return ticket ? { status: 200, body: answer } : { kind: "record", of: "started", record };
     }
+    await kept;
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     await ended;
     const answer = await endedAnswer(run, store);
@@ -109,8 +112,8 @@ async function endedAnswer(run: LiveRun, store: Store): Promise<Extract<RecordAn
   return { kind: "record", of: "run", status, record, stopEvent };
 }
 
-/** Built on first request, then served as the same text. */
-let openApi: string | null = null;
+/** Built on the first request for each base path, then served as the same text. */
+const openApiByBase = new Map<string, string>();
 
 /** /workflows, run, run-nowait, and the schema, events and graph look-ups; /openapi.json. */
 export const workflowHandlers: RouteHandlers<
@@ -133,9 +136,13 @@ export const workflowHandlers: RouteHandlers<
     }
     return ctx.phase() === "ready" ? json({ status: "healthy" }) : unhealthy;
   },
-  getOpenApi: () => {
-    openApi ??= JSON.stringify(buildOpenApiDocument());
-    return { kind: "bytes", status: 200, body: openApi, headers: { "content-type": JSON_CONTENT_TYPE } };
+  getOpenApi: (ctx) => {
+    let body = openApiByBase.get(ctx.basePath);
+    if (body === undefined) {
+      body = JSON.stringify(buildOpenApiDocument({ basePath: ctx.basePath }));
+      openApiByBase.set(ctx.basePath, body);
+    }
+    return { kind: "bytes", status: 200, body, headers: { "content-type": JSON_CONTENT_TYPE } };
   },
   listWorkflows: (ctx) => json({ workflows: ctx.registry.names }),
   runWorkflow: (ctx, request, p) => startRun(ctx, request, p["name"] as string, true),

@@ -7,6 +7,8 @@ import type { LiveRun } from "./live-run.js";
 /** A request to start a run (`run`, `run-nowait`). */
 export interface StartRequest {
   start: WorkflowEvent;
+  /** True for a fork: `start` is any event a step accepts, delivered instead of a start event. */
+  fork?: boolean;
   /** A serialized context, or null. */
   context: Record<string, unknown> | null;
   /** A client-supplied handler id, or null for a new one. */

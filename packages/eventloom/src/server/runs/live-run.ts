@@ -2,6 +2,7 @@ import { type Clock, isoTime } from "../../core/clock.js";
 import type { RunJournal, StepFailure } from "../../core/engine-types.js";
 import {
   type PublishedEvent,
+  type QueuedItem,
   type RunState,
   StepStateChanged,
   type WorkflowHandler,
@@ -12,6 +13,7 @@ import type { EventRow, HandlerRecord } from "../../stores/store.js";
 import { type ServerLogger, silentLogger } from "../logger.js";
 import type { RunMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow } from "../registry.js";
+import type { RunTracer } from "../tracing/index.js";
 import type { CommitSource } from "./commit-writer.js";
 import { recordError } from "./record-error.js";
 
@@ -23,6 +25,9 @@ export class LiveRun implements RunJournal, CommitSource {
   readonly #onChange: (run: LiveRun, published: readonly EventRow[]) => void;
   readonly #metrics: RunMetrics | null;
   readonly #logger: ServerLogger;
+  readonly #trace: RunTracer | null;
+  /** Set only when the run is traced: the engine calls a step directly otherwise. */
+  readonly aroundStep?: (item: QueuedItem, call: () => unknown) => unknown;
   engine: RunEngine | null = null;
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
@@ -42,6 +47,7 @@ export class LiveRun implements RunJournal, CommitSource {
     onChange: (run: LiveRun, published: readonly EventRow[]) => void,
     metrics: RunMetrics | null = null,
     logger: ServerLogger = silentLogger,
+    trace: RunTracer | null = null,
   ) {
     this.handlerId = handlerId;
     this.entry = entry;
@@ -49,6 +55,8 @@ export class LiveRun implements RunJournal, CommitSource {
     this.#onChange = onChange;
     this.#metrics = metrics;
     this.#logger = logger;
+    this.#trace = trace;
+    if (trace) this.aroundStep = (item, call) => trace.aroundStep(item, call);
   }
 
   /** The live state; only valid once the engine has begun. */
@@ -60,6 +68,8 @@ export class LiveRun implements RunJournal, CommitSource {
   changed(engine: RunEngine, published: readonly PublishedEvent[]): void {
     this.engine = engine;
     if (engine.state.status !== "running") this.#completedAt ??= isoTime(this.#clock.now());
+    // First: a new run's trace context joins the state this change commits.
+    if (this.#trace) traced(() => this.#trace?.changed(engine, published));
     if (this.resumeAttempts > 0 && madeProgress(engine.state, published)) this.resumeAttempts = 0;
     // Serialized now, once: user code may change an event's value after publishing it.
     const rows: EventRow[] = new Array(published.length);
@@ -73,6 +83,7 @@ export class LiveRun implements RunJournal, CommitSource {
 
   /** One log line per failed attempt, with the error itself (its stack is in memory only, never stored). */
   stepFailed(engine: RunEngine, failure: StepFailure): void {
+    if (this.#trace) traced(() => this.#trace?.stepFailed(failure));
     const details = {
       workflow: this.entry.name,
       handlerId: this.handlerId,
@@ -119,6 +130,15 @@ export class LiveRun implements RunJournal, CommitSource {
 }
 
 const eventWriter = new PublishedJsonWriter();
+
+/** Tracing must never change a run: whatever it throws is dropped. */
+function traced(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The run goes on untraced for this change.
+  }
+}
 
 /** A step finished (or the run went idle or ended): the code that was resumed did not crash the process. */
 function madeProgress(state: RunState, published: readonly PublishedEvent[]): boolean {

@@ -6,6 +6,7 @@ import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
+import type { ServerTracing } from "../tracing/index.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
 
@@ -37,6 +38,8 @@ export interface RunManagerOptions {
   metrics?: ServerMetrics;
   /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */
   maxEventBytes: number | null;
+  /** Traces every run in memory (OpenTelemetry); none: not traced. */
+  tracing?: ServerTracing | null;
 }
 
 /** A handler that runs in another server process sharing the store. */
@@ -98,6 +101,7 @@ export class RunManager implements OwnedRuns {
             context,
             runId: randomId(),
             firstSequence,
+            ...(request.fork ? { firstEvent: request.start } : {}),
           }),
         request.key,
       );
@@ -341,6 +345,7 @@ export class RunManager implements OwnedRuns {
       (r, published) => this.#changed(r, published),
       this.#o.metrics?.forRun(entry.name) ?? null,
       this.#o.logger,
+      this.#o.tracing?.forRun(entry.name, handlerId),
     );
     live.workflowVersion = version;
     this.#live.set(handlerId, live);

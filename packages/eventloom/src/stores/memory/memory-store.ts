@@ -48,6 +48,7 @@ export class MemoryStore implements Store {
   readonly #inbox = new Map<string, { id: string; json: string }[]>();
   /** Idempotency records by key, as JSON text. */
   readonly #keys = new Map<string, string>();
+  readonly #starts = new Map<string, string>();
   readonly #listeners = new StoreListeners();
   #closed = false;
 
@@ -242,7 +243,18 @@ export class MemoryStore implements Store {
     this.#events.delete(handlerId);
     this.#states.delete(handlerId);
     this.#inbox.delete(handlerId);
+    this.#starts.delete(handlerId);
     return existed;
+  }
+
+  async putStartEvent(handlerId: string, json: string): Promise<void> {
+    this.#open();
+    this.#starts.set(handlerId, json);
+  }
+
+  async getStartEvent(handlerId: string): Promise<string | null> {
+    this.#open();
+    return this.#starts.get(handlerId) ?? null;
   }
 
   async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {

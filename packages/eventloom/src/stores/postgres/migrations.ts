@@ -114,6 +114,25 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 8,
+    name: "start_events: the event each handler's latest run started with, gone with its handler",
+    sql: `
+      CREATE TABLE start_events (
+        handler_id text COLLATE "C" PRIMARY KEY,
+        event      json NOT NULL
+      );
+      -- The function keeps this schema as its search_path: deletes from any session find the table.
+      CREATE FUNCTION start_events_of_deleted_handler() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+          DELETE FROM start_events WHERE handler_id = OLD.handler_id;
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER start_events_of_deleted_handler AFTER DELETE ON handlers
+        FOR EACH ROW EXECUTE FUNCTION start_events_of_deleted_handler();
+    `,
+  },
 ];
 
 /**

@@ -23,6 +23,7 @@ export function buildStatements(schema: string) {
     changes: `${s}.changes`,
     leases: `${s}.leases`,
     keys: `${s}.idempotency_keys`,
+    starts: `${s}.start_events`,
   };
   const KEY_COLUMNS = "key, fingerprint, handler_id, run_id, status, body, created_at";
   /** Inserts the key of parameters $n..$n+6 when $n is not null. */
@@ -212,6 +213,10 @@ export function buildStatements(schema: string) {
       k AS (${insertKey(2)}
       )
       SELECT count(*)::int AS deleted FROM h`,
+
+    putStartEvent: `INSERT INTO ${t.starts} (handler_id, event) VALUES ($1, $2::json)
+      ON CONFLICT (handler_id) DO UPDATE SET event = excluded.event`,
+    getStartEvent: `SELECT event::text AS event FROM ${t.starts} WHERE handler_id = $1`,
 
     getKey: `SELECT ${KEY_COLUMNS} FROM ${t.keys} WHERE key = $1`,
 

@@ -84,6 +84,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 6,
+    description: "start_events: the event each handler's latest run started with, gone with its handler",
+    sql: `
+      CREATE TABLE start_events (
+        handler_id TEXT PRIMARY KEY,
+        event      TEXT NOT NULL      -- JSON of the WorkflowEvent
+      ) WITHOUT ROWID;
+      CREATE TRIGGER start_events_of_deleted_handler AFTER DELETE ON handlers BEGIN
+        DELETE FROM start_events WHERE handler_id = old.handler_id;
+      END;
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

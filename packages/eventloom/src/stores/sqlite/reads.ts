@@ -36,12 +36,14 @@ export interface Statements {
   lastSequence: Statement;
   loadState: Statement;
   readInbox: Statement;
+  getStartEvent: Statement;
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
 export function prepareReads(db: Database.Database): Statements {
   return {
     getHandler: db.prepare("SELECT * FROM handlers WHERE handler_id = ?"),
+    getStartEvent: db.prepare("SELECT event FROM start_events WHERE handler_id = ?").pluck(),
     listRunning: db.prepare(
       "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
     ),

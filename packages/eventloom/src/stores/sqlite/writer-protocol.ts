@@ -103,6 +103,7 @@ export type WriterCall =
   | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
   | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
   | { op: "putKey"; record: IdempotencyRecord }
+  | { op: "putStartEvent"; handlerId: string; json: string }
   | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };

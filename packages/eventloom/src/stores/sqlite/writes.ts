@@ -66,6 +66,7 @@ export interface Writes {
   appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
   deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
   putKey(record: IdempotencyRecord): IdempotencyRecord;
+  putStartEvent(handlerId: string, json: string): void;
   deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
@@ -102,6 +103,9 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
   const deleteInbox = db.prepare("DELETE FROM inbox WHERE handler_id = ?");
   const keys = prepareKeyWrites(db);
+  const putStartEvent = db.prepare(
+    "INSERT INTO start_events (handler_id, event) VALUES (?, ?) ON CONFLICT (handler_id) DO UPDATE SET event = excluded.event",
+  );
 
   // Events go in with multi-row INSERTs of up to EVENTS_PER_INSERT rows: per row, one statement run
   // from JavaScript costs about a fifth of the insert itself.
@@ -243,6 +247,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
       guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
     deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
     putKey: (record) => guarded(() => keys.put(record)),
+    putStartEvent: (handlerId, json) => guarded(() => void putStartEvent.run(handlerId, json)),
     deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {

@@ -9,9 +9,11 @@ import { limitsContract } from "./limits.js";
 import { propertiesContract } from "./properties.js";
 import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
+import { startEventsContract } from "./start-events.js";
 
 export { handlerRecord, inboxItem, type OpenStore, publishedEvent, runState } from "./fixtures.js";
 export { keyRecord } from "./idempotency.js";
+export { startEventsContract } from "./start-events.js";
 
 /**
  * The behaviour every {@link Store} must have, as a vitest suite. Each store's test file runs it, a
@@ -45,5 +47,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     readinessContract(current);
     limitsContract(current);
     idempotencyContract(current);
+    startEventsContract(current);
   });
 }

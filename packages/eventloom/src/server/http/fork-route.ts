@@ -1,0 +1,77 @@
+import { type EventDefinition, StopEvent, WorkflowError, type WorkflowEvent } from "../../core/index.js";
+import { decodeStartEvent, parseForkRequest } from "../../protocol/index.js";
+import type { Store } from "../../stores/store.js";
+import type { RegisteredWorkflow } from "../registry.js";
+import { keepStartEvent, storedStartEvent } from "../runs/start-events.js";
+import type { Answer } from "./answer.js";
+import { requireHandler } from "./handler-routes.js";
+import type { RouteHandlers } from "./route-handler.js";
+
+/**
+ * POST /handlers/{handler_id}/fork: a new handler of the same workflow that starts again from the
+ * handler's kept start event (or the one given), or, with `from_sequence`, a fork that begins by
+ * delivering one stored event of the run to the steps that accept it, with the workflow's initial
+ * state. Answers as run-nowait does, once the new handler's start is durable.
+ */
+export const forkHandlers: RouteHandlers<"forkHandler"> = {
+  forkHandler: async (ctx, request, p): Promise<Answer> => {
+    const body = parseForkRequest(await request.readJson(ctx.bodyLimitBytes));
+    const runtime = await ctx.runtime();
+    const from = await requireHandler(runtime, p["handler_id"] as string);
+    const entry = ctx.registry.require(from.workflowName);
+    const kept = await storedStartEvent(runtime.store, from.handlerId);
+    const fork = body.from_sequence !== undefined;
+    let start: WorkflowEvent;
+    if (body.from_sequence !== undefined) {
+      start = await forkPoint(runtime.store, entry, from.handlerId, body.from_sequence);
+    } else if (body.start_event != null) {
+      start = decodeStartEvent(body.start_event, entry.startEvent, entry.resolve);
+    } else if (kept) {
+      // Checked again: the workflow's start event may have changed since.
+      start = decodeStartEvent(
+        { type: kept.qualifiedName, value: kept.data },
+        entry.startEvent,
+        entry.resolve,
+      );
+    } else {
+      throw new WorkflowError(
+        "START_EVENT_NOT_KEPT",
+        `The start event of handler "${from.handlerId}" was not kept (it started before this server kept them): give start_event`,
+      );
+    }
+    const { run } = await runtime.manager.start(entry, { start, fork, context: null, handlerId: null });
+    // A fork's record shows the start event of the run it came from: a re-run of it starts from there.
+    const first = fork ? kept : start;
+    await Promise.all([
+      runtime.writer.flush(run.handlerId),
+      first ? keepStartEvent(runtime.store, run.handlerId, first) : undefined,
+    ]);
+    return { kind: "record", of: "started", record: run.record() };
+  },
+};
+
+/** The stored event at `sequence`, when a step of the workflow accepts it: where a fork begins. */
+async function forkPoint(
+  store: Store,
+  entry: RegisteredWorkflow,
+  handlerId: string,
+  sequence: number,
+): Promise<WorkflowEvent> {
+  const [stored] = await store.readEvents(handlerId, sequence - 1, 1);
+  const invalid = (why: string) =>
+    new WorkflowError(
+      "INVALID_FORK_POINT",
+      `Cannot fork handler "${handlerId}" from sequence ${sequence}: ${why}`,
+      {
+        issues: [{ path: "from_sequence", message: why }],
+      },
+    );
+  if (!stored || stored.sequence !== sequence) throw invalid("the run has no event there");
+  if (stored.internal) throw invalid("it is an internal event");
+  const definition: EventDefinition | undefined = entry.workflow.definitionOf(stored.qualifiedName);
+  if (!definition || definition.extends(StopEvent)) throw invalid(`no step accepts ${stored.type}`);
+  if (entry.workflow.stepsAccepting(stored.qualifiedName).length === 0)
+    throw invalid(`no step accepts ${stored.type}`);
+  // Checked against the event's schema as loaded now.
+  return definition.create(stored.value);
+}
