@@ -1,6 +1,7 @@
 // Serves the chat example on one port: the page (app.tsx, bundled by esbuild at start) at /, the
 // workflow server under /api. Offline: the model is fake.
-//   npx tsx examples/chat/main.ts            then open http://127.0.0.1:3000/
+//   npm run example:chat            then open http://127.0.0.1:3000/
+// (tsx with examples/tsconfig.json, whose paths map `eventloom/*` to the sources: no build needed)
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -18,6 +19,7 @@ export async function bundleChatApp(): Promise<string> {
     platform: "browser",
     target: "es2022",
     write: false,
+    minify: true,
     jsx: "automatic",
     define: { "process.env.NODE_ENV": '"production"' },
     alias: {

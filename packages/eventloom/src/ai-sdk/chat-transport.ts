@@ -114,6 +114,10 @@ export class WorkflowChatTransport<M extends UIMessage = UIMessage> implements C
     const turn = this.#load(chatId);
     const last = messages[messages.length - 1];
     const answers = turn && last?.role === "assistant" ? this.#newAnswers(turn, last) : [];
+    if (turn && last?.role === "assistant" && answers.length === 0) {
+      // sent again with nothing new for the run (an automatic resend): nothing to stream
+      return finished(last.id);
+    }
     if (turn && last && answers.length > 0) {
       // the UI answered the run's question: send it, and go on with the same message
       for (const a of answers) {
@@ -124,7 +128,7 @@ export class WorkflowChatTransport<M extends UIMessage = UIMessage> implements C
       }
       turn.messages = messages;
       this.#save(chatId, turn);
-      return this.#stream(chatId, turn, turn.cursor, last.id, abortSignal);
+      return this.#stream(chatId, turn, turn.cursor, last.id, abortSignal, true);
     }
     const startEvent = this.#o.startEvent?.(messages, chatId) ?? { chat_id: chatId, messages };
     const { handlerId } = await this.#o.client.runWorkflowNowait(this.#o.workflow, {
@@ -150,6 +154,7 @@ export class WorkflowChatTransport<M extends UIMessage = UIMessage> implements C
     after: number,
     messageId: string,
     signal: AbortSignal | undefined,
+    answered = false,
   ): ReadableStream<UIMessageChunk> {
     const abort = new AbortController();
     signal?.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
@@ -173,6 +178,8 @@ export class WorkflowChatTransport<M extends UIMessage = UIMessage> implements C
         if (!started) {
           started = true;
           controller.enqueue({ type: "start", messageId });
+          // after an answer, what follows is a new step of the same message
+          if (answered) controller.enqueue({ type: "start-step" });
           return;
         }
         for (;;) {
@@ -241,6 +248,17 @@ export class WorkflowChatTransport<M extends UIMessage = UIMessage> implements C
   #save(chatId: string, turn: ChatTurn): void {
     this.#storage.setItem(this.#key(chatId), JSON.stringify(turn));
   }
+}
+
+/** A stream that only starts and finishes `messageId`. */
+function finished(messageId: string): ReadableStream<UIMessageChunk> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue({ type: "start", messageId });
+      controller.enqueue({ type: "finish" });
+      controller.close();
+    },
+  });
 }
 
 /** The assistant message of a run: one per run, the same id every time it is replayed. */

@@ -57,7 +57,7 @@ export class RunChunks {
       const q = this.#question;
       // the step that asked runs again: the question was answered
       if (q && q.askedBy === this.#running) {
-        chunks.push(this.#answer(q.toolCallId, this.#o.answerOf?.(q.toolCallId)));
+        chunks.push(...this.#answer(q.toolCallId, this.#o.answerOf?.(q.toolCallId)));
         this.#question = null;
       }
       return { chunks, end: null };
@@ -110,7 +110,7 @@ export class RunChunks {
       const toolCallId = questionId(this.#handlerId, item.sequence);
       chunks.push({ type: "tool-input-available", toolCallId, toolName: item.type, input: v, dynamic: true });
       const answer = this.#o.answerOf?.(toolCallId);
-      if (answer !== undefined) chunks.push(this.#answer(toolCallId, answer));
+      if (answer !== undefined) chunks.push(...this.#answer(toolCallId, answer));
       else this.#question = { toolCallId, askedBy: this.#running };
     } else if (!change && (this.#o.dataParts ?? true)) {
       chunks.push({ type: `data-${item.type}`, id: String(item.sequence), data: v });
@@ -118,8 +118,13 @@ export class RunChunks {
     return { chunks, end: null };
   }
 
-  #answer(toolCallId: string, output: unknown): UIMessageChunk {
-    return { type: "tool-output-available", toolCallId, output: output ?? { answered: true }, dynamic: true };
+  // The answer, then a new step: the AI SDK sends a message again by itself only while its last
+  // step has tool calls that all have outputs (lastAssistantMessageIsCompleteWithToolCalls).
+  #answer(toolCallId: string, output: unknown): UIMessageChunk[] {
+    return [
+      { type: "tool-output-available", toolCallId, output: output ?? { answered: true }, dynamic: true },
+      { type: "start-step" },
+    ];
   }
 
   #text(change: TextChange, chunks: UIMessageChunk[]): void {

@@ -66,7 +66,17 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   let ended = false;
   let wake: (() => void) | null = null;
   let poke: (() => void) | null = null;
-  const deltas = followDeltas(o, () => poke?.());
+  // Deltas come in bursts (a model's network chunk): one wake per turn of the event loop takes a
+  // whole burst, where a wake per delta would read the store and write the socket for each.
+  let poking = false;
+  const deltas = followDeltas(o, () => {
+    if (poking) return;
+    poking = true;
+    setImmediate(() => {
+      poking = false;
+      poke?.();
+    });
+  });
 
   const unwatch = o.recent?.watch(o.handlerId);
   const finish = () => {
@@ -138,8 +148,10 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
           if (page.end) return last(page.text);
           if (page.text) return page.text;
           if (page.read > 0) continue;
-          const record = await o.store.getHandler(o.handlerId);
-          if (record?.status !== "running") {
+          // A run this process holds is running: no need to ask the store between two bursts.
+          const live = deltas.live();
+          const record = live ? null : await o.store.getHandler(o.handlerId);
+          if (!live && record?.status !== "running") {
             // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
             const again = await readPage();
             if (again.read === 0 || again.end) return last(again.text);
@@ -182,6 +194,8 @@ function followDeltas(o: EventStreamOptions, poke: () => void) {
   };
   return {
     stop,
+    /** True while the run's loop is in this process (its text is followed). */
+    live: (): boolean => source !== null && o.liveText?.() === source,
     /** Follows the run's live text when it (again) runs here. */
     follow(): void {
       const next = o.liveText?.() ?? null;

@@ -84,11 +84,13 @@ describe("eventloom/react in Chromium", { timeout: 180_000 }, () => {
     gate(ALL);
     await p.locator("#status").getByText("completed").waitFor();
     expect(await text(p)).toBe(full);
-    expect(await p.locator("#events").innerText()).toBe("TextEvent,Spoken");
-    expect(JSON.parse(await p.locator("#result").innerText())).toEqual({ words: full.split(" ").length });
+    expect(await p.locator("#events").textContent()).toBe("TextEvent,Spoken");
+    expect(JSON.parse((await p.locator("#result").textContent()) ?? "")).toEqual({
+      words: full.split(" ").length,
+    });
     await p.locator("#handler-status").getByText("completed").waitFor();
     const id = await p.evaluate(() => localStorage.getItem("talk-run"));
-    await expect.poll(() => p.locator("#handlers").innerText()).toContain(id as string);
+    await expect.poll(() => p.locator("#handlers").textContent()).toContain(id as string);
     await shownOnlyPrefixesOf(p, full);
     await p.context().close();
   });
@@ -102,7 +104,7 @@ describe("eventloom/react in Chromium", { timeout: 180_000 }, () => {
     await expect.poll(() => text(p)).toBe(wordsOf(full, 4));
     await p.reload();
     await expect.poll(() => text(p)).toBe(wordsOf(full, 4));
-    expect(await p.locator("#status").innerText()).toBe("running");
+    expect(await p.locator("#status").textContent()).toBe("running");
     gate(6);
     await expect.poll(() => text(p)).toBe(wordsOf(full, 6));
     gate(ALL);
