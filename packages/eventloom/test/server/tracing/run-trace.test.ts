@@ -168,4 +168,28 @@ describe("tracing over OTLP/HTTP", () => {
     expect(attr(step, "workflow.step.outcome")).toBe("suspended");
     expect(attr(step, "workflow.step.name")).toBe("forever");
   });
+
+  test("two servers of one process share the SDK they start: closing one leaves the other tracing", async () => {
+    const first = new WorkflowServer({ store: new SqliteStore(join(dir, "first.db")) });
+    first.addWorkflow(
+      "traced",
+      tracedWorkflow(() => false),
+      { additionalEvents: [Answer] },
+    );
+    await first.start();
+    const { url } = await serve("second.db");
+    await first.close();
+    const client = new WorkflowClient({ baseUrl: url });
+    const { handlerId } = await client.runWorkflowNowait("traced");
+    await client.sendEvent(handlerId, Answer.create({ ok: true }));
+    await eventually("the run to end", async () =>
+      (await client.getHandler(handlerId)).status === "completed" ? true : undefined,
+    );
+    await server?.close();
+    server = null;
+    const steps = receiver.spans.filter(
+      (s) => s.name === "workflow.step" && attr(s, "workflow.handler_id") === handlerId,
+    );
+    expect(steps.map((s) => attr(s, "workflow.step.name"))).toContain("ask");
+  });
 });
