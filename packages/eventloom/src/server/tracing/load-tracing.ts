@@ -1,4 +1,5 @@
 import type { ServerLogger } from "../logger.js";
+import type { OwnSdk } from "./own-sdk.js";
 import type { ServerTracing } from "./tracing-types.js";
 
 /** Where @opentelemetry/api keeps its globals (major version 1): set once an SDK registered a provider. */
@@ -38,7 +39,40 @@ export async function loadTracing(
 ): Promise<ServerTracing | null> {
   if (!tracingWanted(option, env)) return null;
   const { OtelTracing } = await import("./otel-tracing.js");
-  if (userTracerRegistered()) return new OtelTracing(null);
-  const { startOwnSdk } = await import("./own-sdk.js");
-  return new OtelTracing(await startOwnSdk(env, logger));
+  // A registered provider that is not the one our servers share is the user's.
+  if (shared === null && userTracerRegistered()) return new OtelTracing(null);
+  return new OtelTracing(await useSharedSdk(env, logger));
+}
+
+/** The SDK the servers of this process started, while one of them is open. */
+let shared: { sdk: Promise<OwnSdk>; users: number } | null = null;
+
+/** Our own SDK, shared by every server of the process that traces with it: the last one to close stops it. */
+async function useSharedSdk(env: NodeJS.ProcessEnv, logger: ServerLogger): Promise<OwnSdk> {
+  if (shared === null) {
+    const sdk = import("./own-sdk.js").then((m) => m.startOwnSdk(env, logger));
+    shared = { sdk, users: 0 };
+    sdk.catch(() => {
+      if (shared?.sdk === sdk) shared = null;
+    });
+  }
+  const mine = shared;
+  mine.users++;
+  let sdk: OwnSdk;
+  try {
+    sdk = await mine.sdk;
+  } catch (error) {
+    mine.users--;
+    throw error;
+  }
+  let closed = false;
+  return {
+    async shutdown() {
+      if (closed) return;
+      closed = true;
+      if (--mine.users > 0) return;
+      if (shared === mine) shared = null;
+      await sdk.shutdown();
+    },
+  };
 }

@@ -171,10 +171,16 @@ export class RunTrace {
     span.setAttribute("workflow.handler_id", this.#handlerId);
   }
 
-  /** The step span of the execution whose code is running now, if it is one of this run's. */
+  /**
+   * The step span of the execution whose code is running now, if it is one of this run's; inside a
+   * span of the user's own (not a step's), the run's one open step, when it has only one.
+   */
   #activeStep(): Span | undefined {
     const span = trace.getActiveSpan();
-    return span && this.#steps.has(span) ? span : undefined;
+    if (span && this.#steps.has(span)) return span;
+    if (this.#open.size !== 1 || !span || span.spanContext().traceId !== this.#runSpan?.traceId)
+      return undefined;
+    return this.#open.values().next().value;
   }
 
   #endStep(span: Span, state: RunState, data: StepStateData): void {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { StartEvent, StopEvent, Workflow } from "eventloom";
 import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -35,8 +36,21 @@ async function serve(file: string, idleReleaseMs?: number): Promise<{ url: strin
     ...(idleReleaseMs === undefined ? {} : { idleReleaseMs }),
   });
   server.addWorkflow("traced", tracedWorkflow(), { additionalEvents: [Answer] });
+  server.addWorkflow("hang", hang);
   return server.serve({ host: "127.0.0.1", port: 0 });
 }
+
+/** A step that runs until its run stops: `hanging` says it started. */
+let hanging = false;
+const hang = new Workflow({ name: "Hang", timeout: null }).step(
+  "forever",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx) => {
+    hanging = true;
+    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+    return StopEvent.create({ result: null });
+  },
+);
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER = "00f067aa0ba902b7";
@@ -140,5 +154,42 @@ describe("tracing over OTLP/HTTP", () => {
     expect(
       receiver.named("workflow.run").filter((s) => attr(s, "workflow.handler_id") === handlerId),
     ).toHaveLength(1);
+  });
+
+  test("a step running when the server shuts down ends its span as suspended, exported before close() resolves", async () => {
+    const { url } = await serve("shutdown.db");
+    const { handlerId } = await new WorkflowClient({ baseUrl: url }).runWorkflowNowait("hang");
+    await eventually("the step to run", () => (hanging ? true : undefined));
+    await server?.close();
+    server = null;
+    const step = receiver.spans.find(
+      (s) => s.name === "workflow.step" && attr(s, "workflow.handler_id") === handlerId,
+    ) as ReceivedSpan;
+    expect(attr(step, "workflow.step.outcome")).toBe("suspended");
+    expect(attr(step, "workflow.step.name")).toBe("forever");
+  });
+
+  test("two servers of one process share the SDK they start: closing one leaves the other tracing", async () => {
+    const first = new WorkflowServer({ store: new SqliteStore(join(dir, "first.db")) });
+    first.addWorkflow(
+      "traced",
+      tracedWorkflow(() => false),
+      { additionalEvents: [Answer] },
+    );
+    await first.start();
+    const { url } = await serve("second.db");
+    await first.close();
+    const client = new WorkflowClient({ baseUrl: url });
+    const { handlerId } = await client.runWorkflowNowait("traced");
+    await client.sendEvent(handlerId, Answer.create({ ok: true }));
+    await eventually("the run to end", async () =>
+      (await client.getHandler(handlerId)).status === "completed" ? true : undefined,
+    );
+    await server?.close();
+    server = null;
+    const steps = receiver.spans.filter(
+      (s) => s.name === "workflow.step" && attr(s, "workflow.handler_id") === handlerId,
+    );
+    expect(steps.map((s) => attr(s, "workflow.step.name"))).toContain("ask");
   });
 });

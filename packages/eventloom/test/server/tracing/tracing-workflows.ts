@@ -20,11 +20,12 @@ export function tracedWorkflow(fails: (attempt: number) => boolean = (a) => a ==
         const attempt = ctx.store.get("attempt", 0) as number;
         ctx.store.set("attempt", attempt + 1);
         if (fails(attempt + 1)) throw new Error(`attempt ${attempt + 1} fails`);
+        // Streamed inside the user's own span: still an event of the step's span.
         await trace.getTracer("user-code").startActiveSpan("user.work", async (span) => {
           await Promise.resolve();
+          ctx.writeEventToStream(Progress.create({ note: "working" }));
           span.end();
         });
-        ctx.writeEventToStream(Progress.create({ note: "working" }));
         return Work.create({ n: 1 });
       },
     )
