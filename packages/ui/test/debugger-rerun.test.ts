@@ -1,48 +1,26 @@
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
-import { type Browser, launchChromium } from "./support/browser.js";
+import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems, screenshot } from "./support/debugger-page.js";
-import { buildUi } from "./support/ui-build.js";
 import { flaky, writer } from "./support/workflows.js";
 
 // Issue 15 in a real Chromium against a real server on a SQLite file: a run's input shown, re-run
 // with the same or an edited input, forked from a step's stored input, errors with their stacks.
 
-let uiDir: string;
-let browser: Browser;
-let server: WorkflowServer;
-let url: string;
-let client: WorkflowClient;
 const dir = tempDir();
-
-beforeAll(async () => {
-  uiDir = await buildUi();
-  browser = await launchChromium();
-  server = new WorkflowServer({ store: new SqliteStore(join(dir.dir, "ui.db")), uiDir, token: "" });
-  server.addWorkflow("writer", writer).addWorkflow("flaky", flaky);
-  ({ url } = await server.serve({ host: "127.0.0.1", port: 0 }));
-  client = new WorkflowClient({ baseUrl: url });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (uiDir) await rm(uiDir, { recursive: true, force: true });
-  dir.remove();
-});
-
-afterEach(() => {
-  expect(browser.foreign).toEqual([]);
-});
+const dbg = debuggerHarness((uiDir) =>
+  new WorkflowServer({ store: new SqliteStore(join(dir.dir, "ui.db")), uiDir, token: "" })
+    .addWorkflow("writer", writer)
+    .addWorkflow("flaky", flaky),
+);
+afterAll(() => dir.remove());
 
 async function open(hash: string): Promise<Page> {
-  const page = await browser.open(url);
-  await page.goto(`${url}/${hash}`);
+  const page = await dbg.browser.open(dbg.url);
+  await page.goto(`${dbg.url}/${hash}`);
   return page;
 }
 
@@ -55,7 +33,7 @@ async function shownRun(page: Page, previous: string): Promise<string> {
 
 describe("re-run and fork", { timeout: 90_000 }, () => {
   it("shows the run's input and re-runs it with the same input", async () => {
-    const { handlerId } = await client.runWorkflowNowait("writer", { startEvent: { topic: "owls" } });
+    const { handlerId } = await dbg.client.runWorkflowNowait("writer", { startEvent: { topic: "owls" } });
     const page = await open(`#/writer/runs/${handlerId}`);
     const input = page.locator(".run-input");
     await input.getByText('"topic": "owls"').waitFor();
@@ -77,7 +55,7 @@ describe("re-run and fork", { timeout: 90_000 }, () => {
   });
 
   it("re-runs with an edited input from the start form filled with the old one, and gives the focus back", async () => {
-    const { handlerId } = await client.runWorkflowNowait("writer", { startEvent: { topic: "owls" } });
+    const { handlerId } = await dbg.client.runWorkflowNowait("writer", { startEvent: { topic: "owls" } });
     const page = await open(`#/writer/runs/${handlerId}`);
     await page.locator(".run-summary .status-completed").waitFor();
     const edit = page.getByRole("button", { name: "Edit and re-run" });
@@ -97,12 +75,12 @@ describe("re-run and fork", { timeout: 90_000 }, () => {
     await dialog.getByRole("button", { name: "Start run" }).click();
     const edited = await shownRun(page, handlerId);
     await page.locator(".run-result").getByText('"words": 1000').waitFor();
-    expect((await client.getHandler(edited)).startEvent?.value).toEqual({ topic: "sea otters" });
+    expect((await dbg.client.getHandler(edited)).startEvent?.value).toEqual({ topic: "sea otters" });
     await page.close();
   });
 
   it("forks from a step whose input the log holds: the new run begins at that step", async () => {
-    const { handlerId } = await client.runWorkflowNowait("writer", { startEvent: { topic: "bats" } });
+    const { handlerId } = await dbg.client.runWorkflowNowait("writer", { startEvent: { topic: "bats" } });
     const page = await open(`#/writer/runs/${handlerId}`);
     await page.locator(".run-summary .status-completed").waitFor();
     const rows = page.locator(".timeline-list .execution");
@@ -124,8 +102,8 @@ describe("re-run and fork", { timeout: 90_000 }, () => {
   });
 
   it("shows the failed step's error with its stack, and each earlier attempt's", async () => {
-    const { handlerId } = await client.runWorkflowNowait("flaky", {});
-    await client.getResult(handlerId).catch(() => undefined);
+    const { handlerId } = await dbg.client.runWorkflowNowait("flaky", {});
+    await dbg.client.getResult(handlerId).catch(() => undefined);
     const page = await open(`#/flaky/runs/${handlerId}`);
     const box = page.locator(".run-error");
     await box.locator("p").getByText("fetch_rates").waitFor();

@@ -1,65 +1,44 @@
-import { rm } from "node:fs/promises";
-import { WorkflowClient } from "eventloom/client";
 import { MemoryStore, WorkflowServer } from "eventloom/server";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { human } from "../../../examples/human-in-the-loop-server.js";
-import { type Browser, launchChromium } from "./support/browser.js";
+import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems, screenshot } from "./support/debugger-page.js";
-import { buildUi } from "./support/ui-build.js";
 import { Approval, approval, chain } from "./support/workflows.js";
 
 // Issue 15: the runs waiting for a person, across workflows, at #/~waiting, in a real Chromium.
 
-let uiDir: string;
-let browser: Browser;
-let server: WorkflowServer;
-let url: string;
-let client: WorkflowClient;
-
-beforeAll(async () => {
-  uiDir = await buildUi();
-  browser = await launchChromium();
-  server = new WorkflowServer({ store: new MemoryStore(), uiDir, token: "" });
-  server
+const dbg = debuggerHarness((uiDir) =>
+  new WorkflowServer({ store: new MemoryStore(), uiDir, token: "" })
     .addWorkflow("human", human)
     .addWorkflow("approval", approval, { additionalEvents: [Approval] })
-    .addWorkflow("chain", chain);
-  ({ url } = await server.serve({ host: "127.0.0.1", port: 0 }));
-  client = new WorkflowClient({ baseUrl: url });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (uiDir) await rm(uiDir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(browser.foreign).toEqual([]);
-});
+    .addWorkflow("chain", chain),
+);
 
 /** Waits until the server lists the run as waiting (its question is stored). */
 async function waitingOnServer(handlerId: string): Promise<void> {
   await expect
-    .poll(async () => (await client.getHandlersPage({ waiting: true })).handlers.map((h) => h.handlerId), {
-      timeout: 15_000,
-    })
+    .poll(
+      async () => (await dbg.client.getHandlersPage({ waiting: true })).handlers.map((h) => h.handlerId),
+      {
+        timeout: 15_000,
+      },
+    )
     .toContain(handlerId);
 }
 
 describe("runs waiting for input", { timeout: 90_000 }, () => {
   it("lists the runs of every workflow that wait for a person, with their questions, and leaves out answered ones", async () => {
-    const asked = (await client.runWorkflowNowait("human", {})).handlerId;
-    const approve = (await client.runWorkflowNowait("approval", {})).handlerId;
-    const done = (await client.runWorkflowNowait("chain", {})).handlerId;
-    const answered = (await client.runWorkflowNowait("human", {})).handlerId;
+    const asked = (await dbg.client.runWorkflowNowait("human", {})).handlerId;
+    const approve = (await dbg.client.runWorkflowNowait("approval", {})).handlerId;
+    const done = (await dbg.client.runWorkflowNowait("chain", {})).handlerId;
+    const answered = (await dbg.client.runWorkflowNowait("human", {})).handlerId;
     for (const id of [asked, approve, answered]) await waitingOnServer(id);
-    await client.sendEvent(answered, { type: "ResponseEvent", value: { response: "Ada" } });
-    await client.getResult(answered);
+    await dbg.client.sendEvent(answered, { type: "ResponseEvent", value: { response: "Ada" } });
+    await dbg.client.getResult(answered);
 
-    const page: Page = await browser.open(url);
-    await page.goto(`${url}/#/human`);
+    const page: Page = await dbg.browser.open(dbg.url);
+    await page.goto(`${dbg.url}/#/human`);
     await page.getByRole("button", { name: "Waiting for input" }).click();
     expect(page.url()).toContain("#/~waiting");
     const list = page.getByRole("list", { name: "Runs waiting for input" });
@@ -76,7 +55,7 @@ describe("runs waiting for input", { timeout: 90_000 }, () => {
     // It survives a reload; once answered elsewhere, a run leaves the list by itself.
     await page.reload();
     await row(approve).waitFor();
-    await client.sendEvent(approve, { type: "Approval", value: { approved: true } });
+    await dbg.client.sendEvent(approve, { type: "Approval", value: { approved: true } });
     await row(approve).waitFor({ state: "detached", timeout: 15_000 });
     await row(asked).waitFor();
 
@@ -91,10 +70,10 @@ describe("runs waiting for input", { timeout: 90_000 }, () => {
   });
 
   it("confirms an answer once the server has it, and keeps what this page sent in view", async () => {
-    const asked = (await client.runWorkflowNowait("human", {})).handlerId;
+    const asked = (await dbg.client.runWorkflowNowait("human", {})).handlerId;
     await waitingOnServer(asked);
-    const page: Page = await browser.open(url);
-    await page.goto(`${url}/#/human/runs/${asked}`);
+    const page: Page = await dbg.browser.open(dbg.url);
+    await page.goto(`${dbg.url}/#/human/runs/${asked}`);
     await page.locator(".run-summary").getByRole("button", { name: "Answer" }).click();
     const dialog = page.getByRole("dialog", { name: "Send an event" });
     await dialog.getByRole("textbox", { name: "response" }).fill("Grace");
