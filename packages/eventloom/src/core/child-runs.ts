@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Execution } from "./engine-types.js";
+import type { ChildRequest, Execution } from "./engine-types.js";
 import { WorkflowError } from "./errors.js";
 import { defineEvent, type WorkflowEvent } from "./events.js";
 import type { ChildCall, RunState } from "./run-state.js";
@@ -18,14 +18,7 @@ export const ChildWorkflowEnded = defineEvent(
   }),
 );
 
-/** What `ctx.runWorkflow` is asked for. */
-export interface ChildRequest {
-  workflow: string;
-  start: WorkflowEvent;
-  /** The child's handler id; null: one made from the parent's run and the call. */
-  handlerId: string | null;
-  wait: boolean;
-}
+export type { ChildRequest } from "./engine-types.js";
 
 /** Thrown by `await ctx.runWorkflow(…)` when the child failed or was cancelled. */
 export class ChildWorkflowError extends WorkflowError {

@@ -1,4 +1,3 @@
-import type { ChildRequest } from "./child-runs.js";
 import type { Clock } from "./clock.js";
 import type { EventDefinition, WorkflowEvent } from "./events.js";
 import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunState } from "./run-state.js";
@@ -98,4 +97,13 @@ export interface Execution {
   /** `runWorkflow` calls of this execution so far (their index names their child). */
   childCalls?: number;
   timer: unknown;
+}
+
+/** What `ctx.runWorkflow` is asked for. */
+export interface ChildRequest {
+  workflow: string;
+  start: WorkflowEvent;
+  /** The child's handler id; null: one made from the parent's run and the call. */
+  handlerId: string | null;
+  wait: boolean;
 }
