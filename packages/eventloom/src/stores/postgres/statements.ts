@@ -1,3 +1,4 @@
+import type { HandlerRowColumns } from "../rows.js";
 import { quoteIdent } from "./migrations.js";
 
 /** Renders a timestamptz as ISO 8601 UTC with milliseconds, whatever the session's time zone. */
@@ -350,19 +351,7 @@ export function buildStatements(schema: string) {
 export type Statements = ReturnType<typeof buildStatements>;
 
 /** A row of `handlers` as the statements above select it. */
-export interface HandlerRow {
-  handler_id: string;
-  workflow_name: string;
-  run_id: string;
-  status: string;
-  result: string;
-  error: string | null;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  resume_attempts: number;
-  workflow_version: string | null;
-  blocked: string | null;
+export interface HandlerRow extends HandlerRowColumns {
   /** Listings only. */
   result_truncated?: boolean;
 }

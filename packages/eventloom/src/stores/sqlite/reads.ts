@@ -1,31 +1,18 @@
 import type Database from "better-sqlite3";
 import type { RunStatus } from "../../core/index.js";
 import type { IdempotencyRecord } from "../idempotency.js";
+import type { HandlerRowColumns } from "../rows.js";
 
 export { blockedJson, toRecord } from "../rows.js";
 
 import { prepareKeyRead } from "./key-rows.js";
 
 /** A row of `handlers` as the reads select it. */
-export interface HandlerRow {
-  handler_id: string;
-  workflow_name: string;
-  run_id: string;
+export interface HandlerRow extends HandlerRowColumns {
   status: RunStatus;
-  result: string;
-  error: string | null;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  resume_attempts: number;
-  workflow_version: string | null;
-  blocked: string | null;
   /** Listings only: 1 when the result was left out for its size. */
   result_truncated?: number;
   wake_at?: number | null;
-  parent_handler_id?: string | null;
-  schedule_id?: string | null;
-  limit_key?: string | null;
   queued?: number;
 }
 
