@@ -87,6 +87,12 @@ export interface CommitBatch {
    * fingerprint; any other record is left as it is.
    */
   keyAnswers?: KeyAnswer[];
+  /**
+   * The event each handler's latest run started with (JSON text of `{ type, qualifiedName, data }`),
+   * replacing the one kept before: written in the same transaction as the handler's first record,
+   * so that keeping it costs a run no write of its own. See {@link Store.getStartEvent}.
+   */
+  startEvents?: { handlerId: string; json: string }[];
 }
 
 /** The answer of a key that was stored without one (see {@link CommitBatch.keyAnswers}). */
@@ -285,14 +291,10 @@ export interface Store {
   ready?(): Promise<void>;
 
   /**
-   * Keeps the event a handler's latest run started with (JSON of the WorkflowEvent), replacing an
-   * earlier one; deleted with the handler. Written once per start, outside the commit path, so that
-   * the debugger can show a run's input and start it again. Optional: without it, records carry no
-   * start event.
+   * The start event a commit kept for the handler ({@link CommitBatch.startEvents}), or null; it is
+   * deleted with the handler. The debugger shows a run's input with it and starts the run again
+   * from it. Optional: a store without it ignores `startEvents`, and records carry no start event.
    */
-  putStartEvent?(handlerId: string, json: string): Promise<void>;
-
-  /** The JSON {@link putStartEvent} kept for the handler, or null. */
   getStartEvent?(handlerId: string): Promise<string | null>;
 
   /**

@@ -13,7 +13,6 @@ import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.
 import { checkForeignContext } from "../foreign-context.js";
 import type { EndSeen } from "../runs/end-waiters.js";
 import type { LiveRun } from "../runs/live-run.js";
-import { keepStartEvent } from "../runs/start-events.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -73,17 +72,15 @@ async function startRun(
           })),
     });
     handlerId = run.handlerId;
-    const kept = keepStartEvent(store, run.handlerId, startEvent);
     if (!wait) {
       const answer = nowaitAnswer(run);
       const record = run.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
-      await Promise.all([writer.flush(run.handlerId), kept]);
+      await writer.flush(run.handlerId);
       // With a key, the answer is the one stored for it (the seed dialect), so that a replay gives
       // the same; without, the record, shaped in the request's dialect.
       return ticket ? { status: 200, body: answer } : { kind: "record", of: "started", record };
     }
-    await kept;
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     const seen = await ended;
     const answer = await endedAnswer(run, store, seen);

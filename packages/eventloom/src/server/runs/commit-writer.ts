@@ -82,6 +82,13 @@ export class CommitWriter {
     this.#pending.get(source.handlerId)?.keys.push(key);
   }
 
+  /** The start event of the run the source began: kept in the batch that holds its first record. */
+  keepStart(source: CommitSource, json: string): void {
+    this.changed(source, []);
+    const entry = this.#pending.get(source.handlerId);
+    if (entry) entry.start = json;
+  }
+
   /**
    * The outcome of a sync `run` for its idempotency key (stored without an answer at the run's
    * start): written with the next batch. Nobody waits for it: until it is durable, a retry derives
@@ -235,6 +242,7 @@ export class CommitWriter {
       inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
     };
     const keys: KeyWrite[] = [];
+    const starts: { handlerId: string; json: string }[] = [];
     for (const [handlerId, entry] of taken) {
       try {
         const { stateJson, record, idleUntil } = entry.source.snapshot();
@@ -242,6 +250,7 @@ export class CommitWriter {
         batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
         for (const key of entry.keys) keys.push(key);
+        if (entry.start !== undefined) starts.push({ handlerId, json: entry.start });
       } catch (error) {
         this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
           handlerId,
@@ -252,6 +261,7 @@ export class CommitWriter {
       }
     }
     if (keys.length > 0) batch.keys = keys.map((k) => k.record);
+    if (starts.length > 0) batch.startEvents = starts;
     if (answers.length > 0) batch.keyAnswers = answers;
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
     const notified = batch.handlers.map((h) => h.handlerId); // an inbox-only change sends no notice

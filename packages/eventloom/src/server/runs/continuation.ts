@@ -11,6 +11,8 @@ export interface StartRequest {
   start: WorkflowEvent;
   /** True for a fork: `start` is any event a step accepts, delivered instead of a start event. */
   fork?: boolean;
+  /** The start event to keep with the handler: `start` when not given; null keeps none. */
+  keep?: WorkflowEvent | null;
   /** A serialized context, or null. */
   context: Record<string, unknown> | null;
   /** A client-supplied handler id, or null for a new one. */

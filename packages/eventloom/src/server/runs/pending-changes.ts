@@ -18,6 +18,8 @@ export interface Pending {
   events: EventRow[];
   /** Idempotency keys answered by these changes: committed in the same batch. */
   keys: KeyWrite[];
+  /** The run's start event to keep (JSON), when these changes began a run. */
+  start?: string;
 }
 
 /** Why a key's write was dropped when its handler's changes were forgotten (deleted, taken over). */
@@ -37,6 +39,7 @@ export function requeue(pending: Map<string, Pending>, taken: Map<string, Pendin
     if (later) {
       later.events = [...entry.events, ...later.events];
       later.keys = [...entry.keys, ...later.keys];
+      later.start ??= entry.start;
     } else {
       pending.set(handlerId, entry);
     }

@@ -7,6 +7,7 @@ import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { CommitWriter } from "./commit-writer.js";
 import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
+import { startEventJson } from "./start-events.js";
 
 export type { StartedRun, StartRequest } from "./continuation.js";
 
@@ -103,6 +104,8 @@ export class RunManager implements OwnedRuns {
         request.key,
       );
       if (request.links) run.links = request.links;
+      const keep = request.keep === undefined ? request.start : request.keep;
+      if (keep) this.#o.writer.keepStart(run, startEventJson(keep));
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };

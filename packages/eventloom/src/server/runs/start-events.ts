@@ -3,12 +3,12 @@ import type { StartEventInfo } from "../../protocol/index.js";
 import type { Store } from "../../stores/store.js";
 
 // A run's start event, kept beside its handler (not in its state, which every commit rewrites) so
-// that GET /handlers/{handler_id} can show it and a re-run can start from it.
+// that GET /handlers/{handler_id} can show it and a re-run can start from it. The run manager hands
+// it to the commit writer when a run starts: it goes in with the handler's first record.
 
-/** Keeps the event a run started with; nothing on a store that cannot keep it. */
-export async function keepStartEvent(store: Store, handlerId: string, event: WorkflowEvent): Promise<void> {
-  const kept = { type: event.type, qualifiedName: event.qualifiedName, data: event.data };
-  await store.putStartEvent?.(handlerId, JSON.stringify(kept));
+/** The start event as a store keeps it (see `CommitBatch.startEvents`). */
+export function startEventJson(event: WorkflowEvent): string {
+  return JSON.stringify({ type: event.type, qualifiedName: event.qualifiedName, data: event.data });
 }
 
 /** The start event kept for a handler's latest run; null when there is none. */

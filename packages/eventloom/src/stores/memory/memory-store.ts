@@ -121,6 +121,7 @@ export class MemoryStore implements Store {
       else this.#inbox.delete(d.handlerId);
     }
     for (const [key, json] of keys) this.#keys.set(key, json);
+    for (const s of batch.startEvents ?? []) this.#starts.set(s.handlerId, s.json);
     for (const a of batch.keyAnswers ?? []) {
       const json = this.#keys.get(a.key);
       const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
@@ -260,11 +261,6 @@ export class MemoryStore implements Store {
     this.#inbox.delete(handlerId);
     this.#starts.delete(handlerId);
     return existed;
-  }
-
-  async putStartEvent(handlerId: string, json: string): Promise<void> {
-    this.#open();
-    this.#starts.set(handlerId, json);
   }
 
   async getStartEvent(handlerId: string): Promise<string | null> {

@@ -62,7 +62,15 @@ export function commitParams(batch: FencedCommitBatch, channel: string, origin: 
     handlers.map((h) => h.scheduleId ?? null),
     handlers.map((h) => h.limitKey ?? null),
     handlers.map((h) => h.queued ?? false),
+    // $44..$45: start events (migration 8)
+    ...startEventColumns(batch.startEvents ?? []),
   ];
+}
+
+/** Each handler's start event, the last one given (parameters $44..$45). */
+function startEventColumns(starts: NonNullable<CommitBatch["startEvents"]>): unknown[] {
+  const last = sortById([...new Map(starts.map((s) => [s.handlerId, s])).values()]);
+  return [last.map((s) => s.handlerId), last.map((s) => s.json)];
 }
 
 /**

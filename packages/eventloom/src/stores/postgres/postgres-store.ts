@@ -315,10 +315,6 @@ export class PostgresStore implements Store, LeaseStore {
     }
   }
 
-  async putStartEvent(handlerId: string, json: string): Promise<void> {
-    await this.#db.query(this.#sql.putStartEvent, [handlerId, json]);
-  }
-
   async getStartEvent(handlerId: string): Promise<string | null> {
     const { rows } = await this.#db.query<{ event: string }>(this.#sql.getStartEvent, [handlerId]);
     return rows[0]?.event ?? null;

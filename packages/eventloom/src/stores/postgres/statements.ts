@@ -150,6 +150,13 @@ export function buildStatements(schema: string) {
                              $28::text[], $29::text[])
         RETURNING 1
       ),
+      st AS (
+        INSERT INTO ${t.starts} (handler_id, event)
+        SELECT * FROM unnest($44::text[], $45::json[])
+        WHERE (SELECT ok FROM guard)
+        ON CONFLICT (handler_id) DO UPDATE SET event = excluded.event
+        RETURNING 1
+      ),
       a AS (
         UPDATE ${t.keys} AS ik SET status = x.status, body = x.body
         FROM unnest($30::text[], $31::text[], $32::integer[], $33::text[]) AS x(key, fingerprint, status, body)
@@ -287,8 +294,6 @@ export function buildStatements(schema: string) {
       )
       SELECT count(*)::int AS deleted FROM h`,
 
-    putStartEvent: `INSERT INTO ${t.starts} (handler_id, event) VALUES ($1, $2::json)
-      ON CONFLICT (handler_id) DO UPDATE SET event = excluded.event`,
     getStartEvent: `SELECT event::text AS event FROM ${t.starts} WHERE handler_id = $1`,
 
     getKey: `SELECT ${KEY_COLUMNS} FROM ${t.keys} WHERE key = $1`,

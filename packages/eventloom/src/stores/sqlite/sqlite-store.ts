@@ -273,12 +273,6 @@ export class SqliteStore implements Store {
     return (await this.#write({ op: "putKey", record })) as IdempotencyRecord;
   }
 
-  async putStartEvent(handlerId: string, json: string): Promise<void> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) this.#use(() => writes.putStartEvent(handlerId, json));
-    else await this.#write({ op: "putStartEvent", handlerId, json });
-  }
-
   async getStartEvent(handlerId: string): Promise<string | null> {
     return (this.#use((o) => o.statements.getStartEvent.get(handlerId)) as string | undefined) ?? null;
   }

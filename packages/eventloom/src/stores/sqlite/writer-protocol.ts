@@ -30,6 +30,7 @@ export interface PackedBatch {
   inboxDone: CommitBatch["inboxDone"];
   keys: CommitBatch["keys"];
   keyAnswers: CommitBatch["keyAnswers"];
+  startEvents: CommitBatch["startEvents"];
   /** Each group's handler id and how many events it has. */
   groups: { handlerId: string; count: number }[];
   sequences: Float64Array;
@@ -62,6 +63,7 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     inboxDone: batch.inboxDone,
     keys: batch.keys,
     keyAnswers: batch.keyAnswers,
+    startEvents: batch.startEvents,
     groups,
     sequences,
     lengths,
@@ -92,6 +94,7 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
     inboxDone: packed.inboxDone,
     keys: packed.keys,
     keyAnswers: packed.keyAnswers,
+    startEvents: packed.startEvents,
   };
 }
 
@@ -103,7 +106,6 @@ export type WriterCall =
   | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
   | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
   | { op: "putKey"; record: IdempotencyRecord }
-  | { op: "putStartEvent"; handlerId: string; json: string }
   | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };

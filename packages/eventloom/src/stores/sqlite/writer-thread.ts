@@ -49,9 +49,6 @@ port.on("message", (request: WriterRequest) => {
       case "putKey":
         value = writes?.putKey(request.record);
         break;
-      case "putStartEvent":
-        writes?.putStartEvent(request.handlerId, request.json);
-        break;
       case "deleteKeys":
         value = writes?.deleteKeys(request.createdBefore, request.limit);
         break;

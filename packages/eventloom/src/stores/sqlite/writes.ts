@@ -66,7 +66,6 @@ export interface Writes {
   appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
   deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
   putKey(record: IdempotencyRecord): IdempotencyRecord;
-  putStartEvent(handlerId: string, json: string): void;
   deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
@@ -188,6 +187,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     }
     if (batch.keys?.length) keys.insert(batch.keys);
     if (batch.keyAnswers?.length) keys.answer(batch.keyAnswers);
+    for (const s of batch.startEvents ?? []) putStartEvent.run(s.handlerId, s.json);
   });
 
   const removeOne = (handlerId: string): boolean => {
@@ -255,7 +255,6 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
       guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
     deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
     putKey: (record) => guarded(() => keys.put(record)),
-    putStartEvent: (handlerId, json) => guarded(() => void putStartEvent.run(handlerId, json)),
     deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {
