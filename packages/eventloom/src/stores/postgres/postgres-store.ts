@@ -15,6 +15,8 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
+  type ScheduleClaim,
+  type ScheduleRow,
   type Store,
   StoreClosedError,
 } from "../store.js";
@@ -32,6 +34,7 @@ import {
   silentLogger,
 } from "./options.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
+import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
 import {
   buildStatements,
   type HandlerRow,
@@ -58,6 +61,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export class PostgresStore implements Store, LeaseStore {
   readonly #db: Connections;
   readonly #sql: Statements;
+  readonly #schedules: ScheduleStatements;
   readonly #schema: string;
   readonly #channel: string;
   readonly #origin = randomUUID();
@@ -87,6 +91,7 @@ export class PostgresStore implements Store, LeaseStore {
       throw new TypeError(`Channel name "${this.#channel}" is too long`);
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
+    this.#schedules = scheduleStatements(this.#schema);
 
     this.#db = new Connections(connection, this.#logger, {
       statementMs: options.statementTimeoutMs ?? 30_000,
@@ -322,6 +327,14 @@ export class PostgresStore implements Store, LeaseStore {
   async getStartEvent(handlerId: string): Promise<string | null> {
     const { rows } = await this.#db.query<{ event: string }>(this.#sql.getStartEvent, [handlerId]);
     return rows[0]?.event ?? null;
+  }
+
+  claimScheduleFire(claim: ScheduleClaim): Promise<boolean> {
+    return claimFire(this.#db, this.#schedules, claim);
+  }
+
+  listSchedules(scheduleIds: readonly string[]): Promise<ScheduleRow[]> {
+    return listRows(this.#db, this.#schedules, scheduleIds);
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {

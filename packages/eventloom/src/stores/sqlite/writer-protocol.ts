@@ -6,6 +6,7 @@ import {
   DuplicateInboxItemError,
   type EndedCutoffs,
   type InboxItem,
+  type ScheduleClaim,
   SequenceConflictError,
 } from "../store.js";
 import type { FileIdentity } from "./file-guard.js";
@@ -104,6 +105,7 @@ export type WriterCall =
   | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
   | { op: "putKey"; record: IdempotencyRecord }
   | { op: "putStartEvent"; handlerId: string; json: string }
+  | { op: "claimScheduleFire"; claim: ScheduleClaim }
   | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };

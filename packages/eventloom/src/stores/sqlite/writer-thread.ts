@@ -52,6 +52,9 @@ port.on("message", (request: WriterRequest) => {
       case "putStartEvent":
         writes?.putStartEvent(request.handlerId, request.json);
         break;
+      case "claimScheduleFire":
+        value = writes?.claimScheduleFire(request.claim);
+        break;
       case "deleteKeys":
         value = writes?.deleteKeys(request.createdBefore, request.limit);
         break;

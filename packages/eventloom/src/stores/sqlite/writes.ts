@@ -8,6 +8,7 @@ import {
   DuplicateInboxItemError,
   type EndedCutoffs,
   type InboxItem,
+  type ScheduleClaim,
   SequenceConflictError,
 } from "../store.js";
 import type { FileGuard } from "./file-guard.js";
@@ -67,6 +68,8 @@ export interface Writes {
   deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
   putKey(record: IdempotencyRecord): IdempotencyRecord;
   putStartEvent(handlerId: string, json: string): void;
+  /** See `Store.claimScheduleFire`: the row, the handler and its start event in one transaction. */
+  claimScheduleFire(claim: ScheduleClaim): boolean;
   deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
@@ -190,6 +193,22 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     if (batch.keyAnswers?.length) keys.answer(batch.keyAnswers);
   });
 
+  const claimRow = db.prepare(
+    `INSERT INTO schedules (schedule_id, last_fire_at, last_handler_id) VALUES (?, ?, ?)
+     ON CONFLICT (schedule_id) DO UPDATE SET
+       last_fire_at = excluded.last_fire_at, last_handler_id = excluded.last_handler_id
+     WHERE schedules.last_fire_at < excluded.last_fire_at`,
+  );
+  const handlerExists = db.prepare("SELECT 1 FROM handlers WHERE handler_id = ?").pluck();
+  const claimScheduleFire = db.transaction(({ scheduleId, fireAt, handler, startEvent }: ScheduleClaim) => {
+    if (claimRow.run(scheduleId, fireAt, handler?.handlerId ?? null).changes === 0) return false;
+    if (handler && handlerExists.get(handler.handlerId) === undefined) {
+      commit({ handlers: [handler] });
+      if (startEvent !== null) putStartEvent.run(handler.handlerId, startEvent);
+    }
+    return true;
+  });
+
   const removeOne = (handlerId: string): boolean => {
     const existed = deleteHandler.run(handlerId).changes > 0;
     deleteEvents.run(handlerId);
@@ -256,6 +275,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
     putKey: (record) => guarded(() => keys.put(record)),
     putStartEvent: (handlerId, json) => guarded(() => void putStartEvent.run(handlerId, json)),
+    claimScheduleFire: (claim) => guarded(() => claimScheduleFire.immediate(claim)),
     deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {
