@@ -7,6 +7,7 @@ import {
   HealthShape,
   RepresentationShape,
   RunNowaitResponseShape,
+  ScheduleListShape,
   SendEventResponseShape,
   WorkflowEventsResponseShape,
   WorkflowListShape,
@@ -18,8 +19,10 @@ import {
   fromHandlerList,
   fromRepresentation,
   fromRunNowaitResponse,
+  fromScheduleData,
   type HandlerInfo,
   type HandlerPageInfo,
+  type ScheduleInfo,
   type StartedHandler,
   toIncomingEvent,
   type WorkflowGraph,
@@ -147,6 +150,12 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   /** The registered workflows' names, in registration order. */
   async listWorkflows(options: CallOptions = {}): Promise<string[]> {
     return decodeAnswer(WorkflowListShape, await this.#ok(routePath("listWorkflows"), options)).workflows;
+  }
+
+  /** The server's schedules: each one's next fire time and the last run it started. */
+  async listSchedules(options: CallOptions = {}): Promise<ScheduleInfo[]> {
+    const answer = decodeAnswer(ScheduleListShape, await this.#ok(routePath("listSchedules"), options));
+    return answer.schedules.map(fromScheduleData);
   }
 
   /**
