@@ -85,15 +85,21 @@ export class Scheduler {
   async #tick(): Promise<void> {
     this.#timer = null;
     const now = this.#c.clock.now();
-    const due = this.#c.schedules.filter((s) => {
-      const at = this.#next.get(s.id);
-      return at !== null && at !== undefined && at <= now;
-    });
-    // The next fire times are set before the claims: a slow store does not fire a time twice here.
-    for (const s of due) this.#next.set(s.id, s.nextAfter(now));
+    const due: { schedule: Schedule; times: number[] }[] = [];
+    for (const schedule of this.#c.schedules) {
+      const at = this.#next.get(schedule.id);
+      if (at === null || at === undefined || at > now) continue;
+      due.push({ schedule, times: fireTimes(schedule, at, now) });
+      // Set before the claims: a slow store does not make this process fire a time twice.
+      this.#next.set(schedule.id, schedule.nextAfter(now));
+    }
     this.#arm();
-    // Fire times passed while this process was held up: only the latest is started.
-    await Promise.all(due.map((s) => this.#fire(s, s.latestAtOrBefore(now) ?? now)));
+    // In order: a claim of a later fire time shuts out the earlier ones.
+    await Promise.all(
+      due.map(async ({ schedule, times }) => {
+        for (const t of times) await this.#fire(schedule, t);
+      }),
+    );
   }
 
   /** Claims `fireAt` for `schedule` and, when this process got it, starts its run. */
@@ -115,6 +121,21 @@ export class Scheduler {
         logger.error("a schedule could not fire", { scheduleId: schedule.id, fireAt, error });
     }
   }
+}
+
+/**
+ * A process held up (a busy event loop) fires each fire time it missed since `from`, up to
+ * {@link MAX_LATE_FIRES} of them; more than that counts as downtime: only the latest is started.
+ */
+const MAX_LATE_FIRES = 10;
+
+function fireTimes(schedule: Schedule, from: number, now: number): number[] {
+  const times: number[] = [];
+  for (let t: number | null = from; t !== null && t <= now; t = schedule.nextAfter(t)) {
+    times.push(t);
+    if (times.length > MAX_LATE_FIRES) return [schedule.latestAtOrBefore(now) ?? now];
+  }
+  return times.length > 0 ? times : [now];
 }
 
 /**
