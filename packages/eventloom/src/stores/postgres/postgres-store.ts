@@ -20,7 +20,7 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed, noticePayloads } from "./change-feed.js";
+import { ChangeFeed, listenSettings, noticePayloads } from "./change-feed.js";
 import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
@@ -99,21 +99,8 @@ export class PostgresStore implements Store, LeaseStore {
     });
     this.#migrationLockMs = options.migrationLockTimeoutMs ?? 5_000;
     this.#readyMs = options.readyTimeoutMs ?? 2_000;
-    const base = this.#db.base;
-
-    const listen = options.listenConnection ?? base;
-    const listenBase = (
-      typeof listen === "string" ? { connectionString: listen } : listen
-    ) as pg.ClientConfig;
     this.#feed = new ChangeFeed({
-      connection: {
-        connectionTimeoutMillis: 10_000,
-        keepAlive: true,
-        // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
-        keepAliveInitialDelayMillis: 5_000,
-        ...listenBase,
-        application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
-      },
+      connection: listenSettings(options.listenConnection ?? this.#db.base),
       pool: this.#db.pool,
       channel: this.#channel,
       changesTable: this.#sql.tables.changes,
