@@ -118,8 +118,16 @@ export class RunEngine implements StepHost {
       return;
     }
     queues.requeueInFlight(s);
+    // A run that waited in its run limit's queue starts now: its timeout counts from here.
+    const pending = s.pendingStart ?? null;
+    if (pending) {
+      delete s.pendingStart;
+      const timeout = this.workflow.timeout;
+      s.deadline = timeout === null ? null : this.#options.clock.now() + timeout * 1000;
+    }
     for (const timer of runTimers(s)) this.#arm(timer);
-    if (start) this.#dispatch(start, "outside", null);
+    const first = start ?? pending;
+    if (first) this.#dispatch(first, "outside", null);
     this.#changed();
   }
 

@@ -18,7 +18,7 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed, noticePayloads } from "./change-feed.js";
+import { ChangeFeed, listenConnection, noticePayloads } from "./change-feed.js";
 import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
@@ -32,6 +32,7 @@ import {
   silentLogger,
 } from "./options.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
+import { admitQueued, queuedKeys, queuePosition } from "./run-queue.js";
 import {
   buildStatements,
   type HandlerRow,
@@ -96,19 +97,8 @@ export class PostgresStore implements Store, LeaseStore {
     this.#readyMs = options.readyTimeoutMs ?? 2_000;
     const base = this.#db.base;
 
-    const listen = options.listenConnection ?? base;
-    const listenBase = (
-      typeof listen === "string" ? { connectionString: listen } : listen
-    ) as pg.ClientConfig;
     this.#feed = new ChangeFeed({
-      connection: {
-        connectionTimeoutMillis: 10_000,
-        keepAlive: true,
-        // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
-        keepAliveInitialDelayMillis: 5_000,
-        ...listenBase,
-        application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
-      },
+      connection: listenConnection(options.listenConnection ?? base),
       pool: this.#db.pool,
       channel: this.#channel,
       changesTable: this.#sql.tables.changes,
@@ -355,6 +345,18 @@ export class PostgresStore implements Store, LeaseStore {
       limit,
     ]);
     return rows.map((r) => r.handler_id);
+  }
+
+  admitQueued(limitKey: string, limit: number): Promise<string[]> {
+    return admitQueued(this.#db, this.#sql, limitKey, limit);
+  }
+
+  queuePosition(handlerId: string): Promise<number | null> {
+    return queuePosition(this.#db, this.#sql, handlerId);
+  }
+
+  queuedKeys(limit: number): Promise<string[]> {
+    return queuedKeys(this.#db, this.#sql, limit);
   }
 
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
