@@ -6,6 +6,7 @@ import {
   WorkflowError,
 } from "../core/index.js";
 import { type EventResolver, eventResolver } from "../protocol/index.js";
+import { type ConcurrencyLimit, type ConcurrencyOptions, checkConcurrency } from "./concurrency.js";
 
 /** A workflow as the server registered it. */
 export interface RegisteredWorkflow {
@@ -21,6 +22,8 @@ export interface RegisteredWorkflow {
    * `waitsFor`, `additionalEvents`), or every event with `acceptAnyEvent`.
    */
   outside: { any: boolean; names: ReadonlySet<string>; types: readonly string[] };
+  /** Its run limit, or null. */
+  concurrency: ConcurrencyLimit | null;
 }
 
 export interface AddWorkflowOptions {
@@ -33,6 +36,8 @@ export interface AddWorkflowOptions {
    * others get 400 `EVENT_NOT_ACCEPTED_FROM_OUTSIDE`.
    */
   acceptAnyEvent?: boolean;
+  /** A run limit: at most `limit` runs (per `key`) execute at once; the others wait in order. */
+  concurrency?: ConcurrencyOptions;
 }
 
 /** The server's workflows by name, in registration order. */
@@ -44,6 +49,7 @@ export class WorkflowRegistry {
     if (typeof name !== "string" || name.length === 0) throw new TypeError("A workflow needs a name");
     if (this.#entries.has(name)) throw new TypeError(`A workflow named "${name}" is already registered`);
     const wf = workflow as Workflow;
+    const concurrency = checkConcurrency(name, options.concurrency);
     const additionalEvents = [...(options.additionalEvents ?? [])];
     const startEvent = wf.validate(additionalEvents);
     const events = new Map<string, EventDefinition>();
@@ -56,6 +62,7 @@ export class WorkflowRegistry {
       events: [...events.values()],
       resolve: eventResolver(events.values()),
       outside: outsideEvents(wf, additionalEvents, options.acceptAnyEvent === true),
+      concurrency,
     };
     this.#entries.set(name, entry);
     return entry;

@@ -39,7 +39,7 @@ export const forkHandlers: RouteHandlers<"forkHandler"> = {
         `The start event of handler "${from.handlerId}" was not kept (it started before this server kept them): give start_event`,
       );
     }
-    const { run } = await runtime.manager.start(entry, { start, fork, context: null, handlerId: null });
+    const run = await runtime.manager.start(entry, { start, fork, context: null, handlerId: null });
     // A fork's record shows the start event of the run it came from: a re-run of it starts from there.
     const first = fork ? kept : start;
     await Promise.all([

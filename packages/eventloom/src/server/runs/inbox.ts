@@ -31,6 +31,19 @@ export function appendToInbox(
 }
 
 /**
+ * Hands an event to the process that runs the handler, through the store's inbox. The owner may have
+ * let go meanwhile (idle release): then `acquire` takes the run in here.
+ */
+export async function toInbox(
+  o: { store: Store; clock: Clock; ownership: { heldByAnyone(handlerId: string): Promise<boolean> } },
+  acquire: (handlerId: string) => Promise<unknown>,
+  ...[handlerId, event, step, key]: [string, WorkflowEvent, string | null, (() => KeyWrite)?]
+): Promise<void> {
+  await appendToInbox(o.store, o.clock, handlerId, event, step, key);
+  if (!(await o.ownership.heldByAnyone(handlerId))) await acquire(handlerId);
+}
+
+/**
  * Takes the items other processes wrote to the run's inbox into the run (events, cancellations),
  * each once; the writer deletes them in the commit that holds the change they made. `current` says
  * whether the run is still the one this process runs for its handler.

@@ -2,6 +2,7 @@ import { pendingChildren } from "../../core/child-runs.js";
 import type { Clock } from "../../core/index.js";
 import type { RunState } from "../../core/run-state.js";
 import { earliestTimer } from "../../core/run-timers.js";
+import { isLeaseStore } from "../../stores/leases.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
@@ -46,6 +47,8 @@ export async function loadResumable(
   const { store, registry, ownership, logger } = c;
   const record = await store.getHandler(handlerId);
   if (record?.status !== "running") return null;
+  // Queued behind its run limit: it runs nowhere until admitted (run-limits.ts); events wait in its inbox.
+  if (record.queued) return "remote";
   // Found blocked here before, and still recorded so: this process's code has not changed since.
   if (record.blocked && c.blocked.has(handlerId)) return null;
   const entry = registry.get(record.workflowName);
@@ -114,10 +117,11 @@ export interface ResumeAllContext {
   resume(handlerId: string): Promise<unknown>;
   scheduleWake(handlerId: string, at: number | null): void;
   /**
-   * On a store shared by several processes: the running handlers nobody holds, in one query (those
-   * a live peer runs and waiting ones with nothing due are left out); those are all there is to resume.
+   * On a store shared by several processes, the running handlers nobody holds are listed in one
+   * query (those a live peer runs and waiting ones with nothing due are left out): all there is to resume.
    */
-  orphans?: (() => Promise<string[]>) | undefined;
+  ownership: Ownership;
+  clock: Clock;
 }
 
 /**
@@ -126,8 +130,9 @@ export interface ResumeAllContext {
  * is not registered, a step or a schema changed) are blocked by the resume, which checks them.
  */
 export async function resumeStored(c: ResumeAllContext): Promise<void> {
-  if (c.orphans) {
-    for (const handlerId of await c.orphans()) {
+  const orphans = orphansOf(c.store, c.ownership, c.clock);
+  if (orphans) {
+    for (const handlerId of await orphans()) {
       if (c.closing()) return;
       if (!c.isLive(handlerId)) await c.resume(handlerId);
     }
@@ -135,7 +140,7 @@ export async function resumeStored(c: ResumeAllContext): Promise<void> {
   }
   for (const record of await c.store.listRunning()) {
     if (c.closing()) return;
-    if (c.isLive(record.handlerId)) continue;
+    if (c.isLive(record.handlerId) || record.queued) continue;
     const entry = c.registry.get(record.workflowName);
     const state = entry ? await c.store.loadState(record.handlerId) : null;
     if (entry && !state) continue;
@@ -162,3 +167,7 @@ export async function blockResume(
   const detail = error instanceof Error ? error.message : String(error);
   await blockRun(loaded.record, { code: "WORKFLOW_CHANGED", detail }, c, true);
 }
+
+/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
+export const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
+  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;

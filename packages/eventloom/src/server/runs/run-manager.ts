@@ -1,33 +1,28 @@
-import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
+import { randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import { isLeaseStore, LeaseLostError } from "../../stores/leases.js";
-import type { EventRow, Store } from "../../stores/store.js";
+import { LeaseLostError } from "../../stores/leases.js";
+import type { EventRow } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
-import type { CommitWriter } from "./commit-writer.js";
-import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
-
-export type { StartedRun, StartRequest } from "./continuation.js";
-
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
+import type { CommitWriter } from "./commit-writer.js";
+import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
-import { appendToInbox, drainInbox } from "./inbox.js";
+import { drainInbox, toInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
+import { RunLimits } from "./run-limits.js";
 import { linksOf } from "./run-links.js";
-import type { RunManagerOptions } from "./run-manager-options.js";
+import { type RunManagerOptions, runOptions } from "./run-manager-options.js";
 import { Waker } from "./waker.js";
 
+export type { StartedHandler, StartedRun, StartRequest } from "./continuation.js";
 export type { RunManagerOptions } from "./run-manager-options.js";
-
-/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
-const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
-  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
@@ -47,6 +42,7 @@ export class RunManager implements OwnedRuns {
   readonly #blocked = new BlockedRuns();
   #closing = false;
   readonly #children: ChildRuns;
+  readonly #limits: RunLimits;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
@@ -60,6 +56,11 @@ export class RunManager implements OwnedRuns {
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     this.#endWaiters = new EndWaiters(options.store, options.clock);
+    this.#limits = new RunLimits({
+      ...options,
+      endWaiters: this.#endWaiters,
+      acquire: (id) => this.acquire(id),
+    });
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
   }
 
@@ -83,9 +84,12 @@ export class RunManager implements OwnedRuns {
     if (this.#busy(handlerId) || this.#claims.has(handlerId)) throw running(handlerId);
     this.#claims.add(handlerId);
     try {
+      const limitKey = this.#limits.keyOf(entry, request.start);
       const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
       if (this.#busy(handlerId)) throw running(handlerId);
+      if (limitKey !== null)
+        return await this.#limits.enqueue(entry, request, { handlerId, context, firstSequence, limitKey });
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
       const run = this.#begin(
@@ -105,7 +109,8 @@ export class RunManager implements OwnedRuns {
       if (request.links) run.links = request.links;
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
-      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
+      const ended = request.awaitEnd ? this.#endWaiters.wait(handlerId) : null;
+      return { handlerId, run, record: () => run.record(), ended };
     } finally {
       this.#claims.delete(handlerId);
     }
@@ -156,16 +161,8 @@ export class RunManager implements OwnedRuns {
   }
 
   /** Hands an event to the process that runs the handler, through the store's inbox. */
-  async #toInbox(
-    handlerId: string,
-    event: WorkflowEvent,
-    step: string | null,
-    key?: () => KeyWrite,
-  ): Promise<void> {
-    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step, key);
-    // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (!(await this.#o.ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
-  }
+  readonly #toInbox = (...args: [string, WorkflowEvent, string | null, (() => KeyWrite)?]) =>
+    toInbox(this.#o, (id) => this.acquire(id), ...args);
 
   /** Handlers this process runs (for lease renewal). */
   liveIds(): string[] {
@@ -210,13 +207,14 @@ export class RunManager implements OwnedRuns {
         const run = await this.#locate(id);
         return run === REMOTE ? "remote" : run;
       },
-      toInbox: (id, event, step, k) => this.#toInbox(id, event, step, k),
+      toInbox: this.#toInbox,
+      cancelQueued: (record, k) => this.#limits.cancelQueued(record, k),
       forget: (id) => {
         this.#drop(id);
         this.#idle.cancelWake(id);
         this.#o.writer.forget(id);
       },
-    });
+    }).finally(() => void this.#limits.sweep());
   }
 
   /**
@@ -232,14 +230,15 @@ export class RunManager implements OwnedRuns {
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
       scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
-      orphans: orphansOf(this.#o.store, this.#o.ownership, this.#o.clock),
     });
     this.#idle.startWaking();
+    this.#limits.start();
   }
 
   /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
   suspendAll(): void {
     this.#closing = true;
+    this.#limits.close();
     for (const run of this.#live.values()) {
       this.#idle.disarm(run);
       run.handler?.suspend();
@@ -300,6 +299,7 @@ export class RunManager implements OwnedRuns {
     if (loaded === "live") return this.#live.get(handlerId) ?? null;
     if (loaded === null) return null;
     const { entry, state, decision, record } = loaded;
+    const admitted = state.pendingStart !== undefined;
     try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
@@ -313,7 +313,8 @@ export class RunManager implements OwnedRuns {
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
-      if (this.#o.ownership.shared && decision.resume) void this.#drainInbox(run);
+      // Events sent to a queued run wait in its inbox (it ran nowhere): taken in as it begins.
+      if ((this.#o.ownership.shared || admitted) && decision.resume) void this.#drainInbox(run);
       return run;
     } catch (error) {
       if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
@@ -324,8 +325,7 @@ export class RunManager implements OwnedRuns {
 
   /** What every run of this process is started or resumed with. */
   #runOptions(entry: RegisteredWorkflow, journal: LiveRun) {
-    const { clock, maxEventBytes } = this.#o;
-    return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
+    return runOptions(this.#o, entry, journal);
   }
 
   #begin(
@@ -361,7 +361,7 @@ export class RunManager implements OwnedRuns {
       afterRunEnd(handlerId, {
         ...this.#o,
         endWaiters: this.#endWaiters,
-        ended: () => this.#children.ended(live),
+        ended: () => [this.#children.ended(live), this.#limits.ended(live)],
         forget: () => {
           this.#idle.disarm(live);
           return this.#live.get(handlerId) === live && this.#live.delete(handlerId);
