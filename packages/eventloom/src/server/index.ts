@@ -1,5 +1,6 @@
 export * from "../stores/index.js";
 export type { ServerLogger } from "./logger.js";
+export type { ConcurrencyOptions } from "./concurrency.js";
 export type { AddWorkflowOptions } from "./registry.js";
 export {
   isWorkflowServer,

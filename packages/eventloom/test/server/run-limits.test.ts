@@ -6,6 +6,7 @@ import { WorkflowClient } from "eventloom/client";
 import { MemoryStore, WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { FakeClock } from "../core/fake-clock.js";
 import { add } from "./fixtures.js";
 import { until } from "./helpers.js";
 
@@ -27,8 +28,8 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-function serverWith(limit: number): { server: WorkflowServer; client: WorkflowClient } {
-  const server = new WorkflowServer({ store: new MemoryStore(), token: "" });
+function serverWith(limit: number, clock?: FakeClock): { server: WorkflowServer; client: WorkflowClient } {
+  const server = new WorkflowServer({ store: new MemoryStore(), token: "", ...(clock ? { clock } : {}) });
   server.addWorkflow("held", held, { concurrency: { limit, key: (d: { tenant: string }) => d.tenant } });
   servers.push(server);
   const client = new WorkflowClient({
@@ -109,5 +110,25 @@ describe("run limits", () => {
     const done = await client.getHandler(second.handlerId);
     expect(done).toMatchObject({ result: "t:early" });
     expect(done.queued).toBeUndefined();
+  });
+
+  it("a queued run's timeout counts from when it leaves the queue", async () => {
+    const clock = new FakeClock(0);
+    const { server, client } = serverWith(1, clock);
+    const first = await client.runWorkflowNowait("held", { startEvent: { tenant: "t" } });
+    const second = await client.runWorkflowNowait("held", { startEvent: { tenant: "t" } });
+    // 3000 s in the queue, under a timeout of 3600 s: then the first run ends and the second starts.
+    await clock.advance(3_000_000);
+    await client.sendEvent(first.handlerId, { type: "Go", value: { note: "one" } });
+    // Begun in memory (its deadline set): the first has ended and one run is live again.
+    await until(
+      async () =>
+        (await client.getHandler(first.handlerId)).status === "completed" && server.liveRunCount === 1,
+    );
+    await clock.advance(3_000_000);
+    expect((await client.getHandler(second.handlerId)).status).toBe("running");
+    await clock.advance(600_000);
+    await until(async () => (await client.getHandler(second.handlerId)).status !== "running");
+    expect(await client.getHandler(second.handlerId)).toMatchObject({ status: "failed" });
   });
 });
