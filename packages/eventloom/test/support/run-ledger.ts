@@ -30,8 +30,7 @@ export function readLedger(path: string): LedgerLine[] {
 
 /**
  * Replays the lines: the most executions of each key at once, and the tags in the order their steps
- * started. Lines of `deadPids` with no end (killed mid-step) count until the process died at
- * `diedAfter` (the index of the last line it wrote).
+ * started. Lines of a process killed mid-step have no end: replay the lines written after the kill.
  */
 export function replay(lines: readonly LedgerLine[]): { most: Map<string, number>; starts: string[] } {
   const now = new Map<string, number>();
