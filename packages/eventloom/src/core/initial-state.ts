@@ -43,3 +43,20 @@ export function queuedRunState(
 ): RunState {
   return { ...initialRunState(workflow, options), deadline: null, pendingStart: start };
 }
+
+/**
+ * A queued run begins: takes its start event off the state (null when it has none) and sets its
+ * deadline from `now`: its timeout counts from here, not from its time in the queue.
+ */
+export function takePendingStart(
+  state: RunState,
+  workflow: WorkflowDefinition,
+  now: number,
+): WorkflowEvent | null {
+  const pending = state.pendingStart ?? null;
+  if (pending) {
+    delete state.pendingStart;
+    state.deadline = workflow.timeout === null ? null : now + workflow.timeout * 1000;
+  }
+  return pending;
+}

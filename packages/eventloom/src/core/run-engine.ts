@@ -17,6 +17,7 @@ import {
   type WorkflowEvent,
   WorkflowIdleEvent,
 } from "./events.js";
+import { takePendingStart } from "./initial-state.js";
 import { publishedEvent } from "./published-event.js";
 import { retryDelayMs } from "./retry.js";
 import { routeEvent } from "./route-event.js";
@@ -118,13 +119,7 @@ export class RunEngine implements StepHost {
       return;
     }
     queues.requeueInFlight(s);
-    // A run that waited in its run limit's queue starts now: its timeout counts from here.
-    const pending = s.pendingStart ?? null;
-    if (pending) {
-      delete s.pendingStart;
-      const timeout = this.workflow.timeout;
-      s.deadline = timeout === null ? null : this.#options.clock.now() + timeout * 1000;
-    }
+    const pending = takePendingStart(s, this.workflow, this.#options.clock.now());
     for (const timer of runTimers(s)) this.#arm(timer);
     const first = start ?? pending;
     if (first) this.#dispatch(first, "outside", null);
