@@ -75,12 +75,6 @@ export class LeaseKeeper {
     return true;
   }
 
-  /** True when somebody (maybe this process) holds a live lease on the handler. */
-  async heldByAnyone(handlerId: string): Promise<boolean> {
-    const lease = await this.#store.getLease(handlerId);
-    return lease !== null && Date.parse(lease.expiresAt) > this.#clock.now();
-  }
-
   async release(handlerId: string): Promise<void> {
     this.#renewedAt.delete(handlerId);
     if (!this.#tokens.delete(handlerId)) return;

@@ -1,6 +1,7 @@
 import { randomId } from "../../core/clock.js";
 import type { Clock, WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
+import type { Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { CommitWriter } from "./commit-writer.js";
@@ -16,18 +17,20 @@ export const cancelRequest = (): WorkflowEvent => ({
   data: {},
 });
 
-/** Writes an outside event to a handler's inbox, for the process that runs it. */
+/**
+ * Writes an outside event to a handler's inbox, for the process that runs it; true when a process
+ * holds the handler (it takes the item), false when nobody does.
+ */
 export function appendToInbox(
-  store: Store,
+  ownership: Ownership,
   clock: Clock,
   handlerId: string,
   event: WorkflowEvent,
   step: string | null,
   key?: () => KeyWrite,
-): Promise<void> {
+): Promise<boolean> {
   const item = { id: randomId(), event, step, receivedAt: new Date(clock.now()).toISOString() };
-  if (key) return key().through((record) => store.appendInbox(handlerId, item, record));
-  return store.appendInbox(handlerId, item);
+  return ownership.toInbox(handlerId, item, key?.());
 }
 
 /**

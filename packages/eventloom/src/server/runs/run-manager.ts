@@ -139,6 +139,12 @@ export class RunManager implements OwnedRuns {
     if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
+    // On a shared store, a handler not here goes through its inbox first: one statement tells whether
+    // another process holds it (2 round trips in all with the route's read of the record).
+    if (this.#o.ownership.shared && !this.#busy(handlerId) && !this.#blocked.has(handlerId)) {
+      await this.#toInbox(handlerId, event, step, key);
+      return;
+    }
     const run = await this.#locate(handlerId);
     if (run === REMOTE) {
       await this.#toInbox(handlerId, event, step, key);
@@ -155,16 +161,10 @@ export class RunManager implements OwnedRuns {
     await this.#o.writer.flush(handlerId);
   }
 
-  /** Hands an event to the process that runs the handler, through the store's inbox. */
-  async #toInbox(
-    handlerId: string,
-    event: WorkflowEvent,
-    step: string | null,
-    key?: () => KeyWrite,
-  ): Promise<void> {
-    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step, key);
-    // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (!(await this.#o.ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
+  /** Hands an event to the process that runs the handler through the inbox; nobody does: runs it here. */
+  async #toInbox(id: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite) {
+    if (!(await appendToInbox(this.#o.ownership, this.#o.clock, id, event, step, key)))
+      await this.acquire(id);
   }
 
   /** Handlers this process runs (for lease renewal). */

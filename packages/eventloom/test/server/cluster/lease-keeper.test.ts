@@ -93,20 +93,3 @@ it("stops a run whose lease it could not renew for 0.6 × ttl, before anyone may
   expect(keeper.fences(["h2"])).toEqual([]);
   keeper.stop();
 });
-
-it("tells whether anyone holds a live lease, by the store's expiry and the process's clock", async () => {
-  const clock = new FakeClock(Date.now());
-  const { store } = await storeWithRenewals();
-  const keeper = new LeaseKeeper(store, {
-    ttlMs: TTL,
-    clock,
-    logger: silentLogger,
-    held: () => [],
-    onLost: () => {},
-  });
-  expect(await keeper.heldByAnyone("h3")).toBe(false);
-  await keeper.acquire("h3");
-  expect(await keeper.heldByAnyone("h3")).toBe(true);
-  await clock.advance(TTL + 5_000);
-  expect(await keeper.heldByAnyone("h3")).toBe(false);
-});
