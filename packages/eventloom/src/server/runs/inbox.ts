@@ -18,19 +18,24 @@ export const cancelRequest = (): WorkflowEvent => ({
 });
 
 /**
- * Writes an outside event to a handler's inbox, for the process that runs it; true when a process
- * holds the handler (it takes the item), false when nobody does.
+ * Writes an outside event to a handler's inbox, for the process that holds the handler; when nobody
+ * does, `acquire` takes the run in here. The event is durable once written: a failure to take the run
+ * in after it is not the sender's (a takeover pass resumes a handler with inbox items nobody holds).
  */
-export function appendToInbox(
-  ownership: Ownership,
-  clock: Clock,
+export async function sendToInbox(
+  c: { ownership: Ownership; clock: Clock; logger: ServerLogger; acquire(id: string): Promise<unknown> },
   handlerId: string,
   event: WorkflowEvent,
   step: string | null,
   key?: () => KeyWrite,
-): Promise<boolean> {
-  const item = { id: randomId(), event, step, receivedAt: new Date(clock.now()).toISOString() };
-  return ownership.toInbox(handlerId, item, key?.());
+): Promise<void> {
+  const item = { id: randomId(), event, step, receivedAt: new Date(c.clock.now()).toISOString() };
+  if (await c.ownership.toInbox(handlerId, item, key?.())) return;
+  await c
+    .acquire(handlerId)
+    .catch((error: unknown) =>
+      c.logger.warn("could not take in a run with a new inbox item", { handlerId, error }),
+    );
 }
 
 /**

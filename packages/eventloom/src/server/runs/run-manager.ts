@@ -15,7 +15,7 @@ import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
-import { appendToInbox, drainInbox } from "./inbox.js";
+import { drainInbox, sendToInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
@@ -61,6 +61,10 @@ export class RunManager implements OwnedRuns {
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     this.#endWaiters = new EndWaiters(options.store, options.clock);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
+    // While commits fail (store down), no run starts a step whose result could not be stored.
+    options.writer.health.onChange((failing) => {
+      for (const run of this.#live.values()) run.engine?.hold(failing);
+    });
   }
 
   /** Runs held in memory. */
@@ -162,19 +166,13 @@ export class RunManager implements OwnedRuns {
   }
 
   /** Hands an event to the process that runs the handler through the inbox; nobody does: runs it here. */
-  async #toInbox(id: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite) {
-    if (!(await appendToInbox(this.#o.ownership, this.#o.clock, id, event, step, key)))
-      await this.acquire(id);
+  #toInbox(id: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite): Promise<void> {
+    return sendToInbox({ ...this.#o, acquire: (h) => this.acquire(h) }, id, event, step, key);
   }
 
   /** Handlers this process runs (for lease renewal). */
-  liveIds(): string[] {
-    return [...this.#live.keys()];
-  }
-
-  isLive(handlerId: string): boolean {
-    return this.#live.has(handlerId);
-  }
+  liveIds = (): string[] => [...this.#live.keys()];
+  isLive = (handlerId: string): boolean => this.#live.has(handlerId);
 
   /** Another process sharing the store has changed these handlers: take in their inbox items. */
   changedElsewhere(handlerIds: readonly string[]): void {
@@ -349,6 +347,7 @@ export class RunManager implements OwnedRuns {
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);
+      if (this.#o.writer.failure !== null) live.engine?.hold(true);
     } catch (error) {
       this.#live.delete(handlerId);
       this.#o.writer.forget(handlerId);
