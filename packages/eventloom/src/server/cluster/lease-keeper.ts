@@ -117,7 +117,10 @@ export class LeaseKeeper {
     if (ids.length === 0) return;
     const sent = this.#monotonic();
     try {
-      const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
+      // One given up meanwhile (released, or its run's last commit gave it back) is not lost.
+      const lost = (await this.#store.renewLeases(this.owner, ids, this.#ttl)).filter((id) =>
+        this.#tokens.has(id),
+      );
       const gone = new Set(lost);
       for (const id of ids) if (!gone.has(id) && this.#tokens.has(id)) this.#renewedAt.set(id, sent);
       if (lost.length > 0) {
