@@ -45,8 +45,12 @@ it("a process whose clock runs an hour ahead takes over nothing another process 
   const counted = new Proxy(skewedStore, {
     get: (target, key) => {
       const value = Reflect.get(target, key, target) as unknown;
-      if (key === "listExpiredRunning")
-        return (...args: [number, number?]) => (passes.count++, target.listExpiredRunning(...args));
+      if (key === "listExpiredRunning") {
+        return (...args: [number, number?]) => {
+          passes.count++;
+          return target.listExpiredRunning(...args);
+        };
+      }
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
