@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,18 +7,21 @@ import { human } from "../../../examples/human-in-the-loop-server.js";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
 import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems } from "./support/debugger-page.js";
+import { book, chapter } from "./support/workflows.js";
 
 // Issue 15 in a real Chromium against a real server on a SQLite file: what was sent into a run from
-// outside is in its timeline, durably (after the server starts again).
+// outside is in its timeline, durably (after the server starts again); runs not started by a request
+// (child runs) show their input and re-run like any other.
 
 const dir = tempDir();
 let uiFiles = "";
 const makeServer = (uiDir: string) => {
   uiFiles = uiDir;
-  return new WorkflowServer({ store: new SqliteStore(join(dir.dir, "ui.db")), uiDir, token: "" }).addWorkflow(
-    "human",
-    human,
-  );
+  const store = new SqliteStore(join(dir.dir, "ui.db"));
+  return new WorkflowServer({ store, uiDir, token: "" })
+    .addWorkflow("human", human)
+    .addWorkflow("book", book)
+    .addWorkflow("chapter", chapter);
 };
 const dbg = debuggerHarness(makeServer);
 afterAll(() => dir.remove());
@@ -27,6 +31,7 @@ async function restart(): Promise<void> {
   await dbg.server.close();
   dbg.server = makeServer(uiFiles);
   ({ url: dbg.url } = await dbg.server.serve({ host: "127.0.0.1", port: 0 }));
+  dbg.client = new WorkflowClient({ baseUrl: dbg.url });
 }
 
 async function open(hash: string): Promise<Page> {
@@ -61,6 +66,44 @@ describe("what was sent into a run", { timeout: 90_000 }, () => {
       .locator(".timeline-list .execution, .timeline-list .received")
       .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["step"] ?? "sent"));
     expect(order).toEqual(["prompt_human", "sent", "greet_human"]);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+/** The run the page shows now, once its heading names another run than `previous`. */
+async function shownRun(page: Page, previous: string): Promise<string> {
+  const heading = page.locator("#run-heading .mono");
+  await expect.poll(async () => await heading.textContent(), { timeout: 15_000 }).not.toBe(previous);
+  return (await heading.textContent()) ?? "";
+}
+
+/** The children of a run, once it has ended. */
+async function childrenOf(parent: string): Promise<string[]> {
+  await dbg.client.getResult(parent);
+  const page = await dbg.client.getHandlersPage({ parentHandlerId: parent });
+  return page.handlers.map((h) => h.handlerId).reverse();
+}
+
+describe("runs started by another run", { timeout: 90_000 }, () => {
+  it("shows a child run's input and re-runs it, with the same or an edited input", async () => {
+    const { handlerId } = await dbg.client.runWorkflowNowait("book", {});
+    const [first] = await childrenOf(handlerId);
+    const page = await open(`#/chapter/runs/${first}`);
+    const input = page.locator(".run-input");
+    await input.getByText('"title": "owls"').waitFor();
+    await input.getByRole("button", { name: "Re-run", exact: true }).click();
+    const again = await shownRun(page, first!);
+    await page.locator(".run-result").getByText("4").waitFor();
+    expect((await dbg.client.getHandler(again)).startEvent?.value).toEqual({ title: "owls" });
+
+    await page.getByRole("button", { name: "Edit and re-run" }).click();
+    const dialog = page.getByRole("dialog", { name: "Re-run with edited input" });
+    await dialog.getByLabel(/title/).fill("hedgehogs");
+    await dialog.getByRole("button", { name: "Start run" }).click();
+    const edited = await shownRun(page, again);
+    await page.locator(".run-result").getByText("9").waitFor();
+    expect((await dbg.client.getHandler(edited)).startEvent?.value).toEqual({ title: "hedgehogs" });
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.close();
   });

@@ -132,3 +132,21 @@ export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: null }
     return StopEvent.create({ result: answer.data.approved ? "shipped" : "held" });
   },
 );
+
+export const Chapter = defineEvent("Chapter", z.object({ title: z.string() }), { extends: StartEvent });
+/** A child run: counts its title's letters. */
+export const chapter = new Workflow({ name: "ChapterWorkflow" }).step(
+  "count",
+  { accepts: [Chapter], emits: [StopEvent] },
+  async (_ctx, ev) => StopEvent.create({ result: ev.data.title.length }),
+);
+/** Runs a child for each of two chapters and adds their counts: a run with a tree. */
+export const book = new Workflow({ name: "BookWorkflow" }).step(
+  "chapters",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx) => {
+    const a = await ctx.runWorkflow("chapter", Chapter.create({ title: "owls" }));
+    const b = await ctx.runWorkflow("chapter", Chapter.create({ title: "bats" }));
+    return StopEvent.create({ result: Number(a) + Number(b) });
+  },
+);

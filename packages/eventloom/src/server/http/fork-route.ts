@@ -2,7 +2,7 @@ import { type EventDefinition, StopEvent, WorkflowError, type WorkflowEvent } fr
 import { decodeStartEvent, parseForkRequest } from "../../protocol/index.js";
 import type { Store } from "../../stores/store.js";
 import type { RegisteredWorkflow } from "../registry.js";
-import { keepStartEvent, storedStartEvent } from "../runs/start-events.js";
+import { storedStartEvent } from "../runs/start-events.js";
 import type { Answer } from "./answer.js";
 import { requireHandler } from "./handler-routes.js";
 import type { RouteHandlers } from "./route-handler.js";
@@ -39,13 +39,16 @@ export const forkHandlers: RouteHandlers<"forkHandler"> = {
         `The start event of handler "${from.handlerId}" was not kept (it started before this server kept them): give start_event`,
       );
     }
-    const { run } = await runtime.manager.start(entry, { start, fork, context: null, handlerId: null });
     // A fork's record shows the start event of the run it came from: a re-run of it starts from there.
-    const first = fork ? kept : start;
-    await Promise.all([
-      runtime.writer.flush(run.handlerId),
-      first ? keepStartEvent(runtime.store, run.handlerId, first) : undefined,
-    ]);
+    const keep = fork ? kept : start;
+    const { run, kept: keeping } = await runtime.manager.start(entry, {
+      start,
+      fork,
+      context: null,
+      handlerId: null,
+      keep,
+    });
+    await Promise.all([runtime.writer.flush(run.handlerId), keeping]);
     return { kind: "record", of: "started", record: run.record() };
   },
 };

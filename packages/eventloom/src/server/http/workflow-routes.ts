@@ -13,7 +13,6 @@ import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.
 import { checkForeignContext } from "../foreign-context.js";
 import type { EndSeen } from "../runs/end-waiters.js";
 import type { LiveRun } from "../runs/live-run.js";
-import { keepStartEvent } from "../runs/start-events.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -56,7 +55,7 @@ async function startRun(
     return started;
   };
   try {
-    const { run, ended } = await manager.start(entry, {
+    const { run, ended, kept } = await manager.start(entry, {
       start: startEvent,
       context,
       handlerId,
@@ -73,7 +72,6 @@ async function startRun(
           })),
     });
     handlerId = run.handlerId;
-    const kept = keepStartEvent(store, run.handlerId, startEvent);
     if (!wait) {
       const answer = nowaitAnswer(run);
       const record = run.record();

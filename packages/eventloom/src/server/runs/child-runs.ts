@@ -81,12 +81,14 @@ async function ensureChild(parentId: string, call: ChildCall, c: ChildRunsContex
     return;
   }
   try {
-    await c.start(entry, {
+    const { kept } = await c.start(entry, {
       start: call.start,
       context: null,
       handlerId: call.handlerId,
       links: { parentHandlerId: parentId, scheduleId: null, limitKey: null },
     });
+    // Its start event is kept as a request's is: the debugger re-runs and forks a child too.
+    await kept;
   } catch (error) {
     // Another process (or an earlier life of this parent) started it: it will tell the parent.
     if (error instanceof WorkflowError && error.code === "HANDLER_RUNNING") return;

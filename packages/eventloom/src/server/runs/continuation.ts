@@ -21,12 +21,19 @@ export interface StartRequest {
   key?: ((run: LiveRun) => KeyWrite) | undefined;
   /** Its parent, schedule and run limit (a child run, a scheduled run, a limited one). */
   links?: RunLinks;
+  /**
+   * The start event kept beside the handler for the debugger's re-run (`Store.putStartEvent`):
+   * `start` when missing (a fork's `start` is not a start event: it gives the original's, or null).
+   */
+  keep?: WorkflowEvent | null;
 }
 
 /** A started run, and (with `awaitEnd`) a promise of its durable end. */
 export interface StartedRun {
   run: LiveRun;
   ended: Promise<EndSeen> | null;
+  /** Settles once its start event is kept (see {@link StartRequest.keep}); rejects when that failed. */
+  kept: Promise<void>;
 }
 
 /** A handler that is still running cannot be started again (409). */

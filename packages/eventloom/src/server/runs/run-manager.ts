@@ -21,6 +21,7 @@ import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
 import { linksOf } from "./run-links.js";
 import type { RunManagerOptions } from "./run-manager-options.js";
+import { keepRequestedStart } from "./start-events.js";
 import { Waker } from "./waker.js";
 
 export type { RunManagerOptions } from "./run-manager-options.js";
@@ -104,8 +105,10 @@ export class RunManager implements OwnedRuns {
       );
       if (request.links) run.links = request.links;
       this.#o.metrics?.runStarted(entry.name);
+      // Every start keeps its start event (a request's, a child's, a schedule's), beside the commit.
+      const kept = keepRequestedStart(this.#o.store, handlerId, request);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
-      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
+      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null, kept };
     } finally {
       this.#claims.delete(handlerId);
     }

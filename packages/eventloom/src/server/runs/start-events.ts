@@ -11,6 +11,16 @@ export async function keepStartEvent(store: Store, handlerId: string, event: Wor
   await store.putStartEvent?.(handlerId, JSON.stringify(kept));
 }
 
+/** Keeps the start event a start request names: its `keep`, else its `start` unless it is a fork. */
+export function keepRequestedStart(
+  store: Store,
+  handlerId: string,
+  request: { start: WorkflowEvent; fork?: boolean; keep?: WorkflowEvent | null },
+): Promise<void> {
+  const keep = request.keep === undefined ? (request.fork ? null : request.start) : request.keep;
+  return keep ? keepStartEvent(store, handlerId, keep) : Promise.resolve();
+}
+
 /** The start event kept for a handler's latest run; null when there is none. */
 export async function startEventOf(store: Store, handlerId: string): Promise<StartEventInfo | null> {
   const json = await store.getStartEvent?.(handlerId);
