@@ -7,7 +7,7 @@ import { human } from "../../../examples/human-in-the-loop-server.js";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
 import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems } from "./support/debugger-page.js";
-import { book, chapter } from "./support/workflows.js";
+import { book, chapter, notes } from "./support/workflows.js";
 
 // Issue 15 in a real Chromium against a real server on a SQLite file: what was sent into a run from
 // outside is in its timeline, durably (after the server starts again); runs not started by a request
@@ -18,7 +18,8 @@ let uiFiles = "";
 const makeServer = (uiDir: string) => {
   uiFiles = uiDir;
   const store = new SqliteStore(join(dir.dir, "ui.db"));
-  return new WorkflowServer({ store, uiDir, token: "" })
+  return new WorkflowServer({ store, uiDir, token: "", keepStepStates: true })
+    .addWorkflow("notes", notes)
     .addWorkflow("human", human)
     .addWorkflow("book", book)
     .addWorkflow("chapter", chapter);
@@ -104,6 +105,40 @@ describe("runs started by another run", { timeout: 90_000 }, () => {
     const edited = await shownRun(page, again);
     await page.locator(".run-result").getByText("9").waitFor();
     expect((await dbg.client.getHandler(edited)).startEvent?.value).toEqual({ title: "hedgehogs" });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("fork from a step's end", { timeout: 90_000 }, () => {
+  it("starts a run from the state the run had when a step ended: its queues and its state", async () => {
+    const { handlerId } = await dbg.client.runWorkflowNowait("notes", { startEvent: { topic: "owls" } });
+    expect((await dbg.client.getResult(handlerId)).result).toBe("owls: 2 steps, 1 check");
+    const page = await open(`#/notes/runs/${handlerId}`);
+    await page.locator(".run-summary .status-completed").waitFor();
+    const rows = page.locator(".timeline-list .execution");
+    await rows.nth(2).waitFor();
+    // The last step's end is the run's end: nothing to go on from.
+    expect(
+      await rows
+        .nth(2)
+        .getByRole("button", { name: /Fork after/ })
+        .count(),
+    ).toBe(0);
+    await rows
+      .nth(0)
+      .getByRole("button", { name: "Fork after note #1: a new run from the run's state at its end" })
+      .click();
+    const forked = await shownRun(page, handlerId);
+    // It begins where `note` left it: `check` is queued, and the topic `note` kept is in its state.
+    await page.locator(".run-result").getByText("owls: 2 steps, 1 check").waitFor();
+    const steps = page.locator(".timeline-list .execution");
+    await steps.nth(1).waitFor();
+    expect(await steps.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["step"]))).toEqual([
+      "check",
+      "report",
+    ]);
+    expect((await dbg.client.getHandler(forked)).startEvent?.value).toEqual({ topic: "owls" });
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.close();
   });

@@ -168,6 +168,8 @@ export const StepStateChanged = defineEvent(
     attempt: z.number().int().min(1).optional(),
     /** On the idle change after an attempt threw: what it threw (retried or not). */
     error: errorShape.optional(),
+    /** On an idle change, with the server's `keepStepStates`: the run's state at that step's end. */
+    run_state: z.unknown().optional(),
   }),
 );
 /** Internal: nothing is queued or running; the run waits for outside events. */

@@ -135,6 +135,17 @@ const ExecutionRow = memo(function ExecutionRow({
           +{formatDuration(Math.max(0, offset))} ·{" "}
           <Elapsed start={exec.startTime} end={outcome === "running" ? null : endTime} />
         </span>
+        {exec.forkAfter && exec.endSequence !== null && (
+          <button
+            type="button"
+            className="small-button fork-button"
+            title={`A new run that goes on from the state the run had when this ${exec.step} ended: its queues and state, not its history`}
+            aria-label={`Fork after ${exec.step} #${exec.index + 1}: a new run from the run's state at its end`}
+            onClick={() => onFork(exec.endSequence as number)}
+          >
+            Fork after
+          </button>
+        )}
         {from !== null && (
           <button
             type="button"

@@ -35,6 +35,8 @@ export interface Execution {
   startTime: string;
   endSequence: number | null;
   endTime: string | null;
+  /** Its end carries the run's state (a server with `keepStepStates`, the run going on): a fork point. */
+  forkAfter: boolean;
   /**
    * running: at work now; done: produced its output (or nothing);
    * retried: threw and was tried again; paused: went idle to wait for an event, resumed later;
@@ -169,6 +171,7 @@ export class RunModel {
         startTime: ev.time,
         endSequence: null,
         endTime: null,
+        forkAfter: false,
         outcome: "running",
         error: null,
       };
@@ -196,6 +199,8 @@ export class RunModel {
       if (exec) {
         exec.endSequence = ev.sequence;
         exec.endTime = ev.time;
+        const state = v["run_state"] as { status?: unknown } | undefined;
+        exec.forkAfter = typeof state === "object" && state !== null && state.status === "running";
         exec.output = output;
         exec.error = readError(v["error"]);
         // A throw fails the execution until a retry of the same worker says otherwise.

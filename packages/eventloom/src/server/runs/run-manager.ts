@@ -5,14 +5,11 @@ import type { EventRow, Store } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
-import type { CommitWriter } from "./commit-writer.js";
-import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
-
-export type { StartedRun, StartRequest } from "./continuation.js";
-
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
+import type { CommitWriter } from "./commit-writer.js";
+import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
@@ -24,6 +21,7 @@ import type { RunManagerOptions } from "./run-manager-options.js";
 import { keepRequestedStart } from "./start-events.js";
 import { Waker } from "./waker.js";
 
+export type { StartedRun, StartRequest } from "./continuation.js";
 export type { RunManagerOptions } from "./run-manager-options.js";
 
 /** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
@@ -105,9 +103,8 @@ export class RunManager implements OwnedRuns {
       );
       if (request.links) run.links = request.links;
       this.#o.metrics?.runStarted(entry.name);
-      // Every start keeps its start event (a request's, a child's, a schedule's), beside the commit.
+      // Every start keeps its start event (a child's too); the end is awaited from this same turn.
       const kept = keepRequestedStart(this.#o.store, handlerId, request);
-      // Registered in the same turn: a run's end settles only after a commit, in a later one.
       return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null, kept };
     } finally {
       this.#claims.delete(handlerId);
@@ -222,10 +219,7 @@ export class RunManager implements OwnedRuns {
     });
   }
 
-  /**
-   * After a start: resumes every running handler of a registered workflow. Idle ones stay in the store
-   * until an event or one of their timers wakes them.
-   */
+  /** After a start: resumes every running handler (idle ones wait in the store for an event or a timer). */
   async resumeAll(): Promise<void> {
     await resumeStored({
       ...this.#o,
@@ -347,6 +341,7 @@ export class RunManager implements OwnedRuns {
       this.#o.metrics?.forRun(entry.name) ?? null,
       this.#o.logger,
       this.#o.tracing?.forRun(entry.name, handlerId),
+      this.#o.keepStepStates,
     );
     live.workflowVersion = version;
     this.#live.set(handlerId, live);
