@@ -143,3 +143,30 @@ describe("fork from a step's end", { timeout: 90_000 }, () => {
     await page.close();
   });
 });
+
+describe("the tree of a run", { timeout: 90_000 }, () => {
+  it("shows a run's children and a child's parent, each a link to its view", async () => {
+    const { handlerId } = await dbg.client.runWorkflowNowait("book", {});
+    const [first, second] = await childrenOf(handlerId);
+    const page = await open(`#/book/runs/${handlerId}`);
+    const children = page.getByRole("list", { name: "Runs it started" });
+    await children.locator(`[data-handler-id="${second}"]`).waitFor();
+    expect(
+      await children
+        .locator("li")
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["handlerId"])),
+    ).toEqual([first, second]);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await children.getByRole("link", { name: first! }).click();
+    await shownRun(page, handlerId);
+    expect(page.url()).toContain(`#/chapter/runs/${first}`);
+    const tree = page.locator(".run-tree");
+    await tree.getByRole("link", { name: handlerId }).click();
+    await shownRun(page, first!);
+    expect(page.url()).toContain(`#/book/runs/${handlerId}`);
+    await page.goBack();
+    await shownRun(page, handlerId);
+    expect(page.url()).toContain(first);
+    await page.close();
+  });
+});
