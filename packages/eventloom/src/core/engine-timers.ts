@@ -10,15 +10,22 @@ export class EngineTimers {
     this.#clock = clock;
   }
 
-  /** Arms `timer`; `fire` runs when it is due (after it is forgotten). */
+  /**
+   * Arms `timer`; `fire` runs when it is due (after it is forgotten), never before: Node's timers
+   * count on a monotonic clock and may wake a millisecond before the wall clock reaches `at`, so an
+   * early wake arms again for what is left.
+   */
   arm(timer: RunTimer, fire: () => void): void {
-    this.#handles.set(
-      timer.key,
+    const wait = () =>
       this.#clock.setTimeout(() => {
+        if (this.#clock.now() < timer.at) {
+          this.#handles.set(timer.key, wait());
+          return;
+        }
         this.#handles.delete(timer.key);
         fire();
-      }, timer.at - this.#clock.now()),
-    );
+      }, timer.at - this.#clock.now());
+    this.#handles.set(timer.key, wait());
   }
 
   disarm(key: string): void {

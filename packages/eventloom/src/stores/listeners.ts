@@ -32,10 +32,14 @@ export class StoreListeners {
   }
 }
 
-/** The handlers a batch gives a new record or new events, each once, in the order they appear. */
+/**
+ * The handlers a batch gives a new record, new events or an inbox item, each once, in the order they
+ * appear.
+ */
 export function changedHandlerIds(batch: CommitBatch): string[] {
   const ids = new Set<string>();
   for (const record of batch.handlers ?? []) ids.add(record.handlerId);
   for (const group of batch.events ?? []) if (group.events.length > 0) ids.add(group.handlerId);
+  for (const add of batch.inboxAdd ?? []) ids.add(add.handlerId);
   return [...ids];
 }

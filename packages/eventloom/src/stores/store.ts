@@ -76,6 +76,14 @@ export interface CommitBatch {
   /** Inbox items the run has taken into its state; deleted in the same transaction. */
   inboxDone?: { handlerId: string; ids: string[] }[];
   /**
+   * Items for the inboxes of other handlers, added in the same transaction (a child run's end for
+   * its parent, so that the end and the parent's news of it are durable together). An item is added
+   * only when its handler is `running` once the batch's records are written (a record of the same
+   * batch counts); one whose id that handler's inbox holds already is left as it is. Never fenced:
+   * it writes nothing of the handler's own.
+   */
+  inboxAdd?: { handlerId: string; item: InboxItem }[];
+  /**
    * Idempotency keys answered by this batch's changes, inserted in the same transaction. A key that
    * is already stored fails the whole batch with `IdempotencyKeyConflictError` (naming the record's
    * handler), writing nothing.
@@ -107,6 +115,10 @@ export interface KeyAnswer {
 export function eventRows(events: readonly PublishedEvent[]): EventRow[] {
   return events.map((event) => ({ sequence: event.sequence, json: JSON.stringify(event) }));
 }
+
+/** Exactly the fields of an inbox item, as the JSON text every store keeps. */
+export const inboxItemJson = (item: InboxItem): string =>
+  JSON.stringify({ id: item.id, event: item.event, step: item.step ?? null, receivedAt: item.receivedAt });
 
 /** The JSON text of a run state for a {@link CommitBatch}. */
 export const stateJson = (state: RunState): string => JSON.stringify(state);

@@ -7,8 +7,10 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CliProcess, startCli, tempDir } from "../cli/cli-process.js";
 import { getJson, postJson } from "../cli/http.js";
+import { useFreshDatabase } from "../support/fresh-database.js";
 import { until } from "../support/until.js";
 
+const pg = useFreshDatabase("eventloom_children_crash");
 const fixture = fileURLToPath(new URL("./fixtures/child-server.ts", import.meta.url));
 const running: CliProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -29,11 +31,7 @@ async function kill(cli: CliProcess): Promise<void> {
 }
 
 describe("child workflows across SIGKILL", { timeout: 240_000 }, () => {
-  // Skipped: a known race, open in issue 17. When the child is told to finish and the server is killed
-  // at once, the restarted server leaves one parent waiting for good in about half the runs (2 of 4
-  // here, 1 CI run of 2): the child's end does not reach its parent. Un-skip once it is fixed; it
-  // failed in the last CI run before this skip.
-  it.skip("a parent killed between starting its child and receiving its result gets one child and one result", async () => {
+  it("a parent killed between starting its child and receiving its result gets one child and one result", async () => {
     const dir = await tempDir("eventloom-time-children-");
     cleanups.push(dir.cleanup);
     const ledger = join(dir.path, "ledger.jsonl");
@@ -85,6 +83,37 @@ describe("child workflows across SIGKILL", { timeout: 240_000 }, () => {
     expect(
       lines.filter((l) => l.what === "parent-got").every((l) => tags.some((t) => l.result === `done: ${t}`)),
     ).toBe(true);
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+});
+
+// Issue 17: the child's end and its parent's news of it are one commit. The process is killed the very
+// moment the child's end is durable (the fixture's store kills it after that commit): no later step
+// of that process (telling the parent) ever runs, yet the parent gets the result once a process is up.
+describe.each(["sqlite", "postgres"] as const)("a child's end on %s", (kind) => {
+  it("reaches its waiting parent when the process dies the moment the child's end is durable", {
+    timeout: 240_000,
+  }, async () => {
+    const dir = await tempDir("eventloom-child-end-");
+    cleanups.push(dir.cleanup);
+    const env = {
+      WORKFLOWS_DB: kind === "postgres" ? pg.url : join(dir.path, "w.db"),
+      WORKFLOWS_LEASE_TTL_MS: "1000",
+    };
+    let { cli, url } = await serve({ ...env, CHILD_DIE_AFTER_END: "child-of-d" });
+    const id = (await postJson(`${url}workflows/parent/run-nowait`, { start_event: { text: "d" } })).body[
+      "handler_id"
+    ] as string;
+    const status = async (u: string, h: string) => (await getJson(`${u}handlers/${h}`)).body["status"];
+    await until(async () => (await status(url, "child-of-d")) === "running");
+    // The process dies before it can answer, or just after.
+    await postJson(`${url}events/child-of-d`, { event: { type: "Go", value: {} } }).catch(() => undefined);
+    expect((await cli.exited).signal).toBe("SIGKILL");
+    ({ cli, url } = await serve(env));
+    expect(await status(url, "child-of-d")).toBe("completed");
+    await until(async () => (await status(url, id)) === "completed", { timeoutMs: 60_000 });
+    expect((await getJson(`${url}results/${id}`)).body).toMatchObject({ result: "done: d" });
     cli.child.kill("SIGTERM");
     expect((await cli.exited).code).toBe(0);
   });

@@ -6,6 +6,7 @@ import type { FencedCommitBatch } from "../../stores/leases.js";
 import { eventRows, type HandlerRecord, type Store, stateJson } from "../../stores/store.js";
 import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
+import { childEndNews } from "./child-end.js";
 
 /**
  * Cancels a stored run that the code now loaded cannot resume (its workflow or a step it needs is
@@ -52,6 +53,8 @@ export async function cancelStored(
     batch.events = [{ handlerId: record.handlerId, events: eventRows([event]) }];
     batch.states = [{ handlerId: record.handlerId, json: stateJson(state) }];
   }
+  const news = childEndNews(batch.handlers?.[0] as HandlerRecord);
+  if (news) batch.inboxAdd = [news];
   if (inboxDone?.length) batch.inboxDone = [{ handlerId: record.handlerId, ids: [...inboxDone] }];
   fence(batch, ownership, [record.handlerId]);
   if (key) await key().through((record) => store.commit({ ...batch, keys: [record] }));

@@ -1,6 +1,7 @@
 import { ChildWorkflowEnded, pendingChildren } from "../../core/child-runs.js";
 import { type ChildCall, type RunState, WorkflowError } from "../../core/index.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
+import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { StartedRun, StartRequest } from "./continuation.js";
@@ -13,6 +14,14 @@ export interface ChildRunsContext {
   logger: ServerLogger;
   start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun>;
   send(handlerId: string, event: ReturnType<typeof ChildWorkflowEnded.create>): Promise<void>;
+  ownership: Pick<Ownership, "shared" | "heldByAnyone">;
+  /**
+   * The runs of this process: in memory, or loaded (a run loaded while it waits for children takes
+   * its inbox in, on any store).
+   */
+  runs: { live(handlerId: string): LiveRun | undefined; acquire(handlerId: string): Promise<unknown> };
+  /** Takes the items of the run's inbox into it. */
+  drainInbox(run: LiveRun): Promise<void>;
   cancel(handlerId: string): Promise<unknown>;
 }
 
@@ -29,16 +38,34 @@ export class ChildRuns {
     if (run.engine?.state.children) startNewChildren(run, this.#c);
   }
 
-  /** A run's end is durable: its parent hears of it, and a cancelled run cancels its children. */
+  /**
+   * A run's end is durable, and with it the news of it in its parent's inbox (child-end.ts): the
+   * parent takes it in now; should that fail, it stays there for the parent's next load. A
+   * cancelled run cancels its children.
+   */
   ended(run: LiveRun): void {
     const { parentHandlerId } = run.links;
     if (parentHandlerId) {
-      void notifyParent(parentHandlerId, run.record(), this.#c).catch((error: unknown) =>
-        this.#c.logger.error("could not tell a parent run that its child ended", { parentHandlerId, error }),
+      void takeNews(parentHandlerId, this.#c).catch((error: unknown) =>
+        this.#c.logger.warn("a parent run did not take in its child's end now; it will when it is loaded", {
+          parentHandlerId,
+          error,
+        }),
       );
     }
     cancelChildren(run.state, this.#c);
   }
+}
+
+/**
+ * A handler's inbox holds news from this process (a child's end): its run takes it in, here (in
+ * memory, or loaded now), or in the process that holds it, which hears of the commit from the store.
+ */
+async function takeNews(handlerId: string, c: ChildRunsContext): Promise<void> {
+  const run = c.runs.live(handlerId);
+  if (run) return c.drainInbox(run);
+  if (c.ownership.shared && (await c.ownership.heldByAnyone(handlerId))) return;
+  await c.runs.acquire(handlerId);
 }
 
 /**

@@ -7,8 +7,17 @@ import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
+import { childEndNews } from "./child-end.js";
 import { FlushWaiters } from "./flush-waiters.js";
-import { type CommitSource, DROPPED, dropStored, type Pending, requeue } from "./pending-changes.js";
+import {
+  type CommitSource,
+  DROPPED,
+  dropStored,
+  handlerNamedBy,
+  leaseLost,
+  type Pending,
+  requeue,
+} from "./pending-changes.js";
 
 export type { CommitSource } from "./pending-changes.js";
 
@@ -234,12 +243,15 @@ export class CommitWriter {
     const answers = this.#keyAnswers;
     this.#keyAnswers = [];
     const generation = this.#changeGeneration;
-    const batch: Required<Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone">> &
+    const batch: Required<
+      Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone" | "inboxAdd">
+    > &
       FencedCommitBatch = {
       handlers: [],
       events: [],
       states: [],
       inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
+      inboxAdd: [],
     };
     const keys: KeyWrite[] = [];
     const starts: { handlerId: string; json: string }[] = [];
@@ -247,6 +259,9 @@ export class CommitWriter {
       try {
         const { stateJson, record, idleUntil } = entry.source.snapshot();
         batch.handlers.push(record);
+        // A child's end and its parent's news of it: durable together.
+        const news = childEndNews(record);
+        if (news) batch.inboxAdd.push(news);
         batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
         if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
         for (const key of entry.keys) keys.push(key);
@@ -391,19 +406,4 @@ export class CommitWriter {
     for (const listener of this.#unwritableListeners) listener(handlerId, failure);
     this.#schedule();
   }
-}
-
-/** The handler of the batch an error names as its cause (a sequence conflict), or null. */
-function handlerNamedBy(
-  error: unknown,
-  taken: ReadonlyMap<string, Pending>,
-  inboxDone: ReadonlyMap<string, string[]>,
-): string | null {
-  const id = (error as { handlerId?: unknown } | null)?.handlerId;
-  return typeof id === "string" && (taken.has(id) || inboxDone.has(id)) ? id : null;
-}
-
-function leaseLost(error: unknown): readonly string[] | null {
-  const e = error as { code?: unknown; handlerIds?: unknown } | null;
-  return e?.code === "LEASE_LOST" && Array.isArray(e.handlerIds) ? (e.handlerIds as string[]) : null;
 }

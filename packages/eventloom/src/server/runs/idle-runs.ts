@@ -1,3 +1,4 @@
+import { pendingChildren } from "../../core/child-runs.js";
 import type { Clock } from "../../core/index.js";
 import { earliestTimer } from "../../core/run-timers.js";
 import type { Store } from "../../stores/store.js";
@@ -112,8 +113,8 @@ export async function releaseIdle(run: LiveRun, c: IdleReleaseContext): Promise<
   c.forget(run);
   c.scheduleWake(run.handlerId, earliestTimer(state));
   await c.ownership.release(run.handlerId);
-  if (c.ownership.shared) {
-    // An event may have reached the inbox while this process still held the lease.
+  if (c.ownership.shared || pendingChildren(state).length > 0) {
+    // An event (a child's end) may have reached the inbox while the run was still held here.
     const waiting = await c.store.readInbox(run.handlerId).catch(() => []);
     if (waiting.length > 0) await c.acquire(run.handlerId).catch(() => null);
   }

@@ -65,3 +65,19 @@ export async function dropStored(store: Store, entry: Pending | undefined, handl
     // The store is still down: the retry will fail and come back here.
   }
 }
+
+/** The handler of the batch an error names as its cause (a sequence conflict), or null. */
+export function handlerNamedBy(
+  error: unknown,
+  taken: ReadonlyMap<string, Pending>,
+  inboxDone: ReadonlyMap<string, string[]>,
+): string | null {
+  const id = (error as { handlerId?: unknown } | null)?.handlerId;
+  return typeof id === "string" && (taken.has(id) || inboxDone.has(id)) ? id : null;
+}
+
+/** The handlers a LEASE_LOST error names, or null for any other error. */
+export function leaseLost(error: unknown): readonly string[] | null {
+  const e = error as { code?: unknown; handlerIds?: unknown } | null;
+  return e?.code === "LEASE_LOST" && Array.isArray(e.handlerIds) ? (e.handlerIds as string[]) : null;
+}

@@ -2,6 +2,7 @@ import { pendingChildren } from "../../core/child-runs.js";
 import type { Clock } from "../../core/index.js";
 import type { RunState } from "../../core/run-state.js";
 import { earliestTimer } from "../../core/run-timers.js";
+import { isLeaseStore } from "../../stores/leases.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
@@ -119,6 +120,10 @@ export interface ResumeAllContext {
    */
   orphans?: (() => Promise<string[]>) | undefined;
 }
+
+/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
+export const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
+  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;
 
 /**
  * After a start: resumes every stored running handler. Idle ones that fit the code now loaded stay in

@@ -1,7 +1,8 @@
-import { type Clock, randomId, timeOrderedId } from "../../core/clock.js";
+import { pendingChildren } from "../../core/child-runs.js";
+import { randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import { isLeaseStore, LeaseLostError } from "../../stores/leases.js";
-import type { EventRow, Store } from "../../stores/store.js";
+import { LeaseLostError } from "../../stores/leases.js";
+import type { EventRow } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
@@ -18,17 +19,13 @@ import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { appendToInbox, drainInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
-import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
+import { blockResume, loadResumable, orphansOf, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
 import { linksOf } from "./run-links.js";
 import type { RunManagerOptions } from "./run-manager-options.js";
 import { Waker } from "./waker.js";
 
 export type { RunManagerOptions } from "./run-manager-options.js";
-
-/** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
-const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
-  ownership.shared && isLeaseStore(store) ? () => store.listExpiredRunning(1000, clock.now()) : undefined;
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = Symbol("remote");
@@ -56,6 +53,8 @@ export class RunManager implements OwnedRuns {
       start: (entry, request) => this.start(entry, request),
       send: (id, event) => this.send(id, event, null),
       cancel: (id) => this.cancel(id, false),
+      runs: this,
+      drainInbox: (run) => this.#drainInbox(run),
     });
     // A released run whose timer is due is loaded (it arms its timers), unless it is here.
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
@@ -316,7 +315,8 @@ export class RunManager implements OwnedRuns {
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
-      if (this.#o.ownership.shared && decision.resume) void this.#drainInbox(run);
+      if (decision.resume && (this.#o.ownership.shared || pendingChildren(state).length > 0))
+        void this.#drainInbox(run);
       return run;
     } catch (error) {
       if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;

@@ -17,7 +17,7 @@ import {
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { keyRecord, normalizeRecord, withResultCap } from "./records.js";
+import { inboxEntry, keyRecord, normalizeRecord, withResultCap } from "./records.js";
 
 interface HandlerEntry {
   startedAt: string;
@@ -108,8 +108,14 @@ export class MemoryStore implements Store {
     const states = batch.states ?? [];
     const done = batch.inboxDone ?? [];
     const keys = this.#newKeys(batch.keys ?? []);
-
     for (const h of handlers) this.#handlers.set(h.handlerId, h.entry);
+    // Into running handlers' inboxes (this batch's records included), each item id once.
+    for (const { handlerId, item } of batch.inboxAdd ?? []) {
+      const items = this.#inbox.get(handlerId) ?? [];
+      if (this.#handlers.get(handlerId)?.status !== "running" || items.some((i) => i.id === item.id))
+        continue;
+      this.#inbox.set(handlerId, [...items, inboxEntry(item)]);
+    }
     for (const e of events) insertEvent(this.#eventLog(e.handlerId), e.sequence, e.json);
     for (const s of states) this.#states.set(s.handlerId, s.json);
     for (const d of done) {
@@ -235,13 +241,7 @@ export class MemoryStore implements Store {
     const items = this.#inbox.get(handlerId) ?? [];
     if (items.some((i) => i.id === item.id)) throw new DuplicateInboxItemError(handlerId, item.id);
     const keys = this.#newKeys(key ? [key] : []);
-    const json = JSON.stringify({
-      id: item.id,
-      event: item.event,
-      step: item.step ?? null,
-      receivedAt: item.receivedAt,
-    });
-    items.push({ id: item.id, json });
+    items.push(inboxEntry(item));
     this.#inbox.set(handlerId, items);
     for (const [k, text] of keys) this.#keys.set(k, text);
     this.#listeners.notify([handlerId]);

@@ -1,6 +1,6 @@
 import { jsonBytes } from "../../core/json-size.js";
 import type { IdempotencyRecord } from "../idempotency.js";
-import type { HandlerRecord } from "../store.js";
+import { type HandlerRecord, type InboxItem, inboxItemJson } from "../store.js";
 
 /** Exactly the fields of a record, with missing nullable ones as null, as a durable store keeps them. */
 export function normalizeRecord(record: HandlerRecord): HandlerRecord {
@@ -45,3 +45,9 @@ export function keyRecord(r: IdempotencyRecord): IdempotencyRecord {
     createdAt: r.createdAt,
   };
 }
+
+/** An inbox item as the memory store keeps it: its id and its JSON text. */
+export const inboxEntry = (item: InboxItem): { id: string; json: string } => ({
+  id: item.id,
+  json: inboxItemJson(item),
+});

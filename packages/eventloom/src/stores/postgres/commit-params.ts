@@ -2,7 +2,7 @@ import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempote
 import type { Fence, FencedCommitBatch } from "../leases.js";
 import { checkSequence } from "../limits.js";
 import { changedHandlerIds } from "../listeners.js";
-import { type CommitBatch, type KeyAnswer, SequenceConflictError } from "../store.js";
+import { type CommitBatch, inboxItemJson, type KeyAnswer, SequenceConflictError } from "../store.js";
 import { noticePayloads } from "./change-feed.js";
 import { blockedJson } from "./rows.js";
 
@@ -64,6 +64,8 @@ export function commitParams(batch: FencedCommitBatch, channel: string, origin: 
     handlers.map((h) => h.queued ?? false),
     // $44..$45: start events (migration 8)
     ...startEventColumns(batch.startEvents ?? []),
+    // $46..$48: items for other handlers' inboxes (a child's end for its parent)
+    ...inboxAddColumns(batch.inboxAdd ?? []),
   ];
 }
 
@@ -71,6 +73,14 @@ export function commitParams(batch: FencedCommitBatch, channel: string, origin: 
 function startEventColumns(starts: NonNullable<CommitBatch["startEvents"]>): unknown[] {
   const last = sortById([...new Map(starts.map((s) => [s.handlerId, s])).values()]);
   return [last.map((s) => s.handlerId), last.map((s) => s.json)];
+}
+
+/** The items of `CommitBatch.inboxAdd`, one array per column, sorted by handler and id. */
+function inboxAddColumns(adds: NonNullable<CommitBatch["inboxAdd"]>): unknown[][] {
+  const rows = adds
+    .map((a) => ({ handlerId: a.handlerId, id: a.item.id, json: inboxItemJson(a.item) }))
+    .sort((a, b) => compareIds(a.handlerId, b.handlerId) || compareIds(a.id, b.id));
+  return [rows.map((r) => r.handlerId), rows.map((r) => r.id), rows.map((r) => r.json)];
 }
 
 /**
@@ -129,6 +139,7 @@ export function isEmpty(batch: CommitBatch): boolean {
     !batch.events?.some((g) => g.events.length > 0) &&
     !batch.states?.length &&
     !batch.inboxDone?.some((d) => d.ids.length > 0) &&
+    !batch.inboxAdd?.length &&
     !batch.keys?.length &&
     !batch.keyAnswers?.length
   );

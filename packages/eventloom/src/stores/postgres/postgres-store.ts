@@ -14,6 +14,7 @@ import {
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
+  inboxItemJson,
   type ListHandlersQuery,
   type Store,
   StoreClosedError,
@@ -259,12 +260,7 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
-    const json = JSON.stringify({
-      id: item.id,
-      event: item.event,
-      step: item.step ?? null,
-      receivedAt: item.receivedAt,
-    });
+    const json = inboxItemJson(item);
     const notice = noticePayloads(this.#origin, [handlerId])[0]!;
     try {
       await this.#db.query(this.#sql.appendInbox, [

@@ -132,6 +132,20 @@ export function buildStatements(schema: string) {
         ON CONFLICT (handler_id) DO UPDATE SET state = excluded.state
         RETURNING 1
       ),
+      ib AS (
+        -- Items for other handlers' inboxes, when running after this batch (its own records first,
+        -- then the stored ones); not fenced: nothing of theirs changes.
+        INSERT INTO ${t.inbox} (handler_id, id, item)
+        SELECT x.handler_id, x.id, x.item
+        FROM unnest($46::text[], $47::text[], $48::json[]) AS x(handler_id, id, item)
+        WHERE (SELECT ok FROM guard) AND COALESCE(
+          (SELECT b.status = 'running' FROM unnest($1::text[], $4::text[]) AS b(handler_id, status)
+           WHERE b.handler_id = x.handler_id),
+          EXISTS (SELECT 1 FROM ${t.handlers} hh WHERE hh.handler_id = x.handler_id AND hh.status = 'running'))
+        ORDER BY x.handler_id, x.id
+        ON CONFLICT (handler_id, id) DO NOTHING
+        RETURNING 1
+      ),
       d AS (
         DELETE FROM ${t.inbox} i
         USING unnest($15::text[], $16::text[]) AS x(handler_id, id)

@@ -28,6 +28,7 @@ export interface PackedBatch {
   handlers: CommitBatch["handlers"];
   states: CommitBatch["states"];
   inboxDone: CommitBatch["inboxDone"];
+  inboxAdd: CommitBatch["inboxAdd"];
   keys: CommitBatch["keys"];
   keyAnswers: CommitBatch["keyAnswers"];
   startEvents: CommitBatch["startEvents"];
@@ -61,6 +62,7 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     handlers: batch.handlers,
     states: batch.states,
     inboxDone: batch.inboxDone,
+    inboxAdd: batch.inboxAdd,
     keys: batch.keys,
     keyAnswers: batch.keyAnswers,
     startEvents: batch.startEvents,
@@ -92,6 +94,7 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
     events,
     states: packed.states,
     inboxDone: packed.inboxDone,
+    inboxAdd: packed.inboxAdd,
     keys: packed.keys,
     keyAnswers: packed.keyAnswers,
     startEvents: packed.startEvents,

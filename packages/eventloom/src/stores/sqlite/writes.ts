@@ -8,6 +8,7 @@ import {
   DuplicateInboxItemError,
   type EndedCutoffs,
   type InboxItem,
+  inboxItemJson,
   SequenceConflictError,
 } from "../store.js";
 import type { FileGuard } from "./file-guard.js";
@@ -100,6 +101,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   );
   const deleteInboxItem = db.prepare("DELETE FROM inbox WHERE handler_id = ? AND item_id = ?");
   const appendInbox = db.prepare("INSERT INTO inbox (handler_id, item_id, item) VALUES (?, ?, ?)");
+  const addInbox = db.prepare(
+    `INSERT INTO inbox (handler_id, item_id, item) SELECT ?, ?, ?
+     WHERE EXISTS (SELECT 1 FROM handlers WHERE handler_id = ? AND status = 'running')
+     ON CONFLICT (handler_id, item_id) DO NOTHING`,
+  );
   const deleteHandler = db.prepare("DELETE FROM handlers WHERE handler_id = ?");
   const deleteEvents = db.prepare("DELETE FROM events WHERE handler_id = ?");
   const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
@@ -180,6 +186,9 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
         r.queued ? 1 : 0,
       );
     }
+    // After the records: a parent that starts in this batch is running already.
+    for (const { handlerId, item } of batch.inboxAdd ?? [])
+      addInbox.run(handlerId, item.id, inboxItemJson(item), handlerId);
     insertEvents(batch.events ?? []);
     for (const s of lastById(batch.states ?? [])) upsertState.run(s.handlerId, s.json);
     for (const done of batch.inboxDone ?? []) {
@@ -264,14 +273,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   };
 
   function insertInboxItem(handlerId: string, item: InboxItem): void {
-    const json = JSON.stringify({
-      id: item.id,
-      event: item.event,
-      step: item.step ?? null,
-      receivedAt: item.receivedAt,
-    });
     try {
-      appendInbox.run(handlerId, item.id, json);
+      appendInbox.run(handlerId, item.id, inboxItemJson(item));
     } catch (error) {
       if (isConstraintError(error, "SQLITE_CONSTRAINT_UNIQUE"))
         throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });

@@ -4,10 +4,11 @@ import {
   DuplicateInboxItemError,
   eventRows,
   type InboxItem,
+  SequenceConflictError,
   type Store,
   stateJson,
 } from "../../stores/store.js";
-import { inboxItem, iso, publishedEvent, runState } from "./fixtures.js";
+import { handlerRecord, inboxItem, iso, publishedEvent, runState } from "./fixtures.js";
 
 /** The contract of event reads, loadState and the inbox. `current` gives the store the suite opened for the test. */
 export function eventsAndInboxContract(current: () => Store): void {
@@ -138,6 +139,48 @@ export function eventsAndInboxContract(current: () => Store): void {
       expect(await store.readInbox("other")).toEqual([inboxItem("2")]);
       await store.appendInbox("h", inboxItem("5"));
       expect((await store.readInbox("h")).map((i) => i.id)).toEqual(["1", "3", "5"]);
+    });
+
+    it("adds commit's inboxAdd items to running handlers' inboxes with the batch, each id once", async () => {
+      await store.commit({ handlers: [handlerRecord("parent")] });
+      const heard: string[] = [];
+      const off = store.subscribe((ids) => heard.push(...ids));
+      const child = handlerRecord("child", { status: "completed", completedAt: iso(5) });
+      await store.commit({ handlers: [child], inboxAdd: [{ handlerId: "parent", item: inboxItem("end") }] });
+      off();
+      expect(heard).toContain("parent");
+      expect(await store.readInbox("parent")).toEqual([inboxItem("end")]);
+      // The same child's end written again (a retried commit): still one item, the first.
+      await store.commit({
+        handlers: [child],
+        inboxAdd: [{ handlerId: "parent", item: inboxItem("end", { again: true }) }],
+      });
+      expect(await store.readInbox("parent")).toEqual([inboxItem("end")]);
+      await store.commit({ inboxDone: [{ handlerId: "parent", ids: ["end"] }] });
+      expect(await store.readInbox("parent")).toEqual([]);
+    });
+
+    it("adds inboxAdd items only to handlers running after the batch, and none when it fails", async () => {
+      await store.commit({ handlers: [handlerRecord("ended", { status: "failed", completedAt: iso(1) })] });
+      await store.commit({
+        handlers: [handlerRecord("fresh")],
+        inboxAdd: [
+          { handlerId: "ended", item: inboxItem("a") },
+          { handlerId: "missing", item: inboxItem("b") },
+          { handlerId: "fresh", item: inboxItem("c") },
+        ],
+      });
+      expect(await store.readInbox("ended")).toEqual([]);
+      expect(await store.readInbox("missing")).toEqual([]);
+      expect(await store.readInbox("fresh")).toEqual([inboxItem("c")]);
+      await store.commit({ events: [{ handlerId: "x", events: eventRows([publishedEvent(0)]) }] });
+      await expect(
+        store.commit({
+          events: [{ handlerId: "x", events: eventRows([publishedEvent(0)]) }],
+          inboxAdd: [{ handlerId: "fresh", item: inboxItem("d") }],
+        }),
+      ).rejects.toBeInstanceOf(SequenceConflictError);
+      expect(await store.readInbox("fresh")).toEqual([inboxItem("c")]);
     });
 
     it("rejects an item id the handler already holds and keeps the first", async () => {
