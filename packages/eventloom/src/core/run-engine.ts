@@ -56,6 +56,7 @@ export class RunEngine implements StepHost {
   readonly #listeners = new Set<() => void>();
   #pending: PublishedEvent[] = [];
   #live = true;
+  #held = false;
   #failureCause: unknown = undefined;
   readonly #done: Promise<RunOutcome>;
   #resolveDone!: (outcome: RunOutcome) => void;
@@ -155,6 +156,13 @@ export class RunEngine implements StepHost {
     );
     this.#executions.clear();
     this.#flushListeners();
+  }
+
+  /** While held (its commits are failing), the run starts no new step; those running go on. */
+  hold(on: boolean): void {
+    if (this.#held === on) return;
+    this.#held = on;
+    if (!on && this.#live && !isEmpty(this.state.queues)) this.#changed();
   }
 
   isCurrent(exec: Execution): boolean {
@@ -265,7 +273,7 @@ export class RunEngine implements StepHost {
   }
 
   #pump(): void {
-    if (!this.#live) return;
+    if (!this.#live || this.#held) return;
     const queues = this.state.queues;
     for (const name in queues) {
       const q = queues[name] as QueuedItem[];

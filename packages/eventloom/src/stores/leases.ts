@@ -1,4 +1,5 @@
-import type { CommitBatch, Store } from "./store.js";
+import type { IdempotencyRecord } from "./idempotency.js";
+import type { CommitBatch, InboxItem, Store } from "./store.js";
 
 /**
  * A handler's lease: which process runs it, until when, and the fencing token of this acquisition.
@@ -77,6 +78,13 @@ export interface LeaseStore {
   renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]>;
   /** Gives the lease up. Resolves false when `owner` did not hold it. */
   releaseLease(handlerId: string, owner: string): Promise<boolean>;
+  /**
+   * {@link Store.appendInbox}, saying in the same statement whether some process (maybe `owner`'s
+   * own) holds a live lease on the handler, by the store's clock: true means its holder takes the item.
+   * A release, or a commit giving the lease back, waits for this write, so that its holder's inbox
+   * read after it sees the item; false means nobody will until a process acquires the handler.
+   */
+  appendInboxLeased(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<boolean>;
   /** The handler's lease, live or expired, or null when none. */
   getLease(handlerId: string): Promise<Lease | null>;
   /**
@@ -97,6 +105,7 @@ export function isLeaseStore(store: Store): store is Store & LeaseStore {
     typeof candidate.acquireLease === "function" &&
     typeof candidate.renewLeases === "function" &&
     typeof candidate.releaseLease === "function" &&
+    typeof candidate.appendInboxLeased === "function" &&
     typeof candidate.listExpiredRunning === "function"
   );
 }

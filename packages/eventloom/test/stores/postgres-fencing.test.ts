@@ -121,6 +121,23 @@ describe("the Postgres store's fencing", () => {
     expect(await store.getLease("ending")).toBeNull();
   });
 
+  it("writes an inbox item and says in the same statement whether a live lease holds its handler, by the database's clock", async () => {
+    const store = await freshStore();
+    const item = (id: string) => ({
+      id,
+      event: { type: "Ping", qualifiedName: "Ping", data: {} },
+      step: null,
+      receivedAt: "2026-01-01T00:00:00.000Z",
+    });
+    expect(await store.appendInboxLeased("inboxed", item("a"))).toBe(false);
+    await store.acquireLease("inboxed", "p1", 60_000);
+    expect(await store.appendInboxLeased("inboxed", item("b"))).toBe(true);
+    // An expired lease (ttl 0: expired by the database's now()) holds nothing.
+    await store.acquireLease("inboxed", "p1", 0);
+    expect(await store.appendInboxLeased("inboxed", item("c"))).toBe(false);
+    expect((await store.readInbox("inboxed")).map((i) => i.id)).toEqual(["a", "b", "c"]);
+  });
+
   it("takes the leases asked for in one turn in one statement, each with its own token, one winner per handler", async () => {
     const store = await freshStore();
     await store.acquireLease("taken", "p2", 60_000);

@@ -15,5 +15,5 @@ export function ownershipFor(
   store: Store,
   options: { ttlMs: number; logger: ServerLogger; clock: Clock },
 ): Ownership {
-  return isLeaseStore(store) ? new LeasedOwnership(store, options) : soloOwnership();
+  return isLeaseStore(store) ? new LeasedOwnership(store, options) : soloOwnership(store);
 }

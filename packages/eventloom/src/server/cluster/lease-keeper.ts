@@ -75,12 +75,6 @@ export class LeaseKeeper {
     return true;
   }
 
-  /** True when somebody (maybe this process) holds a live lease on the handler. */
-  async heldByAnyone(handlerId: string): Promise<boolean> {
-    const lease = await this.#store.getLease(handlerId);
-    return lease !== null && Date.parse(lease.expiresAt) > this.#clock.now();
-  }
-
   async release(handlerId: string): Promise<void> {
     this.#renewedAt.delete(handlerId);
     if (!this.#tokens.delete(handlerId)) return;
@@ -123,7 +117,10 @@ export class LeaseKeeper {
     if (ids.length === 0) return;
     const sent = this.#monotonic();
     try {
-      const lost = await this.#store.renewLeases(this.owner, ids, this.#ttl);
+      // One given up meanwhile (released, or its run's last commit gave it back) is not lost.
+      const lost = (await this.#store.renewLeases(this.owner, ids, this.#ttl)).filter((id) =>
+        this.#tokens.has(id),
+      );
       const gone = new Set(lost);
       for (const id of ids) if (!gone.has(id) && this.#tokens.has(id)) this.#renewedAt.set(id, sent);
       if (lost.length > 0) {

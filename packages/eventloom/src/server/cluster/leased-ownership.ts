@@ -1,10 +1,11 @@
 import type { Clock } from "../../core/index.js";
 import type { Fence, LeaseStore } from "../../stores/leases.js";
-import type { Store } from "../../stores/store.js";
+import type { InboxItem, Store } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { OwnNotices } from "./own-notices.js";
-import type { OwnedRuns, Ownership } from "./ownership.js";
+import { type OwnedRuns, type Ownership, write } from "./ownership.js";
 import { TakeoverLoop } from "./takeover.js";
 
 export interface LeasedOwnershipOptions {
@@ -88,8 +89,8 @@ export class LeasedOwnership implements Ownership {
     this.#keeper.drop(handlerId);
   }
 
-  heldByAnyone(handlerId: string): Promise<boolean> {
-    return this.#keeper.heldByAnyone(handlerId);
+  toInbox(handlerId: string, item: InboxItem, key?: KeyWrite): Promise<boolean> {
+    return write(key, (record) => this.#store.appendInboxLeased(handlerId, item, record));
   }
 
   /**

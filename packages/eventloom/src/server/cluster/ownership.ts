@@ -1,4 +1,13 @@
+import type { IdempotencyRecord } from "../../stores/idempotency.js";
 import type { Fence, FencedCommitBatch } from "../../stores/leases.js";
+import type { InboxItem, Store } from "../../stores/store.js";
+import type { KeyWrite } from "../idempotency/key-write.js";
+
+/** A store write that carries `key` when one is given. */
+export const write = <T>(
+  key: KeyWrite | undefined,
+  w: (record?: IdempotencyRecord) => Promise<T>,
+): Promise<T> => (key ? key.through(w) : w());
 
 /** What an {@link Ownership} needs from the runs this process holds. */
 export interface OwnedRuns {
@@ -39,8 +48,11 @@ export interface Ownership {
   release(handlerId: string): Promise<void>;
   /** Forgets the right without telling anyone (it was lost). */
   drop(handlerId: string): void;
-  /** True when some process (maybe this one) has the right to run the handler. */
-  heldByAnyone(handlerId: string): Promise<boolean>;
+  /**
+   * Writes an item to the handler's inbox (`key` with it); true when some process (maybe this one)
+   * has the right to run the handler, checked in the same write (solo: always true).
+   */
+  toInbox(handlerId: string, item: InboxItem, key?: KeyWrite): Promise<boolean>;
   /**
    * The fences of a batch about to be committed: those of the handlers held here (none when solo).
    * On a shared store every handler a batch writes must be fenced: one without a fence is refused.
@@ -59,7 +71,7 @@ export interface Ownership {
 const NO_FENCES: Fence[] = [];
 
 /** The process has the store to itself: it owns every handler, and nothing needs fencing. */
-export function soloOwnership(): Ownership {
+export function soloOwnership(store: Store): Ownership {
   return {
     shared: false,
     start: () => {},
@@ -69,7 +81,7 @@ export function soloOwnership(): Ownership {
     acquire: () => true,
     release: async () => {},
     drop: () => {},
-    heldByAnyone: async () => true,
+    toInbox: (id, item, key) => write(key, (record) => store.appendInbox(id, item, record)).then(() => true),
     fences: () => NO_FENCES,
     holds: () => true,
     lost: () => {},

@@ -1,7 +1,6 @@
 import { ChildWorkflowEnded, pendingChildren } from "../../core/child-runs.js";
 import { type ChildCall, type RunState, WorkflowError } from "../../core/index.js";
 import type { HandlerRecord, Store } from "../../stores/store.js";
-import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { StartedRun, StartRequest } from "./continuation.js";
@@ -14,7 +13,6 @@ export interface ChildRunsContext {
   logger: ServerLogger;
   start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun>;
   send(handlerId: string, event: ReturnType<typeof ChildWorkflowEnded.create>): Promise<void>;
-  ownership: Pick<Ownership, "shared" | "heldByAnyone">;
   /**
    * The runs of this process: in memory, or loaded (a run loaded while it waits for children takes
    * its inbox in, on any store).
@@ -59,12 +57,12 @@ export class ChildRuns {
 
 /**
  * A handler's inbox holds news from this process (a child's end): its run takes it in, here (in
- * memory, or loaded now), or in the process that holds it, which hears of the commit from the store.
+ * memory, or loaded now), or in the process that holds it (the load here finds its lease taken),
+ * which hears of the commit from the store.
  */
 async function takeNews(handlerId: string, c: ChildRunsContext): Promise<void> {
   const run = c.runs.live(handlerId);
   if (run) return c.drainInbox(run);
-  if (c.ownership.shared && (await c.ownership.heldByAnyone(handlerId))) return;
   await c.runs.acquire(handlerId);
 }
 

@@ -8,6 +8,7 @@ import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 import { childEndNews } from "./child-end.js";
+import { CommitHealth } from "./commit-health.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import {
   type CommitSource,
@@ -61,7 +62,7 @@ export class CommitWriter {
   #scheduled = false;
   #retryTimer: unknown = null;
   readonly #unwritableListeners: ((handlerId: string, error: WorkflowError) => void)[] = [];
-  #failure: unknown = null;
+  readonly health = new CommitHealth(); // failing commits: GET /ready, runs hold their next steps
 
   constructor(store: Store, options: CommitWriterOptions) {
     this.#store = store;
@@ -190,7 +191,7 @@ export class CommitWriter {
 
   /** The error of the last commit when it failed and none succeeded since (read by GET /ready); else null. */
   get failure(): unknown {
-    return this.#failure;
+    return this.health.failure;
   }
 
   /**
@@ -291,7 +292,7 @@ export class CommitWriter {
         // A fenced commit of an ended record gave its lease back: nothing left to release.
         for (const h of batch.fence ? batch.handlers : [])
           if (h.status !== "running") this.#options.ownership.drop(h.handlerId);
-        this.#failure = null;
+        this.health.set(null);
         this.#inFlight = null;
         this.#inFlightIds = NONE;
         // What accumulated while this commit was in flight goes to the store now, before the
@@ -330,7 +331,7 @@ export class CommitWriter {
           this.#schedule();
           return;
         } else {
-          this.#failure = error;
+          this.health.set(error);
           this.#options.logger.error("commit failed", {
             error,
             handlers: ids.length,

@@ -1,6 +1,7 @@
 import { randomId } from "../../core/clock.js";
 import type { Clock, WorkflowEvent } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
+import type { Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { CommitWriter } from "./commit-writer.js";
@@ -16,18 +17,25 @@ export const cancelRequest = (): WorkflowEvent => ({
   data: {},
 });
 
-/** Writes an outside event to a handler's inbox, for the process that runs it. */
-export function appendToInbox(
-  store: Store,
-  clock: Clock,
+/**
+ * Writes an outside event to a handler's inbox, for the process that holds the handler; when nobody
+ * does, `acquire` takes the run in here. The event is durable once written: a failure to take the run
+ * in after it is not the sender's (a takeover pass resumes a handler with inbox items nobody holds).
+ */
+export async function sendToInbox(
+  c: { ownership: Ownership; clock: Clock; logger: ServerLogger; acquire(id: string): Promise<unknown> },
   handlerId: string,
   event: WorkflowEvent,
   step: string | null,
   key?: () => KeyWrite,
 ): Promise<void> {
-  const item = { id: randomId(), event, step, receivedAt: new Date(clock.now()).toISOString() };
-  if (key) return key().through((record) => store.appendInbox(handlerId, item, record));
-  return store.appendInbox(handlerId, item);
+  const item = { id: randomId(), event, step, receivedAt: new Date(c.clock.now()).toISOString() };
+  if (await c.ownership.toInbox(handlerId, item, key?.())) return;
+  await c
+    .acquire(handlerId)
+    .catch((error: unknown) =>
+      c.logger.warn("could not take in a run with a new inbox item", { handlerId, error }),
+    );
 }
 
 /**

@@ -17,7 +17,7 @@ import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
-import { appendToInbox, drainInbox } from "./inbox.js";
+import { drainInbox, sendToInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, orphansOf, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
@@ -61,6 +61,10 @@ export class RunManager implements OwnedRuns {
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     this.#endWaiters = new EndWaiters(options.store, options.clock);
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
+    // While commits fail (store down), no run starts a step whose result could not be stored.
+    options.writer.health.onChange((failing) => {
+      for (const run of this.#live.values()) run.engine?.hold(failing);
+    });
   }
 
   /** Runs held in memory. */
@@ -141,6 +145,12 @@ export class RunManager implements OwnedRuns {
     if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
       throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
     }
+    // On a shared store, a handler not here goes through its inbox first: one statement tells whether
+    // another process holds it (2 round trips in all with the route's read of the record).
+    if (this.#o.ownership.shared && !this.#busy(handlerId) && !this.#blocked.has(handlerId)) {
+      await this.#toInbox(handlerId, event, step, key);
+      return;
+    }
     const run = await this.#locate(handlerId);
     if (run === REMOTE) {
       await this.#toInbox(handlerId, event, step, key);
@@ -157,26 +167,14 @@ export class RunManager implements OwnedRuns {
     await this.#o.writer.flush(handlerId);
   }
 
-  /** Hands an event to the process that runs the handler, through the store's inbox. */
-  async #toInbox(
-    handlerId: string,
-    event: WorkflowEvent,
-    step: string | null,
-    key?: () => KeyWrite,
-  ): Promise<void> {
-    await appendToInbox(this.#o.store, this.#o.clock, handlerId, event, step, key);
-    // The owner may have let go meanwhile (idle release): then this process takes the run in.
-    if (!(await this.#o.ownership.heldByAnyone(handlerId))) await this.acquire(handlerId);
+  /** Hands an event to the process that runs the handler through the inbox; nobody does: runs it here. */
+  #toInbox(id: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite): Promise<void> {
+    return sendToInbox({ ...this.#o, acquire: (h) => this.acquire(h) }, id, event, step, key);
   }
 
   /** Handlers this process runs (for lease renewal). */
-  liveIds(): string[] {
-    return [...this.#live.keys()];
-  }
-
-  isLive(handlerId: string): boolean {
-    return this.#live.has(handlerId);
-  }
+  liveIds = (): string[] => [...this.#live.keys()];
+  isLive = (handlerId: string): boolean => this.#live.has(handlerId);
 
   /** Another process sharing the store has changed these handlers: take in their inbox items. */
   changedElsewhere(handlerIds: readonly string[]): void {
@@ -352,6 +350,7 @@ export class RunManager implements OwnedRuns {
     this.#live.set(handlerId, live);
     try {
       live.handler = run(live);
+      if (this.#o.writer.failure !== null) live.engine?.hold(true);
     } catch (error) {
       this.#live.delete(handlerId);
       this.#o.writer.forget(handlerId);

@@ -8,21 +8,20 @@ import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type DueWake,
-  DuplicateInboxItemError,
   type EndedCutoffs,
   type EventRow,
   type HandlerPage,
   type HandlerRecord,
   type InboxItem,
-  inboxItemJson,
   type ListHandlersQuery,
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed, noticePayloads } from "./change-feed.js";
-import { commitError, isKeyTaken, UNIQUE_VIOLATION } from "./commit-errors.js";
+import { ChangeFeed } from "./change-feed.js";
+import { commitError, isKeyTaken } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
+import { type InboxWriteContext, writeInboxItem } from "./inbox-writes.js";
 import { LeaseBatches } from "./lease-batches.js";
 import { migrate, migrations } from "./migrations.js";
 import {
@@ -75,6 +74,7 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map(toLease);
   });
   readonly #readyMs: number;
+  readonly #inbox: InboxWriteContext;
   #initializing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -120,6 +120,7 @@ export class PostgresStore implements Store, LeaseStore {
       onStateChange: (state) => options.onListenStateChange?.(state),
       logger: this.#logger,
     });
+    this.#inbox = { db: this.#db, channel: this.#channel, origin: this.#origin };
   }
 
   /** Whether other processes' changes arrive by LISTEN right now, or by polling. */
@@ -260,27 +261,19 @@ export class PostgresStore implements Store, LeaseStore {
   }
 
   async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
-    const json = inboxItemJson(item);
-    const notice = noticePayloads(this.#origin, [handlerId])[0]!;
-    try {
-      await this.#db.query(this.#sql.appendInbox, [
-        handlerId,
-        item.id,
-        json,
-        this.#channel,
-        notice,
-        ...keyParams(key),
-      ]);
-    } catch (error) {
-      if (key && isKeyTaken(error))
-        throw new IdempotencyKeyConflictError(key.key, key.handlerId, { cause: error });
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) {
-        throw new DuplicateInboxItemError(handlerId, item.id, { cause: error });
-      }
-      throw error;
-    }
+    await this.#writeInbox(this.#sql.appendInbox, handlerId, item, key);
+  }
+
+  async appendInboxLeased(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<boolean> {
+    const rows = await this.#writeInbox(this.#sql.appendInboxLeased, handlerId, item, key);
+    return (rows[0] as { leased?: boolean } | undefined)?.leased === true;
+  }
+
+  async #writeInbox(sql: string, handlerId: string, item: InboxItem, key?: IdempotencyRecord) {
+    const rows = await writeInboxItem(this.#inbox, sql, handlerId, item, key);
     this.#feed.seen([handlerId]);
     this.#listeners.notify([handlerId]);
+    return rows;
   }
 
   async readInbox(handlerId: string): Promise<InboxItem[]> {
@@ -367,11 +360,8 @@ export class PostgresStore implements Store, LeaseStore {
   async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
     checkLeaseArgs(owner, ttlMs);
     if (handlerIds.length === 0) return [];
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.renewLeases, [
-      owner,
-      [...handlerIds],
-      String(Math.ceil(ttlMs)),
-    ]);
+    const args = [owner, [...handlerIds], String(Math.ceil(ttlMs))];
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.renewLeases, args);
     const renewed = new Set(rows.map((r) => r.handler_id));
     return [...new Set(handlerIds)].filter((id) => !renewed.has(id));
   }
@@ -388,10 +378,8 @@ export class PostgresStore implements Store, LeaseStore {
 
   async listExpiredRunning(limit: number, now: number = Number.MAX_SAFE_INTEGER): Promise<string[]> {
     checkListLimit(limit);
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, [
-      limit,
-      String(Math.floor(now)),
-    ]);
+    const args = [limit, String(Math.floor(now))];
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.listExpiredRunning, args);
     return rows.map((r) => r.handler_id);
   }
 

@@ -283,6 +283,27 @@ export function buildStatements(schema: string) {
       )
       SELECT pg_notify($4, $5)`,
 
+    /**
+     * appendInbox, and whether some process holds a live lease on the handler, by the database's
+     * clock. The lease row is read FOR SHARE: a release (or a commit that ends the run and gives the
+     * lease back) waits for this statement, so its holder's inbox read after it sees the item.
+     */
+    appendInboxLeased: `
+      WITH
+      i AS (
+        INSERT INTO ${t.inbox} (handler_id, id, item) VALUES ($1, $2, $3::json)
+        RETURNING 1
+      ),
+      c AS (
+        INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
+        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
+        RETURNING 1
+      ),
+      k AS (${insertKey(6)}
+      ),
+      l AS (SELECT expires_at > now() AS live FROM ${t.leases} WHERE handler_id = $1 FOR SHARE)
+      SELECT pg_notify($4, $5), coalesce((SELECT live FROM l), false) AS leased`,
+
     readInbox: `SELECT item::text AS item FROM ${t.inbox} WHERE handler_id = $1 ORDER BY position`,
 
     /**
