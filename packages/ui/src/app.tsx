@@ -6,6 +6,7 @@ import { EventLog } from "./components/event-log.js";
 import { RunInput } from "./components/run-input.js";
 import { RunList } from "./components/run-list.js";
 import { RunSummary } from "./components/run-summary.js";
+import { SchedulesView } from "./components/schedules-view.js";
 import { humanResponseTypes, SendEventDialog, type SentEvent } from "./components/send-event-dialog.js";
 import { StartForm } from "./components/start-form.js";
 import { StepTimeline } from "./components/step-timeline.js";
@@ -140,6 +141,14 @@ export function App() {
             >
               Waiting for input
             </button>
+            <button
+              type="button"
+              className={route.view === "schedules" ? "list-item selected" : "list-item"}
+              aria-current={route.view === "schedules" ? "page" : undefined}
+              onClick={() => navigate({ workflow: null, view: "schedules", run: null, compare: [] })}
+            >
+              Schedules
+            </button>
           </nav>
           <WorkflowList
             workflows={workflows.data}
@@ -162,9 +171,9 @@ export function App() {
             />
           )}
         </aside>
-        {route.view === "waiting" ? (
+        {route.view === "waiting" || route.view === "schedules" ? (
           <main className="center waiting-center">
-            <WaitingView onOpen={openRun} />
+            {route.view === "waiting" ? <WaitingView onOpen={openRun} /> : <SchedulesView onOpen={openRun} />}
           </main>
         ) : (
           <main className="center">

@@ -2,6 +2,7 @@ export type {
   EventEnvelope,
   HandlerInfo,
   HandlerPageInfo,
+  ScheduleInfo,
   StartEventInfo,
   StartedHandler,
   WaitingForInfo,

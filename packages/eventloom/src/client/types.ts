@@ -89,3 +89,32 @@ export interface CancelOptions extends MutationOptions {
   /** Also delete the handler and everything stored for it. Default false. */
   purge?: boolean;
 }
+
+export interface WorkflowClientOptions {
+  /** The server's URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /**
+   * The fetch to use; default the global one. To talk to a server in the same process without a
+   * socket: `fetch: (url, init) => server.fetch(new Request(url, init))`.
+   */
+  fetch?: typeof globalThis.fetch;
+  /** Headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
+  timeoutMs?: number;
+  /**
+   * Whether run, run-nowait, sendEvent and cancel carry an `Idempotency-Key` (a new one per call
+   * unless the call gives its own), so that the server executes each once however often it is
+   * sent. Default true.
+   */
+  idempotencyKeys?: boolean;
+  /**
+   * How many times a call that changes something is sent again, with the same key, after a failure
+   * a retry can fix: the server unreachable or the connection lost before the answer, 502, 503
+   * (after its `Retry-After`), 504, 409 `IDEMPOTENCY_KEY_IN_USE`. Waits 250 ms, then twice as
+   * long each time, at most 10 s. Default 3; without idempotency keys, 0.
+   */
+  retries?: number;
+}

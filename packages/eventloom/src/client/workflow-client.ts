@@ -7,6 +7,7 @@ import {
   HealthShape,
   RepresentationShape,
   RunNowaitResponseShape,
+  ScheduleListShape,
   SendEventResponseShape,
   WorkflowEventsResponseShape,
   WorkflowListShape,
@@ -18,8 +19,10 @@ import {
   fromHandlerList,
   fromRepresentation,
   fromRunNowaitResponse,
+  fromScheduleData,
   type HandlerInfo,
   type HandlerPageInfo,
+  type ScheduleInfo,
   type StartedHandler,
   toIncomingEvent,
   type WorkflowGraph,
@@ -55,38 +58,12 @@ import type {
   SendEventOptions,
   StartEventFor,
   UntypedWorkflows,
+  WorkflowClientOptions,
   WorkflowMap,
   WorkflowName,
 } from "./types.js";
 
-export interface WorkflowClientOptions {
-  /** The server's URL, e.g. `http://127.0.0.1:8080` (a path prefix is kept). */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <token>`. */
-  token?: string;
-  /**
-   * The fetch to use; default the global one. To talk to a server in the same process without a
-   * socket: `fetch: (url, init) => server.fetch(new Request(url, init))`.
-   */
-  fetch?: typeof globalThis.fetch;
-  /** Headers sent with every request. */
-  headers?: Record<string, string>;
-  /** Milliseconds a request may take (for event streams: until the server starts answering). Default none. */
-  timeoutMs?: number;
-  /**
-   * Whether run, run-nowait, sendEvent and cancel carry an `Idempotency-Key` (a new one per call
-   * unless the call gives its own), so that the server executes each once however often it is
-   * sent. Default true.
-   */
-  idempotencyKeys?: boolean;
-  /**
-   * How many times a call that changes something is sent again, with the same key, after a failure
-   * a retry can fix: the server unreachable or the connection lost before the answer, 502, 503
-   * (after its `Retry-After`), 504, 409 `IDEMPOTENCY_KEY_IN_USE`. Waits 250 ms, then twice as
-   * long each time, at most 10 s. Default 3; without idempotency keys, 0.
-   */
-  retries?: number;
-}
+export type { WorkflowClientOptions } from "./types.js";
 
 const isWorkflowEvent = (v: unknown): v is WorkflowEvent =>
   typeof v === "object" &&
@@ -147,6 +124,12 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   /** The registered workflows' names, in registration order. */
   async listWorkflows(options: CallOptions = {}): Promise<string[]> {
     return decodeAnswer(WorkflowListShape, await this.#ok(routePath("listWorkflows"), options)).workflows;
+  }
+
+  /** The server's schedules: each one's next fire time and the last run it started. */
+  async listSchedules(options: CallOptions = {}): Promise<ScheduleInfo[]> {
+    const answer = decodeAnswer(ScheduleListShape, await this.#ok(routePath("listSchedules"), options));
+    return answer.schedules.map(fromScheduleData);
   }
 
   /**

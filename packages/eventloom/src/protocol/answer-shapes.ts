@@ -23,6 +23,7 @@ import type {
   Health,
   Representation,
   RunNowaitResponse,
+  ScheduleList,
   SendEventResponse,
   WorkflowEventsResponse,
   WorkflowList,
@@ -101,6 +102,21 @@ export const HealthShape: Shape<Health> = object({ status: oneOf(HEALTH_STATUSES
 
 /** GET /workflows' answer (`WorkflowListSchema`). */
 export const WorkflowListShape: Shape<WorkflowList> = object({ workflows: array(string) });
+
+/** GET /schedules' answer (`ScheduleListSchema`). */
+export const ScheduleListShape: Shape<ScheduleList> = object({
+  schedules: array(
+    object({
+      schedule_id: string,
+      workflow_name: string,
+      cron: string,
+      timezone: string,
+      next_fire_at: nullable(timestamp),
+      last_fire_at: nullable(timestamp),
+      last_handler_id: nullable(string),
+    }),
+  ),
+});
 
 /** Every error answer (`ErrorBodySchema`). */
 export const ErrorBodyShape: Shape<ErrorBody> = object({

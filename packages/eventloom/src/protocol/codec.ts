@@ -7,6 +7,7 @@ import type {
   HandlerList,
   Representation,
   RunNowaitResponse,
+  ScheduleData,
 } from "./wire.js";
 import { type BLOCKED_CODES, STOP_EVENT_NAME } from "./wire-values.js";
 
@@ -93,6 +94,32 @@ export interface StartedHandler {
   workflowName: string;
   runId: string;
   startedAt: string;
+}
+
+/** A schedule in camelCase, as the client returns it (the wire's `ScheduleData`). */
+export interface ScheduleInfo {
+  scheduleId: string;
+  workflowName: string;
+  cron: string;
+  timezone: string;
+  /** ISO 8601 UTC; null when it never fires again. */
+  nextFireAt: string | null;
+  /** The last fire time that started a run, and that run's handler; null before the first. */
+  lastFireAt: string | null;
+  lastHandlerId: string | null;
+}
+
+/** The wire's `ScheduleData` → camelCase. */
+export function fromScheduleData(data: ScheduleData): ScheduleInfo {
+  return {
+    scheduleId: data.schedule_id,
+    workflowName: data.workflow_name,
+    cron: data.cron,
+    timezone: data.timezone,
+    nextFireAt: data.next_fire_at,
+    lastFireAt: data.last_fire_at,
+    lastHandlerId: data.last_handler_id,
+  };
 }
 
 /** A store's handler record → the wire's `HandlerData`. */

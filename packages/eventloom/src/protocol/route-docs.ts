@@ -15,6 +15,7 @@ import {
   RepresentationSchema,
   RunNowaitResponseSchema,
   RunRequestSchema,
+  ScheduleListSchema,
   SendEventRequestSchema,
   SendEventResponseSchema,
   WorkflowEventsResponseSchema,
@@ -136,6 +137,10 @@ export const ROUTE_DOCS: Record<OperationId, RouteDoc> = {
         "The store does not take writes (code STORE_UNAVAILABLE) or the server is not serving.",
       ),
     },
+  },
+  listSchedules: {
+    summary: "The schedules, with their next fire time and last run",
+    responses: { "200": json(ScheduleListSchema, "Every schedule, in registration order.") },
   },
   listWorkflows: {
     summary: "The registered workflows' names",

@@ -21,6 +21,7 @@ export const ROUTES = {
   forkHandler: { method: "POST", path: "/handlers/{handler_id}/fork", auth: true },
   getOpenApi: { method: "GET", path: "/openapi.json", auth: true },
   getMetrics: { method: "GET", path: "/metrics", auth: true },
+  listSchedules: { method: "GET", path: "/schedules", auth: true },
 } as const satisfies Record<string, RouteSpec>;
 
 /** One endpoint: `path` holds `{param}` slots, each one path segment. */
@@ -43,7 +44,7 @@ type ParamsOf<P extends string> = P extends `${string}{${infer Name}}${infer Res
 export type RouteParams<Id extends OperationId> = Record<ParamsOf<(typeof ROUTES)[Id]["path"]>, string>;
 
 /** Paths under these first segments belong to the API even when no route matches them (404 JSON, not the UI). */
-export const API_PREFIXES: readonly string[] = ["workflows", "results", "events", "handlers"];
+export const API_PREFIXES: readonly string[] = ["workflows", "results", "events", "handlers", "schedules"];
 
 /**
  * An endpoint's path with its slots filled (each value percent-encoded as one segment), without the

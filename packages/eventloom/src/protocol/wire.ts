@@ -280,6 +280,34 @@ export const WorkflowListSchema = named(
 );
 export type WorkflowList = z.infer<typeof WorkflowListSchema>;
 
+export const ScheduleDataSchema = named(
+  z.object({
+    schedule_id: z.string(),
+    workflow_name: z.string(),
+    cron: described(z.string(), "5 fields, or 6 with seconds first."),
+    timezone: described(z.string(), "The IANA time zone the fields are read in."),
+    next_fire_at: described(timestamp().nullable(), "When it fires next; null when it never will."),
+    last_fire_at: described(
+      timestamp().nullable(),
+      "The last fire time that started a run; null before the first.",
+    ),
+    last_handler_id: described(
+      z.string().nullable(),
+      "The handler of that run (its `schedule_id` is this schedule's).",
+    ),
+  }),
+  "ScheduleData",
+  "A schedule of `addWorkflow(…, { schedules })`: each fire time starts one run.",
+);
+export type ScheduleData = z.infer<typeof ScheduleDataSchema>;
+
+export const ScheduleListSchema = named(
+  z.object({ schedules: z.array(ScheduleDataSchema) }),
+  "ScheduleList",
+  "The server's schedules, in registration order.",
+);
+export type ScheduleList = z.infer<typeof ScheduleListSchema>;
+
 export const ValidationIssueSchema = named(
   z.object({ path: z.string(), message: z.string() }),
   "ValidationIssue",

@@ -1,6 +1,7 @@
 export * from "../stores/index.js";
 export type { ServerLogger } from "./logger.js";
 export type { AddWorkflowOptions } from "./registry.js";
+export type { ScheduleOptions } from "./schedules/schedule.js";
 export {
   isWorkflowServer,
   type NodeHandler,

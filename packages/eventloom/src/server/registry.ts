@@ -6,6 +6,7 @@ import {
   WorkflowError,
 } from "../core/index.js";
 import { type EventResolver, eventResolver } from "../protocol/index.js";
+import { checkSchedules, type Schedule, type ScheduleOptions } from "./schedules/schedule.js";
 
 /** A workflow as the server registered it. */
 export interface RegisteredWorkflow {
@@ -21,6 +22,8 @@ export interface RegisteredWorkflow {
    * `waitsFor`, `additionalEvents`), or every event with `acceptAnyEvent`.
    */
   outside: { any: boolean; names: ReadonlySet<string>; types: readonly string[] };
+  /** Its schedules, checked (`addWorkflow(…, { schedules })`). */
+  schedules: readonly Schedule[];
 }
 
 export interface AddWorkflowOptions {
@@ -33,6 +36,11 @@ export interface AddWorkflowOptions {
    * others get 400 `EVENT_NOT_ACCEPTED_FROM_OUTSIDE`.
    */
   acceptAnyEvent?: boolean;
+  /**
+   * Runs started by the clock: each fire time of each schedule starts one run, once across every
+   * process sharing the store. A bad cron expression, time zone or start event throws here.
+   */
+  schedules?: readonly ScheduleOptions[];
 }
 
 /** The server's workflows by name, in registration order. */
@@ -48,14 +56,18 @@ export class WorkflowRegistry {
     const startEvent = wf.validate(additionalEvents);
     const events = new Map<string, EventDefinition>();
     for (const d of [...wf.events, ...additionalEvents]) if (!events.has(d.name)) events.set(d.name, d);
+    const resolve = eventResolver(events.values());
+    const schedules = checkSchedules(name, options.schedules, { definition: startEvent, resolve });
+    this.#checkScheduleIds(name, schedules);
     const entry: RegisteredWorkflow = {
       name,
       workflow: wf,
       additionalEvents,
       startEvent,
       events: [...events.values()],
-      resolve: eventResolver(events.values()),
+      resolve,
       outside: outsideEvents(wf, additionalEvents, options.acceptAnyEvent === true),
+      schedules,
     };
     this.#entries.set(name, entry);
     return entry;
@@ -74,6 +86,25 @@ export class WorkflowRegistry {
 
   get names(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** Every registered workflow's schedules, in registration order. */
+  get schedules(): Schedule[] {
+    return [...this.#entries.values()].flatMap((entry) => entry.schedules);
+  }
+
+  /** A schedule id names one schedule of one server. */
+  #checkScheduleIds(name: string, schedules: readonly Schedule[]): void {
+    const taken = new Set(this.schedules.map((s) => s.id));
+    for (const [i, schedule] of schedules.entries()) {
+      if (taken.has(schedule.id)) {
+        const message = `Schedule id "${schedule.id}" is already used; give each schedule its own id`;
+        throw new WorkflowError("INVALID_WORKFLOW", `Workflow "${name}": schedules[${i}].id: ${message}`, {
+          issues: [{ path: `schedules[${i}].id`, message }],
+        });
+      }
+      taken.add(schedule.id);
+    }
   }
 }
 

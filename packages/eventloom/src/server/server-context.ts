@@ -10,6 +10,7 @@ import type { CommitWriter } from "./runs/commit-writer.js";
 import type { HandlerSignals } from "./runs/handler-signals.js";
 import type { RecentEvents } from "./runs/recent-events.js";
 import type { RunManager } from "./runs/run-manager.js";
+import type { Scheduler } from "./schedules/scheduler.js";
 import type { ServerTracing } from "./tracing/index.js";
 
 /** What the routes need from the server, once it is initialized. */
@@ -23,6 +24,8 @@ export interface Runtime {
   clock: Clock;
   /** This process's counters and histograms, for GET /metrics. */
   metrics: ServerMetrics;
+  /** The schedules' timer and claims (GET /schedules reads their next fire times). */
+  scheduler: Scheduler;
 }
 
 /** Everything the HTTP app is built from. */

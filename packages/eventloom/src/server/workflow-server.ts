@@ -21,6 +21,7 @@ import { CommitWriter } from "./runs/commit-writer.js";
 import { HandlerSignals } from "./runs/handler-signals.js";
 import { DEFAULT_RECENT_BYTES, RecentEvents } from "./runs/recent-events.js";
 import { RunManager } from "./runs/run-manager.js";
+import { Scheduler } from "./schedules/scheduler.js";
 import type { Runtime, ServerContext } from "./server-context.js";
 import { serverLimits } from "./server-limits.js";
 import type { ServeInfo, ServeOptions, WorkflowServerOptions } from "./server-options.js";
@@ -66,6 +67,7 @@ export class WorkflowServer {
   #uiDir: Promise<string | null> | null = null;
   #ownership: Ownership | null = null;
   #retention: RetentionLoop | null = null;
+  #scheduler: Scheduler | null = null;
   #tracing: ServerTracing | null = null;
   readonly #limits: ReturnType<typeof serverLimits>;
 
@@ -228,6 +230,7 @@ export class WorkflowServer {
       runtime = null;
     }
     if (runtime) {
+      this.#scheduler?.stop();
       runtime.manager.suspendAll();
       try {
         await runtime.writer.drain();
@@ -324,6 +327,16 @@ export class WorkflowServer {
     ownership.start(runs);
     await runs.resumeAll();
     ownership.startTakeover();
+    const scheduler = new Scheduler({
+      store,
+      clock: this.#clock,
+      logger: this.#logger,
+      schedules: this.#registry.schedules,
+      versionOf: (name) => this.#registry.get(name)?.workflow.version ?? null,
+      start: (handlerId) => runs.acquire(handlerId),
+    });
+    this.#scheduler = scheduler;
+    await scheduler.start();
     const { retention } = this.#limits;
     if (retention) {
       this.#retention = new RetentionLoop({
@@ -344,7 +357,7 @@ export class WorkflowServer {
       logger: this.#logger,
     });
     this.#sweeper.start();
-    return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics };
+    return { store, writer, manager: runs, signals, recent, clock: this.#clock, metrics, scheduler };
   }
 }
 

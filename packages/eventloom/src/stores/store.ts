@@ -37,6 +37,29 @@ export interface DueWake {
   wakeAt: number;
 }
 
+/** What the store keeps of a schedule: the last fire time claimed and the run it started. */
+export interface ScheduleRow {
+  scheduleId: string;
+  /** Epoch milliseconds. */
+  lastFireAt: number;
+  /** The handler the last claimed fire time started; null when it started none (a new schedule). */
+  lastHandlerId: string | null;
+}
+
+/** A fire time of a schedule, claimed with the run it starts (see {@link Store.claimScheduleFire}). */
+export interface ScheduleClaim {
+  scheduleId: string;
+  /** Epoch milliseconds. */
+  fireAt: number;
+  /**
+   * The run's handler record (`running`, its `scheduleId` set), written with the claim. Null: the
+   * fire time is only marked as seen (a schedule seen for the first time starts no run).
+   */
+  handler: HandlerRecord | null;
+  /** The run's start event, as {@link Store.putStartEvent} keeps it (JSON); null with no handler. */
+  startEvent: string | null;
+}
+
 /** An event sent from outside into a handler, recorded before it is acknowledged. */
 export interface InboxItem {
   /** Unique per handler; the store keeps them in insertion order. */
@@ -308,6 +331,18 @@ export interface Store {
    * from it. Optional: a store without it ignores `startEvents`, and records carry no start event.
    */
   getStartEvent?(handlerId: string): Promise<string | null>;
+
+  /**
+   * Claims a schedule's fire time, atomically: when the schedule has no row, or its `lastFireAt` is
+   * earlier than `claim.fireAt`, the row takes the fire time and the handler's id, and the handler
+   * record (with no state: the run is yet to start) and its start event are written in the same
+   * transaction; resolves true. Otherwise writes nothing and resolves false: another claim (any
+   * process's) got this fire time or a later one. A handler that already exists is left as it is.
+   */
+  claimScheduleFire(claim: ScheduleClaim): Promise<boolean>;
+
+  /** The rows of these schedules (those that have one), in no particular order. */
+  listSchedules(scheduleIds: readonly string[]): Promise<ScheduleRow[]>;
 
   /**
    * Calls `listener` with the ids of handlers that got new events, inbox items or a new record,

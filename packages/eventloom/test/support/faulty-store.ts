@@ -6,6 +6,7 @@ import type {
   IdempotencyRecord,
   InboxItem,
   ListHandlersQuery,
+  ScheduleClaim,
   Store,
 } from "../../src/stores/store.js";
 
@@ -135,6 +136,12 @@ export class FaultyStore implements Store {
   }
   deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
     return this.inner.deleteIdempotencyKeys(createdBefore, limit);
+  }
+  claimScheduleFire(claim: ScheduleClaim): Promise<boolean> {
+    return this.inner.claimScheduleFire(claim);
+  }
+  listSchedules(scheduleIds: readonly string[]) {
+    return this.inner.listSchedules(scheduleIds);
   }
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {
     return this.inner.subscribe(listener);

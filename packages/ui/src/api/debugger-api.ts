@@ -7,6 +7,7 @@ import type {
   Run,
   RunEvent,
   RunStatus,
+  Schedule,
   StartSchema,
   WorkflowGraph,
 } from "./types.js";
@@ -76,6 +77,11 @@ export class DebuggerApi {
   async listWaiting(limit: number, cursor: string | null): Promise<{ runs: Run[]; cursor: string | null }> {
     const page = await this.#client.getHandlersPage({ waiting: true, limit, cursor });
     return { runs: page.handlers, cursor: page.nextCursor };
+  }
+
+  /** The server's schedules, with their next fire time and last run. */
+  async listSchedules(): Promise<Schedule[]> {
+    return await this.#client.listSchedules();
   }
 
   async getRun(handlerId: string): Promise<Run> {

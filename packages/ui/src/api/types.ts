@@ -1,10 +1,13 @@
-import { BUILTIN_EVENT_NAMES, type HandlerInfo } from "eventloom/client";
+import { BUILTIN_EVENT_NAMES, type HandlerInfo, type ScheduleInfo } from "eventloom/client";
 import type { JsonSchema } from "../schema-form/index.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
 
 /** A run as the debugger shows it: the client's handler record. */
 export type Run = HandlerInfo;
+
+/** A schedule with its next fire time and last run: the client's record. */
+export type Schedule = ScheduleInfo;
 
 /** One event of a run's stream. */
 export interface RunEvent {

@@ -3,8 +3,8 @@ import { useCallback, useEffect, useState } from "react";
 /** What the page shows, as its URL says: it survives reloads, back and forward, and can be shared. */
 export interface Route {
   workflow: string | null;
-  /** `waiting`: the runs that wait for input, across workflows (`#/~waiting`). */
-  view: "new" | "run" | "compare" | "waiting";
+  /** `waiting`: the runs that wait for input, across workflows (`#/~waiting`); `schedules`: `#/~schedules`. */
+  view: "new" | "run" | "compare" | "waiting" | "schedules";
   run: string | null;
   /** The two runs compared. */
   compare: string[];
@@ -14,7 +14,7 @@ const seg = encodeURIComponent;
 
 /**
  * `#/<workflow>`, `#/<workflow>/runs/<id>`, `#/<workflow>/compare/<id>/<id>` (and the older
- * `#/<workflow>/<id>`), and `#/~waiting`.
+ * `#/<workflow>/<id>`), `#/~waiting` and `#/~schedules`.
  */
 export function parseRoute(hash: string): Route {
   const parts = hash
@@ -30,6 +30,7 @@ export function parseRoute(hash: string): Route {
     });
   const [workflow = null, kind, a, b] = parts;
   if (workflow === WAITING) return { workflow: null, view: "waiting", run: null, compare: [] };
+  if (workflow === SCHEDULES) return { workflow: null, view: "schedules", run: null, compare: [] };
   if (kind === "compare" && a && b) return { workflow, view: "compare", run: null, compare: [a, b] };
   if (kind === "runs" && a) return { workflow, view: "run", run: a, compare: [] };
   if (kind && kind !== "runs" && kind !== "compare") return { workflow, view: "run", run: kind, compare: [] };
@@ -38,9 +39,11 @@ export function parseRoute(hash: string): Route {
 
 /** The waiting view's first segment: `~` never starts a name the debugger links to. */
 const WAITING = "~waiting";
+const SCHEDULES = "~schedules";
 
 export function formatRoute(route: Route): string {
   if (route.view === "waiting") return `#/${WAITING}`;
+  if (route.view === "schedules") return `#/${SCHEDULES}`;
   if (!route.workflow) return "";
   const base = `#/${seg(route.workflow)}`;
   if (route.view === "run" && route.run) return `${base}/runs/${seg(route.run)}`;

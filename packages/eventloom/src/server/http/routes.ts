@@ -5,6 +5,7 @@ import { handlerHandlers } from "./handler-routes.js";
 import { metricsHandlers } from "./metrics-routes.js";
 import { readyHandlers } from "./ready-route.js";
 import type { RouteHandlers } from "./route-handler.js";
+import { scheduleHandlers } from "./schedule-routes.js";
 import { workflowHandlers } from "./workflow-routes.js";
 
 /**
@@ -18,4 +19,5 @@ export const ROUTE_HANDLERS: RouteHandlers<OperationId> = {
   ...eventHandlers,
   ...metricsHandlers,
   ...readyHandlers,
+  ...scheduleHandlers,
 };

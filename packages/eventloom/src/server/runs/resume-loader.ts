@@ -1,5 +1,5 @@
 import { pendingChildren } from "../../core/child-runs.js";
-import type { Clock } from "../../core/index.js";
+import type { Clock, WorkflowEvent } from "../../core/index.js";
 import type { RunState } from "../../core/run-state.js";
 import { earliestTimer } from "../../core/run-timers.js";
 import { isLeaseStore } from "../../stores/leases.js";
@@ -12,6 +12,7 @@ import { cancelStored } from "./cancel-stored.js";
 import { checkFit, unregistered } from "./fit-check.js";
 import { CANCEL_EVENT } from "./inbox.js";
 import { guardResume, type ResumeDecision } from "./resume-guard.js";
+import { storedStartEvent } from "./start-events.js";
 
 export interface ResumeLoaderContext {
   store: Store;
@@ -27,10 +28,15 @@ export interface ResumeLoaderContext {
   checkOpen(): void;
 }
 
-/** A stored run ready to be resumed here: its workflow, its latest state and what the guard decided. */
+/**
+ * A stored run ready to be resumed here: its workflow, its latest state and what the guard decided.
+ * A scheduled run claimed but not started yet (its process died in between) has no state: it starts
+ * from its kept `start` event.
+ */
 export interface ResumableRun {
   entry: RegisteredWorkflow;
-  state: RunState;
+  state: RunState | null;
+  start?: WorkflowEvent;
   record: HandlerRecord;
   decision: ResumeDecision;
 }
@@ -53,20 +59,20 @@ export async function loadResumable(
   // On a shared store the state is read once the lease is ours (what the previous owner committed
   // last): a handler another process runs costs no state read here.
   let state = entry && !ownership.shared ? await store.loadState(handlerId) : null;
-  if (entry && !ownership.shared && !state) return null;
+  if (entry && !ownership.shared && !state && !record.scheduleId) return null;
   c.checkOpen();
   if (c.isLive(handlerId)) return "live";
   const owned = ownership.acquire(handlerId);
   if (owned !== true && !(await owned)) return "remote";
   if (entry && ownership.shared) {
     state = await store.loadState(handlerId);
-    if (state?.status !== "running") {
+    if (state ? state.status !== "running" : !record.scheduleId) {
       await ownership.release(handlerId);
       return null;
     }
     if (c.isLive(handlerId)) return "live";
   }
-  if (!entry || !state) {
+  if (!entry || (!state && !record.scheduleId)) {
     await blockRun(record, unregistered(record.workflowName), c);
     return null;
   }
@@ -83,6 +89,7 @@ export async function loadResumable(
         return null;
       }
     }
+    if (!state) return await pendingStart(current, entry, c);
     const misfit = checkFit(state, entry);
     if (misfit) {
       await blockRun(current, misfit, c);
@@ -143,13 +150,28 @@ export async function resumeStored(c: ResumeAllContext): Promise<void> {
     if (c.isLive(record.handlerId)) continue;
     const entry = c.registry.get(record.workflowName);
     const state = entry ? await c.store.loadState(record.handlerId) : null;
-    if (entry && !state) continue;
+    if (entry && !state && !record.scheduleId) continue;
     const fits = entry && state && !record.blocked && checkFit(state, entry) === null;
     // A parent waiting for children is loaded: it looks at them (one may have ended while no process ran).
     if (fits && state.idle && c.releases && pendingChildren(state).length === 0) {
       c.scheduleWake(record.handlerId, earliestTimer(state));
     } else await c.resume(record.handlerId);
   }
+}
+
+/** A scheduled run claimed with no state: started here from its kept start event, once. */
+async function pendingStart(
+  record: HandlerRecord,
+  entry: RegisteredWorkflow,
+  c: ResumeLoaderContext,
+): Promise<ResumableRun | null> {
+  const start = record.status === "running" ? await storedStartEvent(c.store, record.handlerId) : null;
+  if (!start) {
+    c.logger.error("a scheduled run has no start event: it is not started", { handlerId: record.handlerId });
+    await c.ownership.release(record.handlerId);
+    return null;
+  }
+  return { entry, state: null, start, record, decision: { resume: true, attempts: 0 } };
 }
 
 /**

@@ -299,21 +299,21 @@ export class RunManager implements OwnedRuns {
     if (loaded === "remote") return REMOTE;
     if (loaded === "live") return this.#live.get(handlerId) ?? null;
     if (loaded === null) return null;
-    const { entry, state, decision, record } = loaded;
+    const { entry, state, decision, record, start } = loaded;
     try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
       if (already) return already;
       const run = this.#begin(handlerId, entry, record.workflowVersion ?? null, (journal) =>
-        entry.workflow.run(undefined, {
+        entry.workflow.run(start, {
           ...this.#runOptions(entry, journal),
-          context: state,
+          ...(state ? { context: state } : { runId: randomId() }),
           ...(decision.resume ? {} : { abandonWith: decision.abandon }),
         }),
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
-      if (decision.resume && (this.#o.ownership.shared || pendingChildren(state).length > 0))
+      if (decision.resume && (this.#o.ownership.shared || (state && pendingChildren(state).length > 0)))
         void this.#drainInbox(run);
       return run;
     } catch (error) {

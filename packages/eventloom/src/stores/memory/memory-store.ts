@@ -13,11 +13,15 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
+  type ScheduleClaim,
+  type ScheduleRow,
   SequenceConflictError,
   type Store,
   StoreClosedError,
 } from "../store.js";
+import { type EventLog, firstGreater, indexOf, insertEvent } from "./event-log.js";
 import { inboxEntry, keyRecord, normalizeRecord, withResultCap } from "./records.js";
+import { ScheduleRows } from "./schedule-rows.js";
 
 interface HandlerEntry {
   startedAt: string;
@@ -28,12 +32,6 @@ interface HandlerEntry {
   wakeAt: number | null;
   parentHandlerId: string | null;
   json: string;
-}
-
-/** A handler's event log, sorted by sequence: parallel arrays of sequences and serialized events. */
-interface EventLog {
-  sequences: number[];
-  json: string[];
 }
 
 /**
@@ -52,6 +50,7 @@ export class MemoryStore implements Store {
   /** Idempotency records by key, as JSON text. */
   readonly #keys = new Map<string, string>();
   readonly #starts = new Map<string, string>();
+  readonly #schedules = new ScheduleRows();
   readonly #listeners = new StoreListeners();
   #closed = false;
 
@@ -268,6 +267,25 @@ export class MemoryStore implements Store {
     return this.#starts.get(handlerId) ?? null;
   }
 
+  async claimScheduleFire(claim: ScheduleClaim): Promise<boolean> {
+    this.#open();
+    const { handler, startEvent } = claim;
+    let written = Promise.resolve();
+    // commit() applies its batch before it returns its promise: the claim is one step.
+    const claimed = this.#schedules.claim(claim, () => {
+      if (!handler || this.#handlers.has(handler.handlerId)) return;
+      written = this.commit({ handlers: [handler] });
+      if (startEvent !== null) this.#starts.set(handler.handlerId, startEvent);
+    });
+    await written;
+    return claimed;
+  }
+
+  async listSchedules(scheduleIds: readonly string[]): Promise<ScheduleRow[]> {
+    this.#open();
+    return this.#schedules.list(scheduleIds);
+  }
+
   async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
     this.#open();
     checkListLimit(limit);
@@ -364,33 +382,4 @@ function compareText(a: string, b: string): number {
 /** Positive when (startedAt, handlerId) `a` is newer than `b`, i.e. comes before it in a listing. */
 function compareNewestFirst(aStartedAt: string, aId: string, bStartedAt: string, bId: string): number {
   return compareText(aStartedAt, bStartedAt) || compareText(aId, bId);
-}
-
-/** The index of the first sequence greater than `after`. */
-function firstGreater(sequences: number[], after: number): number {
-  let lo = 0;
-  let hi = sequences.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sequences[mid] ?? 0) <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function indexOf(sequences: number[], sequence: number): number {
-  const i = firstGreater(sequences, sequence - 1);
-  return sequences[i] === sequence ? i : -1;
-}
-
-function insertEvent(log: EventLog, sequence: number, json: string): void {
-  const last = log.sequences[log.sequences.length - 1];
-  if (last === undefined || sequence > last) {
-    log.sequences.push(sequence);
-    log.json.push(json);
-    return;
-  }
-  const at = firstGreater(log.sequences, sequence);
-  log.sequences.splice(at, 0, sequence);
-  log.json.splice(at, 0, json);
 }

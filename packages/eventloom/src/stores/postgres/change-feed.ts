@@ -33,6 +33,19 @@ const MAX_PAYLOAD_BYTES = 7900;
 /** Beyond this many notifications for one commit, one "poll" notice is cheaper for everyone. */
 const MAX_CHUNKS = 64;
 
+/** The LISTEN connection's settings: kept alive, named after the pool's application. */
+export function listenSettings(listen: string | object): pg.ClientConfig {
+  const base = (typeof listen === "string" ? { connectionString: listen } : listen) as pg.ClientConfig;
+  return {
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
+    keepAliveInitialDelayMillis: 5_000,
+    ...base,
+    application_name: `${base.application_name ?? "eventloom"}:listen`,
+  };
+}
+
 /**
  * Splits `handlerIds` into NOTIFY payloads under Postgres's 8000-byte limit. When they would take
  * too many notifications (or one id alone does not fit), returns a single notice asking receivers to

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
 import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
@@ -14,10 +13,12 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
+  type ScheduleClaim,
+  type ScheduleRow,
   type Store,
   StoreClosedError,
 } from "../store.js";
-import { ChangeFeed } from "./change-feed.js";
+import { ChangeFeed, listenSettings } from "./change-feed.js";
 import { commitError, isKeyTaken } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
@@ -32,6 +33,7 @@ import {
   silentLogger,
 } from "./options.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
+import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
 import {
   buildStatements,
   type HandlerRow,
@@ -58,6 +60,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export class PostgresStore implements Store, LeaseStore {
   readonly #db: Connections;
   readonly #sql: Statements;
+  readonly #schedules: ScheduleStatements;
   readonly #schema: string;
   readonly #channel: string;
   readonly #origin = randomUUID();
@@ -88,6 +91,7 @@ export class PostgresStore implements Store, LeaseStore {
       throw new TypeError(`Channel name "${this.#channel}" is too long`);
     this.#logger = options.logger ?? silentLogger;
     this.#sql = buildStatements(this.#schema);
+    this.#schedules = scheduleStatements(this.#schema);
 
     this.#db = new Connections(connection, this.#logger, {
       statementMs: options.statementTimeoutMs ?? 30_000,
@@ -95,21 +99,8 @@ export class PostgresStore implements Store, LeaseStore {
     });
     this.#migrationLockMs = options.migrationLockTimeoutMs ?? 5_000;
     this.#readyMs = options.readyTimeoutMs ?? 2_000;
-    const base = this.#db.base;
-
-    const listen = options.listenConnection ?? base;
-    const listenBase = (
-      typeof listen === "string" ? { connectionString: listen } : listen
-    ) as pg.ClientConfig;
     this.#feed = new ChangeFeed({
-      connection: {
-        connectionTimeoutMillis: 10_000,
-        keepAlive: true,
-        // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
-        keepAliveInitialDelayMillis: 5_000,
-        ...listenBase,
-        application_name: `${listenBase.application_name ?? "eventloom"}:listen`,
-      },
+      connection: listenSettings(options.listenConnection ?? this.#db.base),
       pool: this.#db.pool,
       channel: this.#channel,
       changesTable: this.#sql.tables.changes,
@@ -307,6 +298,14 @@ export class PostgresStore implements Store, LeaseStore {
   async getStartEvent(handlerId: string): Promise<string | null> {
     const { rows } = await this.#db.query<{ event: string }>(this.#sql.getStartEvent, [handlerId]);
     return rows[0]?.event ?? null;
+  }
+
+  claimScheduleFire(claim: ScheduleClaim): Promise<boolean> {
+    return claimFire(this.#db, this.#schedules, claim);
+  }
+
+  listSchedules(scheduleIds: readonly string[]): Promise<ScheduleRow[]> {
+    return listRows(this.#db, this.#schedules, scheduleIds);
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {

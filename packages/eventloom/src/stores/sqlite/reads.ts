@@ -30,6 +30,7 @@ export interface Statements {
   readInbox: Statement;
   getStartEvent: Statement;
   dueWakes: Statement;
+  listSchedules: Statement;
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
@@ -58,6 +59,10 @@ export function prepareReads(db: Database.Database): Statements {
     dueWakes: db.prepare(
       `SELECT handler_id AS handlerId, wake_at AS wakeAt FROM handlers
        WHERE wake_at IS NOT NULL AND wake_at <= ? AND status = 'running' ORDER BY wake_at LIMIT ?`,
+    ),
+    listSchedules: db.prepare(
+      `SELECT schedule_id AS scheduleId, last_fire_at AS lastFireAt, last_handler_id AS lastHandlerId
+       FROM schedules WHERE schedule_id IN (SELECT value FROM json_each(?))`,
     ),
     getKey: prepareKeyRead(db),
   };

@@ -13,6 +13,8 @@ import {
   type HandlerRecord,
   type InboxItem,
   type ListHandlersQuery,
+  type ScheduleClaim,
+  type ScheduleRow,
   type Store,
   StoreClosedError,
 } from "../store.js";
@@ -30,7 +32,7 @@ import {
 } from "./reads.js";
 import { toStoreError } from "./store-errors.js";
 import { WriterThread } from "./writer.js";
-import { packBatch } from "./writer-protocol.js";
+import { packBatch, type WriterCall } from "./writer-protocol.js";
 import { connect, ensureFolder, isInMemory, prepareWrites, type Writes } from "./writes.js";
 
 export interface SqliteStoreOptions {
@@ -164,9 +166,7 @@ export class SqliteStore implements Store {
    * (STORE_UNAVAILABLE). Writes nothing, so a full disk shows in the next commit, not here.
    */
   async ready(): Promise<void> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) this.#use(() => writes.probe());
-    else await this.#write({ op: "probe" });
+    await this.#writeVia((w) => w.probe(), { op: "probe" });
   }
 
   async getHandler(handlerId: string): Promise<HandlerRecord | null> {
@@ -246,9 +246,12 @@ export class SqliteStore implements Store {
   }
 
   async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) this.#use(() => writes.appendInbox(handlerId, item, key));
-    else await this.#write({ op: "appendInbox", handlerId, item, key });
+    await this.#writeVia((w) => w.appendInbox(handlerId, item, key), {
+      op: "appendInbox",
+      handlerId,
+      item,
+      key,
+    });
     this.#listeners.notify([handlerId]);
   }
 
@@ -258,9 +261,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteHandler(handlerId: string, key?: IdempotencyRecord): Promise<boolean> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.deleteHandler(handlerId, key));
-    return (await this.#write({ op: "deleteHandler", handlerId, key })) as boolean;
+    return this.#writeVia((w) => w.deleteHandler(handlerId, key), { op: "deleteHandler", handlerId, key });
   }
 
   async getIdempotencyKey(key: string): Promise<IdempotencyRecord | null> {
@@ -268,27 +269,33 @@ export class SqliteStore implements Store {
   }
 
   async putIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.putKey(record));
-    return (await this.#write({ op: "putKey", record })) as IdempotencyRecord;
+    return this.#writeVia((w) => w.putKey(record), { op: "putKey", record });
   }
 
   async getStartEvent(handlerId: string): Promise<string | null> {
     return (this.#use((o) => o.statements.getStartEvent.get(handlerId)) as string | undefined) ?? null;
   }
 
+  async claimScheduleFire(claim: ScheduleClaim): Promise<boolean> {
+    return this.#writeVia((w) => w.claimScheduleFire(claim), { op: "claimScheduleFire", claim });
+  }
+
+  async listSchedules(scheduleIds: readonly string[]): Promise<ScheduleRow[]> {
+    return this.#use((o) => o.statements.listSchedules.all(JSON.stringify(scheduleIds))) as ScheduleRow[];
+  }
+
   async deleteIdempotencyKeys(createdBefore: string, limit: number): Promise<number> {
     checkListLimit(limit);
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.deleteKeys(createdBefore, limit));
-    return (await this.#write({ op: "deleteKeys", createdBefore, limit })) as number;
+    return this.#writeVia((w) => w.deleteKeys(createdBefore, limit), {
+      op: "deleteKeys",
+      createdBefore,
+      limit,
+    });
   }
 
   async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
     checkListLimit(limit);
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.deleteEnded(cutoffs, limit));
-    return (await this.#write({ op: "deleteEnded", cutoffs, limit })) as string[];
+    return this.#writeVia((w) => w.deleteEnded(cutoffs, limit), { op: "deleteEnded", cutoffs, limit });
   }
 
   /**
@@ -297,9 +304,7 @@ export class SqliteStore implements Store {
    * files is converted by the first call, with one `VACUUM` (it rewrites the file: writes wait meanwhile).
    */
   async reclaimSpace(): Promise<boolean> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.reclaimSpace(RECLAIM_PAGES));
-    return (await this.#write({ op: "reclaimSpace", pages: RECLAIM_PAGES })) as boolean;
+    return this.#writeVia((w) => w.reclaimSpace(RECLAIM_PAGES), { op: "reclaimSpace", pages: RECLAIM_PAGES });
   }
 
   /**
@@ -339,6 +344,12 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw toStoreError(error, this.path);
     }
+  }
+
+  /** A write on this thread's connection when it writes, else on the writer thread (`call`). */
+  async #writeVia<T>(local: (writes: Writes) => T, call: WriterCall): Promise<T> {
+    const writes = this.#use((opened) => opened.writes);
+    return writes ? this.#use(() => local(writes)) : ((await this.#write(call)) as T);
   }
 
   /** A write on the writer thread; a store closed meanwhile fails it. */

@@ -6,6 +6,7 @@ import {
   DuplicateInboxItemError,
   type EndedCutoffs,
   type InboxItem,
+  type ScheduleClaim,
   SequenceConflictError,
 } from "../store.js";
 import type { FileIdentity } from "./file-guard.js";
@@ -109,6 +110,7 @@ export type WriterCall =
   | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
   | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }
   | { op: "putKey"; record: IdempotencyRecord }
+  | { op: "claimScheduleFire"; claim: ScheduleClaim }
   | { op: "deleteKeys"; createdBefore: string; limit: number }
   | { op: "probe" }
   | { op: "close" };

@@ -49,6 +49,9 @@ port.on("message", (request: WriterRequest) => {
       case "putKey":
         value = writes?.putKey(request.record);
         break;
+      case "claimScheduleFire":
+        value = writes?.claimScheduleFire(request.claim);
+        break;
       case "deleteKeys":
         value = writes?.deleteKeys(request.createdBefore, request.limit);
         break;

@@ -9,6 +9,7 @@ import {
   type EndedCutoffs,
   type InboxItem,
   inboxItemJson,
+  type ScheduleClaim,
   SequenceConflictError,
 } from "../store.js";
 import type { FileGuard } from "./file-guard.js";
@@ -67,6 +68,8 @@ export interface Writes {
   appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
   deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
   putKey(record: IdempotencyRecord): IdempotencyRecord;
+  /** See `Store.claimScheduleFire`: the row, the handler and its start event in one transaction. */
+  claimScheduleFire(claim: ScheduleClaim): boolean;
   deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
@@ -199,6 +202,22 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     for (const s of batch.startEvents ?? []) putStartEvent.run(s.handlerId, s.json);
   });
 
+  const claimRow = db.prepare(
+    `INSERT INTO schedules (schedule_id, last_fire_at, last_handler_id) VALUES (?, ?, ?)
+     ON CONFLICT (schedule_id) DO UPDATE SET
+       last_fire_at = excluded.last_fire_at, last_handler_id = excluded.last_handler_id
+     WHERE schedules.last_fire_at < excluded.last_fire_at`,
+  );
+  const handlerExists = db.prepare("SELECT 1 FROM handlers WHERE handler_id = ?").pluck();
+  const claimScheduleFire = db.transaction(({ scheduleId, fireAt, handler, startEvent }: ScheduleClaim) => {
+    if (claimRow.run(scheduleId, fireAt, handler?.handlerId ?? null).changes === 0) return false;
+    if (handler && handlerExists.get(handler.handlerId) === undefined) {
+      const startEvents = startEvent === null ? [] : [{ handlerId: handler.handlerId, json: startEvent }];
+      commit({ handlers: [handler], startEvents });
+    }
+    return true;
+  });
+
   const removeOne = (handlerId: string): boolean => {
     const existed = deleteHandler.run(handlerId).changes > 0;
     deleteEvents.run(handlerId);
@@ -264,6 +283,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
       guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
     deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),
     putKey: (record) => guarded(() => keys.put(record)),
+    claimScheduleFire: (claim) => guarded(() => claimScheduleFire.immediate(claim)),
     deleteKeys: (createdBefore, limit) => guarded(() => keys.deleteBefore(createdBefore, limit)),
     probe: () =>
       guarded(() => {
