@@ -1,3 +1,4 @@
+import type { WorkflowEvent } from "./events.js";
 import type { RunState } from "./run-state.js";
 import type { WorkflowDefinition } from "./workflow-definition.js";
 
@@ -29,4 +30,33 @@ export function initialRunState(
     idle: false,
     outcome: null,
   };
+}
+
+/**
+ * The state of a run queued behind its run limit: nothing runs and no timer is set until it begins,
+ * when `start` is delivered and its deadline set (RunEngine.begin).
+ */
+export function queuedRunState(
+  workflow: WorkflowDefinition,
+  start: WorkflowEvent,
+  options: { runId: string; now: number; firstSequence?: number; prior: RunState | null },
+): RunState {
+  return { ...initialRunState(workflow, options), deadline: null, pendingStart: start };
+}
+
+/**
+ * A queued run begins: takes its start event off the state (null when it has none) and sets its
+ * deadline from `now`: its timeout counts from here, not from its time in the queue.
+ */
+export function takePendingStart(
+  state: RunState,
+  workflow: WorkflowDefinition,
+  now: number,
+): WorkflowEvent | null {
+  const pending = state.pendingStart ?? null;
+  if (pending) {
+    delete state.pendingStart;
+    state.deadline = workflow.timeout === null ? null : now + workflow.timeout * 1000;
+  }
+  return pending;
 }

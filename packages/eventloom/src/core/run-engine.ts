@@ -17,6 +17,7 @@ import {
   type WorkflowEvent,
   WorkflowIdleEvent,
 } from "./events.js";
+import { takePendingStart } from "./initial-state.js";
 import { publishedEvent } from "./published-event.js";
 import { retryDelayMs } from "./retry.js";
 import { routeEvent } from "./route-event.js";
@@ -119,8 +120,10 @@ export class RunEngine implements StepHost {
       return;
     }
     queues.requeueInFlight(s);
+    const pending = takePendingStart(s, this.workflow, this.#options.clock.now());
     for (const timer of runTimers(s)) this.#arm(timer);
-    if (start) this.#dispatch(start, "outside", null);
+    const first = start ?? pending;
+    if (first) this.#dispatch(first, "outside", null);
     this.#changed();
   }
 

@@ -114,6 +114,11 @@ export interface RunState {
   children?: Record<string, ChildCall>;
   /** Outside events no step and no waiter took yet; a later `waitForEvent` may claim them. */
   unclaimed: WorkflowEvent[];
+  /**
+   * A run queued behind its run limit: its start event, delivered (and its deadline set) when the run
+   * begins. Missing otherwise.
+   */
+  pendingStart?: WorkflowEvent;
   /** The user's state (`ctx.store`). */
   store: Record<string, JsonValue>;
   /** True once a WorkflowIdleEvent was published and no work has started since. */

@@ -75,6 +75,7 @@ export const runStateSchema = z.object({
     )
     .optional(),
   unclaimed: z.array(event),
+  pendingStart: event.optional(),
   store: z.record(z.string(), json),
   idle: z.boolean(),
   outcome: outcome.nullable(),

@@ -64,6 +64,7 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   parent_handler_id: optional(nullable(string)),
   schedule_id: optional(nullable(string)),
   queued: optional(isTrue),
+  queue_position: optional(natural),
 });
 
 /** One page of handlers (`HandlerListSchema`). */

@@ -54,6 +54,8 @@ export interface HandlerInfo {
   scheduleId?: string | null;
   /** True while the run waits for its workflow's concurrency limit (it runs nothing yet). */
   queued?: boolean;
+  /** GET /handlers/{handler_id} of a queued run only: its place in its queue, 1 for the next one to start. */
+  queuePosition?: number;
   /**
    * GET /handlers/{handler_id} only: the event the handler's latest run started with; null when the
    * store kept none (a run started before it kept them, or not started by a request).
@@ -155,6 +157,7 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
   if (record.parentHandlerId) data.parent_handler_id = record.parentHandlerId;
   if (record.scheduleId) data.schedule_id = record.scheduleId;
   if (record.queued) data.queued = true;
+  if (record.queuePosition) data.queue_position = record.queuePosition;
   return data;
 }
 
@@ -185,6 +188,7 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
   if (data.parent_handler_id) info.parentHandlerId = data.parent_handler_id;
   if (data.schedule_id) info.scheduleId = data.schedule_id;
   if (data.queued) info.queued = true;
+  if (data.queue_position) info.queuePosition = data.queue_position;
   return info;
 }
 

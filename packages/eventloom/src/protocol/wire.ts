@@ -89,6 +89,10 @@ export const HandlerDataSchema = named(
       z.literal(true).optional(),
       "The run waits for its workflow's concurrency limit (status `running`, nothing runs yet).",
     ),
+    queue_position: described(
+      z.number().int().min(1).optional(),
+      "GET /handlers/{handler_id} of a queued run: its place in its queue, 1 for the next run to start.",
+    ),
   }),
   "HandlerData",
   "A handler: one workflow run (or a chain of continued runs) under a stable id.",

@@ -1,4 +1,5 @@
 export * from "../stores/index.js";
+export type { ConcurrencyOptions } from "./concurrency.js";
 export type { ServerLogger } from "./logger.js";
 export type { AddWorkflowOptions } from "./registry.js";
 export type { ScheduleOptions } from "./schedules/schedule.js";

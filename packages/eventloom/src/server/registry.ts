@@ -6,6 +6,7 @@ import {
   WorkflowError,
 } from "../core/index.js";
 import { type EventResolver, eventResolver } from "../protocol/index.js";
+import { type ConcurrencyLimit, type ConcurrencyOptions, checkConcurrency } from "./concurrency.js";
 import { checkSchedules, type Schedule, type ScheduleOptions } from "./schedules/schedule.js";
 
 /** A workflow as the server registered it. */
@@ -24,6 +25,8 @@ export interface RegisteredWorkflow {
   outside: { any: boolean; names: ReadonlySet<string>; types: readonly string[] };
   /** Its schedules, checked (`addWorkflow(…, { schedules })`). */
   schedules: readonly Schedule[];
+  /** Its run limit, or null. */
+  concurrency: ConcurrencyLimit | null;
 }
 
 export interface AddWorkflowOptions {
@@ -41,6 +44,8 @@ export interface AddWorkflowOptions {
    * process sharing the store. A bad cron expression, time zone or start event throws here.
    */
   schedules?: readonly ScheduleOptions[];
+  /** A run limit: at most `limit` runs (per `key`) execute at once; the others wait in order. */
+  concurrency?: ConcurrencyOptions;
 }
 
 /** The server's workflows by name, in registration order. */
@@ -52,6 +57,7 @@ export class WorkflowRegistry {
     if (typeof name !== "string" || name.length === 0) throw new TypeError("A workflow needs a name");
     if (this.#entries.has(name)) throw new TypeError(`A workflow named "${name}" is already registered`);
     const wf = workflow as Workflow;
+    const concurrency = checkConcurrency(name, options.concurrency);
     const additionalEvents = [...(options.additionalEvents ?? [])];
     const startEvent = wf.validate(additionalEvents);
     const events = new Map<string, EventDefinition>();
@@ -68,6 +74,7 @@ export class WorkflowRegistry {
       resolve,
       outside: outsideEvents(wf, additionalEvents, options.acceptAnyEvent === true),
       schedules,
+      concurrency,
     };
     this.#entries.set(name, entry);
     return entry;

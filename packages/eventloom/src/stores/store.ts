@@ -252,6 +252,18 @@ export interface Store {
    */
   dueWakes(before: number, limit: number): Promise<DueWake[]>;
 
+  /**
+   * Run limits: while fewer than `limit` running handlers of `limitKey` are not `queued`, takes the
+   * oldest queued ones (by `startedAt`, then `handlerId`) off the queue (`queued` false) and resolves
+   * with their ids, oldest first. Atomic: calls from any number of processes at once never admit
+   * past `limit` together. Notifies no listener: the caller resumes what it admitted.
+   */
+  admitQueued(limitKey: string, limit: number): Promise<string[]>;
+  /** Where a queued handler stands in its key's queue: 1 is the next one admitted; null when not queued. */
+  queuePosition(handlerId: string): Promise<number | null>;
+  /** The limit keys that have queued handlers, at most `limit` of them. */
+  queuedKeys(limit: number): Promise<string[]>;
+
   /** Events with `sequence > afterSequence`, in order, at most `limit` (a non-negative integer) of them. */
   readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]>;
   /**

@@ -110,6 +110,15 @@ export class FaultyStore implements Store {
   dueWakes(before: number, limit: number) {
     return this.inner.dueWakes(before, limit);
   }
+  admitQueued(limitKey: string, limit: number) {
+    return this.inner.admitQueued(limitKey, limit);
+  }
+  queuePosition(handlerId: string) {
+    return this.inner.queuePosition(handlerId);
+  }
+  queuedKeys(limit: number) {
+    return this.inner.queuedKeys(limit);
+  }
   readEventRows(handlerId: string, afterSequence: number, limit: number) {
     return this.inner.readEventRows(handlerId, afterSequence, limit);
   }

@@ -41,9 +41,9 @@ export const forkHandlers: RouteHandlers<"forkHandler"> = {
     }
     // A fork's record shows the start event of the run it came from: a re-run of it starts from there.
     const keep = fork ? kept : start;
-    const { run } = await runtime.manager.start(entry, { start, fork, keep, context: null, handlerId: null });
-    await runtime.writer.flush(run.handlerId);
-    return { kind: "record", of: "started", record: run.record() };
+    const started = await runtime.manager.start(entry, { start, fork, keep, context: null, handlerId: null });
+    await runtime.writer.flush(started.handlerId);
+    return { kind: "record", of: "started", record: started.record() };
   },
 };
 

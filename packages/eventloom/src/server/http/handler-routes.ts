@@ -79,7 +79,10 @@ export const handlerHandlers: RouteHandlers<"getResult" | "listHandlers" | "getH
     const runtime = await ctx.runtime();
     const record = await requireHandler(runtime, p["handler_id"] as string);
     const startEvent = await startEventOf(runtime.store, record.handlerId);
-    return { kind: "record", of: "lookup", record: { ...record, startEvent } };
+    // A queued run's place in its run limit's queue (read now: it only moves forward).
+    const position = record.queued ? await runtime.store.queuePosition(record.handlerId) : null;
+    const lookup = { ...record, startEvent, ...(position ? { queuePosition: position } : {}) };
+    return { kind: "record", of: "lookup", record: lookup };
   },
 
   cancelHandler: async (ctx, request, p) => {

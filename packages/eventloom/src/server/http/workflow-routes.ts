@@ -12,7 +12,7 @@ import type { HandlerRecord, Store } from "../../stores/store.js";
 import { eventSchemas, startStopSchemas, workflowGraph } from "../event-schemas.js";
 import { checkForeignContext } from "../foreign-context.js";
 import type { EndSeen } from "../runs/end-waiters.js";
-import type { LiveRun } from "../runs/live-run.js";
+import type { StartedHandler, StartedRun } from "../runs/run-manager.js";
 import type { ServerContext } from "../server-context.js";
 import { type Answer, errorAnswer, JSON_CONTENT_TYPE, json, type RecordAnswer } from "./answer.js";
 import type { HttpRequest } from "./http-request.js";
@@ -50,12 +50,12 @@ async function startRun(
   const ticket = request.idempotency;
   // run-nowait's answer, made once: the key's record (written with the first commit) holds it too.
   let started: RunNowaitResponse | null = null;
-  const nowaitAnswer = (run: LiveRun) => {
+  const nowaitAnswer = (run: StartedHandler) => {
     started ??= toRunNowaitResponse(run.record());
     return started;
   };
   try {
-    const { run, ended } = await manager.start(entry, {
+    const started = await manager.start(entry, {
       start: startEvent,
       context,
       handlerId,
@@ -65,25 +65,25 @@ async function startRun(
         ((run) =>
           ticket.write({
             handlerId: run.handlerId,
-            runId: run.state.runId,
+            runId: run.record().runId,
             // run's answer is the run's outcome, recorded once it is known.
             status: wait ? null : 200,
             body: wait ? null : JSON.stringify(nowaitAnswer(run)),
           })),
     });
-    handlerId = run.handlerId;
+    handlerId = started.handlerId;
     if (!wait) {
-      const answer = nowaitAnswer(run);
-      const record = run.record();
+      const answer = nowaitAnswer(started);
+      const record = started.record();
       // This handler's changes: a write refused for it alone fails this answer, not a later one.
-      await writer.flush(run.handlerId);
+      await writer.flush(started.handlerId);
       // With a key, the answer is the one stored for it (the seed dialect), so that a replay gives
       // the same; without, the record, shaped in the request's dialect.
       return ticket ? { status: 200, body: answer } : { kind: "record", of: "started", record };
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
-    const seen = await ended;
-    const answer = await endedAnswer(run, store, seen);
+    const seen = await started.ended;
+    const answer = await endedAnswer(started, store, seen);
     // With a key, the seed dialect's answer: the one stored for the key, which a replay gives again.
     if (!ticket) return answer;
     return settleOutcome(writer, ticket, { status: answer.status, body: toHandlerData(answer.record) });
@@ -99,18 +99,19 @@ async function startRun(
 
 /** run's answer once the run ended: its final record, 500 when it did not complete. */
 async function endedAnswer(
-  run: LiveRun,
+  started: StartedRun,
   store: Store,
   seen: EndSeen | null,
 ): Promise<Extract<RecordAnswer, { of: "run" }>> {
   // The live record is the final one once `ended` settles here, unless the run left this process
-  // while it waited (idle release, takeover) and ended elsewhere: then only the store has it.
-  const live = seen === "here" && run.state.status !== "running";
-  const record: HandlerRecord = live
+  // while it waited (idle release, takeover, its run limit's queue) and ended elsewhere: then only
+  // the store has it.
+  const run = seen === "here" && started.run?.state.status !== "running" ? started.run : null;
+  const record: HandlerRecord = run
     ? run.record()
-    : ((await store.getHandler(run.handlerId)) ?? run.record());
+    : ((await store.getHandler(started.handlerId)) ?? started.record());
   const status = record.status === "completed" ? 200 : 500;
-  const stopEvent = live ? (run.state.outcome?.stopEvent ?? null) : null;
+  const stopEvent = run ? (run.state.outcome?.stopEvent ?? null) : null;
   return { kind: "record", of: "run", status, record, stopEvent };
 }
 

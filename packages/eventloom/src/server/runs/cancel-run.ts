@@ -1,5 +1,5 @@
 import { type Clock, WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import type { Store } from "../../stores/store.js";
+import type { HandlerRecord, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { BlockedRuns } from "./blocked-runs.js";
@@ -18,6 +18,8 @@ export interface CancelContext {
   /** The run in memory or loaded; `remote` when another process runs it, null when none can. */
   locate(handlerId: string): Promise<LiveRun | "remote" | null>;
   toInbox(handlerId: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite): Promise<void>;
+  /** Cancels a run waiting in its run limit's queue, in the store; false when it is not queued. */
+  cancelQueued(record: HandlerRecord, key?: () => KeyWrite): Promise<boolean>;
   /** Forgets everything this process holds of the handler (its run, wake timer, pending writes). */
   forget(handlerId: string): void;
   onDeleted(handlerId: string): void;
@@ -41,7 +43,9 @@ export async function cancelRun(
   // A run that just started is live before its first record is durable.
   const record = live ? live.record() : await store.getHandler(handlerId);
   if (!record) throw new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
-  if (record.status === "running") {
+  // A run waiting in its run limit's queue is cancelled in the store, where it is.
+  const queued = record.status === "running" && (await c.cancelQueued(record, cancelKey));
+  if (record.status === "running" && !queued) {
     const run = await c.locate(handlerId);
     if (run === "remote") {
       await c.toInbox(handlerId, cancelRequest(), null, cancelKey);
@@ -66,7 +70,7 @@ export async function cancelRun(
       }
     }
     await writer.flush(handlerId);
-  } else if (!purge) {
+  } else if (!queued && !purge) {
     throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended (${record.status})`);
   }
   if (!purge) return "cancelled";

@@ -1,5 +1,5 @@
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
-import type { Store } from "../../stores/store.js";
+import type { HandlerRecord, Store } from "../../stores/store.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import type { EndSeen } from "./end-waiters.js";
@@ -20,14 +20,25 @@ export interface StartRequest {
   /** Also return a promise that settles when the run has ended and its final record is durable. */
   awaitEnd?: boolean;
   /** The request's idempotency key, written with the handler's first commit. */
-  key?: ((run: LiveRun) => KeyWrite) | undefined;
+  key?: ((run: StartedHandler) => KeyWrite) | undefined;
   /** Its parent, schedule and run limit (a child run, a scheduled run, a limited one). */
   links?: RunLinks;
 }
 
+/** The start event a request keeps with its handler (see {@link StartRequest.keep}). */
+export const startToKeep = (request: StartRequest): WorkflowEvent | null =>
+  request.keep === undefined ? request.start : request.keep;
+
+/** The handler a start made: what its idempotency key's answer is made of. */
+export interface StartedHandler {
+  handlerId: string;
+  record(): HandlerRecord;
+}
+
 /** A started run, and (with `awaitEnd`) a promise of its durable end. */
-export interface StartedRun {
-  run: LiveRun;
+export interface StartedRun extends StartedHandler {
+  /** The run in memory; null when it waits in its run limit's queue (a row of the store only). */
+  run: LiveRun | null;
   ended: Promise<EndSeen> | null;
 }
 

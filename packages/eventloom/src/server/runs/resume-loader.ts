@@ -53,6 +53,8 @@ export async function loadResumable(
   const { store, registry, ownership, logger } = c;
   const record = await store.getHandler(handlerId);
   if (record?.status !== "running") return null;
+  // Queued behind its run limit: it runs nowhere until admitted (run-limits.ts); events wait in its inbox.
+  if (record.queued) return "remote";
   // Found blocked here before, and still recorded so: this process's code has not changed since.
   if (record.blocked && c.blocked.has(handlerId)) return null;
   const entry = registry.get(record.workflowName);
@@ -122,10 +124,11 @@ export interface ResumeAllContext {
   resume(handlerId: string): Promise<unknown>;
   scheduleWake(handlerId: string, at: number | null): void;
   /**
-   * On a store shared by several processes: the running handlers nobody holds, in one query (those
-   * a live peer runs and waiting ones with nothing due are left out); those are all there is to resume.
+   * On a store shared by several processes, the running handlers nobody holds are listed in one
+   * query (those a live peer runs and waiting ones with nothing due are left out): all there is to resume.
    */
-  orphans?: (() => Promise<string[]>) | undefined;
+  ownership: Ownership;
+  clock: Clock;
 }
 
 /** On a shared lease store: its orphaned running handlers, listed in one query (at most 1000). */
@@ -138,8 +141,9 @@ export const orphansOf = (store: Store, ownership: Ownership, clock: Clock) =>
  * is not registered, a step or a schema changed) are blocked by the resume, which checks them.
  */
 export async function resumeStored(c: ResumeAllContext): Promise<void> {
-  if (c.orphans) {
-    for (const handlerId of await c.orphans()) {
+  const orphans = orphansOf(c.store, c.ownership, c.clock);
+  if (orphans) {
+    for (const handlerId of await orphans()) {
       if (c.closing()) return;
       if (!c.isLive(handlerId)) await c.resume(handlerId);
     }
@@ -147,7 +151,7 @@ export async function resumeStored(c: ResumeAllContext): Promise<void> {
   }
   for (const record of await c.store.listRunning()) {
     if (c.closing()) return;
-    if (c.isLive(record.handlerId)) continue;
+    if (c.isLive(record.handlerId) || record.queued) continue;
     const entry = c.registry.get(record.workflowName);
     const state = entry ? await c.store.loadState(record.handlerId) : null;
     if (entry && !state && !record.scheduleId) continue;

@@ -10,7 +10,7 @@ export interface RunEndContext {
   /** Clears the ended run's idle timer and forgets it here; false when it was no longer the current one. */
   forget(): boolean;
   /** Once its final record is durable: tells those who wait on the run from elsewhere (a parent run). */
-  ended?(): void;
+  ended?(): unknown;
 }
 
 /**

@@ -3,9 +3,10 @@ import type { Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
-import type { WorkflowRegistry } from "../registry.js";
+import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { ServerTracing } from "../tracing/index.js";
 import type { CommitWriter } from "./commit-writer.js";
+import type { LiveRun } from "./live-run.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -27,4 +28,10 @@ export interface RunManagerOptions {
   maxEventBytes: number | null;
   /** Traces every run in memory (OpenTelemetry); none: not traced. */
   tracing?: ServerTracing | null;
+}
+
+/** What every run of a process is started or resumed with. */
+export function runOptions(o: RunManagerOptions, entry: RegisteredWorkflow, journal: LiveRun) {
+  const { clock, maxEventBytes } = o;
+  return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
 }

@@ -6,25 +6,24 @@ import type { EventRow } from "../../stores/store.js";
 import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
-import type { CommitWriter } from "./commit-writer.js";
-import { continuation, running, type StartedRun, type StartRequest } from "./continuation.js";
-import { startEventJson } from "./start-events.js";
-
-export type { StartedRun, StartRequest } from "./continuation.js";
-
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
+import type { CommitWriter } from "./commit-writer.js";
+import { continuation, running, type StartedRun, type StartRequest, startToKeep } from "./continuation.js";
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { drainInbox, sendToInbox } from "./inbox.js";
 import { LiveRun } from "./live-run.js";
-import { blockResume, loadResumable, orphansOf, resumeStored } from "./resume-loader.js";
+import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
+import { RunLimits } from "./run-limits.js";
 import { linksOf } from "./run-links.js";
-import type { RunManagerOptions } from "./run-manager-options.js";
+import { type RunManagerOptions, runOptions } from "./run-manager-options.js";
+import { startEventJson } from "./start-events.js";
 import { Waker } from "./waker.js";
 
+export type { StartedHandler, StartedRun, StartRequest } from "./continuation.js";
 export type { RunManagerOptions } from "./run-manager-options.js";
 
 /** A handler that runs in another server process sharing the store. */
@@ -45,6 +44,7 @@ export class RunManager implements OwnedRuns {
   readonly #blocked = new BlockedRuns();
   #closing = false;
   readonly #children: ChildRuns;
+  readonly #limits: RunLimits;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
@@ -60,6 +60,11 @@ export class RunManager implements OwnedRuns {
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     this.#endWaiters = new EndWaiters(options.store, options.clock);
+    this.#limits = new RunLimits({
+      ...options,
+      endWaiters: this.#endWaiters,
+      acquire: (id) => this.acquire(id),
+    });
     options.writer.onUnwritable((id, error) => this.#unwritable(id, error));
     // While commits fail (store down), no run starts a step whose result could not be stored.
     options.writer.health.onChange((failing) => {
@@ -87,9 +92,12 @@ export class RunManager implements OwnedRuns {
     if (this.#busy(handlerId) || this.#claims.has(handlerId)) throw running(handlerId);
     this.#claims.add(handlerId);
     try {
+      const limitKey = this.#limits.keyOf(entry, request.start);
       const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
       if (this.#busy(handlerId)) throw running(handlerId);
+      if (limitKey !== null)
+        return await this.#limits.enqueue(entry, request, { handlerId, context, firstSequence, limitKey });
       const owned = this.#o.ownership.acquire(handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
       const run = this.#begin(
@@ -107,11 +115,12 @@ export class RunManager implements OwnedRuns {
         request.key,
       );
       if (request.links) run.links = request.links;
-      const keep = request.keep === undefined ? request.start : request.keep;
+      const keep = startToKeep(request);
       if (keep) this.#o.writer.keepStart(run, startEventJson(keep));
       this.#o.metrics?.runStarted(entry.name);
       // Registered in the same turn: a run's end settles only after a commit, in a later one.
-      return { run, ended: request.awaitEnd ? this.#endWaiters.wait(handlerId) : null };
+      const ended = request.awaitEnd ? this.#endWaiters.wait(handlerId) : null;
+      return { handlerId, run, record: () => run.record(), ended };
     } finally {
       this.#claims.delete(handlerId);
     }
@@ -211,12 +220,13 @@ export class RunManager implements OwnedRuns {
         return run === REMOTE ? "remote" : run;
       },
       toInbox: (id, event, step, k) => this.#toInbox(id, event, step, k),
+      cancelQueued: (record, k) => this.#limits.cancelQueued(record, k),
       forget: (id) => {
         this.#drop(id);
         this.#idle.cancelWake(id);
         this.#o.writer.forget(id);
       },
-    });
+    }).finally(() => void this.#limits.sweep());
   }
 
   /**
@@ -232,14 +242,15 @@ export class RunManager implements OwnedRuns {
       releases: this.#idle.releases,
       resume: (id) => this.acquire(id),
       scheduleWake: (id, at) => this.#idle.scheduleWake(id, at),
-      orphans: orphansOf(this.#o.store, this.#o.ownership, this.#o.clock),
     });
     this.#idle.startWaking();
+    this.#limits.start();
   }
 
   /** Stops every run in memory without ending it; they stay `running` in the store, resumable. */
   suspendAll(): void {
     this.#closing = true;
+    this.#limits.close();
     for (const run of this.#live.values()) {
       this.#idle.disarm(run);
       run.handler?.suspend();
@@ -300,6 +311,7 @@ export class RunManager implements OwnedRuns {
     if (loaded === "live") return this.#live.get(handlerId) ?? null;
     if (loaded === null) return null;
     const { entry, state, decision, record, start } = loaded;
+    const admitted = state?.pendingStart !== undefined;
     try {
       this.#checkOpen();
       const already = this.#live.get(handlerId);
@@ -313,7 +325,12 @@ export class RunManager implements OwnedRuns {
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
-      if (decision.resume && (this.#o.ownership.shared || (state && pendingChildren(state).length > 0)))
+      // Events sent to a queued run wait in its inbox (it ran nowhere): taken in as it begins; a parent
+      // waiting for children takes in their ends.
+      if (
+        decision.resume &&
+        (this.#o.ownership.shared || admitted || (state && pendingChildren(state).length > 0))
+      )
         void this.#drainInbox(run);
       return run;
     } catch (error) {
@@ -325,8 +342,7 @@ export class RunManager implements OwnedRuns {
 
   /** What every run of this process is started or resumed with. */
   #runOptions(entry: RegisteredWorkflow, journal: LiveRun) {
-    const { clock, maxEventBytes } = this.#o;
-    return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
+    return runOptions(this.#o, entry, journal);
   }
 
   #begin(
@@ -363,7 +379,7 @@ export class RunManager implements OwnedRuns {
       afterRunEnd(handlerId, {
         ...this.#o,
         endWaiters: this.#endWaiters,
-        ended: () => this.#children.ended(live),
+        ended: () => [this.#children.ended(live), this.#limits.ended(live)],
         forget: () => {
           this.#idle.disarm(live);
           return this.#live.get(handlerId) === live && this.#live.delete(handlerId);

@@ -20,7 +20,15 @@ import {
   StoreClosedError,
 } from "../store.js";
 import { type EventLog, firstGreater, indexOf, insertEvent } from "./event-log.js";
-import { inboxEntry, keyRecord, normalizeRecord, withResultCap } from "./records.js";
+import { admitQueued, queuedKeys, queuePosition } from "./queue.js";
+import {
+  compareNewestFirst,
+  compareText,
+  inboxEntry,
+  keyRecord,
+  normalizeRecord,
+  withResultCap,
+} from "./records.js";
 import { ScheduleRows } from "./schedule-rows.js";
 
 interface HandlerEntry {
@@ -195,6 +203,21 @@ export class MemoryStore implements Store {
     return due.sort((a, b) => a.wakeAt - b.wakeAt).slice(0, limit);
   }
 
+  async admitQueued(limitKey: string, limit: number): Promise<string[]> {
+    this.#open();
+    return admitQueued(this.#handlers, limitKey, limit);
+  }
+
+  async queuePosition(handlerId: string): Promise<number | null> {
+    this.#open();
+    return queuePosition(this.#handlers, handlerId);
+  }
+
+  async queuedKeys(limit: number): Promise<string[]> {
+    this.#open();
+    return queuedKeys(this.#handlers, limit);
+  }
+
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {
     const rows = await this.readEventRows(handlerId, afterSequence, limit);
     return rows.map((row) => JSON.parse(row.json) as PublishedEvent);
@@ -365,21 +388,4 @@ export class MemoryStore implements Store {
     }
     return log;
   }
-}
-
-/** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */
-function compareText(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i) ?? 0;
-    const y = b.codePointAt(i) ?? 0;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return a.length < b.length ? -1 : 1;
-}
-
-/** Positive when (startedAt, handlerId) `a` is newer than `b`, i.e. comes before it in a listing. */
-function compareNewestFirst(aStartedAt: string, aId: string, bStartedAt: string, bId: string): number {
-  return compareText(aStartedAt, bStartedAt) || compareText(aId, bId);
 }

@@ -51,3 +51,19 @@ export const inboxEntry = (item: InboxItem): { id: string; json: string } => ({
   id: item.id,
   json: inboxItemJson(item),
 });
+/** Compares by code point, which is the byte order of UTF-8 that SQL databases sort text by. */
+export function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
+}
+
+/** Positive when (startedAt, handlerId) `a` is newer than `b`, i.e. comes before it in a listing. */
+export function compareNewestFirst(aStartedAt: string, aId: string, bStartedAt: string, bId: string): number {
+  return compareText(aStartedAt, bStartedAt) || compareText(aId, bId);
+}

@@ -33,6 +33,7 @@ import {
   silentLogger,
 } from "./options.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
+import { admitQueued, queuedKeys, queuePosition } from "./run-queue.js";
 import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
 import {
   buildStatements,
@@ -339,6 +340,18 @@ export class PostgresStore implements Store, LeaseStore {
       limit,
     ]);
     return rows.map((r) => r.handler_id);
+  }
+
+  admitQueued(limitKey: string, limit: number): Promise<string[]> {
+    return admitQueued(this.#db, this.#sql, limitKey, limit);
+  }
+
+  queuePosition(handlerId: string): Promise<number | null> {
+    return queuePosition(this.#db, this.#sql, handlerId);
+  }
+
+  queuedKeys(limit: number): Promise<string[]> {
+    return queuedKeys(this.#db, this.#sql, limit);
   }
 
   subscribe(listener: (handlerIds: readonly string[]) => void): () => void {

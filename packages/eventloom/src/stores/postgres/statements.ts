@@ -377,10 +377,34 @@ export function buildStatements(schema: string) {
      * Running handlers with no live lease, leaving out those that wait for outside events with no
      * timer due by $2 (epoch ms) and an empty inbox: those hold no process until something wakes them.
      */
+    // Run limits. Admissions of one key take turns under a transaction-scoped advisory lock (in a
+    // namespace of their own, 7017), so each counts what the one before it committed.
+    lockLimitKey: "SELECT pg_advisory_xact_lock(7017, hashtext($1))",
+    admitQueued: `
+      WITH free AS (
+        SELECT greatest($2::int - count(*)::int, 0) AS n FROM ${t.handlers}
+        WHERE limit_key = $1 AND status = 'running' AND NOT queued
+      ), next AS (
+        SELECT handler_id FROM ${t.handlers}
+        WHERE limit_key = $1 AND status = 'running' AND queued
+        ORDER BY started_at, handler_id LIMIT (SELECT n FROM free) FOR UPDATE
+      ), admitted AS (
+        UPDATE ${t.handlers} h SET queued = false FROM next WHERE h.handler_id = next.handler_id
+        RETURNING h.handler_id, h.started_at
+      )
+      SELECT handler_id FROM admitted ORDER BY started_at, handler_id`,
+    queuePosition: `
+      SELECT count(*)::int AS n FROM ${t.handlers} h JOIN ${t.handlers} q
+        ON q.limit_key = h.limit_key AND q.status = 'running' AND q.queued
+       AND (q.started_at, q.handler_id) <= (h.started_at, h.handler_id)
+      WHERE h.handler_id = $1 AND h.limit_key IS NOT NULL AND h.status = 'running' AND h.queued`,
+    queuedKeys: `
+      SELECT DISTINCT limit_key FROM ${t.handlers}
+      WHERE limit_key IS NOT NULL AND status = 'running' AND queued LIMIT $1`,
     listExpiredRunning: `
       SELECT h.handler_id FROM ${t.handlers} h
       LEFT JOIN ${t.leases} l ON l.handler_id = h.handler_id
-      WHERE h.status = 'running' AND (l.handler_id IS NULL OR l.expires_at <= now())
+      WHERE h.status = 'running' AND NOT h.queued AND (l.handler_id IS NULL OR l.expires_at <= now())
         AND (h.idle_until IS NULL OR h.idle_until <= $2::bigint
              OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.handler_id = h.handler_id))
       ORDER BY h.started_at, h.handler_id

@@ -31,6 +31,9 @@ export interface Statements {
   getStartEvent: Statement;
   dueWakes: Statement;
   listSchedules: Statement;
+  /** Run limits: a queued handler's place in its key's queue (0 when it is not queued). */
+  queuePosition: Statement;
+  queuedKeys: Statement;
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
@@ -64,6 +67,21 @@ export function prepareReads(db: Database.Database): Statements {
       `SELECT schedule_id AS scheduleId, last_fire_at AS lastFireAt, last_handler_id AS lastHandlerId
        FROM schedules WHERE schedule_id IN (SELECT value FROM json_each(?))`,
     ),
+    // Both read the partial index of limited running handlers (handlers_limited).
+    queuePosition: db
+      .prepare(
+        `SELECT count(*) FROM handlers h JOIN handlers q
+           ON q.limit_key = h.limit_key AND q.status = 'running' AND q.queued = 1
+          AND (q.started_at, q.handler_id) <= (h.started_at, h.handler_id)
+         WHERE h.handler_id = ? AND h.limit_key IS NOT NULL AND h.status = 'running' AND h.queued = 1`,
+      )
+      .pluck(),
+    queuedKeys: db
+      .prepare(
+        `SELECT DISTINCT limit_key FROM handlers
+         WHERE limit_key IS NOT NULL AND status = 'running' AND queued = 1 LIMIT ?`,
+      )
+      .pluck(),
     getKey: prepareKeyRead(db),
   };
 }

@@ -31,32 +31,12 @@ import {
   toRecord,
 } from "./reads.js";
 import { toStoreError } from "./store-errors.js";
+import type { SqliteStoreOptions } from "./store-options.js";
 import { WriterThread } from "./writer.js";
 import { packBatch, type WriterCall } from "./writer-protocol.js";
 import { connect, ensureFolder, isInMemory, prepareWrites, type Writes } from "./writes.js";
 
-export interface SqliteStoreOptions {
-  /**
-   * How hard SQLite works to make each commit durable (the database always runs in WAL mode).
-   *
-   * - `"full"` (default): every commit is fsynced before it resolves. A commit that resolved
-   *   survives a crash of the process and a power loss or OS crash.
-   * - `"normal"`: commits are written to the WAL but only fsynced at checkpoints. A commit that
-   *   resolved survives a crash of the process (the OS still has it); a power loss or OS crash may
-   *   lose the last commits (never corrupting the database). Several times faster for small commits.
-   */
-  synchronous?: "full" | "normal";
-  /** How long a write waits for another process's lock before failing with SQLITE_BUSY. Default 5000. */
-  busyTimeoutMs?: number;
-  /**
-   * Where writes run. `"thread"` (default for a file): in a worker thread with its own connection,
-   * so that a commit's work and its fsync never block the event loop; reads stay on the calling
-   * thread (WAL lets them run beside the writer). `"inline"`: on the calling thread (always the
-   * case for `":memory:"`, whose database one connection cannot share; also for a bundler that
-   * cannot ship the `writer-thread.js` module next to this one).
-   */
-  writer?: "thread" | "inline";
-}
+export type { SqliteStoreOptions } from "./store-options.js";
 
 interface Opened {
   db: Database.Database;
@@ -209,6 +189,20 @@ export class SqliteStore implements Store {
 
   async dueWakes(before: number, limit: number): Promise<DueWake[]> {
     return this.#use((o) => o.statements.dueWakes.all(before, limit)) as DueWake[];
+  }
+
+  async admitQueued(limitKey: string, limit: number): Promise<string[]> {
+    const writes = this.#use((opened) => opened.writes);
+    if (writes) return this.#use(() => writes.admitQueued(limitKey, limit));
+    return (await this.#write({ op: "admitQueued", limitKey, limit })) as string[];
+  }
+
+  async queuePosition(handlerId: string): Promise<number | null> {
+    return (this.#use((o) => o.statements.queuePosition.get(handlerId)) as number | undefined) || null;
+  }
+
+  async queuedKeys(limit: number): Promise<string[]> {
+    return this.#use((o) => o.statements.queuedKeys.all(limit)) as string[];
   }
 
   async readEvents(handlerId: string, afterSequence: number, limit: number): Promise<PublishedEvent[]> {

@@ -58,6 +58,9 @@ port.on("message", (request: WriterRequest) => {
       case "deleteEnded":
         value = writes?.deleteEnded(request.cutoffs, request.limit);
         break;
+      case "admitQueued":
+        value = writes?.admitQueued(request.limitKey, request.limit);
+        break;
       case "reclaimSpace":
         value = writes?.reclaimSpace(request.pages);
         break;

@@ -73,6 +73,8 @@ export interface Writes {
   deleteKeys(createdBefore: string, limit: number): number;
   /** Retention: see `Store.deleteEnded`. Selects and deletes in one transaction. */
   deleteEnded(cutoffs: EndedCutoffs, limit: number): string[];
+  /** Run limits: see `Store.admitQueued`. Counts and admits in one transaction. */
+  admitQueued(limitKey: string, limit: number): string[];
   /** Gives up to `pages` free pages back to the file system; true when more are left. */
   reclaimSpace(pages: number): boolean;
   /** Takes the write lock and lets it go, writing nothing: throws when the file cannot take writes. */
@@ -250,6 +252,24 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     return ids;
   });
 
+  const countAdmitted = db
+    .prepare("SELECT count(*) FROM handlers WHERE limit_key = ? AND status = 'running' AND queued = 0")
+    .pluck();
+  const oldestQueued = db
+    .prepare(
+      `SELECT handler_id FROM handlers WHERE limit_key = ? AND status = 'running' AND queued = 1
+       ORDER BY started_at, handler_id LIMIT ?`,
+    )
+    .pluck();
+  const unqueue = db.prepare("UPDATE handlers SET queued = 0 WHERE handler_id = ?");
+  const admitQueued = db.transaction((limitKey: string, limit: number): string[] => {
+    const free = limit - (countAdmitted.get(limitKey) as number);
+    if (free <= 0) return [];
+    const ids = oldestQueued.all(limitKey, free) as string[];
+    for (const id of ids) unqueue.run(id);
+    return ids;
+  });
+
   const reclaimSpace = (pages: number): boolean => {
     if (db.pragma("auto_vacuum", { simple: true }) !== INCREMENTAL) {
       // A file made before new files got auto_vacuum: converted once, by rewriting it.
@@ -279,6 +299,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     commit: (batch) => guarded(() => commit.immediate(batch)),
     deleteEnded: (cutoffs, limit) => guarded(() => deleteEnded.immediate(cutoffs, limit)),
     reclaimSpace: (pages) => guarded(() => reclaimSpace(pages)),
+    admitQueued: (limitKey, limit) => guarded(() => admitQueued.immediate(limitKey, limit)),
     appendInbox: (handlerId, item, key) =>
       guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
     deleteHandler: (handlerId, key) => guarded(() => remove.immediate(handlerId, key)),

@@ -9,6 +9,7 @@ import { limitsContract } from "./limits.js";
 import { propertiesContract } from "./properties.js";
 import { readinessContract } from "./readiness.js";
 import { readsContract } from "./reads.js";
+import { runQueueContract } from "./run-queue.js";
 import { schedulesContract } from "./schedules.js";
 import { startEventsContract } from "./start-events.js";
 import { timeContract } from "./time.js";
@@ -52,5 +53,6 @@ export function runStoreContract(name: string, open: OpenStore): void {
     startEventsContract(current);
     timeContract(current);
     schedulesContract(current);
+    runQueueContract(current);
   });
 }
