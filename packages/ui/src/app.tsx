@@ -6,6 +6,7 @@ import { EventLog } from "./components/event-log.js";
 import { RunInput } from "./components/run-input.js";
 import { RunList } from "./components/run-list.js";
 import { RunSummary } from "./components/run-summary.js";
+import { RunTree } from "./components/run-tree.js";
 import { SchedulesView } from "./components/schedules-view.js";
 import { humanResponseTypes, SendEventDialog, type SentEvent } from "./components/send-event-dialog.js";
 import { StartForm } from "./components/start-form.js";
@@ -211,6 +212,7 @@ export function App() {
                     sent={sent.get(run.handlerId) ?? NONE_SENT}
                   />
                   {record && <RunInput run={record} schema={schema.data?.start} onStarted={started} />}
+                  {record && <RunTree run={record} onOpen={openRun} />}
                   {model && (
                     <StepTimeline
                       model={model}

@@ -73,6 +73,8 @@ export interface HandlerQuery extends CallOptions {
   blocked?: boolean;
   /** true: only running handlers that wait for input, each with `waitingFor` (pages may be short). */
   waiting?: boolean;
+  /** Only the children of this handler (runs its steps started with `ctx.runWorkflow`). */
+  parentHandlerId?: string;
 }
 
 export interface HandlerPageQuery extends HandlerQuery {

@@ -197,6 +197,7 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
         cursor: query.cursor ?? undefined,
         blocked: query.blocked === undefined ? undefined : String(query.blocked),
         waiting: query.waiting ? "true" : undefined,
+        parent_handler_id: query.parentHandlerId,
       },
       signal: query.signal,
       timeoutMs: query.timeoutMs,

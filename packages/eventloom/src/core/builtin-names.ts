@@ -13,4 +13,5 @@ export const BUILTIN_EVENT_NAMES = {
   cancelled: "workflows.events.WorkflowCancelledEvent",
   stepState: "workflows.events.StepStateChanged",
   idle: "workflows.events.WorkflowIdleEvent",
+  received: "workflows.events.EventReceived",
 } as const;

@@ -168,10 +168,25 @@ export const StepStateChanged = defineEvent(
     attempt: z.number().int().min(1).optional(),
     /** On the idle change after an attempt threw: what it threw (retried or not). */
     error: errorShape.optional(),
+    /** On an idle change, with the server's `keepStepStates`: the run's state at that step's end. */
+    run_state: z.unknown().optional(),
   }),
 );
 /** Internal: nothing is queued or running; the run waits for outside events. */
 export const WorkflowIdleEvent = defineEvent(BUILTIN_EVENT_NAMES.idle, z.object({}));
+/**
+ * Internal: an event sent into the run from outside its steps (`POST /events`, `handler.sendEvent`,
+ * a child run's end) was taken in: what was sent and to which step, in the log with the change it made.
+ */
+export const EventReceived = defineEvent(
+  BUILTIN_EVENT_NAMES.received,
+  z.object({
+    type: z.string(),
+    qualified_name: z.string(),
+    value: z.record(z.string(), z.unknown()),
+    step: z.string().nullable(),
+  }),
+);
 
 /** Every built-in event, by qualified name. */
 export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(
@@ -186,6 +201,7 @@ export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(
     WorkflowCancelledEvent,
     StepStateChanged,
     WorkflowIdleEvent,
+    EventReceived,
   ].map((d) => [d.name, d as EventDefinition]),
 );
 
@@ -193,6 +209,7 @@ export const builtinEvents: ReadonlyMap<string, EventDefinition> = new Map(
 export const internalEventNames: ReadonlySet<string> = new Set([
   StepStateChanged.name,
   WorkflowIdleEvent.name,
+  EventReceived.name,
 ]);
 
 /** True for events that end a run: StopEvent and everything that extends it. */

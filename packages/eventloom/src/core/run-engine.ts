@@ -33,6 +33,7 @@ import {
   errorOf,
   isEmpty,
   normalizeOutputs,
+  received,
   retryable,
   stepState,
 } from "./step-results.js";
@@ -131,6 +132,8 @@ export class RunEngine implements StepHost {
   deliver(event: WorkflowEvent, step: string | null): void {
     if (!this.#live) return;
     if (event.qualifiedName === ChildWorkflowEnded.name) childEnded(this.state, event);
+    // Kept in the log with the change it makes: what came from outside, and when.
+    this.#publish(received(event, step), true);
     this.#dispatch(event, "outside", step);
     this.#changed();
   }

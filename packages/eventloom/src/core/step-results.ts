@@ -1,7 +1,7 @@
 import type { Clock } from "./clock.js";
 import type { Execution, RunJournal } from "./engine-types.js";
 import { EventTooLargeError, StepTimeoutError, WorkflowError } from "./errors.js";
-import { StepStateChanged, type WorkflowEvent } from "./events.js";
+import { EventReceived, StepStateChanged, type WorkflowEvent } from "./events.js";
 import { jsonLargerThan } from "./json-size.js";
 import type { RetryPolicy } from "./retry.js";
 import type { QueuedItem } from "./run-state.js";
@@ -100,6 +100,12 @@ export function stepState(
       ...(error ? { error } : {}),
     },
   };
+}
+
+/** The internal event that records an event sent into the run from outside (EventReceived). */
+export function received(event: WorkflowEvent, step: string | null): WorkflowEvent {
+  const data = { type: event.type, qualified_name: event.qualifiedName, value: event.data, step };
+  return { type: EventReceived.type, qualifiedName: EventReceived.name, data };
 }
 
 /** What events carry of a thrown error (WorkflowFailedEvent's and StepStateChanged's `error`). */

@@ -72,6 +72,13 @@ export interface WorkflowServerOptions {
    */
   maxResumeAttempts?: number;
   /**
+   * For debugging: each step's end (its `StepStateChanged` idle event) also carries the run's state
+   * as it stood then (`run_state`), so that the debugger can fork a run from any step's end
+   * (`POST /handlers/{id}/fork` with that event's `from_sequence`). Costs one state serialization
+   * and a state's bytes in the log per step end. Default false.
+   */
+  keepStepStates?: boolean;
+  /**
    * How long an `Idempotency-Key` is remembered: a retry with it within this time gets the first
    * answer again. Older keys are deleted in the background. Default 86 400 000 (24 hours).
    */

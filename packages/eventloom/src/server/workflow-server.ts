@@ -308,6 +308,7 @@ export class WorkflowServer {
       clock: this.#clock,
       idleReleaseMs: this.#options.idleReleaseMs ?? 60_000,
       maxResumeAttempts: this.#options.maxResumeAttempts ?? 3,
+      keepStepStates: this.#options.keepStepStates === true,
       maxEventBytes: this.#limits.maxEventBytes,
       logger: this.#logger,
       onDeleted: (id) => {

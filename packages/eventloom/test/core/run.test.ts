@@ -232,6 +232,7 @@ describe("running a workflow in process", () => {
       "StepStateChanged",
       "AskEv",
       "WorkflowIdleEvent",
+      "EventReceived", // the Reply sent from outside, kept in the log
       "StepStateChanged",
       "StepStateChanged",
       "StopEvent",

@@ -88,6 +88,12 @@ export class DebuggerApi {
     return await this.#client.getHandler(handlerId);
   }
 
+  /** The runs a run started (`ctx.runWorkflow`), oldest first (the first 100). */
+  async listChildren(handlerId: string): Promise<Run[]> {
+    const page = await this.#client.getHandlersPage({ parentHandlerId: handlerId, limit: 100 });
+    return page.handlers.reverse();
+  }
+
   /** Starts a run; `type` (the start schema's title) keeps a field named "type" from being misread. */
   async startRun(
     workflow: string,

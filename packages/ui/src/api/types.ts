@@ -55,7 +55,9 @@ export interface StartSchema {
 export const EVENT_NAMES = BUILTIN_EVENT_NAMES;
 
 export const isInternal = (ev: RunEvent): boolean =>
-  ev.qualifiedName === EVENT_NAMES.stepState || ev.qualifiedName === EVENT_NAMES.idle;
+  ev.qualifiedName === EVENT_NAMES.stepState ||
+  ev.qualifiedName === EVENT_NAMES.idle ||
+  ev.qualifiedName === EVENT_NAMES.received;
 
 export const isTerminal = (ev: RunEvent): boolean => ev.types.includes(EVENT_NAMES.stop);
 

@@ -1,6 +1,6 @@
 import { memo, useCallback } from "react";
-import { formatDuration } from "../format.js";
-import type { Execution, RunModel } from "../run/run-model.js";
+import { formatDuration, formatPreciseTime } from "../format.js";
+import type { Execution, ReceivedEvent, RunModel } from "../run/run-model.js";
 import { useAction } from "../state/use-action.js";
 import { Elapsed } from "./elapsed.js";
 import { VirtualList } from "./virtual-list.js";
@@ -19,7 +19,8 @@ const OUTCOME: Record<Execution["outcome"], string> = {
 /**
  * Every execution of every step of the run, from its internal step-state events: when it started
  * (from the run's first event), how long it took, which attempt, what it took and produced, and what
- * it threw. Live while the run goes; `step` narrows it to one step (picked on the graph).
+ * it threw; between them, each event sent in from outside (EventReceived): what, to which step, when.
+ * Live while the run goes; `step` narrows it to one step (picked on the graph).
  */
 export function StepTimeline({
   model,
@@ -47,10 +48,10 @@ export function StepTimeline({
       void run(async (api) => onForked(await api.forkRun(handlerId, { fromSequence: sequence }))),
     [handlerId, onForked],
   );
-  const all = model.executions;
+  const all = model.timeline;
   const rows = step ? all.filter((e) => e.step === step) : all;
   const origin = model.events[0] ? Date.parse(model.events[0].time) : 0;
-  const retries = all.filter((e) => e.outcome === "retried").length;
+  const retries = model.executions.filter((e) => e.outcome === "retried").length;
   return (
     <section className="card timeline" aria-labelledby="timeline-heading" data-version={version}>
       <div className="section-header">
@@ -79,18 +80,22 @@ export function StepTimeline({
           className="timeline-list"
           ordered
           follow
-          rowKey={(e) => e.index}
-          renderRow={(e) => (
-            <ExecutionRow
-              exec={e}
-              offset={Date.parse(e.startTime) - origin}
-              outcome={e.outcome}
-              endTime={e.endTime}
-              output={e.output}
-              error={e.error?.message ?? null}
-              onFork={onFork}
-            />
-          )}
+          rowKey={(e) => (e.kind === "received" ? `r${e.sequence}` : e.index)}
+          renderRow={(e) =>
+            e.kind === "received" ? (
+              <ReceivedRow received={e} offset={Date.parse(e.time) - origin} />
+            ) : (
+              <ExecutionRow
+                exec={e}
+                offset={Date.parse(e.startTime) - origin}
+                outcome={e.outcome}
+                endTime={e.endTime}
+                output={e.output}
+                error={e.error?.message ?? null}
+                onFork={onFork}
+              />
+            )
+          }
         />
       )}
     </section>
@@ -130,6 +135,17 @@ const ExecutionRow = memo(function ExecutionRow({
           +{formatDuration(Math.max(0, offset))} ·{" "}
           <Elapsed start={exec.startTime} end={outcome === "running" ? null : endTime} />
         </span>
+        {exec.forkAfter && exec.endSequence !== null && (
+          <button
+            type="button"
+            className="small-button fork-button"
+            title={`A new run that goes on from the state the run had when this ${exec.step} ended: its queues and state, not its history`}
+            aria-label={`Fork after ${exec.step} #${exec.index + 1}: a new run from the run's state at its end`}
+            onClick={() => onFork(exec.endSequence as number)}
+          >
+            Fork after
+          </button>
+        )}
         {from !== null && (
           <button
             type="button"
@@ -151,6 +167,34 @@ const ExecutionRow = memo(function ExecutionRow({
             {error}
           </span>
         )}
+      </div>
+    </div>
+  );
+});
+
+/** An event sent in from outside: what was sent, to which step, and when the run took it in. */
+const ReceivedRow = memo(function ReceivedRow({
+  received,
+  offset,
+}: {
+  received: ReceivedEvent;
+  offset: number;
+}) {
+  const json = JSON.stringify(received.value);
+  return (
+    <div className="received" data-sequence={received.sequence} data-type={received.type}>
+      <div className="execution-line">
+        <strong>Sent in: {received.type}</strong>
+        <span className="muted">{received.step ? `to ${received.step}` : "to the steps that take it"}</span>
+        <span className="execution-time muted">
+          +{formatDuration(Math.max(0, offset))} ·{" "}
+          <time dateTime={received.time}>{formatPreciseTime(received.time)}</time>
+        </span>
+      </div>
+      <div className="execution-line muted">
+        <span className="mono received-value" title={json}>
+          {json}
+        </span>
       </div>
     </div>
   );

@@ -16,6 +16,7 @@ export interface EventError {
 
 /** One execution of a step on one event: a try, or a resumption after a wait. */
 export interface Execution {
+  kind: "execution";
   /** Position in the run's list of executions. */
   index: number;
   step: string;
@@ -34,6 +35,8 @@ export interface Execution {
   startTime: string;
   endSequence: number | null;
   endTime: string | null;
+  /** Its end carries the run's state (a server with `keepStepStates`, the run going on): a fork point. */
+  forkAfter: boolean;
   /**
    * running: at work now; done: produced its output (or nothing);
    * retried: threw and was tried again; paused: went idle to wait for an event, resumed later;
@@ -42,6 +45,21 @@ export interface Execution {
   outcome: "running" | "done" | "retried" | "paused" | "failed" | "stopped";
   error: EventError | null;
 }
+
+/** An event sent into the run from outside its steps (a person's answer), from its EventReceived. */
+export interface ReceivedEvent {
+  kind: "received";
+  /** The EventReceived's sequence and time: when the run took it in. */
+  sequence: number;
+  time: string;
+  /** Short name of the event sent, its value, and the step it was sent to (null: any that takes it). */
+  type: string;
+  value: Record<string, unknown>;
+  step: string | null;
+}
+
+/** A row of the step timeline. */
+export type TimelineEntry = Execution | ReceivedEvent;
 
 /** How the run ended, from its terminal event. */
 export interface RunEnding {
@@ -69,6 +87,8 @@ export class RunModel {
   /** Events a step or a person published (no internal ones). */
   readonly published: RunEvent[] = [];
   readonly executions: Execution[] = [];
+  /** Step executions and events sent from outside, in the order of the log. */
+  readonly timeline: TimelineEntry[] = [];
   /** Steps at work now: step → worker ids. */
   readonly working = new Map<string, Set<string>>();
   /** Times each step started work on an event (retries and resumptions not counted). */
@@ -104,6 +124,7 @@ export class RunModel {
   #add(ev: RunEvent): void {
     this.events.push(ev);
     if (ev.qualifiedName === EVENT_NAMES.stepState) this.#stepState(ev);
+    else if (ev.qualifiedName === EVENT_NAMES.received) this.timeline.push(receivedOf(ev));
     else if (!isInternal(ev)) {
       this.published.push(ev);
       this.#lastPublished.set(shortName(ev.type), ev.sequence);
@@ -138,6 +159,7 @@ export class RunModel {
       if (previous && previous.outcome !== "running")
         previous.outcome = attempt > previous.attempt ? "retried" : "paused";
       const exec: Execution = {
+        kind: "execution",
         index: this.executions.length,
         step,
         workerId: worker,
@@ -149,10 +171,12 @@ export class RunModel {
         startTime: ev.time,
         endSequence: null,
         endTime: null,
+        forkAfter: false,
         outcome: "running",
         error: null,
       };
       this.executions.push(exec);
+      this.timeline.push(exec);
       this.#open.set(worker, exec);
       this.#last.set(worker, exec);
       if (this.lastInput) this.lastInput.movedOn = true;
@@ -175,6 +199,8 @@ export class RunModel {
       if (exec) {
         exec.endSequence = ev.sequence;
         exec.endTime = ev.time;
+        const state = v["run_state"] as { status?: unknown } | undefined;
+        exec.forkAfter = typeof state === "object" && state !== null && state.status === "running";
         exec.output = output;
         exec.error = readError(v["error"]);
         // A throw fails the execution until a retry of the same worker says otherwise.
@@ -223,6 +249,19 @@ export class RunModel {
       }
     }
   }
+}
+
+function receivedOf(ev: RunEvent): ReceivedEvent {
+  const v = ev.value;
+  const value = v["value"];
+  return {
+    kind: "received",
+    sequence: ev.sequence,
+    time: ev.time,
+    type: shortName(String(v["type"] ?? v["qualified_name"] ?? "")),
+    value: typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {},
+    step: typeof v["step"] === "string" ? v["step"] : null,
+  };
 }
 
 function readError(value: unknown): EventError | null {

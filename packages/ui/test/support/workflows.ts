@@ -132,3 +132,39 @@ export const approval = new Workflow({ name: "ApprovalWorkflow", timeout: null }
     return StopEvent.create({ result: answer.data.approved ? "shipped" : "held" });
   },
 );
+
+export const Chapter = defineEvent("Chapter", z.object({ title: z.string() }), { extends: StartEvent });
+/** A child run: counts its title's letters. */
+export const chapter = new Workflow({ name: "ChapterWorkflow" }).step(
+  "count",
+  { accepts: [Chapter], emits: [StopEvent] },
+  async (_ctx, ev) => StopEvent.create({ result: ev.data.title.length }),
+);
+/** Runs a child for each of two chapters and adds their counts: a run with a tree. */
+export const book = new Workflow({ name: "BookWorkflow" }).step(
+  "chapters",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx) => {
+    const a = await ctx.runWorkflow("chapter", Chapter.create({ title: "owls" }));
+    const b = await ctx.runWorkflow("chapter", Chapter.create({ title: "bats" }));
+    return StopEvent.create({ result: Number(a) + Number(b) });
+  },
+);
+
+export const Noted = defineEvent("Noted", z.object({ n: z.number().int() }));
+export const Checked = defineEvent("Checked", z.object({ n: z.number().int() }));
+/** Three steps that keep notes in the run's state: a fork from a step's end must carry them. */
+export const notes = new Workflow({ name: "NotesWorkflow" })
+  .step("note", { accepts: [Topic], emits: [Noted] }, async (ctx, ev) => {
+    ctx.store.set("topic", ev.data.topic);
+    return Noted.create({ n: 1 });
+  })
+  .step("check", { accepts: [Noted], emits: [Checked] }, async (ctx, ev) => {
+    ctx.store.set("checks", ctx.store.get<number>("checks", 0) + 1);
+    return Checked.create({ n: ev.data.n + 1 });
+  })
+  .step("report", { accepts: [Checked], emits: [StopEvent] }, async (ctx, ev) =>
+    StopEvent.create({
+      result: `${ctx.store.get<string>("topic", "none")}: ${ev.data.n} steps, ${ctx.store.get<number>("checks", 0)} check`,
+    }),
+  );

@@ -28,6 +28,7 @@ export class LiveRun implements RunJournal, CommitSource {
   readonly #metrics: RunMetrics | null;
   readonly #logger: ServerLogger;
   readonly #trace: RunTracer | null;
+  readonly #keepStepStates: boolean;
   /** Set only when the run is traced: the engine calls a step directly otherwise. */
   readonly aroundStep?: (item: QueuedItem, call: () => unknown) => unknown;
   engine: RunEngine | null = null;
@@ -54,6 +55,7 @@ export class LiveRun implements RunJournal, CommitSource {
     metrics: RunMetrics | null = null,
     logger: ServerLogger = silentLogger,
     trace: RunTracer | null = null,
+    keepStepStates: boolean | undefined = false,
   ) {
     this.handlerId = handlerId;
     this.entry = entry;
@@ -63,6 +65,7 @@ export class LiveRun implements RunJournal, CommitSource {
     this.#logger = logger;
     this.#trace = trace;
     if (trace) this.aroundStep = (item, call) => trace.aroundStep(item, call);
+    this.#keepStepStates = keepStepStates === true;
   }
 
   /** The live state; only valid once the engine has begun. */
@@ -81,7 +84,10 @@ export class LiveRun implements RunJournal, CommitSource {
     const rows: EventRow[] = new Array(published.length);
     for (let i = 0; i < published.length; i++) {
       const e = published[i] as PublishedEvent;
-      rows[i] = { sequence: e.sequence, json: eventJson(e) };
+      // A step's end carries the state after the whole change (serialized here, at once): a fork point.
+      const kept =
+        this.#keepStepStates && isStepEnd(e) ? { ...e, value: { ...e.value, run_state: engine.state } } : e;
+      rows[i] = { sequence: e.sequence, json: eventJson(kept) };
     }
     this.#metrics?.changed(engine.state, published);
     this.#onChange(this, rows);
@@ -153,10 +159,13 @@ function traced(fn: () => void): void {
   }
 }
 
+const isStepEnd = (e: PublishedEvent): boolean =>
+  e.qualifiedName === StepStateChanged.name && e.value["state"] === "idle";
+
 /** A step finished (or the run went idle or ended): the code that was resumed did not crash the process. */
 function madeProgress(state: RunState, published: readonly PublishedEvent[]): boolean {
   if (state.status !== "running" || state.idle) return true;
-  return published.some((e) => e.qualifiedName === StepStateChanged.name && e.value["state"] === "idle");
+  return published.some(isStepEnd);
 }
 
 /** An event's JSON; a value JSON cannot hold (bigint, cycles) must not make every commit of the batch fail. */

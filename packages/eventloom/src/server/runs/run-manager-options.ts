@@ -22,6 +22,8 @@ export interface RunManagerOptions {
   ownership: Ownership;
   /** Resumes without a finished step after which a run is failed with RESUME_CRASH_LOOP. */
   maxResumeAttempts: number;
+  /** Each step's end carries the run's state then (`run_state`): forks from any step's end. */
+  keepStepStates?: boolean;
   /** Counts runs started here and observes every run in memory; none: not measured. */
   metrics?: ServerMetrics;
   /** The largest event a step may return, send or stream (bytes of JSON): larger fails it, EVENT_TOO_LARGE. */

@@ -229,10 +229,7 @@ export class RunManager implements OwnedRuns {
     }).finally(() => void this.#limits.sweep());
   }
 
-  /**
-   * After a start: resumes every running handler of a registered workflow. Idle ones stay in the store
-   * until an event or one of their timers wakes them.
-   */
+  /** After a start: resumes every running handler (idle ones wait in the store for an event or a timer). */
   async resumeAll(): Promise<void> {
     await resumeStored({
       ...this.#o,
@@ -361,6 +358,7 @@ export class RunManager implements OwnedRuns {
       this.#o.metrics?.forRun(entry.name) ?? null,
       this.#o.logger,
       this.#o.tracing?.forRun(entry.name, handlerId),
+      this.#o.keepStepStates,
     );
     live.workflowVersion = version;
     this.#live.set(handlerId, live);

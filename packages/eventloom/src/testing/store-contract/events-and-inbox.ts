@@ -183,6 +183,32 @@ export function eventsAndInboxContract(current: () => Store): void {
       expect(await store.readInbox("fresh")).toEqual([inboxItem("c")]);
     });
 
+    it("takes an item in with its EventReceived record in one commit: the item leaves, the record stays", async () => {
+      const item: InboxItem = { ...inboxItem("answer", { text: "Ünï 🚀" }), step: "ask" };
+      await store.appendInbox("h", item);
+      const record: PublishedEvent = {
+        sequence: 3,
+        type: "EventReceived",
+        qualifiedName: "workflows.events.EventReceived",
+        types: ["workflows.events.Event", "workflows.events.EventReceived"],
+        value: {
+          type: item.event.type,
+          qualified_name: item.event.qualifiedName,
+          value: item.event.data,
+          step: item.step,
+        },
+        internal: true,
+        timestamp: iso(2000),
+      };
+      await store.commit({
+        events: [{ handlerId: "h", events: eventRows([record]) }],
+        states: [{ handlerId: "h", json: stateJson(runState()) }],
+        inboxDone: [{ handlerId: "h", ids: ["answer"] }],
+      });
+      expect(await store.readInbox("h")).toEqual([]);
+      expect(await store.readEvents("h", -1, 10)).toEqual([record]);
+    });
+
     it("rejects an item id the handler already holds and keeps the first", async () => {
       await store.appendInbox("h", inboxItem("x"));
       await expect(store.appendInbox("h", inboxItem("x", { second: true }))).rejects.toBeInstanceOf(

@@ -35,6 +35,13 @@ const flaky = new Workflow({ name: "flaky" }).step(
   },
 );
 
+/** Starts a child of `two` for its topic: a run not started by a request. */
+const parent = new Workflow({ name: "parent" }).step(
+  "delegate",
+  { accepts: [StartEvent], emits: [StopEvent] },
+  async (ctx) => StopEvent.create({ result: await ctx.runWorkflow("two", Topic.create({ topic: "child" })) }),
+);
+
 let dir: ReturnType<typeof tempDir>;
 let server: WorkflowServer;
 let client: WorkflowClient;
@@ -44,6 +51,7 @@ beforeEach(async () => {
   server = new WorkflowServer({ store: new SqliteStore(join(dir.dir, "w.db")), token: "" });
   server.addWorkflow("two", twoSteps);
   server.addWorkflow("flaky", flaky);
+  server.addWorkflow("parent", parent);
   const { url } = await server.serve({ host: "127.0.0.1", port: 0 });
   client = new WorkflowClient({ baseUrl: url });
 });
@@ -68,6 +76,21 @@ describe("the start event in the handler record", () => {
     const page = await client.getHandlersPage({ workflowName: "two" });
     expect(page.handlers[0]?.handlerId).toBe(handlerId);
     expect(page.handlers[0]?.startEvent).toBeUndefined();
+  });
+});
+
+describe("the start event of a run not started by a request", () => {
+  test("a child run keeps its start event: its record shows it, and it re-runs and forks like any run", async () => {
+    const { handlerId } = await client.runWorkflowNowait("parent");
+    expect((await finished(handlerId)).result).toBe(50);
+    const [child] = (await client.getHandlersPage({ parentHandlerId: handlerId })).handlers;
+    expect(child?.parentHandlerId).toBe(handlerId);
+    const record = await client.getHandler(child!.handlerId);
+    expect(record.startEvent).toEqual({ type: "Topic", qualifiedName: "Topic", value: { topic: "child" } });
+    const again = await client.forkHandler(child!.handlerId);
+    expect((await finished(again.handlerId)).result).toBe(50);
+    const edited = await client.forkHandler(child!.handlerId, { startEvent: { topic: "children" } });
+    expect((await finished(edited.handlerId)).result).toBe(80);
   });
 });
 

@@ -49,7 +49,7 @@ describe("restart durability on a SQLite file", () => {
     expect(all.map((e) => e.sequence)).toEqual(all.map((_, i) => i));
     expect(
       all.filter((e) => !e.type.startsWith("Step") && e.type !== "WorkflowIdleEvent").map((e) => e.type),
-    ).toEqual(["RequestEvent", "OutEvent"]);
+    ).toEqual(["RequestEvent", "EventReceived", "OutEvent"]);
     expect(before[0]?.sequence).toBe(all.find((e) => e.type === "RequestEvent")?.sequence);
     expect((await callJson(second, "GET", `/results/${id}`)).body).toMatchObject({
       status: "completed",
