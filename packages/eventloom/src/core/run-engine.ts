@@ -4,12 +4,7 @@ import { StepContext } from "./context.js";
 import { addDelayed, forgetDelivered, takeDue } from "./delayed-events.js";
 import { EngineTimers } from "./engine-timers.js";
 import type { Execution, RunEngineOptions, StepHost, WaitForEventOptions } from "./engine-types.js";
-import {
-  WaitForEventTimeoutError,
-  WorkflowCancelledError,
-  WorkflowError,
-  WorkflowTimeoutError,
-} from "./errors.js";
+import { WorkflowError, WorkflowTimeoutError } from "./errors.js";
 import {
   type EventDefinition,
   InputRequiredEvent,
@@ -17,6 +12,7 @@ import {
   type WorkflowEvent,
   WorkflowIdleEvent,
 } from "./events.js";
+import { Executions } from "./executions.js";
 import { takePendingStart } from "./initial-state.js";
 import { publishedEvent } from "./published-event.js";
 import { retryDelayMs } from "./retry.js";
@@ -25,18 +21,9 @@ import * as outcomes from "./run-outcomes.js";
 import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
 import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
-import { type RunTimer, retryKey, runTimers, waitKey } from "./run-timers.js";
-import {
-  callStep,
-  checkEmits,
-  checkSize,
-  errorOf,
-  isEmpty,
-  normalizeOutputs,
-  received,
-  retryable,
-  stepState,
-} from "./step-results.js";
+import { runTimers, waitKey } from "./run-timers.js";
+import * as results from "./step-results.js";
+import { type WaitLoop, waitForEvent } from "./wait-for.js";
 import * as waiters from "./waiters.js";
 import type { StepDeclaration, WorkflowDefinition } from "./workflow-definition.js";
 
@@ -52,8 +39,8 @@ export class RunEngine implements StepHost {
   readonly history: PublishedEvent[] | null;
   readonly #options: RunEngineOptions;
   readonly #signals = new RunSignals();
-  readonly #executions = new Map<string, Execution>();
-  readonly #busy = new Map<string, number>();
+  readonly #executions: Executions;
+  readonly #waitLoop: WaitLoop;
   readonly #timers: EngineTimers;
   readonly #listeners = new Set<() => void>();
   #pending: PublishedEvent[] = [];
@@ -68,7 +55,27 @@ export class RunEngine implements StepHost {
     this.state = state;
     this.#options = options;
     this.history = options.keepHistory ? [] : null;
-    this.#timers = new EngineTimers(options.clock);
+    // What fires is the timer kind's.
+    this.#timers = new EngineTimers(options.clock, {
+      deadline: () => this.#timedOut(),
+      retry: (id) => this.#fired(queues.retryDue, id),
+      wait: (id) => this.#fired(queues.waiterExpired, id),
+      delay: (id) => this.#delayedDue(id),
+    });
+    this.#executions = new Executions(options.clock);
+    this.#waitLoop = {
+      state,
+      now: () => this.now(),
+      checkSize: (exec, event) => this.#checkSize(exec, event),
+      dispatch: (event) => this.#dispatch(event, "step", null),
+      arm: (timer) => this.#timers.arm(timer),
+      park: (exec) => {
+        this.#finishExecution(exec);
+        this.#publish(results.stepState(exec.item, "idle", null), true);
+        this.#changed();
+      },
+      changed: () => this.#changed(),
+    };
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -112,17 +119,13 @@ export class RunEngine implements StepHost {
     }
     if (abandon) {
       this.#failureCause = abandon;
-      this.#end(
-        outcomes.abandoned(
-          abandon,
-          Object.values(s.inFlight).map((item) => item.step),
-        ),
-      );
+      const steps = Object.values(s.inFlight).map((item) => item.step);
+      this.#end(outcomes.abandoned(abandon, steps));
       return;
     }
     queues.requeueInFlight(s);
     const pending = takePendingStart(s, this.workflow, this.#options.clock.now());
-    for (const timer of runTimers(s)) this.#arm(timer);
+    for (const timer of runTimers(s)) this.#timers.arm(timer);
     const first = start ?? pending;
     if (first) this.#dispatch(first, "outside", null);
     this.#changed();
@@ -133,7 +136,7 @@ export class RunEngine implements StepHost {
     if (!this.#live) return;
     if (event.qualifiedName === ChildWorkflowEnded.name) childEnded(this.state, event);
     // Kept in the log with the change it makes: what came from outside, and when.
-    this.#publish(received(event, step), true);
+    this.#publish(results.received(event, step), true);
     this.#dispatch(event, "outside", step);
     this.#changed();
   }
@@ -156,11 +159,8 @@ export class RunEngine implements StepHost {
     if (!this.#live) return;
     this.#live = false;
     this.#clearTimers();
-    this.#signals.abortAll(
-      () => new WorkflowError("SERVER_CLOSING", "The run was suspended"),
-      this.#executions.values(),
-    );
-    this.#executions.clear();
+    const stopped = this.#executions.takeAll();
+    this.#signals.abortAll(() => new WorkflowError("SERVER_CLOSING", "The run was suspended"), stopped);
     this.#flushListeners();
   }
 
@@ -168,19 +168,19 @@ export class RunEngine implements StepHost {
   hold(on: boolean): void {
     if (this.#held === on) return;
     this.#held = on;
-    if (!on && this.#live && !isEmpty(this.state.queues)) this.#changed();
+    if (!on && this.#live && !results.isEmpty(this.state.queues)) this.#changed();
   }
 
   isCurrent(exec: Execution): boolean {
-    return this.#live && this.#executions.get(exec.item.id) === exec;
+    return this.#live && this.#executions.has(exec);
   }
 
   sendFromStep(exec: Execution, event: WorkflowEvent, step: string | null, at: number | null): void {
     if (!this.isCurrent(exec)) return;
-    checkEmits(this.workflow.getStep(exec.item.step), exec.item.step, event, "sent");
+    results.checkEmits(this.workflow.getStep(exec.item.step), exec.item.step, event, "sent");
     this.#checkSize(exec, event);
     if (at === null) this.#dispatch(event, "step", step);
-    else this.#armNew(addDelayed(this.state, exec, event, step, at));
+    else this.#timers.arm(addDelayed(this.state, exec, event, step, at));
     this.#changed();
   }
 
@@ -201,7 +201,7 @@ export class RunEngine implements StepHost {
   /** An oversized event fails its step at once (what the step does after the throw no longer counts). */
   #checkSize(exec: Execution, event: WorkflowEvent): void {
     try {
-      checkSize(event, this.#options.maxEventBytes ?? null, exec.item.step);
+      results.checkSize(event, this.#options.maxEventBytes ?? null, exec.item.step);
     } catch (error) {
       this.#failed(this.workflow.getStep(exec.item.step) as StepDeclaration, exec, error);
       throw error;
@@ -225,42 +225,12 @@ export class RunEngine implements StepHost {
     return found;
   }
 
-  /**
-   * `ctx.waitForEvent`: returns the answer when this call already has one (the step is running again
-   * after the answer arrived); otherwise registers a waiter, parks the item and ends the execution.
-   */
   waitFor(
     exec: Execution,
     def: EventDefinition,
     options: WaitForEventOptions,
   ): WorkflowEvent | Promise<never> {
-    if (!this.isCurrent(exec)) return waiters.never();
-    const id = `${exec.item.id}:${exec.waitCalls++}`;
-    const s = this.state;
-    const existing = s.waiters[id];
-    if (existing?.answer) return existing.answer;
-    if (existing?.expired) {
-      delete s.waiters[id];
-      this.#changed();
-      throw new WaitForEventTimeoutError(def.type, options.timeout ?? 0);
-    }
-    if (!existing) {
-      if (options.waiterEvent) this.#checkSize(exec, options.waiterEvent);
-      const waiter = waiters.newWaiter(id, exec.item, def, options, this.now());
-      s.waiters[id] = waiter;
-      const answer = waiters.claimUnclaimed(s, waiter);
-      if (answer) {
-        this.#changed();
-        return answer;
-      }
-      if (options.waiterEvent) this.#dispatch(options.waiterEvent, "step", null);
-      if (waiter.deadline !== null) this.#arm({ kind: "wait", key: waitKey(id), id, at: waiter.deadline });
-    }
-    // The step ends here and runs again from its start once the answer arrives.
-    this.#finishExecution(exec);
-    this.#publish(stepState(exec.item, "idle", null), true);
-    this.#changed();
-    return waiters.never();
+    return this.isCurrent(exec) ? waitForEvent(this.#waitLoop, exec, def, options) : waiters.never();
   }
 
   now(): number {
@@ -284,26 +254,24 @@ export class RunEngine implements StepHost {
     for (const name in queues) {
       const q = queues[name] as QueuedItem[];
       const step = this.workflow.getStep(name) as StepDeclaration;
-      let busy = this.#busy.get(name) ?? 0;
-      while (q.length > 0 && busy < step.numWorkers) {
+      while (q.length > 0 && this.#executions.busy(name) < step.numWorkers) {
         this.#startItem(step, q.shift() as QueuedItem);
-        busy++;
       }
-      this.#busy.set(name, busy);
       if (q.length === 0) delete queues[name];
     }
   }
 
   #startItem(step: StepDeclaration, item: QueuedItem): void {
     queues.markInFlight(this.state, item, this.now());
-    const exec: Execution = { item, controller: null, waitCalls: 0, timer: undefined };
-    this.#executions.set(item.id, exec);
-    this.#publish(stepState(item, "running", null), true);
+    const exec = this.#executions.begin(item);
+    this.#publish(results.stepState(item, "running", null), true);
     const ctx = new StepContext(this, exec, this.#options.additionalEvents);
-    callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec), this.#options.journal).then(
-      (result) => this.#completed(step, exec, result),
-      (error: unknown) => this.#failed(step, exec, error),
-    );
+    results
+      .callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec), this.#options.journal)
+      .then(
+        (result) => this.#completed(step, exec, result),
+        (error: unknown) => this.#failed(step, exec, error),
+      );
   }
 
   /** The signal of one step execution: fires when the run stops or the attempt times out. */
@@ -312,10 +280,8 @@ export class RunEngine implements StepHost {
   }
 
   #finishExecution(exec: Execution): void {
-    if (exec.timer !== undefined) this.#options.clock.clearTimeout(exec.timer);
-    this.#executions.delete(exec.item.id);
+    this.#executions.finish(exec);
     delete this.state.inFlight[exec.item.id];
-    this.#busy.set(exec.item.step, (this.#busy.get(exec.item.step) ?? 1) - 1);
   }
 
   /** The item is done for good: its waiters and its delivered timers go. */
@@ -331,9 +297,7 @@ export class RunEngine implements StepHost {
     if (!this.isCurrent(exec)) return;
     let outputs: WorkflowEvent[];
     try {
-      outputs = normalizeOutputs(result);
-      for (const ev of outputs) checkEmits(step, step.name, ev, "returned");
-      for (const ev of outputs) checkSize(ev, this.#options.maxEventBytes ?? null, step.name);
+      outputs = results.checkedOutputs(step, result, this.#options.maxEventBytes ?? null);
     } catch (error) {
       this.#failed(step, exec, error);
       return;
@@ -341,7 +305,7 @@ export class RunEngine implements StepHost {
     this.#finishExecution(exec);
     this.#dropWaitersOf(exec.item.id);
     releaseCollected(this.state, exec.item);
-    this.#publish(stepState(exec.item, "idle", outputs[0]?.type ?? null), true);
+    this.#publish(results.stepState(exec.item, "idle", outputs[0]?.type ?? null), true);
     for (const ev of outputs) {
       if (!this.#live) break;
       this.#dispatch(ev, "step", null);
@@ -352,34 +316,20 @@ export class RunEngine implements StepHost {
   #failed(step: StepDeclaration, exec: Execution, error: unknown): void {
     if (!this.isCurrent(exec)) return;
     this.#finishExecution(exec);
-    this.#publish(stepState(exec.item, "idle", null, errorOf(error)), true);
+    this.#publish(results.stepState(exec.item, "idle", null, results.errorOf(error)), true);
     const item = exec.item;
     const policy = step.retry;
-    const retried = policy !== null && retryable(policy, item, error);
+    const retried = policy !== null && results.retryable(policy, item, error);
     this.#options.journal?.stepFailed?.(this, { step: step.name, attempt: item.attempt, error, retried });
     if (policy && retried) {
       const at = this.now() + retryDelayMs(policy, item.attempt + 1, this.#options.random);
-      this.state.retries[item.id] = { ...item, attempt: item.attempt + 1, at };
-      this.#arm({ kind: "retry", key: retryKey(item.id), id: item.id, at });
+      this.#timers.arm(queues.addRetry(this.state, item, at));
       this.#changed();
       return;
     }
     this.#dropWaitersOf(item.id);
     this.#failureCause = error;
     this.#end(outcomes.stepFailed(step.name, error, item.attempt));
-  }
-
-  /** Arms one of the run's timers: what fires is the timer kind's. */
-  #arm(timer: RunTimer): void {
-    if (timer.kind === "deadline") this.#timers.arm(timer, () => this.#timedOut());
-    else if (timer.kind === "retry") this.#timers.arm(timer, () => this.#fired(queues.retryDue, timer.id));
-    else if (timer.kind === "wait")
-      this.#timers.arm(timer, () => this.#fired(queues.waiterExpired, timer.id));
-    else this.#timers.arm(timer, () => this.#delayedDue(timer.id));
-  }
-
-  #armNew(timer: RunTimer | null): void {
-    if (timer) this.#arm(timer);
   }
 
   /** A durable timer is due: its event is dispatched as the step's send would have been. */
@@ -397,9 +347,7 @@ export class RunEngine implements StepHost {
 
   #clearTimers(): void {
     this.#timers.clear();
-    for (const exec of this.#executions.values()) {
-      if (exec.timer !== undefined) this.#options.clock.clearTimeout(exec.timer);
-    }
+    this.#executions.clearTimers();
   }
 
   #timedOut(): void {
@@ -417,12 +365,7 @@ export class RunEngine implements StepHost {
     this.#live = false;
     this.#clearTimers();
     const cause = this.#failureCause;
-    const reason = () =>
-      outcome.status === "cancelled"
-        ? new WorkflowCancelledError()
-        : (cause ?? new WorkflowError("HANDLER_ENDED", "The run has ended"));
-    this.#signals.abortAll(reason, this.#executions.values());
-    this.#executions.clear();
+    this.#signals.abortAll(() => outcomes.stopReason(outcome, cause), this.#executions.takeAll());
     this.#changed();
     this.#resolveDone(outcome);
   }
@@ -438,7 +381,7 @@ export class RunEngine implements StepHost {
     const s = this.state;
     if (this.#live) {
       this.#pump();
-      if (!s.idle && isEmpty(s.queues) && isEmpty(s.inFlight) && isEmpty(s.retries)) {
+      if (!s.idle && results.isEmpty(s.queues) && results.isEmpty(s.inFlight) && results.isEmpty(s.retries)) {
         s.idle = true;
         this.#publish(WorkflowIdleEvent.create({}), true);
       }

@@ -1,3 +1,4 @@
+import { WorkflowCancelledError, WorkflowError } from "./errors.js";
 import type { EventDefinition, WorkflowEvent } from "./events.js";
 import { StopEvent, WorkflowCancelledEvent, WorkflowFailedEvent, WorkflowTimedOutEvent } from "./events.js";
 import type { RunOutcome, RunState } from "./run-state.js";
@@ -79,4 +80,10 @@ export function settle(state: RunState, outcome: RunOutcome): void {
   if (state.delayed) state.delayed = {};
   state.collected = {};
   state.idle = false;
+}
+
+/** What a run's step executions are aborted with when it ends: its cause, or the end itself. */
+export function stopReason(outcome: RunOutcome, cause: unknown): unknown {
+  if (outcome.status === "cancelled") return new WorkflowCancelledError();
+  return cause ?? new WorkflowError("HANDLER_ENDED", "The run has ended");
 }

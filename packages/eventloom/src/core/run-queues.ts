@@ -1,5 +1,6 @@
 import type { WorkflowEvent } from "./events.js";
 import type { QueuedItem, RunState } from "./run-state.js";
+import { type RunTimer, retryKey } from "./run-timers.js";
 
 /** The queue of a step (made when missing). */
 export function queueOf(state: RunState, step: string): QueuedItem[] {
@@ -60,4 +61,10 @@ export function waiterExpired(state: RunState, id: string): boolean {
 /** The steps with work in flight. */
 export function activeSteps(state: RunState): string[] {
   return [...new Set(Object.values(state.inFlight).map((i) => i.step))];
+}
+
+/** Schedules the item's next attempt at `at` (epoch ms); returns the timer that brings it back. */
+export function addRetry(state: RunState, item: QueuedItem, at: number): RunTimer {
+  state.retries[item.id] = { ...item, attempt: item.attempt + 1, at };
+  return { kind: "retry", key: retryKey(item.id), id: item.id, at };
 }

@@ -162,3 +162,15 @@ export function callStep(
     }),
   ]);
 }
+
+/** The events a step returned, checked: each declared in its emits and not too large (else throws). */
+export function checkedOutputs(
+  step: StepDeclaration,
+  result: unknown,
+  maxEventBytes: number | null,
+): WorkflowEvent[] {
+  const outputs = normalizeOutputs(result);
+  for (const ev of outputs) checkEmits(step, step.name, ev, "returned");
+  for (const ev of outputs) checkSize(ev, maxEventBytes, step.name);
+  return outputs;
+}
