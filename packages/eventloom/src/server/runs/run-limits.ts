@@ -81,7 +81,12 @@ export class RunLimits {
    * Writes a new run queued (with the request's idempotency key), then admits what its key has room
    * for, this run maybe. A sync `run` waits for its end through the store: it may run anywhere.
    */
-  async enqueue(entry: RegisteredWorkflow, request: StartRequest, q: QueuedStart): Promise<StartedRun> {
+  async enqueue(
+    entry: RegisteredWorkflow,
+    request: StartRequest,
+    q: QueuedStart,
+    admitNow = true,
+  ): Promise<StartedRun> {
     const { store, ownership, clock, endWaiters } = this.#c;
     const { handlerId, limitKey } = q;
     const prior = q.context === null ? null : parseRunState(q.context, entry.workflow);
@@ -136,7 +141,7 @@ export class RunLimits {
     // Registered before any admission: the run may end before this call returns.
     const ended = request.awaitEnd ? endWaiters.wait(handlerId) : null;
     if (ended) endWaiters.leave(handlerId);
-    const admitted = await this.admit(limitKey);
+    const admitted = admitNow ? await this.admit(limitKey) : [];
     if (admitted.includes(handlerId)) record = { ...record, queued: false };
     else record = (await store.getHandler(handlerId)) ?? record;
     const answer = record;
@@ -164,7 +169,20 @@ export class RunLimits {
   /** A limited run's end is durable: its place goes to the next queued run. */
   ended(run: LiveRun): void {
     const limitKey = run.links.limitKey;
-    if (limitKey) void this.admit(limitKey).catch((error: unknown) => this.#failed(error));
+    if (limitKey) this.#admitInBackground(limitKey);
+  }
+
+  /**
+   * A scheduled run being loaded goes in its queue; admission follows once that load is over (it
+   * loads the run again, which must not find this load still going).
+   */
+  async queueScheduled(entry: RegisteredWorkflow, request: StartRequest, q: QueuedStart): Promise<void> {
+    await this.enqueue(entry, request, q, false);
+    setImmediate(() => this.#admitInBackground(q.limitKey));
+  }
+
+  #admitInBackground(limitKey: string): void {
+    void this.admit(limitKey).catch((error: unknown) => this.#failed(error));
   }
 
   /**

@@ -311,6 +311,21 @@ export class RunManager implements OwnedRuns {
     const admitted = state?.pendingStart !== undefined;
     try {
       this.#checkOpen();
+      // A scheduled run of a workflow with a run limit waits in the limit's queue, as any start does.
+      if (!state && start && entry.concurrency) {
+        const q = {
+          handlerId,
+          context: null,
+          firstSequence: 0,
+          limitKey: this.#limits.keyOf(entry, start) ?? "",
+        };
+        await this.#limits.queueScheduled(
+          entry,
+          { start, context: null, handlerId, links: linksOf(record) },
+          q,
+        );
+        return null;
+      }
       const already = this.#live.get(handlerId);
       if (already) return already;
       const run = this.#begin(handlerId, entry, record.workflowVersion ?? null, (journal) =>

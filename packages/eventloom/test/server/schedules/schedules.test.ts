@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { WorkflowClient } from "../../../src/client/index.js";
-import { defineEvent, StartEvent, StopEvent, Workflow } from "../../../src/core/index.js";
+import { defineEvent, HumanResponseEvent, StartEvent, StopEvent, Workflow } from "../../../src/core/index.js";
 import { MemoryStore, SqliteStore, type Store, WorkflowServer } from "../../../src/server/index.js";
 import { scheduledRunId } from "../../../src/server/schedules/scheduler.js";
 import { FakeClock } from "../../core/fake-clock.js";
@@ -185,5 +185,51 @@ describe("schedules on the injected clock", () => {
       lastFireAt: null,
       lastHandlerId: null,
     });
+  });
+});
+
+describe("a schedule of a workflow with a run limit", () => {
+  const Go = defineEvent("Go", z.object({}), { extends: HumanResponseEvent });
+  /** Each run waits for Go: it holds its place in the limit until then. */
+  const held = new Workflow({ name: "held", timeout: null }).step(
+    "wait",
+    { accepts: [Tick], emits: [StopEvent], waitsFor: [Go] },
+    async (ctx, ev) => {
+      await ctx.waitForEvent(Go);
+      return StopEvent.create({ result: ev.data.label });
+    },
+  );
+
+  it("queues its runs behind the limit like any start", async () => {
+    const clock = new FakeClock(T0);
+    const store = new MemoryStore();
+    const server = new WorkflowServer({ store, clock, token: "" });
+    server.addWorkflow("held", held, {
+      schedules: [{ cron: "*/10 * * * * *", id: "every-10s" }],
+      concurrency: { limit: 1 },
+    });
+    servers.push(server);
+    await server.start();
+    const client = new WorkflowClient({
+      baseUrl: "http://localhost",
+      fetch: (url, init) => server.fetch(new Request(url, init)),
+    });
+    for (let i = 0; i < 25; i++) await clock.advance(1_000);
+    const first = scheduledRunId("every-10s", Date.parse("2030-01-01T00:00:10Z"));
+    const second = scheduledRunId("every-10s", Date.parse("2030-01-01T00:00:20Z"));
+    await until(async () => (await store.getHandler(second))?.queued === true);
+    expect(await client.getHandler(second)).toMatchObject({
+      queued: true,
+      queuePosition: 1,
+      scheduleId: "every-10s",
+    });
+    // The first runs (in memory, waiting for Go); the second waits in the queue, in the store only.
+    await until(async () => server.liveRunCount === 1 && (await client.getHandler(first)).queued !== true);
+    await client.sendEvent(first, { type: "Go", value: {} });
+    await until(async () => (await client.getHandler(first)).status === "completed");
+    await until(async () => (await store.getHandler(second))?.queued !== true && server.liveRunCount === 1);
+    await client.sendEvent(second, { type: "Go", value: {} });
+    await until(async () => (await client.getHandler(second)).status === "completed");
+    expect(await client.getHandler(second)).toMatchObject({ result: "tick", scheduleId: "every-10s" });
   });
 });
