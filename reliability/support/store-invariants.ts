@@ -40,35 +40,61 @@ export async function checkStore(store: Store): Promise<StoreSummary> {
   const handlers = await allHandlers(store);
   const problems: string[] = [];
   let events = 0;
-  for (const record of handlers) {
-    const id = record.handlerId;
-    const stored = await allEvents(store, id);
-    events += stored.length;
-    stored.forEach((e, i) => {
-      if (e.sequence !== i) problems.push(`${id}: event #${i} has sequence ${e.sequence}`);
-    });
-    const state = await store.loadState(id);
-    if (!state) {
-      problems.push(`${id}: a record without a state`);
-      continue;
-    }
-    if (state.nextSequence !== stored.length) {
-      problems.push(`${id}: state.nextSequence ${state.nextSequence} but ${stored.length} events stored`);
-    }
-    if (state.status !== record.status) {
-      problems.push(`${id}: record status ${record.status} but state status ${state.status}`);
-    }
-    const terminal = stored.filter((e) => e.types.includes("workflows.events.StopEvent"));
-    if (record.status === "running" && terminal.length > 0) {
-      problems.push(`${id}: running with a terminal event stored`);
-    }
-    if (record.status !== "running") {
-      if (terminal.length !== 1)
-        problems.push(`${id}: ${record.status} with ${terminal.length} terminal events`);
-      if (record.completedAt === null) problems.push(`${id}: ${record.status} without completed_at`);
-    }
+  for (const listed of handlers) {
+    const seen = await stableView(store, listed.handlerId);
+    events += seen.stored.length;
+    problems.push(...problemsOf(listed.handlerId, seen));
   }
   return { handlers, events, problems };
+}
+
+interface HandlerView {
+  record: HandlerRecord | null;
+  stored: PublishedEvent[];
+  state: Awaited<ReturnType<Store["loadState"]>>;
+}
+
+/**
+ * One handler's record, events and state as one commit left them. The store's reads are separate
+ * statements and the server may still be committing: a view whose record or state changed while it
+ * was read (a commit landed in between) is read again, so that a check never blames the store for
+ * mixing two commits.
+ */
+async function stableView(store: Store, id: string): Promise<HandlerView> {
+  for (let attempt = 0; ; attempt++) {
+    const record = await store.getHandler(id);
+    const stored = await allEvents(store, id);
+    const state = await store.loadState(id);
+    const same =
+      JSON.stringify(await store.getHandler(id)) === JSON.stringify(record) &&
+      JSON.stringify(await store.loadState(id)) === JSON.stringify(state);
+    if (same || attempt >= 50) return { record, stored, state };
+  }
+}
+
+function problemsOf(id: string, { record, stored, state }: HandlerView): string[] {
+  const problems: string[] = [];
+  if (!record) return problems; // deleted meanwhile
+  stored.forEach((e, i) => {
+    if (e.sequence !== i) problems.push(`${id}: event #${i} has sequence ${e.sequence}`);
+  });
+  if (!state) return [...problems, `${id}: a record without a state`];
+  if (state.nextSequence !== stored.length) {
+    problems.push(`${id}: state.nextSequence ${state.nextSequence} but ${stored.length} events stored`);
+  }
+  if (state.status !== record.status) {
+    problems.push(`${id}: record status ${record.status} but state status ${state.status}`);
+  }
+  const terminal = stored.filter((e) => e.types.includes("workflows.events.StopEvent"));
+  if (record.status === "running" && terminal.length > 0) {
+    problems.push(`${id}: running with a terminal event stored`);
+  }
+  if (record.status !== "running") {
+    if (terminal.length !== 1)
+      problems.push(`${id}: ${record.status} with ${terminal.length} terminal events`);
+    if (record.completedAt === null) problems.push(`${id}: ${record.status} without completed_at`);
+  }
+  return problems;
 }
 
 /**

@@ -118,3 +118,44 @@ describe.each(["sqlite", "postgres"] as const)("a child's end on %s", (kind) => 
     expect((await cli.exited).code).toBe(0);
   });
 });
+
+// The other end of a child's life, on Postgres: the parent's call is durable and the process dies
+// before the child's first record is (the fixture's store kills it just before that commit). The
+// parent waits, idle with nothing due, on a child that does not exist: a restart's takeover must still
+// load it, so that it starts the child. (On SQLite the parent's call and the child's first record go
+// in one group commit, and a restart loads every parent waiting for children anyway.)
+describe("a child's start on postgres", () => {
+  it("happens after a restart when the process died between the parent's call and the child's start", {
+    timeout: 240_000,
+  }, async () => {
+    const dir = await tempDir("eventloom-child-start-");
+    cleanups.push(dir.cleanup);
+    const ledger = join(dir.path, "ledger.jsonl");
+    const env = { WORKFLOWS_DB: pg.url, WORKFLOWS_LEASE_TTL_MS: "1000", CHILD_LEDGER: ledger };
+    let { cli, url } = await serve({ ...env, CHILD_DIE_BEFORE_START: "child-of-e" });
+    // The process may die before it answers.
+    await postJson(`${url}workflows/parent/run-nowait`, { start_event: { text: "e" } }).catch(
+      () => undefined,
+    );
+    expect((await cli.exited).signal).toBe("SIGKILL");
+    const read = async () =>
+      (await readFile(ledger, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { what: string; parentDurable?: boolean });
+    // The kill came with the parent's call durable and the child not: the window this test is about.
+    expect((await read()).filter((l) => l.what === "died-before-child-start")).toEqual([
+      expect.objectContaining({ parentDurable: true }),
+    ]);
+    ({ cli, url } = await serve(env));
+    const status = async (h: string) => (await getJson(`${url}handlers/${h}`)).body["status"];
+    await until(async () => (await status("child-of-e")) === "running", { timeoutMs: 60_000 });
+    const id = (await getJson(`${url}handlers/child-of-e`)).body["parent_handler_id"] as string;
+    await postJson(`${url}events/child-of-e`, { event: { type: "Go", value: {} } });
+    await until(async () => (await status(id)) === "completed", { timeoutMs: 60_000 });
+    expect((await getJson(`${url}results/${id}`)).body).toMatchObject({ result: "done: e" });
+    expect((await read()).filter((l) => l.what === "child-done")).toHaveLength(1);
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited).code).toBe(0);
+  });
+});

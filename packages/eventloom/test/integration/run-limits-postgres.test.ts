@@ -87,8 +87,10 @@ describe("run limits on Postgres", { timeout: 300_000 }, () => {
     });
     for (const id of ids) expect((await client.getHandler(id)).status).toBe("completed");
     const lines = readLedger(s.ledger);
+    // The limit held across the three processes, whose starts each asked the store to admit. Which
+    // process ran which run is not promised (the one whose run ends admits the next, and may take them
+    // all under load): not checked.
     expect(replay(lines).most.get("job")).toBe(3);
-    expect(new Set(lines.map((l) => l.pid)).size).toBeGreaterThan(1);
   });
 
   it("the process that runs admitted runs is killed: another takes them over, the queue drains, no place leaks", async () => {

@@ -1,3 +1,4 @@
+import { pendingChildren } from "../../core/child-runs.js";
 import { type Clock, systemClock } from "../../core/index.js";
 import { earliestTimer } from "../../core/run-timers.js";
 import type { LeaseStore } from "../../stores/leases.js";
@@ -125,7 +126,9 @@ export class TakeoverLoop {
     }
     const state = await store.loadState(id);
     if (state?.status !== "running") return;
-    if (state.idle) {
+    // A parent waiting for children is listed only when the store may not hold its child yet (see
+    // LiveRun.snapshot) or its inbox has news: it is loaded, to make sure of them.
+    if (state.idle && pendingChildren(state).length === 0) {
       const at = earliestTimer(state);
       if ((at === null || at > now) && (await store.readInbox(id)).length === 0) {
         this.#idle.set(id, at);

@@ -20,6 +20,10 @@ export interface ChildRunsContext {
   runs: { live(handlerId: string): LiveRun | undefined; acquire(handlerId: string): Promise<unknown> };
   /** Takes the items of the run's inbox into it. */
   drainInbox(run: LiveRun): Promise<void>;
+  /** Resolves once the handler's changes so far are durable. */
+  durable(handlerId: string): Promise<void>;
+  /** Writes the run's record again (its idleness to the store changed). */
+  rewrite(run: LiveRun): void;
   cancel(handlerId: string): Promise<unknown>;
 }
 
@@ -77,13 +81,19 @@ export function startNewChildren(run: LiveRun, c: ChildRunsContext): void {
   for (const call of Object.values(calls)) {
     if (call.ended || run.childrenSeen.has(call.id)) continue;
     run.childrenSeen.add(call.id);
-    void ensureChild(run.handlerId, call, c).catch((error: unknown) =>
-      c.logger.error("could not start a child run", {
-        handlerId: run.handlerId,
-        child: call.handlerId,
-        error,
-      }),
-    );
+    void ensureChild(run.handlerId, call, c)
+      .then(() => {
+        // The child is durable: the parent may now be idle to the store (see LiveRun.snapshot).
+        run.childrenSure.add(call.id);
+        if (c.runs.live(run.handlerId) === run && run.state.status === "running") c.rewrite(run);
+      })
+      .catch((error: unknown) =>
+        c.logger.error("could not start a child run", {
+          handlerId: run.handlerId,
+          child: call.handlerId,
+          error,
+        }),
+      );
   }
 }
 
@@ -106,12 +116,13 @@ async function ensureChild(parentId: string, call: ChildCall, c: ChildRunsContex
     return;
   }
   try {
-    await c.start(entry, {
+    const started = await c.start(entry, {
       start: call.start,
       context: null,
       handlerId: call.handlerId,
       links: { parentHandlerId: parentId, scheduleId: null, limitKey: null },
     });
+    await c.durable(started.handlerId);
   } catch (error) {
     // Another process (or an earlier life of this parent) started it: it will tell the parent.
     if (error instanceof WorkflowError && error.code === "HANDLER_RUNNING") return;

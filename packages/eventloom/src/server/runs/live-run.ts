@@ -46,6 +46,8 @@ export class LiveRun implements RunJournal, CommitSource {
   links: RunLinks = NO_LINKS;
   /** Child calls this process has made sure of (started, or their end sent): see child-runs.ts. */
   readonly childrenSeen = new Set<string>();
+  /** Child calls whose child is durable (or whose end was sent), as this process knows. */
+  readonly childrenSure = new Set<string>();
 
   constructor(
     handlerId: string,
@@ -142,9 +144,20 @@ export class LiveRun implements RunJournal, CommitSource {
   snapshot(): { stateJson: string; record: HandlerRecord; idleUntil: number | null } {
     // Serialized now: the store may write after an await, when the live state has moved on.
     const state = this.state;
+    // A run waiting on a child whose start is not known durable is not idle to the store: should this
+    // process die, a restart or a takeover loads it, and it starts the child then.
     const idleUntil =
-      state.status === "running" && state.idle ? (earliestTimer(state) ?? Number.MAX_SAFE_INTEGER) : null;
+      state.status === "running" && state.idle && !this.#childUnsure()
+        ? (earliestTimer(state) ?? Number.MAX_SAFE_INTEGER)
+        : null;
     return { stateJson: jsonText(state), record: this.record(), idleUntil };
+  }
+
+  #childUnsure(): boolean {
+    const calls = this.state.children;
+    if (!calls) return false;
+    for (const id in calls) if (!calls[id]?.ended && !this.childrenSure.has(id)) return true;
+    return false;
   }
 }
 

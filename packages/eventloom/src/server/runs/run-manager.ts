@@ -55,6 +55,8 @@ export class RunManager implements OwnedRuns {
       cancel: (id) => this.cancel(id, false),
       runs: this,
       drainInbox: (run) => this.#drainInbox(run),
+      durable: (id) => options.writer.flush(id),
+      rewrite: (run) => options.writer.changed(run, []),
     });
     // A released run whose timer is due is loaded (it arms its timers), unless it is here.
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
