@@ -34,7 +34,15 @@ const NEXT_PACKAGES = [
   "@types/node@^20.19.0",
 ];
 /** The package's runtime dependencies, copied from the repository (better-sqlite3's with it). */
-const COPIED = ["hono", "@hono/node-server", "better-sqlite3", "bindings", "file-uri-to-path", "zod", "croner"];
+const COPIED = [
+  "hono",
+  "@hono/node-server",
+  "better-sqlite3",
+  "bindings",
+  "file-uri-to-path",
+  "zod",
+  "croner",
+];
 const BASE = "/api/workflows";
 
 // Next must see the project only: none of our settings, none of npm's or vitest's variables.
