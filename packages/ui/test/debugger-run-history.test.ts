@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { human } from "../../../examples/human-in-the-loop-server.js";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
 import { debuggerHarness } from "./support/debugger-harness.js";
-import { accessibilityProblems } from "./support/debugger-page.js";
+import { accessibilityProblems, screenshot } from "./support/debugger-page.js";
 import { book, chapter, notes } from "./support/workflows.js";
 
 // Issue 15 in a real Chromium against a real server on a SQLite file: what was sent into a run from
@@ -68,6 +68,7 @@ describe("what was sent into a run", { timeout: 90_000 }, () => {
       .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["step"] ?? "sent"));
     expect(order).toEqual(["prompt_human", "sent", "greet_human"]);
     expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, "sent-event-in-timeline");
     await page.close();
   });
 });
@@ -140,6 +141,7 @@ describe("fork from a step's end", { timeout: 90_000 }, () => {
     ]);
     expect((await dbg.client.getHandler(forked)).startEvent?.value).toEqual({ topic: "owls" });
     expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, "fork-after-step");
     await page.close();
   });
 });
@@ -157,6 +159,7 @@ describe("the tree of a run", { timeout: 90_000 }, () => {
         .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset["handlerId"])),
     ).toEqual([first, second]);
     expect(await accessibilityProblems(page)).toEqual([]);
+    await screenshot(page, "run-tree");
     await children.getByRole("link", { name: first! }).click();
     await shownRun(page, handlerId);
     expect(page.url()).toContain(`#/chapter/runs/${first}`);
