@@ -1,12 +1,12 @@
 import type { Clock } from "../../core/clock.js";
-import type { Store } from "../../stores/store.js";
+import type { EventRow, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
 import type { ServerTracing } from "../tracing/index.js";
 import type { CommitWriter } from "./commit-writer.js";
-import type { LiveRun } from "./live-run.js";
+import { LiveRun } from "./live-run.js";
 
 export interface RunManagerOptions {
   store: Store;
@@ -36,4 +36,25 @@ export interface RunManagerOptions {
 export function runOptions(o: RunManagerOptions, entry: RegisteredWorkflow, journal: LiveRun) {
   const { clock, maxEventBytes } = o;
   return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
+}
+
+/** A run of this process in memory, observed and traced as the options say. */
+export function newLiveRun(
+  o: RunManagerOptions,
+  handlerId: string,
+  entry: RegisteredWorkflow,
+  onChange: (run: LiveRun, published: readonly EventRow[]) => void,
+): LiveRun {
+  const { clock, metrics, logger, tracing, keepStepStates } = o;
+  const forRun = metrics?.forRun(entry.name) ?? null;
+  return new LiveRun(
+    handlerId,
+    entry,
+    clock,
+    onChange,
+    forRun,
+    logger,
+    tracing?.forRun(entry.name, handlerId),
+    keepStepStates,
+  );
 }

@@ -14,12 +14,13 @@ import { continuation, running, type StartedRun, type StartRequest, startToKeep 
 import { EndWaiters } from "./end-waiters.js";
 import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { drainInbox, sendToInbox } from "./inbox.js";
-import { LiveRun } from "./live-run.js";
+import type { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
 import { afterRunEnd } from "./run-end.js";
 import { RunLimits } from "./run-limits.js";
 import { linksOf } from "./run-links.js";
-import { type RunManagerOptions, runOptions } from "./run-manager-options.js";
+import { newLiveRun, type RunManagerOptions, runOptions } from "./run-manager-options.js";
+import { type SendContext, sendOutside } from "./send-event.js";
 import { startEventJson } from "./start-events.js";
 import { Waker } from "./waker.js";
 
@@ -27,7 +28,8 @@ export type { StartedHandler, StartedRun, StartRequest } from "./continuation.js
 export type { RunManagerOptions } from "./run-manager-options.js";
 
 /** A handler that runs in another server process sharing the store. */
-const REMOTE = Symbol("remote");
+const REMOTE = "remote";
+type Remote = typeof REMOTE;
 
 /**
  * Every run this process holds in memory: starts, continues, resumes and releases them, and routes
@@ -38,16 +40,25 @@ export class RunManager implements OwnedRuns {
   readonly #o: RunManagerOptions;
   readonly #live = new Map<string, LiveRun>();
   readonly #claims = new Set<string>();
-  readonly #loading = new Map<string, Promise<LiveRun | typeof REMOTE | null>>();
+  readonly #loading = new Map<string, Promise<LiveRun | Remote | null>>();
   readonly #idle: IdleRuns;
   readonly #endWaiters: EndWaiters;
   readonly #blocked = new BlockedRuns();
   #closing = false;
   readonly #children: ChildRuns;
+  readonly #sendContext: SendContext;
   readonly #limits: RunLimits;
 
   constructor(options: RunManagerOptions) {
     this.#o = options;
+    this.#sendContext = {
+      ...this.#o,
+      blocked: this.#blocked,
+      live: (id) => this.#live.get(id),
+      busy: (id) => this.#busy(id),
+      locate: (id) => this.#locate(id),
+      toInbox: (id, event, step, k) => this.#toInbox(id, event, step, k),
+    };
     this.#children = new ChildRuns({
       ...options,
       start: (entry, request) => this.start(entry, request),
@@ -134,7 +145,7 @@ export class RunManager implements OwnedRuns {
     return found === REMOTE ? null : found;
   }
 
-  #locate(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
+  #locate(handlerId: string): Promise<LiveRun | Remote | null> {
     const live = this.#live.get(handlerId);
     if (live) return Promise.resolve(live);
     const loading = this.#loading.get(handlerId);
@@ -145,37 +156,8 @@ export class RunManager implements OwnedRuns {
   }
 
   /** Delivers an outside event; resolves once it is durable (with `key`, when given). */
-  async send(
-    handlerId: string,
-    event: WorkflowEvent,
-    step: string | null,
-    key?: () => KeyWrite,
-  ): Promise<void> {
-    // Out of memory but with changes the writer still holds: it ended here and its end is not
-    // durable yet; the store's copy is stale and must not be loaded.
-    if (!this.#live.has(handlerId) && this.#o.writer.holds(handlerId)) {
-      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
-    }
-    // On a shared store, a handler not here goes through its inbox first: one statement tells whether
-    // another process holds it (2 round trips in all with the route's read of the record).
-    if (this.#o.ownership.shared && !this.#busy(handlerId) && !this.#blocked.has(handlerId)) {
-      await this.#toInbox(handlerId, event, step, key);
-      return;
-    }
-    const run = await this.#locate(handlerId);
-    if (run === REMOTE) {
-      await this.#toInbox(handlerId, event, step, key);
-      return;
-    }
-    // An ended run may still be in memory until its final record is durable: it takes nothing more.
-    if (!run?.handler || run.state.status !== "running") {
-      const blocked = this.#blocked.error(handlerId);
-      if (blocked) throw blocked;
-      throw new WorkflowError("HANDLER_ENDED", `Handler "${handlerId}" has already ended`);
-    }
-    run.handler.sendEvent(event, step === null ? {} : { step });
-    if (key) this.#o.writer.attachKey(run, key());
-    await this.#o.writer.flush(handlerId);
+  send(handlerId: string, event: WorkflowEvent, step: string | null, key?: () => KeyWrite): Promise<void> {
+    return sendOutside(this.#sendContext, handlerId, event, step, key);
   }
 
   /** Hands an event to the process that runs the handler through the inbox; nobody does: runs it here. */
@@ -214,14 +196,8 @@ export class RunManager implements OwnedRuns {
    */
   async cancel(handlerId: string, purge: boolean, key?: () => KeyWrite): Promise<"cancelled" | "deleted"> {
     return cancelRun(handlerId, purge, key, {
+      ...this.#sendContext,
       ...this.#o,
-      blocked: this.#blocked,
-      live: (id) => this.#live.get(id),
-      locate: async (id) => {
-        const run = await this.#locate(id);
-        return run === REMOTE ? "remote" : run;
-      },
-      toInbox: (id, event, step, k) => this.#toInbox(id, event, step, k),
       cancelQueued: (record, k) => this.#limits.cancelQueued(record, k),
       forget: (id) => {
         this.#drop(id);
@@ -299,7 +275,7 @@ export class RunManager implements OwnedRuns {
     if (this.#closing) throw new WorkflowError("SERVER_CLOSING", "The server is shutting down");
   }
 
-  async #load(handlerId: string): Promise<LiveRun | typeof REMOTE | null> {
+  async #load(handlerId: string): Promise<LiveRun | Remote | null> {
     const loaded = await loadResumable(handlerId, {
       ...this.#o,
       blocked: this.#blocked,
@@ -367,16 +343,7 @@ export class RunManager implements OwnedRuns {
     key?: (run: LiveRun) => KeyWrite,
   ): LiveRun {
     this.#idle.cancelWake(handlerId);
-    const live = new LiveRun(
-      handlerId,
-      entry,
-      this.#o.clock,
-      (r, published) => this.#changed(r, published),
-      this.#o.metrics?.forRun(entry.name) ?? null,
-      this.#o.logger,
-      this.#o.tracing?.forRun(entry.name, handlerId),
-      this.#o.keepStepStates,
-    );
+    const live = newLiveRun(this.#o, handlerId, entry, (r, published) => this.#changed(r, published));
     live.workflowVersion = version;
     this.#live.set(handlerId, live);
     try {
