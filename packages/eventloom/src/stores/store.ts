@@ -146,6 +146,26 @@ export const inboxItemJson = (item: InboxItem): string =>
 /** The JSON text of a run state for a {@link CommitBatch}. */
 export const stateJson = (state: RunState): string => JSON.stringify(state);
 
+/**
+ * The record of a run written before it begins (queued behind a run limit, or claimed by a schedule):
+ * running, nothing done yet, started at `at`; `fields` names it and adds its links.
+ */
+export function notBegunRecord(
+  fields: Pick<HandlerRecord, "handlerId" | "workflowName" | "runId" | "workflowVersion"> &
+    Partial<HandlerRecord>,
+  at: string,
+): HandlerRecord {
+  return {
+    status: "running",
+    result: null,
+    error: null,
+    startedAt: at,
+    updatedAt: at,
+    completedAt: null,
+    ...fields,
+  };
+}
+
 export interface ListHandlersQuery {
   /** Any of these statuses (OR); all when empty or missing. */
   status?: RunStatus[];

@@ -2,7 +2,7 @@ import { type Clock, isoTime, randomId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import { queuedRunState } from "../../core/initial-state.js";
 import { parseRunState } from "../../core/state-codec.js";
-import { type HandlerRecord, type Store, stateJson } from "../../stores/store.js";
+import { type HandlerRecord, notBegunRecord, type Store, stateJson } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
@@ -103,25 +103,17 @@ export class RunLimits {
       firstSequence: q.firstSequence,
       prior,
     });
-    const at = isoTime(now);
-    let record: HandlerRecord = {
+    const fields = {
       handlerId,
       workflowName: entry.name,
       runId: state.runId,
-      status: "running",
-      result: null,
-      error: null,
-      startedAt: at,
-      updatedAt: at,
-      completedAt: null,
-      resumeAttempts: 0,
       workflowVersion: entry.workflow.version,
-      blocked: null,
-      wakeAt: null,
-      ...(request.links ?? NO_LINKS),
-      limitKey,
-      queued: true,
     };
+    const links = { ...(request.links ?? NO_LINKS), limitKey, queued: true };
+    let record = notBegunRecord(
+      { ...fields, resumeAttempts: 0, blocked: null, wakeAt: null, ...links },
+      isoTime(now),
+    );
     const owned = ownership.acquire(handlerId);
     if (owned !== true && !(await owned)) throw running(handlerId);
     try {

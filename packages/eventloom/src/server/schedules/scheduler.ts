@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type Clock, isoTime, randomId } from "../../core/clock.js";
-import type { HandlerRecord, ScheduleRow, Store } from "../../stores/store.js";
+import { type HandlerRecord, notBegunRecord, type ScheduleRow, type Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { ServerLogger } from "../logger.js";
 import type { Schedule } from "./schedule.js";
@@ -152,20 +152,9 @@ export function scheduledRunId(scheduleId: string, fireAt: number): string {
 
 /** The record a claim writes: a running handler whose run is yet to start. */
 function scheduledRecord(s: Schedule, fireAt: number, now: number, version: string | null): HandlerRecord {
-  const at = isoTime(now);
-  return {
-    handlerId: scheduledRunId(s.id, fireAt),
-    workflowName: s.workflowName,
-    runId: randomId(),
-    status: "running",
-    result: null,
-    error: null,
-    startedAt: at,
-    updatedAt: at,
-    completedAt: null,
-    workflowVersion: version,
-    scheduleId: s.id,
-  };
+  const handlerId = scheduledRunId(s.id, fireAt);
+  const fields = { handlerId, workflowName: s.workflowName, runId: randomId(), workflowVersion: version };
+  return notBegunRecord({ ...fields, scheduleId: s.id }, isoTime(now));
 }
 
 /** The last claimed fire time that started a run (a row's first mark started none). */

@@ -300,16 +300,3 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-
-/** The LISTEN connection's settings: keep-alive on, and its own application name. */
-export function listenConnection(listen: string | pg.ClientConfig): pg.ClientConfig {
-  const base = (typeof listen === "string" ? { connectionString: listen } : listen) as pg.ClientConfig;
-  return {
-    connectionTimeoutMillis: 10_000,
-    keepAlive: true,
-    // A half-open LISTEN connection is noticed by TCP too, not only by the heartbeat.
-    keepAliveInitialDelayMillis: 5_000,
-    ...base,
-    application_name: `${base.application_name ?? "eventloom"}:listen`,
-  };
-}
