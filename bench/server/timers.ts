@@ -96,14 +96,17 @@ async function round(name: string, server: WorkflowServer, napMs: number): Promi
   );
 }
 
-const dir = mkdtempSync(join(tmpdir(), "eventloom-timers-bench-"));
-try {
-  await bench("SQLite", new SqliteStore(join(dir, "w.db")), 10_000);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+// STORES=sqlite or STORES=postgres runs only that half.
+const stores = process.env["STORES"] ?? "sqlite,postgres";
+if (stores.includes("sqlite")) {
+  const dir = mkdtempSync(join(tmpdir(), "eventloom-timers-bench-"));
+  try {
+    await bench("SQLite", new SqliteStore(join(dir, "w.db")), 10_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
-// STORES=sqlite runs only the SQLite half.
-if (process.env["STORES"] === "sqlite") process.exit(0);
+if (!stores.includes("postgres")) process.exit(0);
 const admin = new pg.Client({ connectionString: ADMIN });
 await admin.connect();
 const name = `time_bench_${randomBytes(4).toString("hex")}`;

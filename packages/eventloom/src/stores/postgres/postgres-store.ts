@@ -32,6 +32,7 @@ import {
   type PostgresStoreOptions,
   silentLogger,
 } from "./options.js";
+import { byHandler, ReadBatch } from "./read-batches.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
 import { admitQueued, queuedKeys, queuePosition } from "./run-queue.js";
 import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
@@ -43,6 +44,9 @@ import {
   type Statements,
 } from "./statements.js";
 import { answeredWithin, toStoreError } from "./store-errors.js";
+
+type StateRow = { handler_id: string; state: string };
+type InboxRow = { handler_id: string; item: string };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /**
@@ -77,6 +81,21 @@ export class PostgresStore implements Store, LeaseStore {
     ]);
     return rows.map(toLease);
   });
+  /** Reads asked for in one turn go in one statement per kind (read-batches.ts). */
+  readonly #reads = {
+    handler: new ReadBatch<HandlerRecord | null>(async (ids) => {
+      const { rows } = await this.#db.query<HandlerRow>(this.#sql.getHandler, [ids]);
+      return new Map(rows.map((r) => [r.handler_id, toRecord(r)]));
+    }, null),
+    state: new ReadBatch<RunState | null>(async (ids) => {
+      const { rows } = await this.#db.query<StateRow>(this.#sql.loadState, [ids]);
+      return new Map(rows.map((r) => [r.handler_id, JSON.parse(r.state) as RunState]));
+    }, null),
+    inbox: new ReadBatch<InboxItem[]>(async (ids) => {
+      const { rows } = await this.#db.query<InboxRow>(this.#sql.readInbox, [ids]);
+      return byHandler(rows, (r) => JSON.parse(r.item) as InboxItem);
+    }, []),
+  };
   readonly #readyMs: number;
   readonly #inbox: InboxWriteContext;
   #initializing: Promise<void> | null = null;
@@ -172,9 +191,8 @@ export class PostgresStore implements Store, LeaseStore {
     this.#listeners.notify(ids);
   }
 
-  async getHandler(handlerId: string): Promise<HandlerRecord | null> {
-    const { rows } = await this.#db.query<HandlerRow>(this.#sql.getHandler, [handlerId]);
-    return rows[0] ? toRecord(rows[0]) : null;
+  getHandler(handlerId: string): Promise<HandlerRecord | null> {
+    return this.#db.track(this.#reads.handler.read(handlerId));
   }
 
   async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
@@ -247,9 +265,8 @@ export class PostgresStore implements Store, LeaseStore {
     return Number(rows[0]?.last ?? -1);
   }
 
-  async loadState(handlerId: string): Promise<RunState | null> {
-    const { rows } = await this.#db.query<{ state: string }>(this.#sql.loadState, [handlerId]);
-    return rows[0] ? (JSON.parse(rows[0].state) as RunState) : null;
+  loadState(handlerId: string): Promise<RunState | null> {
+    return this.#db.track(this.#reads.state.read(handlerId));
   }
 
   async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
@@ -268,9 +285,8 @@ export class PostgresStore implements Store, LeaseStore {
     return rows;
   }
 
-  async readInbox(handlerId: string): Promise<InboxItem[]> {
-    const { rows } = await this.#db.query<{ item: string }>(this.#sql.readInbox, [handlerId]);
-    return rows.map((r) => JSON.parse(r.item) as InboxItem);
+  readInbox(handlerId: string): Promise<InboxItem[]> {
+    return this.#db.track(this.#reads.inbox.read(handlerId));
   }
 
   /**
