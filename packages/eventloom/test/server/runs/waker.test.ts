@@ -85,3 +85,35 @@ for (const shared of [false, true]) {
     expect(mostAhead).toBe(100);
   });
 }
+
+for (const shared of [false, true]) {
+  const store = shared ? "shared store" : "store of its own";
+  it(`wakes every one of many overdue runs, in pages, at once (${store})`, async () => {
+    // Runs whose time passed while no server ran: wakes end while the next page is being read, and
+    // that page must still be judged full (the rest is read on, not left for a later read).
+    const clock = new FakeClock(Date.parse("2030-01-01T00:00:00.000Z"));
+    const memory = new MemoryStore();
+    const ids = Array.from({ length: 300 }, (_, i) => `h${i}`);
+    await memory.commit({
+      handlers: ids.map((id, i) => handlerRecord(id, { wakeAt: clock.now() - 60_000 + i })),
+    });
+    const woken: string[] = [];
+    const waker = new Waker({
+      store: memory,
+      ownership: { shared },
+      clock,
+      logger: silentLogger,
+      // Loading ends a turn later; the run then runs and its record is due no more.
+      wake: async (id) => {
+        woken.push(id);
+        await null;
+        await memory.commit({ handlers: [handlerRecord(id, { wakeAt: null })] });
+      },
+      pageSize: 50,
+    });
+    waker.start();
+    for (let ms = 0; ms < 1_000; ms += 10) await clock.advance(10);
+    waker.close();
+    expect([...woken].sort()).toEqual([...ids].sort());
+  });
+}
