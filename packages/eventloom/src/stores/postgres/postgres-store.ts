@@ -32,7 +32,7 @@ import {
   type PostgresStoreOptions,
   silentLogger,
 } from "./options.js";
-import { byHandler, ReadBatch } from "./read-batches.js";
+import { groupedReads } from "./read-batches.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
 import { admitQueued, queuedKeys, queuePosition } from "./run-queue.js";
 import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
@@ -44,9 +44,6 @@ import {
   type Statements,
 } from "./statements.js";
 import { answeredWithin, toStoreError } from "./store-errors.js";
-
-type StateRow = { handler_id: string; state: string };
-type InboxRow = { handler_id: string; item: string };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /**
@@ -82,20 +79,10 @@ export class PostgresStore implements Store, LeaseStore {
     return rows.map(toLease);
   });
   /** Reads asked for in one turn go in one statement per kind (read-batches.ts). */
-  readonly #reads = {
-    handler: new ReadBatch<HandlerRecord | null>(async (ids) => {
-      const { rows } = await this.#db.query<HandlerRow>(this.#sql.getHandler, [ids]);
-      return new Map(rows.map((r) => [r.handler_id, toRecord(r)]));
-    }, null),
-    state: new ReadBatch<RunState | null>(async (ids) => {
-      const { rows } = await this.#db.query<StateRow>(this.#sql.loadState, [ids]);
-      return new Map(rows.map((r) => [r.handler_id, JSON.parse(r.state) as RunState]));
-    }, null),
-    inbox: new ReadBatch<InboxItem[]>(async (ids) => {
-      const { rows } = await this.#db.query<InboxRow>(this.#sql.readInbox, [ids]);
-      return byHandler(rows, (r) => JSON.parse(r.item) as InboxItem);
-    }, []),
-  };
+  readonly #reads = groupedReads(
+    () => this.#db,
+    () => this.#sql,
+  );
   readonly #readyMs: number;
   readonly #inbox: InboxWriteContext;
   #initializing: Promise<void> | null = null;

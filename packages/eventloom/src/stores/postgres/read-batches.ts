@@ -1,3 +1,9 @@
+import type { RunState } from "../../core/index.js";
+import type { HandlerRecord, InboxItem } from "../store.js";
+import type { Connections } from "./connections.js";
+import { toRecord } from "./rows.js";
+import type { HandlerRow, Statements } from "./statements.js";
+
 interface Waiting<V> {
   resolve: (value: V) => void;
   reject: (error: unknown) => void;
@@ -49,11 +55,30 @@ export class ReadBatch<V> {
   }
 }
 
+/**
+ * The store's grouped reads: a handler's record, its state and its inbox (statements `getHandler`,
+ * `loadState` and `readInbox`, each over an array of handlers). `db` and `sql` are read when a group
+ * is sent.
+ */
+export function groupedReads(db: () => Connections, sql: () => Statements) {
+  return {
+    handler: new ReadBatch<HandlerRecord | null>(async (ids) => {
+      const { rows } = await db().query<HandlerRow>(sql().getHandler, [ids]);
+      return new Map(rows.map((r) => [r.handler_id, toRecord(r)]));
+    }, null),
+    state: new ReadBatch<RunState | null>(async (ids) => {
+      const { rows } = await db().query<{ handler_id: string; state: string }>(sql().loadState, [ids]);
+      return new Map(rows.map((r) => [r.handler_id, JSON.parse(r.state) as RunState]));
+    }, null),
+    inbox: new ReadBatch<InboxItem[]>(async (ids) => {
+      const { rows } = await db().query<{ handler_id: string; item: string }>(sql().readInbox, [ids]);
+      return byHandler(rows, (r) => JSON.parse(r.item) as InboxItem);
+    }, []),
+  };
+}
+
 /** Rows grouped by their handler, in the order they came. */
-export function byHandler<R extends { handler_id: string }, V>(
-  rows: R[],
-  value: (row: R) => V,
-): Map<string, V[]> {
+function byHandler<R extends { handler_id: string }, V>(rows: R[], value: (row: R) => V): Map<string, V[]> {
   const out = new Map<string, V[]>();
   for (const row of rows) {
     const list = out.get(row.handler_id);
