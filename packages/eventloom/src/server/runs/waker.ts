@@ -105,7 +105,10 @@ export class Waker {
     void this.#read();
   }
 
-  /** A run this process released wakes at `at` (epoch ms): added when within what was read. */
+  /**
+   * A run this process released wakes at `at` (epoch ms): added when within what was read, else a
+   * read is set in time for it (during a read: taken up once it is done).
+   */
   note(handlerId: string, at: number | null): void {
     if (this.#closed || at === null || this.#known.has(handlerId)) return;
     if (this.#reading !== null) {
