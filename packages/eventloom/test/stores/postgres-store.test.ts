@@ -348,6 +348,46 @@ function ping() {
   return { type: "Ping", qualifiedName: "Ping", data: {} };
 }
 
+describe("PostgresStore grouped reads", () => {
+  it("answers reads of many handlers asked in one turn each with its own record, state and inbox", async () => {
+    const [store] = await sharedStores(1);
+    const ids = Array.from({ length: 40 }, (_, i) => `h${i}`);
+    await store!.commit({
+      handlers: ids.map((id, i) => handlerRecord(id, { startedAt: iso(i), wakeAt: i })),
+      // Every other one has a state, of its own size.
+      states: ids
+        .filter((_, i) => i % 2 === 0)
+        .map((id, i) => ({ handlerId: id, json: stateJson(runState(i)) })),
+    });
+    for (const id of ["h3", "h1"])
+      for (const n of [1, 2, 3])
+        await store!.appendInbox(id, { id: `${id}-${n}`, event: ping(), step: null, receivedAt: iso(n) });
+    // All asked in one turn, two of them twice, with handlers that do not exist.
+    const asked = [...ids, "h5", "h7", "none"];
+    const [records, states, inboxes] = await Promise.all([
+      Promise.all(asked.map((id) => store!.getHandler(id))),
+      Promise.all(asked.map((id) => store!.loadState(id))),
+      Promise.all(asked.map((id) => store!.readInbox(id))),
+    ]);
+    asked.forEach((id, k) => {
+      const i = Number(id.slice(1));
+      expect(records[k]).toEqual(id === "none" ? null : handlerRecord(id, { startedAt: iso(i), wakeAt: i }));
+      expect(states[k]).toEqual(id !== "none" && i % 2 === 0 ? runState(i / 2) : null);
+      const inbox = id === "h1" || id === "h3" ? [1, 2, 3].map((n) => `${id}-${n}`) : [];
+      expect(inboxes[k]?.map((item) => item.id)).toEqual(inbox);
+    });
+  });
+
+  it("sees in a read asked after a commit what that commit wrote", async () => {
+    const [store] = await sharedStores(1);
+    await store!.commit({ handlers: [handlerRecord("a")] });
+    const before = store!.getHandler("a");
+    await store!.commit({ handlers: [handlerRecord("a", { status: "completed", completedAt: iso(1) })] });
+    expect((await store!.getHandler("a"))?.status).toBe("completed");
+    expect((await before)?.handlerId).toBe("a");
+  });
+});
+
 describe("PostgresStore subscribe", () => {
   it("wakes a subscriber of another store instance when a commit lands", async () => {
     const [a, b] = await sharedStores(2);

@@ -48,7 +48,10 @@ export class IdleRuns {
       this.#clock,
       () => {
         run.idleTimer = null;
-        release();
+        // Due within the waker's lead, it would be loaded again at once: kept until its timer fires.
+        const at = run.state.status === "running" ? earliestTimer(run.state) : null;
+        if (at !== null && at - this.#clock.now() <= this.#waker.leadMs) this.arm(run, release);
+        else release();
       },
       this.#idleReleaseMs,
     );

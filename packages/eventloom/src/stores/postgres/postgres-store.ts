@@ -32,6 +32,7 @@ import {
   type PostgresStoreOptions,
   silentLogger,
 } from "./options.js";
+import { groupedReads } from "./read-batches.js";
 import { checkLeaseArgs, toKeyRecord, toLease, toRecord } from "./rows.js";
 import { admitQueued, queuedKeys, queuePosition } from "./run-queue.js";
 import { claimFire, listRows, type ScheduleStatements, scheduleStatements } from "./schedule-rows.js";
@@ -77,6 +78,11 @@ export class PostgresStore implements Store, LeaseStore {
     ]);
     return rows.map(toLease);
   });
+  /** Reads asked for in one turn go in one statement per kind (read-batches.ts). */
+  readonly #reads = groupedReads(
+    () => this.#db,
+    () => this.#sql,
+  );
   readonly #readyMs: number;
   readonly #inbox: InboxWriteContext;
   #initializing: Promise<void> | null = null;
@@ -172,9 +178,8 @@ export class PostgresStore implements Store, LeaseStore {
     this.#listeners.notify(ids);
   }
 
-  async getHandler(handlerId: string): Promise<HandlerRecord | null> {
-    const { rows } = await this.#db.query<HandlerRow>(this.#sql.getHandler, [handlerId]);
-    return rows[0] ? toRecord(rows[0]) : null;
+  getHandler(handlerId: string): Promise<HandlerRecord | null> {
+    return this.#db.track(this.#reads.handler.read(handlerId));
   }
 
   async listHandlers(query: ListHandlersQuery): Promise<HandlerPage> {
@@ -247,9 +252,8 @@ export class PostgresStore implements Store, LeaseStore {
     return Number(rows[0]?.last ?? -1);
   }
 
-  async loadState(handlerId: string): Promise<RunState | null> {
-    const { rows } = await this.#db.query<{ state: string }>(this.#sql.loadState, [handlerId]);
-    return rows[0] ? (JSON.parse(rows[0].state) as RunState) : null;
+  loadState(handlerId: string): Promise<RunState | null> {
+    return this.#db.track(this.#reads.state.read(handlerId));
   }
 
   async appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): Promise<void> {
@@ -268,9 +272,8 @@ export class PostgresStore implements Store, LeaseStore {
     return rows;
   }
 
-  async readInbox(handlerId: string): Promise<InboxItem[]> {
-    const { rows } = await this.#db.query<{ item: string }>(this.#sql.readInbox, [handlerId]);
-    return rows.map((r) => JSON.parse(r.item) as InboxItem);
+  readInbox(handlerId: string): Promise<InboxItem[]> {
+    return this.#db.track(this.#reads.inbox.read(handlerId));
   }
 
   /**

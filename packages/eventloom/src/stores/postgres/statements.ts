@@ -187,7 +187,8 @@ export function buildStatements(schema: string) {
         ON ev.handler_id = x.handler_id AND ev.sequence = x.sequence
       LIMIT 1`,
 
-    getHandler: `SELECT ${HANDLER_COLUMNS} FROM ${t.handlers} WHERE handler_id = $1`,
+    /** Reads of many handlers at once (ReadBatch, read-batches.ts), as are loadState and readInbox. */
+    getHandler: `SELECT ${HANDLER_COLUMNS} FROM ${t.handlers} WHERE handler_id = ANY($1::text[])`,
 
     dueWakes: `
       SELECT handler_id AS "handlerId", wake_at::text AS "wakeAt" FROM ${t.handlers}
@@ -266,7 +267,7 @@ export function buildStatements(schema: string) {
 
     lastSequence: `SELECT coalesce(max(sequence), -1)::text AS last FROM ${t.events} WHERE handler_id = $1`,
 
-    loadState: `SELECT state::text AS state FROM ${t.states} WHERE handler_id = $1`,
+    loadState: `SELECT handler_id, state::text AS state FROM ${t.states} WHERE handler_id = ANY($1::text[])`,
 
     appendInbox: `
       WITH
@@ -304,7 +305,9 @@ export function buildStatements(schema: string) {
       l AS (SELECT expires_at > now() AS live FROM ${t.leases} WHERE handler_id = $1 FOR SHARE)
       SELECT pg_notify($4, $5), coalesce((SELECT live FROM l), false) AS leased`,
 
-    readInbox: `SELECT item::text AS item FROM ${t.inbox} WHERE handler_id = $1 ORDER BY position`,
+    readInbox: `
+      SELECT handler_id, item::text AS item FROM ${t.inbox}
+      WHERE handler_id = ANY($1::text[]) ORDER BY position`,
 
     /**
      * A purge's first statement: takes the handler's lease row (inserted when there is none) under a

@@ -121,3 +121,47 @@ it("a server started on the file of one that stopped wakes its released sleepers
   expect(onTime?.result.came).toBe(onTime?.result.due);
   expect(hour?.result.came).toBe(hour?.result.due);
 });
+
+it("loads many runs due at once ahead of their time, keeps them, and wakes each once exactly at its time", async () => {
+  const clock = new FakeClock(Date.parse("2030-01-01T00:00:00.000Z"));
+  let ran = 0;
+  const counted = new Workflow({ name: "Counted", timeout: null })
+    .step("nap", { accepts: [Nap], emits: [Wake] }, async (ctx, ev) => {
+      ctx.sendEvent(Wake.create({ due: clock.now() + ev.data.seconds * 1000 }), { delay: ev.data.seconds });
+    })
+    .step("wake", { accepts: [Wake], emits: [StopEvent] }, async (_ctx, ev) => {
+      ran++;
+      return StopEvent.create({ result: { due: ev.data.due, came: clock.now() } });
+    });
+  const server = makeServer({ clock, idleReleaseMs: 1_000 });
+  server.addWorkflow("sleeper", counted);
+  servers.push(server);
+  // 300 runs all due at the same instant: more than the waker wakes at once (64).
+  const ids = await startNaps(
+    server,
+    Array.from({ length: 300 }, () => 60),
+  );
+  const due = clock.now() + 60_000;
+  await clock.advance(1_000);
+  await until(() => server.liveRunCount === 0);
+  // Within the waker's lead (2 s) they are all loaded before their time, and none has run its step.
+  await clock.advance(due - 1_500 - clock.now());
+  await until(async () => {
+    await clock.advance(0);
+    return server.liveRunCount === ids.length;
+  });
+  expect(ran).toBe(0);
+  // An idle period passes: a run due this soon is kept in memory, not released to be loaded again.
+  await clock.advance(1_499);
+  expect(server.liveRunCount).toBe(ids.length);
+  expect(ran).toBe(0);
+  await clock.advance(1);
+  await until(() => ran === ids.length);
+  for (const r of await results(server, ids)) {
+    const { due: at, came } = (r as { result: { due: number; came: number } }).result;
+    expect(came).toBe(at);
+  }
+  // Each woke once: nothing more runs later.
+  await clock.advance(120_000);
+  expect(ran).toBe(ids.length);
+});
