@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type PublishedEvent, type RunState, WorkflowError } from "../../src/core/index.js";
 import { isLeaseStore, LeaseLostError } from "../../src/stores/leases.js";
 import { noticePayloads } from "../../src/stores/postgres/change-feed.js";
@@ -30,6 +30,12 @@ beforeAllOrFailEach(async () => {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${DB_NAME}`;
   dbUrl = url.toString();
+});
+
+// Each test's stores are closed after it: open until the end, they would hold up to five connections
+// each, and the file's later tests would find the database's connections used up.
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.close()));
 });
 
 afterAll(async () => {
