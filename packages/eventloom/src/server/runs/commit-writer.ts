@@ -1,17 +1,17 @@
 import { type Clock, systemClock, WorkflowError } from "../../core/index.js";
 import { isKeyConflict } from "../../stores/idempotency.js";
-import { type FencedCommitBatch, LeaseLostError } from "../../stores/leases.js";
+import { LeaseLostError } from "../../stores/leases.js";
 import type { EventRow, KeyAnswer, Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { ServerMetrics } from "../metrics/index.js";
-import { childEndNews } from "./child-end.js";
 import { CommitHealth } from "./commit-health.js";
 import { FlushWaiters } from "./flush-waiters.js";
 import {
   type CommitSource,
+  cutBatch,
   DROPPED,
   dropStored,
   handlerNamedBy,
@@ -244,41 +244,14 @@ export class CommitWriter {
     const answers = this.#keyAnswers;
     this.#keyAnswers = [];
     const generation = this.#changeGeneration;
-    const batch: Required<
-      Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone" | "inboxAdd">
-    > &
-      FencedCommitBatch = {
-      handlers: [],
-      events: [],
-      states: [],
-      inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
-      inboxAdd: [],
-    };
-    const keys: KeyWrite[] = [];
-    const starts: { handlerId: string; json: string }[] = [];
-    for (const [handlerId, entry] of taken) {
-      try {
-        const { stateJson, record, idleUntil } = entry.source.snapshot();
-        batch.handlers.push(record);
-        // A child's end and its parent's news of it: durable together.
-        const news = childEndNews(record);
-        if (news) batch.inboxAdd.push(news);
-        batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
-        if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
-        for (const key of entry.keys) keys.push(key);
-        if (entry.start !== undefined) starts.push({ handlerId, json: entry.start });
-      } catch (error) {
-        this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
-          handlerId,
-          error,
-        });
-        for (const key of entry.keys) key.dropped(error);
-        this.#waiters.rejectHandler(handlerId, error);
-      }
-    }
-    if (keys.length > 0) batch.keys = keys.map((k) => k.record);
-    if (starts.length > 0) batch.startEvents = starts;
-    if (answers.length > 0) batch.keyAnswers = answers;
+    const { batch, keys } = cutBatch(taken, inboxDone, answers, (handlerId, entry, error) => {
+      this.#options.logger.error("a run's state could not be serialized; its changes are dropped", {
+        handlerId,
+        error,
+      });
+      for (const key of entry.keys) key.dropped(error);
+      this.#waiters.rejectHandler(handlerId, error);
+    });
     const ids = [...new Set([...taken.keys(), ...inboxDone.keys()])];
     const notified = batch.handlers.map((h) => h.handlerId); // an inbox-only change sends no notice
     fence(batch, this.#options.ownership, ids, notified);

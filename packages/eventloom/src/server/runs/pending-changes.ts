@@ -1,7 +1,9 @@
 import { WorkflowError } from "../../core/index.js";
 import type { IdempotencyRecord } from "../../stores/idempotency.js";
-import type { EventRow, HandlerRecord, Store } from "../../stores/store.js";
+import type { FencedCommitBatch } from "../../stores/leases.js";
+import type { EventRow, HandlerRecord, KeyAnswer, Store } from "../../stores/store.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
+import { childEndNews } from "./child-end.js";
 
 // What the commit writer holds of each handler between two batches (commit-writer.ts).
 
@@ -80,4 +82,47 @@ export function handlerNamedBy(
 export function leaseLost(error: unknown): readonly string[] | null {
   const e = error as { code?: unknown; handlerIds?: unknown } | null;
   return e?.code === "LEASE_LOST" && Array.isArray(e.handlerIds) ? (e.handlerIds as string[]) : null;
+}
+
+/**
+ * The batch of the changes `taken` (their runs' snapshots, cut now), the inbox items taken in and the
+ * keys' answers, with the keys it writes. A run whose snapshot throws is left out (`broken`).
+ */
+export function cutBatch(
+  taken: ReadonlyMap<string, Pending>,
+  inboxDone: ReadonlyMap<string, string[]>,
+  answers: KeyAnswer[],
+  broken: (handlerId: string, entry: Pending, error: unknown) => void,
+): { batch: FencedCommitBatch & Required<Pick<FencedCommitBatch, "handlers" | "events">>; keys: KeyWrite[] } {
+  const batch: Required<
+    Pick<FencedCommitBatch, "handlers" | "events" | "states" | "inboxDone" | "inboxAdd">
+  > &
+    FencedCommitBatch = {
+    handlers: [],
+    events: [],
+    states: [],
+    inboxDone: [...inboxDone].map(([handlerId, ids]) => ({ handlerId, ids })),
+    inboxAdd: [],
+  };
+  const keys: KeyWrite[] = [];
+  const starts: { handlerId: string; json: string }[] = [];
+  for (const [handlerId, entry] of taken) {
+    try {
+      const { stateJson, record, idleUntil } = entry.source.snapshot();
+      batch.handlers.push(record);
+      // A child's end and its parent's news of it: durable together.
+      const news = childEndNews(record);
+      if (news) batch.inboxAdd.push(news);
+      batch.states.push({ handlerId, json: stateJson, idleUntil: idleUntil ?? null });
+      if (entry.events.length > 0) batch.events.push({ handlerId, events: entry.events });
+      for (const key of entry.keys) keys.push(key);
+      if (entry.start !== undefined) starts.push({ handlerId, json: entry.start });
+    } catch (error) {
+      broken(handlerId, entry, error);
+    }
+  }
+  if (keys.length > 0) batch.keys = keys.map((k) => k.record);
+  if (starts.length > 0) batch.startEvents = starts;
+  if (answers.length > 0) batch.keyAnswers = answers;
+  return { batch, keys };
 }

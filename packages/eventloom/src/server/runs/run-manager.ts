@@ -316,12 +316,13 @@ export class RunManager implements OwnedRuns {
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
       // Events sent to a queued run wait in its inbox (it ran nowhere): taken in as it begins; a parent
-      // waiting for children takes in their ends.
+      // waiting for children takes in their ends. Taken in before the run is handed out, so that an
+      // event sent to it next comes after them.
       if (
         decision.resume &&
         (this.#o.ownership.shared || admitted || (state && pendingChildren(state).length > 0))
       )
-        void this.#drainInbox(run);
+        await this.#drainInbox(run);
       return run;
     } catch (error) {
       if (error instanceof WorkflowError && error.code === "SERVER_CLOSING") throw error;
