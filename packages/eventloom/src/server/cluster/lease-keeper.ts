@@ -1,5 +1,5 @@
 import { type Clock, randomId, systemClock } from "../../core/clock.js";
-import type { Fence, LeaseStore } from "../../stores/leases.js";
+import { CLAIM_TOKEN, type Fence, type LeaseStore } from "../../stores/leases.js";
 import type { Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { ServerLogger } from "../logger.js";
@@ -34,6 +34,8 @@ export class LeaseKeeper {
   readonly #o: LeaseKeeperOptions;
   readonly #ttl: number;
   readonly #tokens = new Map<string, number>();
+  /** New handlers claimed here whose lease their first commit creates: not renewed before it lands. */
+  readonly #claims = new Set<string>();
   /** Monotonic time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
   readonly #renewedAt = new Map<string, number>();
   readonly #clock: Clock;
@@ -75,8 +77,26 @@ export class LeaseKeeper {
     return true;
   }
 
+  /**
+   * Takes a new handler whose id this process made (nobody else can know of it before its first
+   * commit) without a statement: that commit creates its lease ({@link Fence.claimTtlMs}), or none
+   * when it also ends the run.
+   */
+  claim(handlerId: string): void {
+    this.#tokens.set(handlerId, CLAIM_TOKEN);
+    this.#claims.add(handlerId);
+    // The lease will expire a ttl after the commit that creates it, so after this.
+    this.#renewedAt.set(handlerId, this.#monotonic());
+  }
+
+  /** A batch with these fences is durable: the leases it claimed exist now. */
+  landed(fences: readonly Fence[]): void {
+    for (const f of fences) if (f.claimTtlMs !== undefined) this.#claims.delete(f.handlerId);
+  }
+
   async release(handlerId: string): Promise<void> {
     this.#renewedAt.delete(handlerId);
+    this.#claims.delete(handlerId);
     if (!this.#tokens.delete(handlerId)) return;
     try {
       await this.#store.releaseLease(handlerId, this.owner);
@@ -93,6 +113,7 @@ export class LeaseKeeper {
   /** Forgets a lease without telling the store (it was lost). */
   drop(handlerId: string): void {
     this.#tokens.delete(handlerId);
+    this.#claims.delete(handlerId);
     this.#renewedAt.delete(handlerId);
   }
 
@@ -106,14 +127,19 @@ export class LeaseKeeper {
     const out: Fence[] = [];
     for (const handlerId of handlerIds) {
       const token = this.#tokens.get(handlerId);
-      if (token !== undefined) out.push({ handlerId, owner: this.owner, token });
+      if (token === undefined) continue;
+      out.push(
+        this.#claims.has(handlerId)
+          ? { handlerId, owner: this.owner, token, claimTtlMs: this.#ttl }
+          : { handlerId, owner: this.owner, token },
+      );
     }
     return out;
   }
 
   async #renew(): Promise<void> {
     this.#stopStale();
-    const ids = this.#o.held().filter((id) => this.#tokens.has(id));
+    const ids = this.#o.held().filter((id) => this.#tokens.has(id) && !this.#claims.has(id));
     if (ids.length === 0) return;
     const sent = this.#monotonic();
     try {
