@@ -17,10 +17,10 @@ afterAll(async () => {
   await Promise.allSettled(opened.map((s) => s.close()));
 });
 
-async function freshStore(): Promise<PostgresStore> {
+async function freshStore(options: { prepareCommit?: boolean } = {}): Promise<PostgresStore> {
   const store = new PostgresStore(
     { connectionString: db.url, max: 4 },
-    { schema: `f_${randomBytes(4).toString("hex")}` },
+    { schema: `f_${randomBytes(4).toString("hex")}`, ...options },
   );
   opened.push(store);
   await store.init();
@@ -162,6 +162,17 @@ describe("the Postgres store's fencing", () => {
     expect(await store.getLease("short")).toBeNull();
     // Any later acquisition of a claimed handler gets a greater token.
     expect((await store.acquireLease("new", "p1", 60_000))!.token).toBeGreaterThan(CLAIM_TOKEN);
+  });
+
+  it("fences the same way with the commit statement not prepared (prepareCommit: false, for poolers)", async () => {
+    const store = await freshStore({ prepareCommit: false });
+    const lease = await store.acquireLease("plain", "p1", 60_000);
+    await store.commit({
+      handlers: [handlerRecord("plain")],
+      fence: [{ handlerId: "plain", owner: "p1", token: lease!.token }],
+    });
+    expect(await store.getHandler("plain")).toEqual(handlerRecord("plain"));
+    expect(await refused(store.commit({ handlers: [handlerRecord("plain")], fence: [] }))).toEqual(["plain"]);
   });
 
   it("writes an inbox item and says in the same statement whether a live lease holds its handler, by the database's clock", async () => {
