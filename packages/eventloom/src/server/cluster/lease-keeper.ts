@@ -34,8 +34,11 @@ export class LeaseKeeper {
   readonly #o: LeaseKeeperOptions;
   readonly #ttl: number;
   readonly #tokens = new Map<string, number>();
-  /** New handlers claimed here whose lease their first commit creates: not renewed before it lands. */
-  readonly #claims = new Set<string>();
+  /**
+   * New handlers claimed here whose lease their first commit creates, not renewed before it lands;
+   * with the monotonic time that commit was first sent (the lease lives at least until then + ttl).
+   */
+  readonly #claims = new Map<string, number | null>();
   /** Monotonic time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
   readonly #renewedAt = new Map<string, number>();
   readonly #clock: Clock;
@@ -84,14 +87,19 @@ export class LeaseKeeper {
    */
   claim(handlerId: string): void {
     this.#tokens.set(handlerId, CLAIM_TOKEN);
-    this.#claims.add(handlerId);
+    this.#claims.set(handlerId, null);
     // The lease will expire a ttl after the commit that creates it, so after this.
     this.#renewedAt.set(handlerId, this.#monotonic());
   }
 
   /** A batch with these fences is durable: the leases it claimed exist now. */
   landed(fences: readonly Fence[]): void {
-    for (const f of fences) if (f.claimTtlMs !== undefined) this.#claims.delete(f.handlerId);
+    for (const f of fences) {
+      const sent = f.claimTtlMs === undefined ? undefined : this.#claims.get(f.handlerId);
+      if (sent === undefined) continue;
+      this.#claims.delete(f.handlerId);
+      if (sent !== null) this.#renewedAt.set(f.handlerId, sent);
+    }
   }
 
   async release(handlerId: string): Promise<void> {
@@ -128,11 +136,13 @@ export class LeaseKeeper {
     for (const handlerId of handlerIds) {
       const token = this.#tokens.get(handlerId);
       if (token === undefined) continue;
-      out.push(
-        this.#claims.has(handlerId)
-          ? { handlerId, owner: this.owner, token, claimTtlMs: this.#ttl }
-          : { handlerId, owner: this.owner, token },
-      );
+      if (!this.#claims.has(handlerId)) {
+        out.push({ handlerId, owner: this.owner, token });
+        continue;
+      }
+      // Asked for right before the batch is sent: the first send is the earliest the lease may begin.
+      if (this.#claims.get(handlerId) === null) this.#claims.set(handlerId, this.#monotonic());
+      out.push({ handlerId, owner: this.owner, token, claimTtlMs: this.#ttl });
     }
     return out;
   }
