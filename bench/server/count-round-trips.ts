@@ -1,6 +1,8 @@
 // Preloaded (`node --import`) into the benchmark's server processes: counts every statement sent by
 // the pg driver (one round trip each: the store never pipelines) and writes the running total to
-// $BENCH_PG_COUNT_DIR/<pid> every 50 ms, for bench/server/postgres-multi.ts to read.
+// $BENCH_PG_COUNT_DIR/<pid>-<random> every 50 ms, for bench/server/postgres-multi.ts to read (the
+// random part: a later process given the same pid must not overwrite a dead one's count).
+import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
@@ -13,7 +15,7 @@ if (dir) {
     count++;
     return query.apply(this, args);
   };
-  const file = join(dir, String(process.pid));
+  const file = join(dir, `${process.pid}-${randomUUID()}`);
   const write = () => writeFileSync(file, String(count));
   setInterval(write, 50).unref();
   write();

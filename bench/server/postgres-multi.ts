@@ -5,6 +5,7 @@
 // processes from the sources (tsx), load from `wrk`.
 //
 // Run: npx tsx bench/server/postgres-multi.ts            (BENCH_SECONDS=10 per throughput case)
+//      BENCH_CASES=sqlite,pg1 BENCH_ROUNDS=5 npx tsx bench/server/postgres-multi.ts   (ratios per round)
 //      WORKFLOWS_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres   (admin URL; the default)
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,6 +26,8 @@ const ADMIN = process.env["WORKFLOWS_BENCH_POSTGRES"] ?? "postgres://postgres@12
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 32);
 const CASES = (process.env["BENCH_CASES"] ?? "sqlite,pg1,pg2,pg3,trips,failover").split(",");
+/** The throughput cases run this many times in turn (SQLite, then each Postgres case): ratios per round. */
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 1);
 const counter = join(root, "bench", "server", "count-round-trips.ts");
 let countDir = "";
 
@@ -127,6 +130,8 @@ async function load(
 }
 
 let sqliteRps = 0;
+/** Each Postgres case's ratios to SQLite, one per round. */
+const ratios = new Map<string, number[]>();
 
 async function throughput(label: string, env: Record<string, string>, count: number): Promise<void> {
   const nodes = await Promise.all(Array.from({ length: count }, () => startNode(env)));
@@ -136,6 +141,7 @@ async function throughput(label: string, env: Record<string, string>, count: num
     const r = await load(nodes, SECONDS);
     const trips = (await roundTrips()) - before;
     if (label.startsWith("SQLite")) sqliteRps = r.rps;
+    else if (sqliteRps > 0) ratios.set(label, [...(ratios.get(label) ?? []), r.rps / sqliteRps]);
     const ratio =
       sqliteRps > 0 && !label.startsWith("SQLite") ? `  ${(r.rps / sqliteRps).toFixed(2)} of SQLite` : "";
     const perRun = label.startsWith("SQLite")
@@ -267,20 +273,30 @@ async function main(): Promise<void> {
     console.log(
       `trivial sync runs (POST /workflows/trivial/run), wrk ${CONNECTIONS} connections, ${SECONDS} s per case`,
     );
-    if (CASES.includes("sqlite"))
-      await throughput("SQLite, 1 process", { WORKFLOWS_DB: join(dir, "w.db") }, 1);
-    for (const count of [1, 2, 3]) {
-      if (!CASES.includes(`pg${count}`)) continue;
-      const db = await freshDatabase(admin);
-      try {
-        await throughput(
-          `Postgres, ${count} process${count > 1 ? "es" : ""}`,
-          { WORKFLOWS_DB: db.url },
-          count,
-        );
-      } finally {
-        await db.drop();
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (ROUNDS > 1) console.log(`round ${round} of ${ROUNDS}`);
+      if (CASES.includes("sqlite"))
+        await throughput("SQLite, 1 process", { WORKFLOWS_DB: join(dir, "w.db") }, 1);
+      for (const count of [1, 2, 3]) {
+        if (!CASES.includes(`pg${count}`)) continue;
+        const db = await freshDatabase(admin);
+        try {
+          await throughput(
+            `Postgres, ${count} process${count > 1 ? "es" : ""}`,
+            { WORKFLOWS_DB: db.url },
+            count,
+          );
+        } finally {
+          await db.drop();
+        }
       }
+    }
+    for (const [label, list] of ROUNDS > 1 ? ratios : []) {
+      const sorted = [...list].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] as number;
+      console.log(
+        `${label.padEnd(26)} of SQLite by round: ${list.map((x) => x.toFixed(2)).join(", ")}   median ${median.toFixed(2)}`,
+      );
     }
     if (CASES.includes("trips")) {
       const db = await freshDatabase(admin);

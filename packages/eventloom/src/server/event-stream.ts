@@ -64,8 +64,15 @@ export const PAGE_BYTES = 4 * 1024 * 1024;
 export function openEventFeed(o: EventStreamOptions): EventFeed {
   let cursor = o.after;
   let ended = false;
+  // True when something may have been committed after the last read (a signal, a delta, a ping, or a
+  // page that was full): the store is read again only then, so a reader that has caught up costs one
+  // read per change of the handler, and nothing between changes.
+  let dirty = true;
   let wake: (() => void) | null = null;
-  let poke: (() => void) | null = null;
+  const changed = () => {
+    dirty = true;
+    wake?.();
+  };
   // Deltas come in bursts (a model's network chunk): one wake per turn of the event loop takes a
   // whole burst, where a wake per delta would read the store and write the socket for each.
   let poking = false;
@@ -74,9 +81,18 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
     poking = true;
     setImmediate(() => {
       poking = false;
-      poke?.();
+      changed();
     });
   });
+  // The handler's next change, listened for from before each read until the stream ends (a signal
+  // is heard once: listened for again at the next read).
+  let off: (() => void) | null = null;
+  const listen = () => {
+    off ??= o.signals.once(o.handlerId, () => {
+      off = null;
+      changed();
+    });
+  };
 
   const unwatch = o.recent?.watch(o.handlerId);
   const finish = () => {
@@ -84,6 +100,8 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
     ended = true;
     unwatch?.();
     deltas.stop();
+    off?.();
+    off = null;
     wake?.();
     o.onEnd?.();
   };
@@ -98,9 +116,13 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
     return { json: envelopes.write(e), internal: e.internal, terminal: isTerminal(e) };
   };
 
-  // One page: the frames to send, and whether the stream ends after them.
-  const readPage = async (): Promise<{ text: string; read: number; end: boolean }> => {
+  // One page: the frames to send, whether the stream ends after them, and whether the page was full
+  // (cut at `pageSize` rows or at PAGE_BYTES: more may be stored after it).
+  const readPage = async (): Promise<{ text: string; read: number; end: boolean; full: boolean }> => {
     const events = await rows(cursor, o.pageSize);
+    let bytes = 0;
+    for (const row of events) bytes += row.json.length;
+    const full = events.length >= o.pageSize || bytes >= PAGE_BYTES;
     let text = deltas.take(cursor);
     for (let i = 0; i < events.length; i++) {
       const row = events[i] as EventRow;
@@ -115,11 +137,12 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
       if (e.internal && !o.includeInternal) continue;
       if (e.terminal) {
         // A continued handler has more runs after this one's end: keep going when events follow.
-        const next = i + 1 < events.length || (await rows(cursor, 1)).length > 0;
-        if (!next) return { text, read: events.length, end: true };
+        // A page that was not full holds everything stored when it was read: nothing to look for.
+        const next = i + 1 < events.length || (full && (await rows(cursor, 1)).length > 0);
+        if (!next) return { text, read: events.length, end: true, full };
       }
     }
-    return { text, read: events.length, end: false };
+    return { text, read: events.length, end: false, full };
   };
 
   // The last page's text, then the end.
@@ -132,45 +155,42 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
     try {
       for (;;) {
         if (ended) return null;
-        let changed = false;
-        const off = o.signals.once(o.handlerId, () => {
-          changed = true;
-          wake?.();
-        });
-        poke = () => {
-          changed = true;
-          wake?.();
-        };
+        listen();
         deltas.follow();
-        try {
+        if (dirty) {
+          dirty = false;
           const page = await readPage();
           if (ended) continue;
           if (page.end) return last(page.text);
+          if (page.full) dirty = true;
           if (page.text) return page.text;
           if (page.read > 0) continue;
-          // A run this process holds is running: no need to ask the store between two bursts.
+          // Nothing new. A run this process holds is running: no need to ask the store between bursts.
           const live = deltas.live();
           const record = live ? null : await o.store.getHandler(o.handlerId);
           if (!live && record?.status !== "running") {
             // Ended (or deleted) with nothing after the cursor; a last look for events committed meanwhile.
             const again = await readPage();
             if (again.read === 0 || again.end) return last(again.text);
+            if (again.full) dirty = true;
             if (again.text) return again.text;
             continue;
           }
-          if (changed) continue;
-          const pinged = await new Promise<boolean>((resolve) => {
-            const timer = o.clock.setTimeout(() => resolve(true), o.pingIntervalMs);
-            wake = () => {
-              o.clock.clearTimeout(timer);
-              resolve(false);
-            };
-            if (changed || ended) wake();
-          });
-          wake = null;
-          if (pinged && o.sse && !ended) return ": ping\n\n";
-        } finally {
-          off();
+        }
+        if (dirty) continue;
+        const pinged = await new Promise<boolean>((resolve) => {
+          const timer = o.clock.setTimeout(() => resolve(true), o.pingIntervalMs);
+          wake = () => {
+            o.clock.clearTimeout(timer);
+            resolve(false);
+          };
+          if (dirty || ended) wake();
+        });
+        wake = null;
+        if (pinged) {
+          // A slow poll, should a change have gone unheard (the store's feed has its own, too).
+          dirty = true;
+          if (o.sse && !ended) return ": ping\n\n";
         }
       }
     } catch (error) {

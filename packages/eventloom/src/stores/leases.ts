@@ -26,7 +26,21 @@ export interface Fence {
   handlerId: string;
   owner: string;
   token: number;
+  /**
+   * The handler is new and its id was made by this writer, so nobody else can know of it before this
+   * commit: it has no lease row yet, and the commit creates it (`owner`, token {@link CLAIM_TOKEN},
+   * expiring `claimTtlMs` from now) unless the handler's record ends in the same batch. Refused like
+   * any fence when a lease row exists that is not this one. Later commits fence it with the same
+   * owner and token, without `claimTtlMs`.
+   */
+  claimTtlMs?: number;
 }
+
+/**
+ * The token of a lease created by a claiming commit ({@link Fence.claimTtlMs}). The sequence of
+ * acquisitions starts at 1: any later acquisition of the handler has a greater token.
+ */
+export const CLAIM_TOKEN = 0;
 
 /**
  * A {@link CommitBatch} that may carry fences. When `fence` is given, the commit applies only if,

@@ -1,37 +1,25 @@
 // Issue 21, item 9: an answer sent through a process that does not run the handler costs that process
 // 2 round trips (the route's read of the record; the inbox write that says, in the same statement,
 // that another process holds the handler), and the owner 2 (its inbox read; the commit that takes
-// the answer in, ends the run and gives its lease back). Statements are counted by wrapping the pg
-// driver's Client.query, per process by the connections' application_name.
+// the answer in, ends the run and gives its lease back). Statements are counted per process
+// (test/support/count-statements.ts).
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { callJson, makeServer } from "../server/helpers.js";
+import { useStatementCounts } from "../support/count-statements.js";
 import { useFreshDatabase } from "../support/fresh-database.js";
 import { until } from "../support/until.js";
 
 const db = useFreshDatabase("workflows_pgfence_answer");
 const servers: ReturnType<typeof makeServer>[] = [];
-const counts = new Map<string, number>();
-const original = pg.Client.prototype.query;
-
-beforeAll(() => {
-  (pg.Client.prototype as { query: unknown }).query = function (this: pg.Client, ...args: unknown[]) {
-    const name = (this as unknown as { connectionParameters: { application_name?: string } })
-      .connectionParameters.application_name;
-    if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-});
-afterAll(() => {
-  pg.Client.prototype.query = original;
-});
+const { count } = useStatementCounts();
 afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.close()));
 });
 
-const trips = () => ({ owner: counts.get("owner") ?? 0, other: counts.get("other") ?? 0 });
+const trips = () => ({ owner: count("owner"), other: count("other") });
 
 it("answers a run owned by another process in 2 round trips on the process asked, 2 on the owner", async () => {
   const schema = `answer_${randomBytes(4).toString("hex")}`;

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import type { PublishedEvent } from "../../src/core/index.js";
-import { LeaseLostError } from "../../src/stores/leases.js";
+import { CLAIM_TOKEN, LeaseLostError } from "../../src/stores/leases.js";
 import { PostgresStore } from "../../src/stores/postgres/index.js";
 import { eventRows, SequenceConflictError } from "../../src/stores/store.js";
 import { handlerRecord } from "../../src/testing/store-contract/index.js";
@@ -17,10 +17,10 @@ afterAll(async () => {
   await Promise.allSettled(opened.map((s) => s.close()));
 });
 
-async function freshStore(): Promise<PostgresStore> {
+async function freshStore(options: { prepareCommit?: boolean } = {}): Promise<PostgresStore> {
   const store = new PostgresStore(
     { connectionString: db.url, max: 4 },
-    { schema: `f_${randomBytes(4).toString("hex")}` },
+    { schema: `f_${randomBytes(4).toString("hex")}`, ...options },
   );
   opened.push(store);
   await store.init();
@@ -119,6 +119,60 @@ describe("the Postgres store's fencing", () => {
       fence,
     });
     expect(await store.getLease("ending")).toBeNull();
+  });
+
+  it("creates the lease of a new handler in the commit that claims it (none when the record ends in it), refused when a lease row is there", async () => {
+    const store = await freshStore();
+    const claim = (handlerId: string, owner = "p1") => ({
+      handlerId,
+      owner,
+      token: CLAIM_TOKEN,
+      claimTtlMs: 60_000,
+    });
+    await store.commit({ handlers: [handlerRecord("new")], fence: [claim("new")] });
+    expect(await store.getLease("new")).toMatchObject({ owner: "p1", token: CLAIM_TOKEN });
+    // The retry of a claiming commit that landed is taken; later commits fence it like any lease.
+    await store.commit({ handlers: [handlerRecord("new")], fence: [claim("new")] });
+    await store.commit({
+      handlers: [handlerRecord("new")],
+      fence: [{ handlerId: "new", owner: "p1", token: 0 }],
+    });
+    // Another owner's claim, or a claim of a handler another process has a lease on, is refused.
+    expect(
+      await refused(store.commit({ handlers: [handlerRecord("new")], fence: [claim("new", "p2")] })),
+    ).toEqual(["new"]);
+    await store.acquireLease("taken", "p2", 60_000);
+    expect(
+      await refused(store.commit({ handlers: [handlerRecord("taken")], fence: [claim("taken")] })),
+    ).toEqual(["taken"]);
+    expect(await store.getHandler("taken")).toBeNull();
+    // A fence that claims nothing still needs the lease row.
+    expect(
+      await refused(
+        store.commit({
+          handlers: [handlerRecord("none")],
+          fence: [{ handlerId: "none", owner: "p1", token: 0 }],
+        }),
+      ),
+    ).toEqual(["none"]);
+    // A run that ends in the commit that claims it leaves no lease behind.
+    const ended = handlerRecord("short", { status: "completed", completedAt: "2026-01-01T00:00:01.000Z" });
+    await store.commit({ handlers: [ended], fence: [claim("short")] });
+    expect(await store.getHandler("short")).toEqual(ended);
+    expect(await store.getLease("short")).toBeNull();
+    // Any later acquisition of a claimed handler gets a greater token.
+    expect((await store.acquireLease("new", "p1", 60_000))!.token).toBeGreaterThan(CLAIM_TOKEN);
+  });
+
+  it("fences the same way with the commit statement not prepared (prepareCommit: false, for poolers)", async () => {
+    const store = await freshStore({ prepareCommit: false });
+    const lease = await store.acquireLease("plain", "p1", 60_000);
+    await store.commit({
+      handlers: [handlerRecord("plain")],
+      fence: [{ handlerId: "plain", owner: "p1", token: lease!.token }],
+    });
+    expect(await store.getHandler("plain")).toEqual(handlerRecord("plain"));
+    expect(await refused(store.commit({ handlers: [handlerRecord("plain")], fence: [] }))).toEqual(["plain"]);
   });
 
   it("writes an inbox item and says in the same statement whether a live lease holds its handler, by the database's clock", async () => {

@@ -1,5 +1,5 @@
 import { type Clock, randomId, systemClock } from "../../core/clock.js";
-import type { Fence, LeaseStore } from "../../stores/leases.js";
+import { CLAIM_TOKEN, type Fence, type LeaseStore } from "../../stores/leases.js";
 import type { Store } from "../../stores/store.js";
 import { background } from "../clock-timers.js";
 import type { ServerLogger } from "../logger.js";
@@ -34,6 +34,11 @@ export class LeaseKeeper {
   readonly #o: LeaseKeeperOptions;
   readonly #ttl: number;
   readonly #tokens = new Map<string, number>();
+  /**
+   * New handlers claimed here whose lease their first commit creates, not renewed before it lands;
+   * with the monotonic time that commit was first sent (the lease lives at least until then + ttl).
+   */
+  readonly #claims = new Map<string, number | null>();
   /** Monotonic time each lease was last acquired or renewed (sent): it lives at least until + ttl. */
   readonly #renewedAt = new Map<string, number>();
   readonly #clock: Clock;
@@ -75,8 +80,31 @@ export class LeaseKeeper {
     return true;
   }
 
+  /**
+   * Takes a new handler whose id this process made (nobody else can know of it before its first
+   * commit) without a statement: that commit creates its lease ({@link Fence.claimTtlMs}), or none
+   * when it also ends the run.
+   */
+  claim(handlerId: string): void {
+    this.#tokens.set(handlerId, CLAIM_TOKEN);
+    this.#claims.set(handlerId, null);
+    // The lease will expire a ttl after the commit that creates it, so after this.
+    this.#renewedAt.set(handlerId, this.#monotonic());
+  }
+
+  /** A batch with these fences is durable: the leases it claimed exist now. */
+  landed(fences: readonly Fence[]): void {
+    for (const f of fences) {
+      const sent = f.claimTtlMs === undefined ? undefined : this.#claims.get(f.handlerId);
+      if (sent === undefined) continue;
+      this.#claims.delete(f.handlerId);
+      if (sent !== null) this.#renewedAt.set(f.handlerId, sent);
+    }
+  }
+
   async release(handlerId: string): Promise<void> {
     this.#renewedAt.delete(handlerId);
+    this.#claims.delete(handlerId);
     if (!this.#tokens.delete(handlerId)) return;
     try {
       await this.#store.releaseLease(handlerId, this.owner);
@@ -93,6 +121,7 @@ export class LeaseKeeper {
   /** Forgets a lease without telling the store (it was lost). */
   drop(handlerId: string): void {
     this.#tokens.delete(handlerId);
+    this.#claims.delete(handlerId);
     this.#renewedAt.delete(handlerId);
   }
 
@@ -106,14 +135,21 @@ export class LeaseKeeper {
     const out: Fence[] = [];
     for (const handlerId of handlerIds) {
       const token = this.#tokens.get(handlerId);
-      if (token !== undefined) out.push({ handlerId, owner: this.owner, token });
+      if (token === undefined) continue;
+      if (!this.#claims.has(handlerId)) {
+        out.push({ handlerId, owner: this.owner, token });
+        continue;
+      }
+      // Asked for right before the batch is sent: the first send is the earliest the lease may begin.
+      if (this.#claims.get(handlerId) === null) this.#claims.set(handlerId, this.#monotonic());
+      out.push({ handlerId, owner: this.owner, token, claimTtlMs: this.#ttl });
     }
     return out;
   }
 
   async #renew(): Promise<void> {
     this.#stopStale();
-    const ids = this.#o.held().filter((id) => this.#tokens.has(id));
+    const ids = this.#o.held().filter((id) => this.#tokens.has(id) && !this.#claims.has(id));
     if (ids.length === 0) return;
     const sent = this.#monotonic();
     try {

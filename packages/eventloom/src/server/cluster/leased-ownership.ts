@@ -81,6 +81,14 @@ export class LeasedOwnership implements Ownership {
     return this.#keeper.acquire(handlerId);
   }
 
+  claim(handlerId: string): void {
+    this.#keeper.claim(handlerId);
+  }
+
+  landed(fences: readonly Fence[]): void {
+    this.#keeper.landed(fences);
+  }
+
   release(handlerId: string): Promise<void> {
     return this.#keeper.release(handlerId);
   }

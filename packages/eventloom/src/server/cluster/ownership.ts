@@ -44,6 +44,13 @@ export interface Ownership {
   releaseAll(): Promise<void>;
   /** Takes the right to run the handler here; false when another process has it (solo: true at once). */
   acquire(handlerId: string): boolean | Promise<boolean>;
+  /**
+   * Takes the right to run a new handler whose id this process made (nobody else can know of it
+   * before its first commit): no statement; that commit establishes it ({@link Fence.claimTtlMs}).
+   */
+  claim(handlerId: string): void;
+  /** A batch with these fences is durable (the claims among them are leases now). */
+  landed(fences: readonly Fence[]): void;
   /** Gives the right up (the run ended or was released from memory). */
   release(handlerId: string): Promise<void>;
   /** Forgets the right without telling anyone (it was lost). */
@@ -79,6 +86,8 @@ export function soloOwnership(store: Store): Ownership {
     stop: async () => {},
     releaseAll: async () => {},
     acquire: () => true,
+    claim: () => {},
+    landed: () => {},
     release: async () => {},
     drop: () => {},
     toInbox: (id, item, key) => write(key, (record) => store.appendInbox(id, item, record)).then(() => true),

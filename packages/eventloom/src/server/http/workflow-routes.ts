@@ -107,9 +107,15 @@ async function endedAnswer(
   // while it waited (idle release, takeover, its run limit's queue) and ended elsewhere: then only
   // the store has it.
   const run = seen === "here" && started.run?.state.status !== "running" ? started.run : null;
-  const record: HandlerRecord = run
-    ? run.record()
-    : ((await store.getHandler(started.handlerId)) ?? started.record());
+  const record: HandlerRecord | null = run ? run.record() : await store.getHandler(started.handlerId);
+  // The run left this process before anything of it was stored (cut off from the store, it stopped
+  // its runs), or its handler was deleted meanwhile: what it did in memory is not durable.
+  if (!record) {
+    throw new WorkflowError(
+      "LEASE_LOST",
+      `The run of handler "${started.handlerId}" left this process before its end was stored, and the store holds no record of it`,
+    );
+  }
   const status = record.status === "completed" ? 200 : 500;
   const stopEvent = run ? (run.state.outcome?.stopEvent ?? null) : null;
   return { kind: "record", of: "run", status, record, stopEvent };

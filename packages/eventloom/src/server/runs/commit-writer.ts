@@ -36,7 +36,7 @@ export interface CommitWriterOptions {
   /** Delay before a failed batch is tried again. Default 1000 ms. */
   retryDelayMs?: number;
   /** Fences each batch (an unheld handler is never written), hears of lost handlers and durable batches. */
-  ownership: Pick<Ownership, "shared" | "fences" | "holds" | "lost" | "committed" | "drop">;
+  ownership: Pick<Ownership, "shared" | "fences" | "holds" | "lost" | "committed" | "drop" | "landed">;
   /** Told how long each durable commit took. */
   metrics?: Pick<ServerMetrics, "now" | "commitTook">;
 }
@@ -262,7 +262,9 @@ export class CommitWriter {
       () => {
         if (metrics) metrics.commitTook(metrics.now() - began);
         this.#durableGeneration = Math.max(this.#durableGeneration, generation);
-        // A fenced commit of an ended record gave its lease back: nothing left to release.
+        // Leases claimed by the batch exist now; a fenced commit of an ended record gave its lease
+        // back (or never took it): nothing left to release.
+        if (batch.fence) this.#options.ownership.landed(batch.fence);
         for (const h of batch.fence ? batch.handlers : [])
           if (h.status !== "running") this.#options.ownership.drop(h.handlerId);
         this.health.set(null);

@@ -111,8 +111,14 @@ export class RunManager implements OwnedRuns {
       if (this.#busy(handlerId)) throw running(handlerId);
       if (limitKey !== null)
         return await this.#limits.enqueue(entry, request, { handlerId, context, firstSequence, limitKey });
-      const owned = this.#o.ownership.acquire(handlerId);
-      if (owned !== true && !(await owned)) throw running(handlerId);
+      // A generated id is new: nobody else can know of it before the run's first commit, which
+      // takes its lease (no statement of its own). A given id may be started elsewhere at once.
+      if (request.handlerId) {
+        const owned = this.#o.ownership.acquire(handlerId);
+        if (owned !== true && !(await owned)) throw running(handlerId);
+      } else {
+        this.#o.ownership.claim(handlerId);
+      }
       const run = this.#begin(
         handlerId,
         entry,

@@ -66,6 +66,8 @@ export function commitParams(batch: FencedCommitBatch, channel: string, origin: 
     ...startEventColumns(batch.startEvents ?? []),
     // $46..$48: items for other handlers' inboxes (a child's end for its parent)
     ...inboxAddColumns(batch.inboxAdd ?? []),
+    // $49: the lease lifetime of each fence that claims a new handler (null for the others)
+    claimColumn(batch.fence),
   ];
 }
 
@@ -96,6 +98,11 @@ function fenceColumns(fence: readonly Fence[] | undefined): unknown[] {
     fences.map((f) => String(f.token)),
     fence !== undefined,
   ];
+}
+
+/** Per fence, in the order of {@link fenceColumns}: the lifetime of the lease it claims, else null. */
+function claimColumn(fence: readonly Fence[] | undefined): (string | null)[] {
+  return dedupeFences(fence ?? []).map((f) => (f.claimTtlMs === undefined ? null : String(f.claimTtlMs)));
 }
 
 /** The columns of idempotency records, one array each (parameters $23..$29 of the commit). */

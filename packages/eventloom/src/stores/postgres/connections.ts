@@ -71,10 +71,16 @@ export class Connections {
   // reconnecting costs far more than the statement.
   // A single statement is its own transaction: after a deadlock or a serialization failure (nothing
   // of it was written) it runs again, twice at most, before the error is answered (503).
-  async statement<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  async statement<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    name?: string,
+  ): Promise<pg.QueryResult<R>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.withClient((client) => client.query<R>(text, values));
+        return await this.withClient((client) =>
+          name === undefined ? client.query<R>(text, values) : client.query<R>({ name, text, values }),
+        );
       } catch (error) {
         if (attempt >= 3 || !isRetryable((error as { cause?: unknown }).cause ?? error)) throw error;
       }

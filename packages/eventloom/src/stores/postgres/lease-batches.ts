@@ -1,4 +1,7 @@
 import type { Lease } from "../leases.js";
+import type { Connections } from "./connections.js";
+import { toLease } from "./rows.js";
+import type { LeaseRow, Statements } from "./statements.js";
 
 interface Wanted {
   handlerId: string;
@@ -57,4 +60,16 @@ export class LeaseBatches {
       },
     );
   }
+}
+
+/** One statement of {@link LeaseBatches}: the leases of `handlerIds` that `owner` could take. */
+export async function acquireLeases(
+  db: Connections,
+  sql: Statements,
+  owner: string,
+  ttlMs: number,
+  handlerIds: string[],
+): Promise<Lease[]> {
+  const { rows } = await db.statement<LeaseRow>(sql.acquireLease, [handlerIds, owner, String(ttlMs)]);
+  return rows.map(toLease);
 }

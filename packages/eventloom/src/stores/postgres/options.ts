@@ -66,6 +66,13 @@ export interface PostgresStoreOptions {
   migrationLockTimeoutMs?: number;
   /** How long the readiness probe (`ready()`, GET /ready) waits for the database. Default 2 000. */
   readyTimeoutMs?: number;
+  /**
+   * The group commit's statement, the store's largest, is a named (prepared) statement: Postgres
+   * parses and plans it once per connection instead of at every commit. Set false when the pool goes
+   * through a pooler that does not keep prepared statements (PgBouncer in transaction mode before
+   * 1.21, or with `max_prepared_statements = 0`). Default true.
+   */
+  prepareCommit?: boolean;
   /** Called whenever the LISTEN connection goes down (`polling`) or comes back (`listening`). */
   onListenStateChange?: (state: ListenState) => void;
   logger?: PostgresStoreLogger;

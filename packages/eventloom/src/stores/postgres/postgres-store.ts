@@ -23,7 +23,7 @@ import { commitError, isKeyTaken } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
 import { type InboxWriteContext, writeInboxItem } from "./inbox-writes.js";
-import { LeaseBatches } from "./lease-batches.js";
+import { acquireLeases, LeaseBatches } from "./lease-batches.js";
 import { migrate, migrations } from "./migrations.js";
 import {
   type ListenState,
@@ -70,20 +70,17 @@ export class PostgresStore implements Store, LeaseStore {
   readonly #feed: ChangeFeed;
   readonly #logger: PostgresStoreLogger;
   readonly #migrationLockMs: number;
-  readonly #leases = new LeaseBatches(async (owner, ttlMs, handlerIds) => {
-    const { rows } = await this.#db.statement<LeaseRow>(this.#sql.acquireLease, [
-      handlerIds,
-      owner,
-      String(ttlMs),
-    ]);
-    return rows.map(toLease);
-  });
+  readonly #leases = new LeaseBatches((owner, ttlMs, ids) =>
+    acquireLeases(this.#db, this.#sql, owner, ttlMs, ids),
+  );
   /** Reads asked for in one turn go in one statement per kind (read-batches.ts). */
   readonly #reads = groupedReads(
     () => this.#db,
     () => this.#sql,
   );
   readonly #readyMs: number;
+  /** The commit statement's name on each connection (see `prepareCommit`), or undefined. */
+  readonly #commitName: string | undefined;
   readonly #inbox: InboxWriteContext;
   #initializing: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -97,6 +94,7 @@ export class PostgresStore implements Store, LeaseStore {
     if (Buffer.byteLength(this.#channel) > 63)
       throw new TypeError(`Channel name "${this.#channel}" is too long`);
     this.#logger = options.logger ?? silentLogger;
+    this.#commitName = options.prepareCommit === false ? undefined : "eventloom_commit";
     this.#sql = buildStatements(this.#schema);
     this.#schedules = scheduleStatements(this.#schema);
 
@@ -170,7 +168,7 @@ export class PostgresStore implements Store, LeaseStore {
     if (isEmpty(batch)) return;
     try {
       // One statement: fence check, writes and notices (see statements.ts).
-      await this.#db.statement(this.#sql.commit, params);
+      await this.#db.statement(this.#sql.commit, params, this.#commitName);
     } catch (error) {
       throw await commitError(error, batch, (text, values) => this.#db.statement(text, values), this.#sql);
     }
@@ -336,12 +334,8 @@ export class PostgresStore implements Store, LeaseStore {
   async deleteEnded(cutoffs: EndedCutoffs, limit: number): Promise<string[]> {
     this.#db.open();
     checkListLimit(limit);
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.deleteEnded, [
-      cutoffs.completed ?? null,
-      cutoffs.failed ?? null,
-      cutoffs.cancelled ?? null,
-      limit,
-    ]);
+    const args = [cutoffs.completed ?? null, cutoffs.failed ?? null, cutoffs.cancelled ?? null, limit];
+    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.deleteEnded, args);
     return rows.map((r) => r.handler_id);
   }
 

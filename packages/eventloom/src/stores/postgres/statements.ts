@@ -50,16 +50,21 @@ export function buildStatements(schema: string) {
      * same order, lease rows first (every write waits for the guard, which locks them).
      *
      * Fencing: a handler the batch writes is refused when its fence ($34..$36) does not match its
-     * lease row, when it has a lease row but no fence, or when it has no fence in a fenced batch
-     * ($37: the writer holds leases, so every handler it writes must be fenced). A fenced handler whose
-     * record ends in the batch gives its lease back in it (no release of its own). A stored record that
+     * lease row, when it has a lease row but no fence, when it has no lease row and its fence does not
+     * claim it ($49: a new handler whose lease this batch creates), or when it has no fence in a fenced
+     * batch ($37: the writer holds leases, so every handler it writes must be fenced). A fenced handler
+     * whose record ends in the batch gives its lease back in it (no release of its own); a claimed one
+     * that ends in it never gets one. A stored record that
      * ended under the same run is never changed to anything else (a same-run rewrite of the same
      * outcome is let through: the retry of a commit that landed). Either refusal raises in
      * refuse_commit() (SQLSTATE EL409), rolling the whole statement back.
      */
     commit: `
       WITH
-      fq AS (SELECT * FROM unnest($34::text[], $35::text[], $36::bigint[]) AS f(handler_id, owner, token)),
+      fq AS (
+        SELECT * FROM unnest($34::text[], $35::text[], $36::bigint[], $49::bigint[])
+          AS f(handler_id, owner, token, claim_ttl)
+      ),
       wq AS (
         SELECT handler_id FROM unnest($1::text[]) AS x(handler_id)
         UNION SELECT handler_id FROM unnest($10::text[]) AS x(handler_id)
@@ -78,7 +83,8 @@ export function buildStatements(schema: string) {
         LEFT JOIN fq ON fq.handler_id = wq.handler_id
         LEFT JOIN lk ON lk.handler_id = wq.handler_id
         WHERE CASE WHEN fq.handler_id IS NULL THEN $37::boolean OR lk.handler_id IS NOT NULL
-                   ELSE lk.handler_id IS NULL OR lk.owner <> fq.owner OR lk.token <> fq.token END
+                   WHEN lk.handler_id IS NULL THEN fq.claim_ttl IS NULL
+                   ELSE lk.owner <> fq.owner OR lk.token <> fq.token END
       ),
       guard AS (
         SELECT ${s}.refuse_commit('LEASE_LOST',
@@ -117,6 +123,16 @@ export function buildStatements(schema: string) {
         DELETE FROM ${t.leases} l USING fq, unnest($1::text[], $4::text[]) AS x(handler_id, status)
         WHERE l.handler_id = fq.handler_id AND l.owner = fq.owner AND l.token = fq.token
           AND x.handler_id = fq.handler_id AND x.status <> 'running' AND (SELECT ok FROM guard)
+        RETURNING 1
+      ),
+      cl AS (
+        -- A new handler claimed by this batch gets its lease here, unless its record ends here too.
+        INSERT INTO ${t.leases} (handler_id, owner, token, expires_at)
+        SELECT fq.handler_id, fq.owner, fq.token, now() + fq.claim_ttl * interval '1 millisecond'
+        FROM fq JOIN unnest($1::text[], $4::text[]) AS x(handler_id, status) ON x.handler_id = fq.handler_id
+        WHERE fq.claim_ttl IS NOT NULL AND x.status = 'running' AND (SELECT ok FROM guard)
+        ORDER BY fq.handler_id
+        ON CONFLICT (handler_id) DO NOTHING
         RETURNING 1
       ),
       e AS (

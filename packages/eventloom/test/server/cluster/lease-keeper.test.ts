@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import { afterEach, expect, it } from "vitest";
 import { LeaseKeeper } from "../../../src/server/cluster/lease-keeper.js";
 import { silentLogger } from "../../../src/server/logger.js";
-import type { LeaseStore } from "../../../src/stores/leases.js";
+import { CLAIM_TOKEN, type LeaseStore } from "../../../src/stores/leases.js";
 import { PostgresStore } from "../../../src/stores/postgres/index.js";
+import { handlerRecord } from "../../../src/testing/store-contract/index.js";
 import { FakeClock } from "../../core/fake-clock.js";
 import { useFreshDatabase } from "../../support/fresh-database.js";
 import { until } from "../helpers.js";
@@ -127,6 +128,37 @@ it("does not report lost a lease this process gave up while a renewal of it was 
   await keeper.release("h4");
   open?.();
   await until(() => answered === 1);
+  expect(lost).toEqual([]);
+  keeper.stop();
+});
+
+it("claims a new handler without a statement, renews it only once its first commit created the lease", async () => {
+  const clock = new FakeClock();
+  const { store, renewals } = await storeWithRenewals();
+  const lost: string[] = [];
+  const keeper = new LeaseKeeper(store, {
+    ttlMs: TTL,
+    clock,
+    logger: silentLogger,
+    held: () => ["new"],
+    onLost: (ids) => lost.push(...ids),
+  });
+  keeper.claim("new");
+  expect(keeper.holds("new")).toBe(true);
+  keeper.start();
+  // Not in the store yet: a renewal would find no lease and call it lost.
+  await clock.advance(TTL / 3);
+  expect(renewals.calls).toBe(0);
+  expect(lost).toEqual([]);
+  // Its first commit is sent now: the lease it creates lives a ttl from then at least.
+  const [claim] = keeper.fences(["new"]);
+  expect(claim).toEqual({ handlerId: "new", owner: keeper.owner, token: CLAIM_TOKEN, claimTtlMs: TTL });
+  await store.commit({ handlers: [handlerRecord("new")], fence: [claim!] });
+  keeper.landed([claim!]);
+  expect(keeper.fences(["new"])).toEqual([{ handlerId: "new", owner: keeper.owner, token: CLAIM_TOKEN }]);
+  await clock.advance(TTL / 3);
+  expect(renewals.calls).toBe(1);
+  await until(() => renewals.answered === 1);
   expect(lost).toEqual([]);
   keeper.stop();
 });

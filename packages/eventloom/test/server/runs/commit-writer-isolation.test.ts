@@ -44,6 +44,7 @@ it("two runs of one handler at the same sequence in a batch fail that handler al
       holds: () => true,
       lost: () => {},
       committed: () => {},
+      landed: () => {},
       drop: () => {},
     },
   });
