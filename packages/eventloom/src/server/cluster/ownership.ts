@@ -112,3 +112,18 @@ export function fence<B extends FencedCommitBatch>(
   if (ownership.shared) batch.fence = ownership.fences(handlerIds, notified);
   return batch;
 }
+
+/**
+ * The right to run a handler being started. A generated id is new: nobody else can know of it before
+ * the run's first commit, which takes its lease (no statement of its own). A given id may be started
+ * elsewhere at once: its lease is taken now. False (or a promise of it) when another process holds it.
+ */
+export function takeForStart(
+  ownership: Ownership,
+  handlerId: string,
+  generated: boolean,
+): boolean | Promise<boolean> {
+  if (!generated) return ownership.acquire(handlerId);
+  ownership.claim(handlerId);
+  return true;
+}

@@ -3,7 +3,7 @@ import { randomId, timeOrderedId } from "../../core/clock.js";
 import { WorkflowError, type WorkflowEvent } from "../../core/index.js";
 import { LeaseLostError } from "../../stores/leases.js";
 import type { EventRow } from "../../stores/store.js";
-import type { OwnedRuns, Ownership } from "../cluster/ownership.js";
+import { type OwnedRuns, type Ownership, takeForStart } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
 import { BlockedRuns } from "./blocked-runs.js";
@@ -111,26 +111,19 @@ export class RunManager implements OwnedRuns {
       if (this.#busy(handlerId)) throw running(handlerId);
       if (limitKey !== null)
         return await this.#limits.enqueue(entry, request, { handlerId, context, firstSequence, limitKey });
-      // A generated id is new: nobody else can know of it before the run's first commit, which
-      // takes its lease (no statement of its own). A given id may be started elsewhere at once.
-      if (request.handlerId) {
-        const owned = this.#o.ownership.acquire(handlerId);
-        if (owned !== true && !(await owned)) throw running(handlerId);
-      } else {
-        this.#o.ownership.claim(handlerId);
-      }
+      const owned = takeForStart(this.#o.ownership, handlerId, !request.handlerId);
+      if (owned !== true && !(await owned)) throw running(handlerId);
+      const begun = {
+        context,
+        runId: randomId(),
+        firstSequence,
+        ...(request.fork ? { firstEvent: request.start } : {}),
+      };
       const run = this.#begin(
         handlerId,
         entry,
         entry.workflow.version,
-        (journal) =>
-          entry.workflow.run(request.start, {
-            ...this.#runOptions(entry, journal),
-            context,
-            runId: randomId(),
-            firstSequence,
-            ...(request.fork ? { firstEvent: request.start } : {}),
-          }),
+        (journal) => entry.workflow.run(request.start, { ...this.#runOptions(entry, journal), ...begun }),
         request.key,
       );
       if (request.links) run.links = request.links;

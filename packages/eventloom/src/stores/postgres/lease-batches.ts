@@ -73,3 +73,18 @@ export async function acquireLeases(
   const { rows } = await db.statement<LeaseRow>(sql.acquireLease, [handlerIds, owner, String(ttlMs)]);
   return rows.map(toLease);
 }
+
+/** Renews the leases `owner` holds of `handlerIds`; resolves with those it no longer held (lost). */
+export async function renewLeases(
+  db: Connections,
+  sql: Statements,
+  owner: string,
+  handlerIds: readonly string[],
+  ttlMs: number,
+): Promise<string[]> {
+  if (handlerIds.length === 0) return [];
+  const args = [owner, [...handlerIds], String(Math.ceil(ttlMs))];
+  const { rows } = await db.query<{ handler_id: string }>(sql.renewLeases, args);
+  const renewed = new Set(rows.map((r) => r.handler_id));
+  return [...new Set(handlerIds)].filter((id) => !renewed.has(id));
+}

@@ -23,7 +23,7 @@ import { commitError, isKeyTaken } from "./commit-errors.js";
 import { commitParams, isEmpty, keyParams } from "./commit-params.js";
 import { Connections } from "./connections.js";
 import { type InboxWriteContext, writeInboxItem } from "./inbox-writes.js";
-import { acquireLeases, LeaseBatches } from "./lease-batches.js";
+import { acquireLeases, LeaseBatches, renewLeases } from "./lease-batches.js";
 import { migrate, migrations } from "./migrations.js";
 import {
   type ListenState,
@@ -368,11 +368,7 @@ export class PostgresStore implements Store, LeaseStore {
 
   async renewLeases(owner: string, handlerIds: readonly string[], ttlMs: number): Promise<string[]> {
     checkLeaseArgs(owner, ttlMs);
-    if (handlerIds.length === 0) return [];
-    const args = [owner, [...handlerIds], String(Math.ceil(ttlMs))];
-    const { rows } = await this.#db.query<{ handler_id: string }>(this.#sql.renewLeases, args);
-    const renewed = new Set(rows.map((r) => r.handler_id));
-    return [...new Set(handlerIds)].filter((id) => !renewed.has(id));
+    return renewLeases(this.#db, this.#sql, owner, handlerIds, ttlMs);
   }
 
   async releaseLease(handlerId: string, owner: string): Promise<boolean> {

@@ -1,8 +1,6 @@
 import type { HandlerRowColumns } from "../rows.js";
-import { quoteIdent } from "./migrations.js";
-
-/** Renders a timestamptz as ISO 8601 UTC with milliseconds, whatever the session's time zone. */
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { leaseStatements } from "./lease-statements.js";
+import { tablesOf } from "./tables.js";
 
 /** The columns of migration 7: timers, parents, schedules, limits. */
 const LINK_COLUMNS = "wake_at::text AS wake_at, parent_handler_id, schedule_id, limit_key, queued";
@@ -19,17 +17,7 @@ const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status, error, starte
 
 /** Every SQL text the store runs, with its tables qualified by the schema. Built once per store. */
 export function buildStatements(schema: string) {
-  const s = quoteIdent(schema);
-  const t = {
-    handlers: `${s}.handlers`,
-    events: `${s}.events`,
-    states: `${s}.states`,
-    inbox: `${s}.inbox`,
-    changes: `${s}.changes`,
-    leases: `${s}.leases`,
-    keys: `${s}.idempotency_keys`,
-    starts: `${s}.start_events`,
-  };
+  const t = tablesOf(schema);
   const KEY_COLUMNS = "key, fingerprint, handler_id, run_id, status, body, created_at";
   /** Inserts the key of parameters $n..$n+6 when $n is not null. */
   const insertKey = (n: number) => `
@@ -38,7 +26,6 @@ export function buildStatements(schema: string) {
                $${n + 5}::text, $${n + 6}::text
         WHERE $${n}::text IS NOT NULL
         RETURNING 1`;
-  const tokenSequence = `'${`${s}.lease_tokens`.replaceAll("'", "''")}'`;
 
   return {
     tables: t,
@@ -87,7 +74,7 @@ export function buildStatements(schema: string) {
                    ELSE lk.owner <> fq.owner OR lk.token <> fq.token END
       ),
       guard AS (
-        SELECT ${s}.refuse_commit('LEASE_LOST',
+        SELECT ${t.schema}.refuse_commit('LEASE_LOST',
           (SELECT array_agg(handler_id ORDER BY handler_id) FROM lost)) AS ok
       ),
       h AS (
@@ -114,7 +101,7 @@ export function buildStatements(schema: string) {
         RETURNING handler_id
       ),
       ended AS (
-        SELECT ${s}.refuse_commit('HANDLER_ENDED', (
+        SELECT ${t.schema}.refuse_commit('HANDLER_ENDED', (
           SELECT array_agg(x.handler_id ORDER BY x.handler_id) FROM unnest($1::text[]) AS x(handler_id)
           WHERE x.handler_id NOT IN (SELECT handler_id FROM h))) AS ok
       ),
@@ -333,7 +320,7 @@ export function buildStatements(schema: string) {
      */
     takeForPurge: `
       INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
-      VALUES ($1, '', nextval(${tokenSequence}), now())
+      VALUES ($1, '', nextval(${t.tokenSequence}), now())
       ON CONFLICT (handler_id) DO UPDATE SET owner = '', token = excluded.token, expires_at = now()`,
 
     deleteHandler: `
@@ -367,67 +354,7 @@ export function buildStatements(schema: string) {
         SELECT key FROM ${t.keys} WHERE created_at < $1 ORDER BY created_at LIMIT $2
         FOR UPDATE SKIP LOCKED)`,
 
-    /**
-     * Takes the lease when it is free, expired or already ours. Under a race the losers wait for the
-     * winner's row lock, then re-check the WHERE against its new, live lease, and get no row.
-     */
-    acquireLease: `
-      INSERT INTO ${t.leases} AS l (handler_id, owner, token, expires_at)
-      SELECT x.handler_id, $2, nextval(${tokenSequence}), now() + $3::bigint * interval '1 millisecond'
-      FROM unnest($1::text[]) AS x(handler_id)
-      ORDER BY x.handler_id
-      ON CONFLICT (handler_id) DO UPDATE SET
-        owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at
-      WHERE l.expires_at <= now() OR l.owner = excluded.owner
-      RETURNING handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at`,
-
-    renewLeases: `
-      UPDATE ${t.leases} SET expires_at = now() + $3::bigint * interval '1 millisecond'
-      WHERE owner = $1 AND handler_id = ANY($2::text[])
-      RETURNING handler_id`,
-
-    releaseLease: `DELETE FROM ${t.leases} WHERE handler_id = $1 AND owner = $2`,
-
-    getLease: `
-      SELECT handler_id, owner, token::text AS token, ${iso("expires_at")} AS expires_at
-      FROM ${t.leases} WHERE handler_id = $1`,
-
-    /**
-     * Running handlers with no live lease, leaving out those that wait for outside events with no
-     * timer due by $2 (epoch ms) and an empty inbox: those hold no process until something wakes them.
-     */
-    // Run limits. Admissions of one key take turns under a transaction-scoped advisory lock (in a
-    // namespace of their own, 7017), so each counts what the one before it committed.
-    lockLimitKey: "SELECT pg_advisory_xact_lock(7017, hashtext($1))",
-    admitQueued: `
-      WITH free AS (
-        SELECT greatest($2::int - count(*)::int, 0) AS n FROM ${t.handlers}
-        WHERE limit_key = $1 AND status = 'running' AND NOT queued
-      ), next AS (
-        SELECT handler_id FROM ${t.handlers}
-        WHERE limit_key = $1 AND status = 'running' AND queued
-        ORDER BY started_at, handler_id LIMIT (SELECT n FROM free) FOR UPDATE
-      ), admitted AS (
-        UPDATE ${t.handlers} h SET queued = false FROM next WHERE h.handler_id = next.handler_id
-        RETURNING h.handler_id, h.started_at
-      )
-      SELECT handler_id FROM admitted ORDER BY started_at, handler_id`,
-    queuePosition: `
-      SELECT count(*)::int AS n FROM ${t.handlers} h JOIN ${t.handlers} q
-        ON q.limit_key = h.limit_key AND q.status = 'running' AND q.queued
-       AND (q.started_at, q.handler_id) <= (h.started_at, h.handler_id)
-      WHERE h.handler_id = $1 AND h.limit_key IS NOT NULL AND h.status = 'running' AND h.queued`,
-    queuedKeys: `
-      SELECT DISTINCT limit_key FROM ${t.handlers}
-      WHERE limit_key IS NOT NULL AND status = 'running' AND queued LIMIT $1`,
-    listExpiredRunning: `
-      SELECT h.handler_id FROM ${t.handlers} h
-      LEFT JOIN ${t.leases} l ON l.handler_id = h.handler_id
-      WHERE h.status = 'running' AND NOT h.queued AND (l.handler_id IS NULL OR l.expires_at <= now())
-        AND (h.idle_until IS NULL OR h.idle_until <= $2::bigint
-             OR EXISTS (SELECT 1 FROM ${t.inbox} i WHERE i.handler_id = h.handler_id))
-      ORDER BY h.started_at, h.handler_id
-      LIMIT $1`,
+    ...leaseStatements(t),
   };
 }
 
