@@ -27,6 +27,19 @@ export function buildStatements(schema: string) {
         WHERE $${n}::text IS NOT NULL
         RETURNING 1`;
 
+  /** An inbox item ($1..$3), its handler's change mark and its key ($6..): the CTEs of both appends. */
+  const inboxWrite = `
+      i AS (
+        INSERT INTO ${t.inbox} (handler_id, id, item) VALUES ($1, $2, $3::json)
+        RETURNING 1
+      ),
+      c AS (
+        INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
+        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
+        RETURNING 1
+      ),
+      k AS (${insertKey(6)}
+      )`;
   return {
     tables: t,
 
@@ -273,18 +286,7 @@ export function buildStatements(schema: string) {
     loadState: `SELECT handler_id, state::text AS state FROM ${t.states} WHERE handler_id = ANY($1::text[])`,
 
     appendInbox: `
-      WITH
-      i AS (
-        INSERT INTO ${t.inbox} (handler_id, id, item) VALUES ($1, $2, $3::json)
-        RETURNING 1
-      ),
-      c AS (
-        INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
-        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
-        RETURNING 1
-      ),
-      k AS (${insertKey(6)}
-      )
+      WITH ${inboxWrite}
       SELECT pg_notify($4, $5)`,
 
     /**
@@ -293,18 +295,7 @@ export function buildStatements(schema: string) {
      * lease back) waits for this statement, so its holder's inbox read after it sees the item.
      */
     appendInboxLeased: `
-      WITH
-      i AS (
-        INSERT INTO ${t.inbox} (handler_id, id, item) VALUES ($1, $2, $3::json)
-        RETURNING 1
-      ),
-      c AS (
-        INSERT INTO ${t.changes} (handler_id, xid) VALUES ($1, pg_current_xact_id())
-        ON CONFLICT (handler_id) DO UPDATE SET xid = excluded.xid
-        RETURNING 1
-      ),
-      k AS (${insertKey(6)}
-      ),
+      WITH ${inboxWrite},
       l AS (SELECT expires_at > now() AS live FROM ${t.leases} WHERE handler_id = $1 FOR SHARE)
       SELECT pg_notify($4, $5), coalesce((SELECT live FROM l), false) AS leased`,
 
