@@ -40,7 +40,7 @@ export class RunEngine implements StepHost {
   readonly #options: RunEngineOptions;
   readonly #signals = new RunSignals();
   readonly #executions: Executions;
-  readonly #waitLoop: WaitLoop;
+  #waitLoop: WaitLoop | null = null;
   readonly #timers: EngineTimers;
   readonly #listeners = new Set<() => void>();
   #pending: PublishedEvent[] = [];
@@ -63,19 +63,6 @@ export class RunEngine implements StepHost {
       delay: (id) => this.#delayedDue(id),
     });
     this.#executions = new Executions(options.clock);
-    this.#waitLoop = {
-      state,
-      now: () => this.now(),
-      checkSize: (exec, event) => this.#checkSize(exec, event),
-      dispatch: (event) => this.#dispatch(event, "step", null),
-      arm: (timer) => this.#timers.arm(timer),
-      park: (exec) => {
-        this.#finishExecution(exec);
-        this.#publish(results.stepState(exec.item, "idle", null), true);
-        this.#changed();
-      },
-      changed: () => this.#changed(),
-    };
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -230,7 +217,22 @@ export class RunEngine implements StepHost {
     def: EventDefinition,
     options: WaitForEventOptions,
   ): WorkflowEvent | Promise<never> {
-    return this.isCurrent(exec) ? waitForEvent(this.#waitLoop, exec, def, options) : waiters.never();
+    if (!this.isCurrent(exec)) return waiters.never();
+    // Made at the run's first wait: most runs never wait.
+    this.#waitLoop ??= {
+      state: this.state,
+      now: () => this.now(),
+      checkSize: (waiting, event) => this.#checkSize(waiting, event),
+      dispatch: (event) => this.#dispatch(event, "step", null),
+      arm: (timer) => this.#timers.arm(timer),
+      park: (waiting) => {
+        this.#finishExecution(waiting);
+        this.#publish(results.stepState(waiting.item, "idle", null), true);
+        this.#changed();
+      },
+      changed: () => this.#changed(),
+    };
+    return waitForEvent(this.#waitLoop, exec, def, options);
   }
 
   now(): number {

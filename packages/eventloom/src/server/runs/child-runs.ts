@@ -83,9 +83,11 @@ export function startNewChildren(run: LiveRun, c: ChildRunsContext): void {
     run.childrenSeen.add(call.id);
     void ensureChild(run.handlerId, call, c)
       .then(() => {
-        // The child is durable: the parent may now be idle to the store (see LiveRun.snapshot).
+        // The child is durable: the parent may now be idle to the store (see LiveRun.snapshot). A
+        // parent that is not idle writes its record again at its next change anyway.
         run.childrenSure.add(call.id);
-        if (c.runs.live(run.handlerId) === run && run.state.status === "running") c.rewrite(run);
+        if (c.runs.live(run.handlerId) === run && run.state.status === "running" && run.state.idle)
+          c.rewrite(run);
       })
       .catch((error: unknown) =>
         c.logger.error("could not start a child run", {

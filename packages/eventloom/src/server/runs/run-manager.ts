@@ -289,13 +289,9 @@ export class RunManager implements OwnedRuns {
     try {
       this.#checkOpen();
       // A scheduled run of a workflow with a run limit waits in the limit's queue, as any start does.
-      if (!state && start && entry.concurrency) {
-        const q = {
-          handlerId,
-          context: null,
-          firstSequence: 0,
-          limitKey: this.#limits.keyOf(entry, start) ?? "",
-        };
+      const limitKey = !state && start ? this.#limits.keyOf(entry, start) : null;
+      if (start && limitKey !== null) {
+        const q = { handlerId, context: null, firstSequence: 0, limitKey };
         await this.#limits.queueScheduled(
           entry,
           { start, context: null, handlerId, links: linksOf(record) },
