@@ -21,7 +21,7 @@ import * as outcomes from "./run-outcomes.js";
 import * as queues from "./run-queues.js";
 import { RunSignals } from "./run-signals.js";
 import type { ChildCall, JsonValue, PublishedEvent, QueuedItem, RunOutcome, RunState } from "./run-state.js";
-import { runTimers, waitKey } from "./run-timers.js";
+import { type RunTimer, runTimers, waitKey } from "./run-timers.js";
 import * as results from "./step-results.js";
 import { type WaitLoop, waitForEvent } from "./wait-for.js";
 import * as waiters from "./waiters.js";
@@ -42,7 +42,7 @@ export class RunEngine implements StepHost {
   readonly #executions: Executions;
   #waitLoop: WaitLoop | null = null;
   readonly #timers: EngineTimers;
-  readonly #listeners = new Set<() => void>();
+  #listeners: Set<() => void> | null = null;
   #pending: PublishedEvent[] = [];
   #live = true;
   #held = false;
@@ -56,12 +56,7 @@ export class RunEngine implements StepHost {
     this.#options = options;
     this.history = options.keepHistory ? [] : null;
     // What fires is the timer kind's.
-    this.#timers = new EngineTimers(options.clock, {
-      deadline: () => this.#timedOut(),
-      retry: (id) => this.#fired(queues.retryDue, id),
-      wait: (id) => this.#fired(queues.waiterExpired, id),
-      delay: (id) => this.#delayedDue(id),
-    });
+    this.#timers = new EngineTimers(options.clock, (kind, id) => this.#timerDue(kind, id));
     this.#executions = new Executions(options.clock);
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve;
@@ -89,8 +84,9 @@ export class RunEngine implements StepHost {
 
   /** Calls `listener` after every change that published events. Returns an unsubscribe function. */
   onPublish(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    const listeners = (this.#listeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /**
@@ -335,6 +331,14 @@ export class RunEngine implements StepHost {
   }
 
   /** A durable timer is due: its event is dispatched as the step's send would have been. */
+  /** A timer of the run is due: what happens is its kind's. */
+  #timerDue(kind: RunTimer["kind"], id: string): void {
+    if (kind === "deadline") this.#timedOut();
+    else if (kind === "retry") this.#fired(queues.retryDue, id);
+    else if (kind === "wait") this.#fired(queues.waiterExpired, id);
+    else this.#delayedDue(id);
+  }
+
   #delayedDue(id: string): void {
     const timer = this.#live ? takeDue(this.state, id) : null;
     if (!timer) return;
@@ -395,6 +399,6 @@ export class RunEngine implements StepHost {
   }
 
   #flushListeners(): void {
-    for (const listener of this.#listeners) listener();
+    if (this.#listeners) for (const listener of this.#listeners) listener();
   }
 }

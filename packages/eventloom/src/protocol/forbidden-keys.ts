@@ -13,32 +13,49 @@ const MAX_DEPTH = 256;
  * @throws WorkflowError `FORBIDDEN_KEY`, or `INVALID_BODY` for a value nested too deeply.
  */
 export function refuseForbiddenKeys(value: unknown, path = ""): void {
-  // An explicit stack: a deeply nested body must not overflow the call stack.
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 0 }];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const v = top.value;
-    if (typeof v !== "object" || v === null) continue;
-    if (top.depth > MAX_DEPTH) {
-      throw new WorkflowError("INVALID_BODY", `Invalid ${top.path || "body"}: nested too deeply`, {
-        issues: [{ path: top.path || "body", message: "Nested too deeply" }],
-      });
-    }
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        stack.push({ value: v[i], path: join(top.path, String(i)), depth: top.depth + 1 });
-      }
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const at = join(top.path, key);
-      if (FORBIDDEN.has(key)) {
-        throw new WorkflowError("FORBIDDEN_KEY", `Forbidden key "${key}" at ${at}`, {
-          issues: [{ path: at, message: `Forbidden key ${key}` }],
-        });
-      }
-      stack.push({ value: (v as Record<string, unknown>)[key], path: at, depth: top.depth + 1 });
-    }
+  const found = findRefused(value, 0);
+  if (found === null) return;
+  // The path is built only now: the walk of an accepted body allocates nothing per key.
+  const at = [path, ...found.keys.reverse()].filter((part) => part !== "").join(".");
+  if (found.deep) {
+    throw new WorkflowError("INVALID_BODY", `Invalid ${at || "body"}: nested too deeply`, {
+      issues: [{ path: at || "body", message: "Nested too deeply" }],
+    });
   }
+  const key = found.keys[found.keys.length - 1] as string;
+  throw new WorkflowError("FORBIDDEN_KEY", `Forbidden key "${key}" at ${at}`, {
+    issues: [{ path: at, message: `Forbidden key ${key}` }],
+  });
 }
 
-const join = (path: string, key: string): string => (path === "" ? key : `${path}.${key}`);
+/** What was refused: a forbidden key or a value nested too deeply, and the keys to it, innermost first. */
+interface Refused {
+  deep: boolean;
+  keys: string[];
+}
+
+// Recursion is bounded by MAX_DEPTH + 1 frames. Each object's own keys are looked at before its values.
+function findRefused(v: unknown, depth: number): Refused | null {
+  if (typeof v !== "object" || v === null) return null;
+  if (depth > MAX_DEPTH) return { deep: true, keys: [] };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = findRefused(v[i], depth + 1);
+      if (found) {
+        found.keys.push(String(i));
+        return found;
+      }
+    }
+    return null;
+  }
+  const keys = Object.keys(v);
+  for (const key of keys) if (FORBIDDEN.has(key)) return { deep: false, keys: [key] };
+  for (const key of keys) {
+    const found = findRefused((v as Record<string, unknown>)[key], depth + 1);
+    if (found) {
+      found.keys.push(key);
+      return found;
+    }
+  }
+  return null;
+}

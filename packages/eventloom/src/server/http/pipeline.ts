@@ -61,7 +61,7 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnsw
   guardRequest(ctx, given);
   const inside = insideBase(ctx.basePath, given.path);
   if (inside === null) return outsideBase(ctx.basePath, given);
-  const request = checkedBody(given, inside.path);
+  const request = routedRequest(ctx, given, inside.path);
   const { method, path } = request;
   if (method === "OPTIONS") {
     return {
@@ -78,20 +78,12 @@ async function route(ctx: ServerContext, given: HttpRequest): Promise<ShapedAnsw
     if (denied) return denied;
   }
   if (match) {
-    let wire: WireDialect | undefined;
-    const routed: RoutedRequest = {
-      ...request,
-      wire: () => {
-        wire ??= requestWire(ctx, request);
-        return wire;
-      },
-    };
     const handle = ROUTE_HANDLERS[match.id];
-    // `keyed` is `routed` with its body read once (and the key's ticket): its dialect comes along.
-    const answer = await answerKeyed(ctx, routed, match.id, (keyed) =>
+    // `keyed` is `request` with its body read once (and the key's ticket): its dialect comes along.
+    const answer = await answerKeyed(ctx, request, match.id, (keyed) =>
       handle(ctx, keyed as RoutedRequest, match.params),
     );
-    return answer.kind === "record" ? shapeAnswer(ctx, routed.wire(), answer) : answer;
+    return answer.kind === "record" ? shapeAnswer(ctx, request.wire(), answer) : answer;
   }
   const methods = allowedMethods(path);
   if (methods && !methods.includes(method)) {
@@ -129,10 +121,11 @@ function outsideBase(base: string, request: HttpRequest): ShapedAnswer {
 
 /**
  * The request as the routes see it: its path below the base path, its body checked whole once
- * parsed (its media type and its keys).
+ * parsed (its media type and its keys), its wire dialect read from its header when first asked.
  */
-function checkedBody(request: HttpRequest, path: string): HttpRequest {
-  return {
+function routedRequest(ctx: ServerContext, request: HttpRequest, path: string): RoutedRequest {
+  let wire: WireDialect | undefined;
+  const routed: RoutedRequest = {
     method: request.method,
     path,
     query: request.query,
@@ -143,7 +136,12 @@ function checkedBody(request: HttpRequest, path: string): HttpRequest {
       refuseForbiddenKeys(body);
       return body;
     },
+    wire: () => {
+      wire ??= requestWire(ctx, routed);
+      return wire;
+    },
   };
+  return routed;
 }
 
 /** A JSON answer serialized; the others as they are. */

@@ -14,12 +14,14 @@ interface Deferred {
  */
 export type EndSeen = "here" | "store";
 
+const NONE: readonly Deferred[] = [];
+
 /** How often a waiter whose run left this process looks at the store besides its notifications. */
 const STORE_POLL_MS = 1000;
 
 /** Promises that settle when a handler's run has ended and its final record is durable. */
 export class EndWaiters {
-  readonly #waiters = new Map<string, Set<Deferred>>();
+  readonly #waiters = new Map<string, Deferred[]>();
   readonly #watching = new Set<AbortController>();
   readonly #store: Store;
   readonly #clock: Clock;
@@ -32,12 +34,9 @@ export class EndWaiters {
   /** Settles when {@link settle} is called for the handler, or when the store says it ended. */
   wait(handlerId: string): Promise<EndSeen> {
     return new Promise((resolve, reject) => {
-      let set = this.#waiters.get(handlerId);
-      if (!set) {
-        set = new Set();
-        this.#waiters.set(handlerId, set);
-      }
-      set.add({ resolve, reject });
+      const list = this.#waiters.get(handlerId);
+      if (list) list.push({ resolve, reject });
+      else this.#waiters.set(handlerId, [{ resolve, reject }]);
     });
   }
 
@@ -57,7 +56,7 @@ export class EndWaiters {
    */
   leave(handlerId: string): void {
     const set = this.#take(handlerId);
-    if (set.size === 0) return;
+    if (set.length === 0) return;
     const abort = new AbortController();
     this.#watching.add(abort);
     void this.#watch(handlerId, abort.signal)
@@ -78,10 +77,11 @@ export class EndWaiters {
     for (const abort of this.#watching) abort.abort(error);
   }
 
-  #take(handlerId: string): Set<Deferred> {
-    const set = this.#waiters.get(handlerId) ?? new Set<Deferred>();
+  #take(handlerId: string): readonly Deferred[] {
+    const list = this.#waiters.get(handlerId);
+    if (!list) return NONE;
     this.#waiters.delete(handlerId);
-    return set;
+    return list;
   }
 
   /** Resolves once the stored record is not running (or is gone); woken by the store's notices. */

@@ -35,8 +35,9 @@ export class LiveRun implements RunJournal, CommitSource {
   handler: WorkflowHandler | null = null;
   /** Pending idle-release timer. */
   idleTimer: unknown = null;
-  /** Inbox items already delivered to this run (their deletion may not be durable yet). */
-  readonly inboxTaken = new Set<string>();
+  #inboxTaken: Set<string> | null = null;
+  #childrenSeen: Set<string> | null = null;
+  #childrenSure: Set<string> | null = null;
   #completedAt: string | null = null;
   /** Resumes since a step last finished (see resume-guard.ts); written with every record. */
   resumeAttempts = 0;
@@ -44,10 +45,6 @@ export class LiveRun implements RunJournal, CommitSource {
   workflowVersion: string | null = null;
   /** Its parent, schedule and run limit: set at its start, kept in every record it writes. */
   links: RunLinks = NO_LINKS;
-  /** Child calls this process has made sure of (started, or their end sent): see child-runs.ts. */
-  readonly childrenSeen = new Set<string>();
-  /** Child calls whose child is durable (or whose end was sent), as this process knows. */
-  readonly childrenSure = new Set<string>();
 
   constructor(
     handlerId: string,
@@ -68,6 +65,25 @@ export class LiveRun implements RunJournal, CommitSource {
     this.#trace = trace;
     if (trace) this.aroundStep = (item, call) => trace.aroundStep(item, call);
     this.#keepStepStates = keepStepStates === true;
+  }
+
+  // The three sets are made on first use: most runs have no inbox item and no child.
+  /** Inbox items already delivered to this run (their deletion may not be durable yet). */
+  get inboxTaken(): Set<string> {
+    this.#inboxTaken ??= new Set();
+    return this.#inboxTaken;
+  }
+
+  /** Child calls this process has made sure of (started, or their end sent): see child-runs.ts. */
+  get childrenSeen(): Set<string> {
+    this.#childrenSeen ??= new Set();
+    return this.#childrenSeen;
+  }
+
+  /** Child calls whose child is durable (or whose end was sent), as this process knows. */
+  get childrenSure(): Set<string> {
+    this.#childrenSure ??= new Set();
+    return this.#childrenSure;
   }
 
   /** The live state; only valid once the engine has begun. */

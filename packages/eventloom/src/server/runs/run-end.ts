@@ -2,31 +2,34 @@ import { LeaseLostError } from "../../stores/leases.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { CommitWriter } from "./commit-writer.js";
 import type { EndWaiters } from "./end-waiters.js";
+import type { LiveRun } from "./live-run.js";
 
 export interface RunEndContext {
   writer: CommitWriter;
   ownership: Ownership;
   endWaiters: EndWaiters;
   /** Clears the ended run's idle timer and forgets it here; false when it was no longer the current one. */
-  forget(): boolean;
+  forget(run: LiveRun): boolean;
   /** Once its final record is durable: tells those who wait on the run from elsewhere (a parent run). */
-  ended?(): unknown;
+  ended?(run: LiveRun): unknown;
 }
 
 /**
  * After a run ended in memory: waits for its final record to be durable, forgets it, gives its
  * ownership up and answers those waiting for its end. When its end was refused because another
  * process has the handler, they wait for the store's record instead: only the store has the answer.
+ * `c` is the manager's, the same for all its runs.
  */
-export async function afterRunEnd(handlerId: string, c: RunEndContext): Promise<void> {
+export async function afterRunEnd(run: LiveRun, c: RunEndContext): Promise<void> {
+  const handlerId = run.handlerId;
   let failure: unknown = null;
   try {
     await c.writer.flush(handlerId);
   } catch (error) {
     failure = error;
   }
-  const forgotten = c.forget();
-  if (failure === null) c.ended?.();
+  const forgotten = c.forget(run);
+  if (failure === null) c.ended?.(run);
   if (forgotten && failure === null) void c.ownership.release(handlerId);
   if (failure instanceof LeaseLostError) c.endWaiters.leave(handlerId);
   else c.endWaiters.settle(handlerId, failure);

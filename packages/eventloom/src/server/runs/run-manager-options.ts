@@ -1,4 +1,5 @@
 import type { Clock } from "../../core/clock.js";
+import type { RunOptions } from "../../core/handler.js";
 import type { EventRow, Store } from "../../stores/store.js";
 import type { Ownership } from "../cluster/ownership.js";
 import type { ServerLogger } from "../logger.js";
@@ -32,10 +33,22 @@ export interface RunManagerOptions {
   tracing?: ServerTracing | null;
 }
 
-/** What every run of a process is started or resumed with. */
-export function runOptions(o: RunManagerOptions, entry: RegisteredWorkflow, journal: LiveRun) {
-  const { clock, maxEventBytes } = o;
-  return { journal, keepHistory: false, additionalEvents: entry.additionalEvents, clock, maxEventBytes };
+/**
+ * What every run of a process is started or resumed with, added to `own` (a new object the caller
+ * made for this run, with what this run is) and returned: no copy of it is made.
+ */
+export function runOptions(
+  o: RunManagerOptions,
+  entry: RegisteredWorkflow,
+  journal: LiveRun,
+  own: RunOptions,
+): RunOptions {
+  own.journal = journal;
+  own.keepHistory = false;
+  own.additionalEvents = entry.additionalEvents;
+  own.clock = o.clock;
+  own.maxEventBytes = o.maxEventBytes;
+  return own;
 }
 
 /** A run of this process in memory, observed and traced as the options say. */

@@ -16,7 +16,7 @@ import { IdleRuns, releaseIdle } from "./idle-runs.js";
 import { drainInbox, sendToInbox } from "./inbox.js";
 import type { LiveRun } from "./live-run.js";
 import { blockResume, loadResumable, resumeStored } from "./resume-loader.js";
-import { afterRunEnd } from "./run-end.js";
+import { afterRunEnd, type RunEndContext } from "./run-end.js";
 import { RunLimits } from "./run-limits.js";
 import { linksOf } from "./run-links.js";
 import { newLiveRun, type RunManagerOptions, runOptions } from "./run-manager-options.js";
@@ -26,6 +26,9 @@ import { Waker } from "./waker.js";
 
 export type { StartedHandler, StartedRun, StartRequest } from "./continuation.js";
 export type { RunManagerOptions } from "./run-manager-options.js";
+
+/** What a new handler started without a context carries on: nothing. */
+const FRESH = { context: null, firstSequence: 0 } as const;
 
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = "remote";
@@ -43,6 +46,7 @@ export class RunManager implements OwnedRuns {
   readonly #loading = new Map<string, Promise<LiveRun | Remote | null>>();
   readonly #idle: IdleRuns;
   readonly #endWaiters: EndWaiters;
+  readonly #runEnd: RunEndContext;
   readonly #blocked = new BlockedRuns();
   #closing = false;
   readonly #children: ChildRuns;
@@ -73,6 +77,16 @@ export class RunManager implements OwnedRuns {
     const wake = async (id: string) => void (this.#live.has(id) || this.#closing || (await this.acquire(id)));
     this.#idle = new IdleRuns(options.clock, options.idleReleaseMs, new Waker({ ...options, wake }));
     this.#endWaiters = new EndWaiters(options.store, options.clock);
+    this.#runEnd = {
+      writer: options.writer,
+      ownership: options.ownership,
+      endWaiters: this.#endWaiters,
+      ended: (run) => [this.#children.ended(run), this.#limits.ended(run)],
+      forget: (run) => {
+        this.#idle.disarm(run);
+        return this.#live.get(run.handlerId) === run && this.#live.delete(run.handlerId);
+      },
+    };
     this.#limits = new RunLimits({
       ...options,
       endWaiters: this.#endWaiters,
@@ -106,24 +120,23 @@ export class RunManager implements OwnedRuns {
     this.#claims.add(handlerId);
     try {
       const limitKey = this.#limits.keyOf(entry, request.start);
-      const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
+      // A new handler with no context given carries nothing on: no store read, no await.
+      const { context, firstSequence } =
+        request.handlerId || request.context
+          ? await continuation(this.#o.store, entry, handlerId, request)
+          : FRESH;
       this.#checkOpen();
       if (this.#busy(handlerId)) throw running(handlerId);
       if (limitKey !== null)
         return await this.#limits.enqueue(entry, request, { handlerId, context, firstSequence, limitKey });
       const owned = takeForStart(this.#o.ownership, handlerId, !request.handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
-      const begun = {
-        context,
-        runId: randomId(),
-        firstSequence,
-        ...(request.fork ? { firstEvent: request.start } : {}),
-      };
-      const run = this.#begin(
-        handlerId,
-        entry,
-        entry.workflow.version,
-        (journal) => entry.workflow.run(request.start, { ...this.#runOptions(entry, journal), ...begun }),
+      const firstEvent = request.fork ? request.start : undefined;
+      const run = this.#begin(handlerId, entry, entry.workflow.version, (journal) =>
+        entry.workflow.run(
+          request.start,
+          runOptions(this.#o, entry, journal, { context, runId: randomId(), firstSequence, firstEvent }),
+        ),
         request.key,
       );
       if (request.links) run.links = request.links;
@@ -302,11 +315,14 @@ export class RunManager implements OwnedRuns {
       const already = this.#live.get(handlerId);
       if (already) return already;
       const run = this.#begin(handlerId, entry, record.workflowVersion ?? null, (journal) =>
-        entry.workflow.run(start, {
-          ...this.#runOptions(entry, journal),
-          ...(state ? { context: state } : { runId: randomId() }),
-          ...(decision.resume ? {} : { abandonWith: decision.abandon }),
-        }),
+        entry.workflow.run(
+          start,
+          runOptions(this.#o, entry, journal, {
+            context: state ?? undefined,
+            runId: state ? undefined : randomId(),
+            abandonWith: decision.resume ? undefined : decision.abandon,
+          }),
+        ),
       );
       run.resumeAttempts = decision.resume ? decision.attempts : 0;
       run.links = linksOf(record);
@@ -324,11 +340,6 @@ export class RunManager implements OwnedRuns {
       await blockResume(handlerId, error, loaded, { ...this.#o, blocked: this.#blocked });
       return null;
     }
-  }
-
-  /** What every run of this process is started or resumed with. */
-  #runOptions(entry: RegisteredWorkflow, journal: LiveRun) {
-    return runOptions(this.#o, entry, journal);
   }
 
   #begin(
@@ -353,17 +364,7 @@ export class RunManager implements OwnedRuns {
     // In the same turn as the run's first change: the key joins the handler's first commit.
     if (key) this.#o.writer.attachKey(live, key(live));
     const handler = live.handler;
-    void handler.done.then(() =>
-      afterRunEnd(handlerId, {
-        ...this.#o,
-        endWaiters: this.#endWaiters,
-        ended: () => [this.#children.ended(live), this.#limits.ended(live)],
-        forget: () => {
-          this.#idle.disarm(live);
-          return this.#live.get(handlerId) === live && this.#live.delete(handlerId);
-        },
-      }),
-    );
+    void handler.done.then(() => afterRunEnd(live, this.#runEnd));
     return live;
   }
 
