@@ -38,27 +38,36 @@ const FIRST_CHARS = ALPHABET.length - 1;
 /** Epoch milliseconds a time-ordered id can hold: its first character counts from `0`, not `-`. */
 const MAX_TIME_MS = FIRST_CHARS * 64 ** (TIME_CHARS - 1) - 1;
 
-/** `count` random characters of {@link ALPHABET}, appended to `prefix`. */
-function randomChars(prefix: string, count: number): string {
+/** The character codes of {@link ALPHABET}. */
+const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+/** The id being made, as character codes: one string is made of it at the end, not one per character. */
+const scratch: number[] = new Array(ID_LENGTH).fill(0);
+
+/** The next random number below 64. */
+function random64(): number {
   // Random bytes are drawn from the platform's CSPRNG a few KiB at a time: one call per id costs
   // more than the rest of a trivial run.
-  if (poolOffset + count > pool.length) {
+  if (poolOffset >= pool.length) {
     pool = new Uint8Array(ID_LENGTH * POOL_IDS);
     globalThis.crypto.getRandomValues(pool);
     poolOffset = 0;
   }
-  let id = prefix;
-  for (let i = 0; i < count; i++) id += ALPHABET[(pool[poolOffset + i] as number) & 63];
-  poolOffset += count;
-  return id;
+  return (pool[poolOffset++] as number) & 63;
+}
+
+/** The id whose first `from` characters are in `scratch` already, the rest random. */
+function finishId(from: number): string {
+  for (let i = from; i < ID_LENGTH; i++) scratch[i] = CODES[random64()] as number;
+  return String.fromCharCode.apply(null, scratch);
 }
 
 /** A URL-safe, unguessable id of 22 characters (about 132 random bits) that never starts with `-`. */
 export function randomId(): string {
-  let first = "-";
   // Redraws the 1 in 64 that would be `-`: uniform over the other 63 characters, unlike a modulo.
-  while (first === "-") first = randomChars("", 1);
-  return randomChars(first, ID_LENGTH - 1);
+  let first = 0;
+  while (first === 0) first = random64();
+  scratch[0] = CODES[first] as number;
+  return finishId(1);
 }
 
 /**
@@ -70,12 +79,11 @@ export function randomId(): string {
  * this way sort after the older ones that started with `-`.
  */
 export function timeOrderedId(epochMs: number): string {
-  let time = "";
   let rest = Math.min(MAX_TIME_MS, Math.max(0, Math.floor(epochMs)));
-  for (let i = 0; i < TIME_CHARS - 1; i++) {
-    time = ALPHABET[rest % 64] + time;
+  for (let i = TIME_CHARS - 1; i > 0; i--) {
+    scratch[i] = CODES[rest % 64] as number;
     rest = Math.floor(rest / 64);
   }
-  time = ALPHABET[rest + 1] + time;
-  return randomChars(time, ID_LENGTH - TIME_CHARS);
+  scratch[0] = CODES[rest + 1] as number;
+  return finishId(TIME_CHARS);
 }
