@@ -44,8 +44,17 @@ Environment:
                             completed=7d,failed=30d,cancelled=1d (none: keep everything).
   WORKFLOWS_LOG_LEVEL       The log level without --log-level (info).
   WORKFLOWS_LOG_FORMAT      The log format without --log-format (text).
-  OTEL_EXPORTER_OTLP_ENDPOINT  Export OpenTelemetry traces over OTLP/HTTP there (off when unset);
-                            OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json, OTEL_SERVICE_NAME (eventloom).`;
+  OTEL_EXPORTER_OTLP_ENDPOINT  Export OpenTelemetry traces over OTLP/HTTP there (off when unset).
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT  The same for traces alone; wins over OTEL_EXPORTER_OTLP_ENDPOINT.
+  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf or http/json (http/protobuf).
+  OTEL_EXPORTER_OTLP_HEADERS   Headers sent with each export: key=value,key=value (none).
+  OTEL_SERVICE_NAME         The service name of the spans (eventloom).
+  OTEL_RESOURCE_ATTRIBUTES  More resource attributes of the spans: key=value,key=value (none).
+  OTEL_BSP_*                The span batch: OTEL_BSP_SCHEDULE_DELAY, _MAX_QUEUE_SIZE, _MAX_EXPORT_BATCH_SIZE,
+                            _EXPORT_TIMEOUT (OpenTelemetry's defaults).
+  OTEL_TRACES_SAMPLER       Which traces are kept, e.g. parentbased_traceidratio (parentbased_always_on);
+  OTEL_TRACES_SAMPLER_ARG   its argument, e.g. 0.1 to keep a tenth of the runs' traces.
+  OTEL_SDK_DISABLED         true: no export, whatever else is set.`;
 
 const usageError = (message: string) =>
   new CliError(`${message} (see eventloom --help)`, { exitCode: USAGE_EXIT_CODE });

@@ -26,6 +26,8 @@ export class WorkflowClientError extends Error {
   readonly handlerId: string | undefined;
   /** How long the server asked to wait before trying again (`Retry-After`), when it did. */
   readonly retryAfterMs: number | undefined;
+  /** The failed mutating call's `Idempotency-Key`: send the call again with it to have it run once. */
+  readonly idempotencyKey: string | undefined = undefined;
 
   constructor(init: WorkflowClientErrorInit) {
     super(
@@ -49,6 +51,8 @@ export class WorkflowClientError extends Error {
  */
 export class WorkflowNetworkError extends Error {
   readonly url: string;
+  /** The failed mutating call's `Idempotency-Key`: send the call again with it to have it run once. */
+  readonly idempotencyKey: string | undefined = undefined;
 
   constructor(url: string, cause: unknown) {
     const reason = cause instanceof Error ? `: ${cause.message}` : "";
@@ -66,6 +70,11 @@ export class WorkflowNetworkError extends Error {
 export class ClientTimeoutError extends Error {
   readonly url: string;
   readonly timeoutMs: number;
+  /**
+   * The timed-out mutating call's `Idempotency-Key`. The server may still be executing the call:
+   * send it again with this key (`idempotencyKey` option) to get its answer without running it twice.
+   */
+  readonly idempotencyKey: string | undefined = undefined;
 
   constructor(url: string, timeoutMs: number) {
     super(`No answer from ${url} within ${timeoutMs} ms`);
@@ -73,4 +82,17 @@ export class ClientTimeoutError extends Error {
     this.url = url;
     this.timeoutMs = timeoutMs;
   }
+}
+
+/**
+ * `error` with `key` as its `idempotencyKey` when it is one of the client's errors: what a mutating
+ * call that failed throws, so that its caller can send the same call again under the same key.
+ */
+export function withIdempotencyKey(error: unknown, key: string | undefined): unknown {
+  const ours =
+    error instanceof WorkflowClientError ||
+    error instanceof WorkflowNetworkError ||
+    error instanceof ClientTimeoutError;
+  if (ours && key !== undefined) (error as { idempotencyKey: string | undefined }).idempotencyKey = key;
+  return error;
 }

@@ -30,7 +30,7 @@ import {
 import { routePath } from "../protocol/routes.js";
 import { checkShape } from "../protocol/shape.js";
 import type { WorkflowEventsResponse, WorkflowSchemaResponse } from "../protocol/wire.js";
-import { WorkflowClientError } from "./errors.js";
+import { WorkflowClientError, withIdempotencyKey } from "./errors.js";
 import {
   type EventStreamOptions,
   type FollowRunOptions,
@@ -142,15 +142,14 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<HandlerInfo> {
-    const answer = await this.#mutate(
+    return this.#mutate(
       routePath("runWorkflow", { name }),
       options,
       runBody(options),
-      (a) =>
-        // a run that failed or was cancelled answers 500 with the handler itself
-        a.status === 200 || (a.status === 500 && checkShape(HandlerDataShape, a.body).ok),
+      (a) => fromHandlerData(decodeAnswer(HandlerDataShape, a)),
+      // a run that failed or was cancelled answers 500 with the handler itself
+      { ok: (a) => a.status === 200 || (a.status === 500 && checkShape(HandlerDataShape, a.body).ok) },
     );
-    return fromHandlerData(decodeAnswer(HandlerDataShape, answer));
   }
 
   /** Starts a workflow and resolves at once with its handler id (the handler is already recorded). */
@@ -158,8 +157,9 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     name: N,
     options: RunWorkflowOptions<StartEventFor<W, N>> = {},
   ): Promise<StartedHandler> {
-    const answer = await this.#mutate(routePath("runWorkflowNowait", { name }), options, runBody(options));
-    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
+    return this.#mutate(routePath("runWorkflowNowait", { name }), options, runBody(options), (a) =>
+      fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, a)),
+    );
   }
 
   /**
@@ -231,15 +231,13 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     handlerId: string,
     options: CancelOptions = {},
   ): Promise<"cancelled" | "deleted" | "cancelling"> {
-    const answer = await this.#mutate(
+    return this.#mutate(
       routePath("cancelHandler", { handler_id: handlerId }),
       options,
       undefined,
-      {
-        purge: options.purge ? "true" : "false",
-      },
+      (a) => decodeAnswer(CancelResponseShape, a).status,
+      { query: { purge: options.purge ? "true" : "false" } },
     );
-    return decodeAnswer(CancelResponseShape, answer).status;
   }
 
   /**
@@ -254,8 +252,9 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
     const body: Record<string, unknown> = {};
     if (options.startEvent !== undefined) body["start_event"] = toWireEvent(options.startEvent);
     if (options.fromSequence !== undefined) body["from_sequence"] = options.fromSequence;
-    const answer = await this.#mutate(routePath("forkHandler", { handler_id: handlerId }), options, body);
-    return fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, answer));
+    return this.#mutate(routePath("forkHandler", { handler_id: handlerId }), options, body, (a) =>
+      fromRunNowaitResponse(decodeAnswer(RunNowaitResponseShape, a)),
+    );
   }
 
   /**
@@ -270,8 +269,9 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
   ): Promise<{ status: "sent" }> {
     const body: Record<string, unknown> = { event: toWireEvent(event) };
     if (options.step !== undefined) body["step"] = options.step;
-    const answer = await this.#mutate(routePath("sendEvent", { handler_id: handlerId }), options, body);
-    return decodeAnswer(SendEventResponseShape, answer);
+    return this.#mutate(routePath("sendEvent", { handler_id: handlerId }), options, body, (a) =>
+      decodeAnswer(SendEventResponseShape, a),
+    );
   }
 
   /**
@@ -354,30 +354,36 @@ export class WorkflowClient<W extends WorkflowMap = UntypedWorkflows> {
 
   /**
    * A POST that changes something, with its idempotency key, sent again on the failures a retry
-   * can fix; resolves with the answer `ok` accepts (default: 200).
+   * can fix; resolves with `read` of the answer `ok` accepts (default: 200). Any client error it
+   * throws carries the key as `idempotencyKey`, for the caller's own retry of the same call.
    */
-  async #mutate(
+  async #mutate<T>(
     path: string,
     options: MutationOptions,
     body: unknown,
-    okOrQuery: ((answer: JsonAnswer) => boolean) | Record<string, QueryValue> = {},
-  ): Promise<JsonAnswer> {
-    const ok = typeof okOrQuery === "function" ? okOrQuery : (a: JsonAnswer) => a.status === 200;
-    const query = typeof okOrQuery === "function" ? {} : okOrQuery;
+    read: (answer: JsonAnswer) => T,
+    how: { ok?: (answer: JsonAnswer) => boolean; query?: Record<string, QueryValue> } = {},
+  ): Promise<T> {
+    const ok = how.ok ?? ((a: JsonAnswer) => a.status === 200);
     const key = options.idempotencyKey ?? (this.#keys ? newIdempotencyKey() : undefined);
     const retry = key === undefined ? { ...this.#retry, retries: 0 } : this.#retry;
-    return withRetries(retry, options.signal, async () => {
-      const answer = await this.#http.json(path, {
-        method: "POST",
-        query,
-        body,
-        signal: options.signal,
-        timeoutMs: options.timeoutMs,
-        idempotencyKey: key,
+    try {
+      const answer = await withRetries(retry, options.signal, async () => {
+        const answer = await this.#http.json(path, {
+          method: "POST",
+          query: how.query ?? {},
+          body,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs,
+          idempotencyKey: key,
+        });
+        if (!ok(answer)) throw errorFromAnswer(answer.status, answer.body, answer.retryAfterMs);
+        return answer;
       });
-      if (!ok(answer)) throw errorFromAnswer(answer.status, answer.body, answer.retryAfterMs);
-      return answer;
-    });
+      return read(answer);
+    } catch (error) {
+      throw withIdempotencyKey(error, key);
+    }
   }
 }
 

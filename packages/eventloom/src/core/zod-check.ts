@@ -1,7 +1,5 @@
 import { z } from "zod";
-
-/** The `zod` peer dependency range this package is tested with (lowest and newest). */
-export const ZOD_RANGE = "^4.0.0";
+import { ZOD_RANGE, ZOD_VERSION_ERROR } from "./zod-version.js";
 
 /**
  * Throws one clear line when the `zod` the package loaded is not zod 4 (zod 3 has no
@@ -9,9 +7,11 @@ export const ZOD_RANGE = "^4.0.0";
  */
 export function assertZod4(zod: object): void {
   if (typeof (zod as { toJSONSchema?: unknown }).toJSONSchema === "function") return;
-  throw new Error(
+  const error = new Error(
     `eventloom needs zod ${ZOD_RANGE} (a peer dependency), but the installed zod is older (zod 3?): run \`npm install zod@^4\``,
   );
+  error.name = ZOD_VERSION_ERROR;
+  throw error;
 }
 
 /**

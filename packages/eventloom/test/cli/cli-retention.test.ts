@@ -1,12 +1,9 @@
 // WORKFLOWS_RETENTION through the CLI as a child process: ended handlers go after that age while the
 // server runs, a running one stays, and a value that is not a duration stops the start with one line.
-// The environment variables of `eventloom --help` are the ones the README's configuration table lists.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { USAGE } from "../../src/cli/index.js";
 import { until } from "../support/until.js";
-import { type CliProcess, fixture, repoRoot, STARTUP_MS, startCli, tempDir } from "./cli-process.js";
+import { type CliProcess, fixture, STARTUP_MS, startCli, tempDir } from "./cli-process.js";
 import { getJson, postJson } from "./http.js";
 
 const running: CliProcess[] = [];
@@ -56,22 +53,5 @@ describe("WORKFLOWS_RETENTION", () => {
     clearTimeout(timer);
     expect(exit?.code).not.toBe(0);
     expect(cli.stderr()).toMatch(/Invalid WORKFLOWS_RETENTION "a week": not a duration/);
-  });
-});
-
-describe("eventloom --help and the README", () => {
-  it("lists the same environment variables as the README's configuration table", () => {
-    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
-    const table = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## Security"));
-    // `WORKFLOWS_SERVER_HOST`/`_PORT` in the table stands for both.
-    const inTable = new Set<string>();
-    for (const [, name, suffix] of table.matchAll(/`(WORKFLOWS_[A-Z_]+)`(?:\/`(_[A-Z]+)`)?/g)) {
-      inTable.add(name as string);
-      if (suffix) inTable.add((name as string).replace(/_[A-Z]+$/, suffix));
-    }
-    const environment = USAGE.slice(USAGE.indexOf("Environment:"));
-    const inHelp = new Set([...environment.matchAll(/^\s+(WORKFLOWS_[A-Z_]+)/gm)].map((m) => m[1] as string));
-    expect(inHelp.has("WORKFLOWS_RETENTION")).toBe(true);
-    expect([...inHelp].sort()).toEqual([...inTable].sort());
   });
 });

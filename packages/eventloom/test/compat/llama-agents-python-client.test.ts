@@ -25,7 +25,12 @@ interface Step {
   save?: string;
   repeat?: number;
   count?: { atLeast?: number; exactly?: number };
-  stream?: { types: string[]; on?: Record<string, Step> };
+  /**
+   * An event stream: the types it yields until the server closes it; `on`: the calls made when an
+   * event of a type arrives (as a script's loop over the stream would); `opened`: a call made once
+   * the stream is open (another task of the script, while this one waits on the stream).
+   */
+  stream?: { types: string[]; on?: Record<string, Step | Step[]>; opened?: Step };
 }
 type Vars = Record<string, string>;
 
@@ -104,6 +109,7 @@ async function stream(base: string, step: Step, vars: Vars): Promise<void> {
     return;
   }
   expect([step.call, res.statusCode]).toEqual([step.call, 200]);
+  if (step.stream?.opened) await call(base, step.stream.opened, vars);
   const types: string[] = [];
   let id: string | null = null;
   for await (const line of createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY })) {
@@ -116,8 +122,7 @@ async function stream(base: string, step: Step, vars: Vars): Promise<void> {
       types.push(type);
       if (id !== null) vars["last_sequence"] = id;
       id = null;
-      const reply = step.stream?.on?.[type];
-      if (reply) await call(base, reply, vars);
+      for (const reply of [step.stream?.on?.[type] ?? []].flat()) await call(base, reply, vars);
     }
   }
   expect([step.call, types]).toEqual([step.call, step.stream?.types]);

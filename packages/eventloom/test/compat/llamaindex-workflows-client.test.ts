@@ -204,3 +204,63 @@ describe(`@llamaindex/workflows-client ${VERSION} against a llama-agents server`
     expect(result.value["result"]).toBe("Hello, Grace!");
   });
 });
+
+describe(`@llamaindex/workflows-client ${VERSION} against a seed server, with X-Workflows-Wire`, () => {
+  // A server left in the seed dialect (the default): the client configured with the header, as the
+  // README shows, gets its own shapes; without it, the seed's, which it misreads (issue 18).
+  let seedServer: WorkflowServer;
+  let url: string;
+  beforeAll(async () => {
+    seedServer = new WorkflowServer({ store: new MemoryStore() });
+    seedServer.addWorkflow("greet", greeting);
+    url = (await seedServer.serve({ host: "127.0.0.1", port: 0 })).url;
+  });
+  afterAll(async () => seedServer?.close());
+
+  it("runs, starts and reads a handler in the llama-agents shapes when the client sends the header", async () => {
+    const withHeader = createClient(
+      createConfig({ baseUrl: url, headers: { "X-Workflows-Wire": "llama-agents" } }),
+    );
+    const ran = await postWorkflowsByNameRun({
+      client: withHeader,
+      path: { name: "greet" },
+      body: { start_event: { name: "Lin" } },
+    });
+    expect(ran.response.headers.get("x-workflows-wire")).toBe("llama-agents");
+    expect(ran.data?.result).toMatchObject({ type: "StopEvent", value: { result: "Hello, Lin!" } });
+    const started = await postWorkflowsByNameRunNowait({
+      client: withHeader,
+      path: { name: "greet" },
+      body: { start_event: { name: "Mo" } },
+    });
+    expect(started.data).toMatchObject({ workflow_name: "greet", status: "running", result: null });
+    const handlerId = started.data?.handler_id as string;
+    // The stream, read to its end as the client yields it, closes once the run has ended.
+    const { stream } = await getEventsByHandlerId({
+      client: withHeader,
+      path: { handler_id: handlerId },
+      query: { sse: true, after_sequence: -1 },
+      sseMaxRetryAttempts: 1,
+    });
+    const types: string[] = [];
+    for await (const data of stream) types.push((data as unknown as Streamed).type);
+    expect(types).toEqual(["StreamEvent", "StreamEvent", "StreamEvent", "StopEvent"]);
+    const handler = await getHandlersByHandlerId({ client: withHeader, path: { handler_id: handlerId } });
+    expect(handler.data).toMatchObject({ status: "completed", result: { value: { result: "Hello, Mo!" } } });
+
+    // The same calls without the header: the seed's shapes, which this client does not read.
+    const plain = createClient(createConfig({ baseUrl: url }));
+    const bare = await postWorkflowsByNameRun({
+      client: plain,
+      path: { name: "greet" },
+      body: { start_event: { name: "Lin" } },
+    });
+    expect(bare.data?.result).toBe("Hello, Lin!");
+    const seedStart = await postWorkflowsByNameRunNowait({
+      client: plain,
+      path: { name: "greet" },
+      body: {},
+    });
+    expect(seedStart.data).toMatchObject({ status: "started" });
+  });
+});

@@ -2,7 +2,8 @@
 // the tarball into a project outside the repository with only `eventloom` and `zod` (no `pg`), as a
 // user would, then: type-checks a strict consumer (`skipLibCheck: false`, nodenext and bundler), serves
 // the README's my_server.ts with `npx eventloom serve` and checks the README's curl answers, with the
-// lowest and the newest zod 4 the package allows.
+// lowest and the newest zod 4 the package allows; and with zod 3, `npx eventloom serve` stops at start
+// with the one line saying to install zod 4.
 //
 // Two liberties, both for speed: the installed project is kept under the OS's temp folder, keyed by
 // the tarball's hash, and reused while the package does not change; and better-sqlite3's native
@@ -28,6 +29,12 @@ const ZOD_VERSIONS = [
   { label: "lowest", spec: "4.0.0" },
   { label: "newest", spec: "^4" },
 ] as const;
+
+/**
+ * A project that has zod 3 (npm installs it beside eventloom only with `--legacy-peer-deps`; yarn and
+ * pnpm merely warn): the package must stop at start with one line, not answer a 500 later.
+ */
+const ZOD_3 = { label: "zod3", spec: "^3" } as const;
 
 // The child must see the installed package only: no settings of ours, none of npm's own variables.
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -75,7 +82,7 @@ async function installedProject(tarball: string, hash: string): Promise<Record<s
   ) as { version: string };
   const projects: Record<string, string> = {};
   let previous: string | null = null;
-  for (const { label, spec } of [...ZOD_VERSIONS].reverse()) {
+  for (const { label, spec } of [...[...ZOD_VERSIONS].reverse(), ZOD_3]) {
     const project = join(cache, `${hash}-zod-${label}`);
     projects[label] = project;
     if (await exists(join(project, ".installed"))) {
@@ -87,7 +94,7 @@ async function installedProject(tarball: string, hash: string): Promise<Record<s
       // The same install with another zod: copying it is quicker than installing again.
       await cp(previous, project, { recursive: true, verbatimSymlinks: true });
       await rm(join(project, ".installed"));
-      await npm(project, ["install", `zod@${spec}`]);
+      await npm(project, ["install", `zod@${spec}`, ...(spec === ZOD_3.spec ? ["--legacy-peer-deps"] : [])]);
     } else {
       await mkdir(project, { recursive: true });
       await writeFile(
@@ -361,6 +368,23 @@ describe("the packed package", { timeout: 180_000 }, () => {
     const lines = cli.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^eventloom: .*`pg` package is not installed: run `npm install pg`$/);
+  });
+
+  it("with zod 3 installed, npx eventloom serve stops at start with one line saying to install zod 4", async () => {
+    const project = projects[ZOD_3.label] as string;
+    const zod = JSON.parse(await readFile(join(project, "node_modules", "zod", "package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(zod.version).toMatch(/^3\./);
+    await writeFile(join(project, "my_server.ts"), readmeServerFile(readme));
+    const cli = serve(project);
+    clis.push(cli);
+    const exit = await cli.exited;
+    expect(exit.code).toBe(1);
+    expect(cli.stdout()).not.toContain("serving");
+    const lines = cli.stderr().trim().split("\n");
+    expect(lines, cli.stderr()).toHaveLength(1);
+    expect(lines[0]).toMatch(/^eventloom: .*needs zod \^4\.0\.0.*run `npm install zod@\^4`$/);
   });
 
   it("ships its README, LICENSE, a runnable bin, and the sources its source maps point at", async () => {

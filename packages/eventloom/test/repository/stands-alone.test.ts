@@ -18,6 +18,8 @@ function forbidden(): { text: string; why: string }[] {
   const found = [
     { text: ["", "work", ""].join("/"), why: "the developers' machine's layout" },
     { text: ["..", "shared"].join("/"), why: "the developers' folder beside the repository" },
+    { text: ["", "home", ""].join("/"), why: "a user's home folder" },
+    { text: ["", "root", ""].join("/"), why: "root's home folder" },
   ];
   // Every entry beside the repository (and the repository itself) by its absolute path: naming the
   // parent's entries rather than the bare parent keeps made-up paths such as /tmp/s.ts in tests legal.
@@ -33,6 +35,49 @@ function forbidden(): { text: string; why: string }[] {
   }
   return found;
 }
+
+/**
+ * Tracked files whose relative paths are not paths from their own folder, each with why: their
+ * `../` is checked from somewhere else, so a climb there says nothing about this repository.
+ */
+const NOT_FROM_THEIR_FOLDER: Record<string, string> = {
+  "biome.json": "its restricted-import patterns are relative to each linted source file",
+};
+
+/**
+ * The relative paths in `text` (the file `file`, relative to the repository's root) that climb out
+ * of the repository from the file's folder: more leading `../` than the folder is deep. In Markdown,
+ * fenced code blocks are skipped: they are snippets of a reader's project, where `../../` means
+ * the reader's folders.
+ */
+function climbsOut(file: string, text: string): { line: number; path: string }[] {
+  if (file in NOT_FROM_THEIR_FOLDER) return [];
+  const depth = file.split("/").length - 1;
+  const checked = file.endsWith(".md") ? text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, blank) : text;
+  const hits: { line: number; path: string }[] = [];
+  // The `../` before a path's first name: `"../.."` alone (a string, as test data) names no file.
+  for (const m of checked.matchAll(/(?<![\w.])(?:\.\.\/)+[^\s"'`)\]]*/g)) {
+    const ups = (/^(?:\.\.\/)+/.exec(m[0])?.[0].length ?? 0) / 3;
+    if (ups > depth) hits.push({ line: checked.slice(0, m.index).split("\n").length, path: m[0] });
+  }
+  return hits;
+}
+
+/** A code block replaced by as many empty lines, so that line numbers after it stay right. */
+const blank = (block: string) => block.replace(/[^\n]/g, "");
+
+it("finds a relative path that climbs out of the repository, and not one that stays in it", () => {
+  expect(climbsOut("docs/a.md", "see [x](../README.md) and ../../other/file.ts")).toEqual([
+    { line: 1, path: "../../other/file.ts" },
+  ]);
+  expect(climbsOut("a/b/c.ts", 'import x from "../../x.js";\nconst y = "../../../y";')).toEqual([
+    { line: 2, path: "../../../y" },
+  ]);
+  expect(climbsOut("docs/a.md", 'text\n```ts\nimport { s } from "../../../../s";\n```\n../../out')).toEqual([
+    { line: 5, path: "../../out" },
+  ]);
+  expect(climbsOut("biome.json", '"../../server/**"')).toEqual([]);
+});
 
 it("no tracked file names a path outside the repository", () => {
   const files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
@@ -60,6 +105,9 @@ it("no tracked file names a path outside the repository", () => {
         }
         at = text.indexOf(needle, at + 1);
       }
+    }
+    for (const { line, path } of climbsOut(file, text)) {
+      hits.push(`${file}:${line}: ${path} (a relative path that climbs out of the repository)`);
     }
   }
   expect(hits).toEqual([]);

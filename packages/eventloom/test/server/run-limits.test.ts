@@ -7,6 +7,7 @@ import { MemoryStore, WorkflowServer } from "eventloom/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FakeClock } from "../core/fake-clock.js";
+import { FaultyStore } from "../support/faulty-store.js";
 import { add } from "./fixtures.js";
 import { until } from "./helpers.js";
 
@@ -136,4 +137,40 @@ describe("run limits", () => {
     await until(async () => (await client.getHandler(second.handlerId)).status !== "running");
     expect(await client.getHandler(second.handlerId)).toMatchObject({ status: "failed" });
   });
+
+  // Issue 14: a limited start commits its queued record before it returns; a failure after that
+  // commit (its outcome unknown to the server) must still name the handler the client may retry.
+  it.each([
+    ["run-nowait", "/workflows/held/run-nowait"],
+    ["run", "/workflows/held/run"],
+  ])(
+    "a %s whose queued record was written but whose commit failed answers 5xx naming the handler",
+    async (_, path) => {
+      const faulty = new FaultyStore(new MemoryStore());
+      const server = new WorkflowServer({ store: faulty, token: "" });
+      server.addWorkflow("held", held, {
+        concurrency: { limit: 1, key: (d: { tenant: string }) => d.tenant },
+      });
+      servers.push(server);
+      await server.start();
+      // The record lands, the caller is told the commit failed (a connection lost after COMMIT).
+      faulty.plan({ at: { commit: [faulty.calls.commit + 1] }, timing: "after" });
+      const res = await server.fetch(
+        new Request(`http://localhost${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ start_event: { tenant: "t1" } }),
+        }),
+      );
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(faulty.faults.commit).toBe(1);
+      const handlerId = body["handler_id"];
+      expect(handlerId, JSON.stringify(body)).toEqual(expect.any(String));
+      // The handler it names is the one that was written.
+      const stored = await faulty.getHandler(handlerId as string);
+      expect(stored).toMatchObject({ handlerId, workflowName: "held", status: "running" });
+      expect((await faulty.listHandlers({ limit: 10 })).handlers).toHaveLength(1);
+    },
+  );
 });

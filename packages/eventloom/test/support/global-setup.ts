@@ -12,7 +12,7 @@ const say = (line: string) => process.stderr.write(`test setup: ${line}\n`);
 
 export default async function setup(project: TestProject): Promise<void> {
   const chromium = chromiumPackages() ?? [];
-  const postgres = postgresPackages() ?? [];
+  const postgres = (await postgresPackages()) ?? [];
   const packages = [...chromium, ...postgres];
   let installError: string | undefined;
   if (packages.length > 0) {

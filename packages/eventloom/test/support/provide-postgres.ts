@@ -22,12 +22,16 @@ export async function postgresAnswer(url = ADMIN_URL): Promise<string | null> {
 }
 
 /** The server is on this machine: one this setup may start. */
-const local = (): boolean => ["127.0.0.1", "localhost"].includes(new URL(ADMIN_URL).hostname);
+const local = (url = ADMIN_URL): boolean => ["127.0.0.1", "localhost"].includes(new URL(url).hostname);
 const port = (): string => new URL(ADMIN_URL).port || "5432";
 
-/** What to install so that a server can be started here: null when nothing can or need be. */
-export function postgresPackages(): string[] | null {
-  return local() && !onPath("pg_ctlcluster") && canApt() ? ["postgresql"] : null;
+/**
+ * What to install so that a server can be started here: null when nothing can or need be. A server
+ * that already answers at `url` is used as it is (whoever runs it): nothing is installed then.
+ */
+export async function postgresPackages(url = ADMIN_URL): Promise<string[] | null> {
+  if (!local(url) || onPath("pg_ctlcluster") || !canApt()) return null;
+  return (await postgresAnswer(url)) === null ? null : ["postgresql"];
 }
 
 /** Debian's cluster that listens on the tests' port ("15 main"), if there is one. */

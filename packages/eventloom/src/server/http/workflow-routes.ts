@@ -1,3 +1,4 @@
+import { timeOrderedId } from "../../core/clock.js";
 import { WorkflowError } from "../../core/index.js";
 import {
   buildOpenApiDocument,
@@ -45,8 +46,10 @@ async function startRun(
       ? null
       : (checkForeignContext(given, entry, ctx.clock.now()) as unknown as Record<string, unknown>);
   const { manager, writer, store } = await ctx.runtime();
-  // Named in every 5xx from here on: the handler may exist (its start may even be durable).
-  let handlerId: string | null = body.handler_id || null;
+  // Named in every 5xx from here on: the handler may exist (its start may even be durable). A new
+  // handler's id is made here, not by the manager, so that a start failing after its record was
+  // written (a run-limited start commits before it returns) still names it.
+  const handlerId = body.handler_id || timeOrderedId(ctx.clock.now());
   const ticket = request.idempotency;
   // run-nowait's answer, made once: the key's record (written with the first commit) holds it too.
   let started: RunNowaitResponse | null = null;
@@ -58,7 +61,8 @@ async function startRun(
     const started = await manager.start(entry, {
       start: startEvent,
       context,
-      handlerId,
+      handlerId: body.handler_id || null,
+      newId: handlerId,
       awaitEnd: wait,
       key:
         ticket &&
@@ -71,7 +75,6 @@ async function startRun(
             body: wait ? null : JSON.stringify(nowaitAnswer(run)),
           })),
     });
-    handlerId = started.handlerId;
     if (!wait) {
       const answer = nowaitAnswer(started);
       const record = started.record();
@@ -91,8 +94,7 @@ async function startRun(
     // Another request with the key stored its change first: the pipeline answers with it.
     if (isKeyConflict(error)) throw error;
     const answer = errorAnswer(error, ctx.logger);
-    if (answer.status >= 500 && handlerId !== null)
-      answer.body = { ...(answer.body as object), handler_id: handlerId };
+    if (answer.status >= 500) answer.body = { ...(answer.body as object), handler_id: handlerId };
     return answer;
   }
 }

@@ -17,6 +17,11 @@ export interface StartRequest {
   context: Record<string, unknown> | null;
   /** A client-supplied handler id, or null for a new one. */
   handlerId: string | null;
+  /**
+   * The id a new handler gets (when `handlerId` is null), made by the caller so that it can name
+   * the handler in an error thrown after its record may have been written; made here when absent.
+   */
+  newId?: string;
   /** Also return a promise that settles when the run has ended and its final record is durable. */
   awaitEnd?: boolean;
   /** The request's idempotency key, written with the handler's first commit. */

@@ -115,7 +115,7 @@ export class RunManager implements OwnedRuns {
    */
   async start(entry: RegisteredWorkflow, request: StartRequest): Promise<StartedRun> {
     this.#checkOpen();
-    const handlerId = request.handlerId || timeOrderedId(this.#o.clock.now());
+    const handlerId = request.handlerId || request.newId || timeOrderedId(this.#o.clock.now());
     if (this.#busy(handlerId) || this.#claims.has(handlerId)) throw running(handlerId);
     this.#claims.add(handlerId);
     try {

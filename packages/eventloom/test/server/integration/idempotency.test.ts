@@ -1,10 +1,12 @@
 import { join } from "node:path";
-import { WorkflowError } from "eventloom";
-import { WorkflowClient, WorkflowClientError } from "eventloom/client";
+import { defineEvent, StartEvent, StopEvent, Workflow, WorkflowError } from "eventloom";
+import { ClientTimeoutError, WorkflowClient, WorkflowClientError } from "eventloom/client";
 import { SqliteStore, type WorkflowServer } from "eventloom/server";
 import { FakeClock } from "eventloom/testing";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { z } from "zod";
 import { FaultyStore } from "../../support/faulty-store.js";
+import { WordGate } from "../../support/word-gate.js";
 import { makeServer, tempDir, until } from "../helpers.js";
 
 // Round 2 §2 over a real socket and a real SQLite file: a request sent again with its
@@ -298,7 +300,48 @@ describe("the client", () => {
       .runWorkflowNowait("add", { startEvent: { a: 5, b: 1 }, idempotencyKey: "mine" })
       .catch((e: unknown) => e);
     expect(reused).toBeInstanceOf(WorkflowClientError);
-    expect(reused).toMatchObject({ status: 422, code: "IDEMPOTENCY_KEY_REUSED" });
+    expect(reused).toMatchObject({ status: 422, code: "IDEMPOTENCY_KEY_REUSED", idempotencyKey: "mine" });
+    expect(await handlerCount()).toBe(1);
+  });
+
+  test("a sync run the client gave up on carries its key on the ClientTimeoutError; run again with it, it charges once", async () => {
+    // The README's recipe: a payment that takes longer than the client waits.
+    const Charge = defineEvent("Charge", z.object({ cents: z.number().int() }), { extends: StartEvent });
+    const gate = new WordGate();
+    let charges = 0;
+    const charge = new Workflow({ name: "Charge" }).step(
+      "charge",
+      { accepts: [Charge], emits: [StopEvent] },
+      async (_ctx, ev) => {
+        charges++;
+        await gate.pass(0);
+        return StopEvent.create({ result: `charged ${ev.data.cents}` });
+      },
+    );
+    store = new SqliteStore(join(dir.dir, "workflows.db"));
+    server = makeServer({ store });
+    server.addWorkflow("charge", charge);
+    base = (await server.serve({ host: "127.0.0.1", port: 0 })).url;
+    const sent: (string | null)[] = [];
+    const client = new WorkflowClient({
+      baseUrl: base,
+      fetch: (input, init) => {
+        sent.push(new Headers(init?.headers).get("idempotency-key"));
+        return fetch(input, init);
+      },
+    });
+    const timedOut = await client
+      .runWorkflow("charge", { startEvent: { cents: 500 }, timeoutMs: 200 })
+      .catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(ClientTimeoutError);
+    const key = (timedOut as ClientTimeoutError).idempotencyKey;
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(sent).toEqual([key]);
+    expect(charges).toBe(1);
+    gate.release(1);
+    const result = await client.runWorkflow("charge", { startEvent: { cents: 500 }, idempotencyKey: key! });
+    expect(result).toMatchObject({ status: "completed", result: "charged 500" });
+    expect(charges).toBe(1);
     expect(await handlerCount()).toBe(1);
   });
 });

@@ -1,5 +1,8 @@
-import { MemoryStore, type WorkflowServer, type WorkflowServerOptions } from "eventloom/server";
+import { fileURLToPath } from "node:url";
+import { type EventDefinition, StopEvent, Workflow } from "eventloom";
+import { MemoryStore, WorkflowServer, type WorkflowServerOptions } from "eventloom/server";
 import { afterEach, describe, expect, test } from "vitest";
+import { z } from "zod";
 import { post, raw } from "../../support/raw-http.js";
 import { makeServer, until } from "../helpers.js";
 
@@ -223,6 +226,131 @@ describe("request bodies (§3)", () => {
     const body = (await res.json()) as { code: string; issues: { path: string }[] };
     expect(body.code).toBe("VALIDATION_ERROR");
     expect(body.issues[0]?.path).toMatch(/^context\.unclaimed\.0\.data/);
+  });
+});
+
+describe("the forged approval of issue 14, over a raw socket", () => {
+  // The attack: a context whose waiter is already answered (approved: true), whose start data breaks
+  // the schema (amount -1000000 where it must be > 0) and whose deadline is lifted (null). On the
+  // seed's terms it completed "approved"; the same start event sent normally is a 400.
+  const root = fileURLToPath(new URL("../../../../../", import.meta.url));
+  const ExpenseData = z.object({ item: z.string().optional(), amount: z.number() });
+  type ApprovalExample = {
+    approval: Workflow;
+    ExpenseInput: EventDefinition<typeof ExpenseData>;
+    ApprovalRequested: EventDefinition<z.ZodObject<{ question: z.ZodString }>>;
+    Approval: EventDefinition<z.ZodObject<{ approved: z.ZodBoolean }>>;
+  };
+  const example = () => import(`${root}examples/approval.ts`) as Promise<ApprovalExample>;
+
+  /** The example's step, on a workflow with a state schema: what a forged `store` must fit. */
+  async function audited(): Promise<Workflow> {
+    const { ExpenseInput, ApprovalRequested, Approval } = await example();
+    return new Workflow({
+      name: "AuditedApproval",
+      timeout: 3600,
+      state: z.object({ reviews: z.number().int().nonnegative().default(0) }),
+    }).step(
+      "review",
+      { accepts: [ExpenseInput], emits: [ApprovalRequested, StopEvent], waitsFor: [Approval] },
+      async (ctx, ev) => {
+        const answer = await ctx.waitForEvent(Approval, {
+          waiterEvent: ApprovalRequested.create({ question: `Approve $${ev.data.amount}?` }),
+        });
+        return StopEvent.create({ result: answer.data.approved ? "approved" : "rejected" });
+      },
+    ) as unknown as Workflow;
+  }
+
+  async function serverWith(options: WorkflowServerOptions): Promise<{ port: number; store: MemoryStore }> {
+    const store = new MemoryStore();
+    server = new WorkflowServer({ store, token: "", ...options });
+    server.addWorkflow("approval", (await example()).approval);
+    server.addWorkflow("audited", await audited());
+    return { port: (await server.serve({ host: "127.0.0.1", port: 0 })).port, store };
+  }
+
+  const send = (port: number, path: string, body: unknown) =>
+    raw(port, post(path, "Host: localhost\r\nContent-Type: application/json\r\n", JSON.stringify(body)));
+  const bodyOf = (text: string) =>
+    JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>;
+
+  /**
+   * A real state of `name` waiting for its Approval (taken from a run on a scratch server), forged:
+   * the waiter answered, the start data out of its schema, no deadline, and `store` when given.
+   */
+  async function forgedApproval(
+    name: string,
+    store?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const { port, store: scratch } = await serverWith({});
+    const started = await send(port, `/workflows/${name}/run-nowait`, { start_event: { amount: 5 } });
+    expect(started.status).toBe(200);
+    const id = bodyOf(started.text)["handler_id"] as string;
+    let state: Record<string, unknown> | null = null;
+    await until(async () => {
+      state = (await scratch.loadState(id)) as Record<string, unknown> | null;
+      return Object.keys((state?.["waiters"] as object | undefined) ?? {}).length > 0;
+    });
+    await server.close();
+    const forged = structuredClone(state!) as Record<string, unknown> & {
+      waiters: Record<string, { answer: unknown; item: { event: { data: Record<string, unknown> } } }>;
+    };
+    for (const waiter of Object.values(forged.waiters)) {
+      waiter.answer = { type: "Approval", qualifiedName: "Approval", data: { approved: true } };
+      waiter.item.event.data["amount"] = -1_000_000;
+    }
+    forged["deadline"] = null;
+    forged["runId"] = "forged";
+    if (store) forged["store"] = store;
+    return forged;
+  }
+
+  test("by default the context is refused: 400 CONTEXT_NOT_ACCEPTED, nothing run or stored", async () => {
+    const context = await forgedApproval("approval");
+    const { port, store } = await serverWith({});
+    for (const path of ["/workflows/approval/run", "/workflows/approval/run-nowait"]) {
+      const res = await send(port, path, { context });
+      expect(res.status, path).toBe(400);
+      expect(bodyOf(res.text)["code"]).toBe("CONTEXT_NOT_ACCEPTED");
+    }
+    // The same start data sent normally is refused by its schema too.
+    const plain = await send(port, "/workflows/approval/run", { start_event: { amount: -1_000_000 } });
+    expect(plain.status).toBe(400);
+    expect(bodyOf(plain.text)["code"]).toBe("VALIDATION_ERROR");
+    expect((await store.listHandlers({ limit: 10 })).handlers).toEqual([]);
+  });
+
+  test("with acceptContext the forged context is refused by the event schema, nothing run or stored", async () => {
+    const context = await forgedApproval("approval");
+    const { port, store } = await serverWith({ acceptContext: true });
+    for (const path of ["/workflows/approval/run", "/workflows/approval/run-nowait"]) {
+      const res = await send(port, path, { context });
+      expect(res.status, path).toBe(400);
+      const body = bodyOf(res.text) as { code: string; issues: { path: string }[] };
+      expect(body.code).toBe("VALIDATION_ERROR");
+      // The start data held by the answered waiter's step: its amount breaks `> 0`.
+      expect(body.issues.map((i) => i.path)).toContainEqual(
+        expect.stringMatching(/^context\..*\.data\.amount$/),
+      );
+    }
+    expect((await store.listHandlers({ limit: 10 })).handlers).toEqual([]);
+  });
+
+  test("with acceptContext a forged store that breaks the state schema is refused, nothing run or stored", async () => {
+    const context = await forgedApproval("audited", { reviews: -3 });
+    // Only the state is wrong here: the start data is put back within its schema.
+    for (const waiter of Object.values(
+      context["waiters"] as Record<string, { item: { event: { data: Record<string, unknown> } } }>,
+    ))
+      waiter.item.event.data["amount"] = 5;
+    const { port, store } = await serverWith({ acceptContext: true });
+    const res = await send(port, "/workflows/audited/run", { context });
+    expect(res.status).toBe(400);
+    const body = bodyOf(res.text) as { code: string; issues: { path: string }[] };
+    expect(body.code).toBe("VALIDATION_ERROR");
+    expect(body.issues.map((i) => i.path)).toContainEqual(expect.stringMatching(/^context\.store\.reviews$/));
+    expect((await store.listHandlers({ limit: 10 })).handlers).toEqual([]);
   });
 });
 
