@@ -23,7 +23,8 @@ export class EngineTimers {
    */
   arm(timer: RunTimer | null): void {
     if (!timer) return;
-    const handles = (this.#handles ??= new Map());
+    this.#handles ??= new Map();
+    const handles = this.#handles;
     const wait = (): unknown =>
       this.#clock.setTimeout(() => {
         if (this.#clock.now() < timer.at) {

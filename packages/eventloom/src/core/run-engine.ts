@@ -55,7 +55,6 @@ export class RunEngine implements StepHost {
     this.state = state;
     this.#options = options;
     this.history = options.keepHistory ? [] : null;
-    // What fires is the timer kind's.
     this.#timers = new EngineTimers(options.clock, (kind, id) => this.#timerDue(kind, id));
     this.#executions = new Executions(options.clock);
     this.#done = new Promise((resolve) => {
@@ -84,9 +83,9 @@ export class RunEngine implements StepHost {
 
   /** Calls `listener` after every change that published events. Returns an unsubscribe function. */
   onPublish(listener: () => void): () => void {
-    const listeners = (this.#listeners ??= new Set());
-    listeners.add(listener);
-    return () => listeners.delete(listener);
+    this.#listeners ??= new Set();
+    this.#listeners.add(listener);
+    return () => this.#listeners?.delete(listener);
   }
 
   /**
@@ -330,25 +329,20 @@ export class RunEngine implements StepHost {
     this.#end(outcomes.stepFailed(step.name, error, item.attempt));
   }
 
-  /** A durable timer is due: its event is dispatched as the step's send would have been. */
-  /** A timer of the run is due: what happens is its kind's. */
+  /** A timer of the run is due: what happens is its kind's (a retry's or a waiter's changes the state, or not). */
   #timerDue(kind: RunTimer["kind"], id: string): void {
     if (kind === "deadline") this.#timedOut();
-    else if (kind === "retry") this.#fired(queues.retryDue, id);
-    else if (kind === "wait") this.#fired(queues.waiterExpired, id);
-    else this.#delayedDue(id);
+    else if (kind === "delay") this.#delayedDue(id);
+    else if (this.#live && (kind === "retry" ? queues.retryDue : queues.waiterExpired)(this.state, id))
+      this.#changed();
   }
 
+  /** A durable timer is due: its event is dispatched as the step's send would have been. */
   #delayedDue(id: string): void {
     const timer = this.#live ? takeDue(this.state, id) : null;
     if (!timer) return;
     this.#dispatch(timer.event, "step", timer.step);
     this.#changed();
-  }
-
-  /** A retry's or a waiter's timer fired: `apply` changes the state (false: nothing to do). */
-  #fired(apply: (state: RunState, id: string) => boolean, id: string): void {
-    if (this.#live && apply(this.state, id)) this.#changed();
   }
 
   #clearTimers(): void {

@@ -81,7 +81,9 @@ function write(ctx: ServerContext, outgoing: ServerResponse, answer: WireAnswer)
     return;
   }
   // The answer's headers are this answer's own (the pipeline built them for it).
-  answer.headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength);
+  answer.headers["content-length"] = String(
+    typeof body === "string" ? Buffer.byteLength(body) : body.byteLength,
+  );
   outgoing.writeHead(answer.status, answer.headers);
   outgoing.end(body);
 }

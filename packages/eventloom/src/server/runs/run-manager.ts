@@ -132,11 +132,15 @@ export class RunManager implements OwnedRuns {
       const owned = takeForStart(this.#o.ownership, handlerId, !request.handlerId);
       if (owned !== true && !(await owned)) throw running(handlerId);
       const firstEvent = request.fork ? request.start : undefined;
-      const run = this.#begin(handlerId, entry, entry.workflow.version, (journal) =>
-        entry.workflow.run(
-          request.start,
-          runOptions(this.#o, entry, journal, { context, runId: randomId(), firstSequence, firstEvent }),
-        ),
+      const run = this.#begin(
+        handlerId,
+        entry,
+        entry.workflow.version,
+        (journal) =>
+          entry.workflow.run(
+            request.start,
+            runOptions(this.#o, entry, journal, { context, runId: randomId(), firstSequence, firstEvent }),
+          ),
         request.key,
       );
       if (request.links) run.links = request.links;
