@@ -191,6 +191,7 @@ export function buildStatements(schema: string) {
         UPDATE ${t.keys} AS ik SET status = x.status, body = x.body
         FROM unnest($30::text[], $31::text[], $32::integer[], $33::text[]) AS x(key, fingerprint, status, body)
         WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
+          AND (ik.handler_id IS NULL OR EXISTS (SELECT 1 FROM ${t.handlers} h WHERE h.handler_id = ik.handler_id))
         RETURNING 1
       )
       SELECT (SELECT ok FROM guard) AND (SELECT ok FROM ended) AS ok,
@@ -253,7 +254,12 @@ export function buildStatements(schema: string) {
       s AS (DELETE FROM ${t.states} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
       i AS (DELETE FROM ${t.inbox} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
       l AS (DELETE FROM ${t.leases} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
-      c AS (DELETE FROM ${t.changes} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1)
+      c AS (DELETE FROM ${t.changes} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      k AS (
+        UPDATE ${t.keys} SET status = NULL, body = NULL
+        WHERE handler_id IN (SELECT handler_id FROM due) AND status IS NOT NULL
+        RETURNING 1
+      )
       SELECT due.handler_id FROM due JOIN h ON h.handler_id = due.handler_id
       ORDER BY due.completed_at, due.handler_id`,
 

@@ -166,6 +166,38 @@ export function limitsContract(current: () => Store): void {
       expect(await store.getHandler("again")).toMatchObject({ status: "running" });
     });
 
+    it("drops the stored answers of the idempotency keys that name a deleted handler, and keeps the keys", async () => {
+      if (!store.deleteEnded) return;
+      const key = (k: string, handlerId: string | null, status: number | null) => ({
+        key: k,
+        fingerprint: `fp-${k}`,
+        handlerId,
+        runId: handlerId === null ? null : "run-1",
+        status,
+        body: status === null ? null : JSON.stringify({ result: "x".repeat(1000) }),
+        createdAt: iso(900),
+      });
+      await seed(ended("old", "completed", 1000));
+      await seed(ended("new", "completed", 9000));
+      await store.commit({
+        keys: [key("k-old", "old", 200), key("k-old-2", "old", 200), key("k-new", "new", 200)],
+      });
+      await store.putIdempotencyKey(key("k-none", null, 422));
+
+      expect(await store.deleteEnded({ completed: iso(5000) }, 10)).toEqual(["old"]);
+      for (const k of ["k-old", "k-old-2"]) {
+        expect(await store.getIdempotencyKey(k)).toEqual({ ...key(k, "old", null), runId: "run-1" });
+      }
+      expect(await store.getIdempotencyKey("k-new")).toEqual(key("k-new", "new", 200));
+      expect(await store.getIdempotencyKey("k-none")).toEqual(key("k-none", null, 422));
+
+      // An answer that comes after retention deleted its handler is not stored either.
+      await store.commit({
+        keyAnswers: [{ key: "k-old", fingerprint: "fp-k-old", status: 200, body: "{}" }],
+      });
+      expect((await store.getIdempotencyKey("k-old"))?.status).toBeNull();
+    });
+
     it("rejects a limit outside 1..1000", async () => {
       if (!store.deleteEnded) return;
       await expect(store.deleteEnded({ completed: iso(0) }, 0)).rejects.toThrow(RangeError);
