@@ -123,7 +123,8 @@ export async function pipeText(
       if (durable) ctx.writeEventToStream(TextDeltaEvent.create({ id, attempt, offset, delta: piece }));
       else live.write({ id, attempt, offset, delta: piece, after: run.state.nextSequence - 1 });
       text += piece;
-      if (maxBytes !== null && (bytes += jsonBytes(piece) - 2) > maxBytes) {
+      if (maxBytes !== null) bytes += jsonBytes(piece) - 2;
+      if (maxBytes !== null && bytes > maxBytes) {
         // A high surrogate at the end may yet be paired (4 bytes for both): measured without it.
         const sure = HIGH_SURROGATE_AT_END.test(text) ? text.slice(0, -1) : text;
         bytes = tooLarge(ctx, TextEvent.create({ id, attempt, text: sure }), maxBytes);
