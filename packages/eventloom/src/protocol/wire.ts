@@ -59,6 +59,10 @@ export const HandlerDataSchema = named(
       z.literal(true).optional(),
       "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
     ),
+    error_truncated: described(
+      z.literal(true).optional(),
+      "In a listing: the error was cut to its first 1024 characters for its size; GET /handlers/{handler_id} has it whole.",
+    ),
     waiting_for: described(
       z
         .object({
@@ -123,7 +127,7 @@ export const HandlerListSchema = named(
     ),
   }),
   "HandlerList",
-  "One page of handlers, newest first. A result whose JSON is longer than 4096 bytes is left out (`result: null`, `result_truncated: true`): read the handler for it.",
+  "One page of handlers, newest first. A result whose JSON is longer than 4096 bytes is left out (`result: null`, `result_truncated: true`), and an error text longer than 4096 bytes is cut to its first 1024 characters (`error_truncated: true`): read the handler for them.",
 );
 export type HandlerList = z.infer<typeof HandlerListSchema>;
 

@@ -183,6 +183,12 @@ export interface ListHandlersQuery {
    * `result: null` and `resultTruncated: true`. Missing: whole results.
    */
   maxResultBytes?: number;
+  /**
+   * A handler whose `error` text is longer than this many bytes (UTF-8) comes with only its first
+   * `floor(maxErrorBytes / 4)` characters (so at most this many bytes) and `errorTruncated: true`.
+   * Missing: whole errors.
+   */
+  maxErrorBytes?: number;
   /** Only the children of this handler (`ctx.runWorkflow`); missing: all. */
   parentHandlerId?: string;
 }

@@ -26,8 +26,8 @@ import {
   compareText,
   inboxEntry,
   keyRecord,
+  listedRecord,
   normalizeRecord,
-  withResultCap,
 } from "./records.js";
 import { ScheduleRows } from "./schedule-rows.js";
 
@@ -178,9 +178,7 @@ export class MemoryStore implements Store {
     const page = matching.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
-      handlers: page.map((m) =>
-        withResultCap(JSON.parse(m.entry.json) as HandlerRecord, query.maxResultBytes),
-      ),
+      handlers: page.map((m) => listedRecord(JSON.parse(m.entry.json) as HandlerRecord, query)),
       nextCursor:
         matching.length > query.limit && last !== undefined
           ? encodeCursor({ startedAt: last.entry.startedAt, handlerId: last.handlerId })

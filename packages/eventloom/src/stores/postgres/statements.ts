@@ -9,8 +9,11 @@ const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text
   started_at, updated_at, completed_at, resume_attempts, workflow_version, blocked::text AS blocked,
   ${LINK_COLUMNS}`;
 
-// A listing's columns: a result longer than $6 bytes is not sent over the connection.
-const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
+// A listing's columns: a result longer than $6 bytes is not sent over the connection; an error longer
+// than $9 bytes is cut to its first $10 characters.
+const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status,
+  CASE WHEN octet_length(error) > $9::bigint THEN left(error, $10::integer) ELSE error END AS error,
+  octet_length(error) > $9::bigint AS error_truncated, started_at, updated_at, completed_at,
   resume_attempts, workflow_version, blocked::text AS blocked, ${LINK_COLUMNS},
   CASE WHEN octet_length(result::text) > $6::bigint THEN 'null' ELSE result::text END AS result,
   octet_length(result::text) > $6::bigint AS result_truncated`;
@@ -361,6 +364,7 @@ export type Statements = ReturnType<typeof buildStatements>;
 export interface HandlerRow extends HandlerRowColumns {
   /** Listings only. */
   result_truncated?: boolean;
+  error_truncated?: boolean;
 }
 
 export type { KeyRow } from "../rows.js";

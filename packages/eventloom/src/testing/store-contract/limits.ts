@@ -95,6 +95,40 @@ export function limitsContract(current: () => Store): void {
     });
   });
 
+  describe("listHandlers with maxErrorBytes", () => {
+    it("cuts an error longer than the cap (in UTF-8 bytes) to its first cap/4 characters and marks it, keeping the others whole", async () => {
+      const long = `Step "s" failed: ${"é".repeat(100)}😀 end`; // far over 40 bytes
+      const short = 'Step "s" failed: é'; // 18 characters, 19 bytes
+      await store.commit({
+        handlers: [
+          handlerRecord("long", { status: "failed", error: long, startedAt: iso(0) }),
+          handlerRecord("short", { status: "failed", error: short, startedAt: iso(1) }),
+          handlerRecord("none", { startedAt: iso(2) }),
+        ],
+      });
+      const page = await store.listHandlers({ limit: 10, maxErrorBytes: 40, maxResultBytes: 4096 });
+      expect(page.handlers).toEqual([
+        handlerRecord("none", { startedAt: iso(2) }),
+        handlerRecord("short", { status: "failed", error: short, startedAt: iso(1) }),
+        handlerRecord("long", {
+          status: "failed",
+          error: Array.from(long).slice(0, 10).join(""),
+          errorTruncated: true,
+          startedAt: iso(0),
+        }),
+      ]);
+      // Bytes, not characters: 18 characters but 19 bytes does not fit 18.
+      const tight = await store.listHandlers({ limit: 10, maxErrorBytes: 18 });
+      expect(tight.handlers.find((h) => h.handlerId === "short")).toMatchObject({
+        error: "Step",
+        errorTruncated: true,
+      });
+      expect(await store.getHandler("long")).toMatchObject({ error: long });
+      expect((await store.getHandler("long"))?.errorTruncated).toBeUndefined();
+      expect((await store.listHandlers({ limit: 10 })).handlers.at(-1)?.error).toBe(long);
+    });
+  });
+
   describe("readEventRows with maxBytes", () => {
     it("stops after the row that brings the page to maxBytes of JSON text, and gives at least one row", async () => {
       const big = (n: number) => publishedEvent(n, { pad: "x".repeat(1000) });
