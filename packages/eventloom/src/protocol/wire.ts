@@ -21,6 +21,8 @@ export const HANDLER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
 const timestamp = () => z.iso.datetime({ offset: false });
 const jsonObject = () => z.record(z.string(), z.unknown());
+/** A listing's mark of a field it cut for its size. */
+const cut = (what: string) => described(z.literal(true).optional(), `In a listing, for its size: ${what}.`);
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
@@ -55,14 +57,8 @@ export const HandlerDataSchema = named(
       BlockedSchema.nullable().optional(),
       "Set while the run cannot go on with the code now loaded; null otherwise.",
     ),
-    result_truncated: described(
-      z.literal(true).optional(),
-      "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
-    ),
-    error_truncated: described(
-      z.literal(true).optional(),
-      "In a listing: the error was cut to its first 1024 characters for its size; GET /handlers/{handler_id} has it whole.",
-    ),
+    result_truncated: cut("the result was left out (null); GET /handlers/{handler_id} has it"),
+    error_truncated: cut("the error was cut to 1024 characters; GET /handlers/{handler_id} has it whole"),
     waiting_for: described(
       z
         .object({
