@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Run, RunEvent, RunStatus } from "./api/types.js";
+import { BlockedView } from "./components/blocked-view.js";
 import { CompareView } from "./components/compare-view.js";
 import { ConnectionBanner } from "./components/connection-banner.js";
 import { EventLog } from "./components/event-log.js";
@@ -134,22 +135,17 @@ export function App() {
       <div className="layout">
         <aside className="left-panel" aria-label="Workflows and runs">
           <nav className="panel-section" aria-label="Every workflow's runs">
-            <button
-              type="button"
-              className={route.view === "waiting" ? "list-item selected" : "list-item"}
-              aria-current={route.view === "waiting" ? "page" : undefined}
-              onClick={() => navigate({ workflow: null, view: "waiting", run: null, compare: [] })}
-            >
-              Waiting for input
-            </button>
-            <button
-              type="button"
-              className={route.view === "schedules" ? "list-item selected" : "list-item"}
-              aria-current={route.view === "schedules" ? "page" : undefined}
-              onClick={() => navigate({ workflow: null, view: "schedules", run: null, compare: [] })}
-            >
-              Schedules
-            </button>
+            {ACROSS_VIEWS.map(([view, title]) => (
+              <button
+                key={view}
+                type="button"
+                className={route.view === view ? "list-item selected" : "list-item"}
+                aria-current={route.view === view ? "page" : undefined}
+                onClick={() => navigate({ workflow: null, view, run: null, compare: [] })}
+              >
+                {title}
+              </button>
+            ))}
           </nav>
           <WorkflowList
             workflows={workflows.data}
@@ -172,9 +168,15 @@ export function App() {
             />
           )}
         </aside>
-        {route.view === "waiting" || route.view === "schedules" ? (
+        {route.view === "waiting" || route.view === "blocked" || route.view === "schedules" ? (
           <main className="center waiting-center">
-            {route.view === "waiting" ? <WaitingView onOpen={openRun} /> : <SchedulesView onOpen={openRun} />}
+            {route.view === "waiting" ? (
+              <WaitingView onOpen={openRun} />
+            ) : route.view === "blocked" ? (
+              <BlockedView onOpen={openRun} />
+            ) : (
+              <SchedulesView onOpen={openRun} />
+            )}
           </main>
         ) : (
           <main className="center">
@@ -274,6 +276,13 @@ export function App() {
 }
 
 const NONE_SENT: readonly SentEvent[] = [];
+
+/** The sidebar's views across workflows, in its order. */
+const ACROSS_VIEWS = [
+  ["waiting", "Waiting for input"],
+  ["blocked", "Blocked"],
+  ["schedules", "Schedules"],
+] as const;
 
 /** Of two records of one run, the one that knows more: an ended run beats a running one. */
 function freshest(a: Run | undefined, b: Run | undefined): Run | undefined {

@@ -1,6 +1,6 @@
 import { ChildWorkflowEnded, childOutcome } from "./child-runs.js";
 import { dueTime, type SendLater } from "./delayed-events.js";
-import type { Execution, StepHost, WaitForEventOptions } from "./engine-types.js";
+import type { Execution, RunEngineOptions, StepHost, WaitForEventOptions } from "./engine-types.js";
 import type { EventDefinition, EventOf, WorkflowEvent } from "./events.js";
 import type { RunState } from "./run-state.js";
 import { parseRunState } from "./state-codec.js";
@@ -11,6 +11,9 @@ import { never } from "./waiters.js";
 import type { StateOf, WorkflowDefinition } from "./workflow-definition.js";
 
 export type { WaitForEventOptions } from "./engine-types.js";
+
+/** What a step's context takes of its run's options. */
+export type StepContextOptions = Pick<RunEngineOptions, "additionalEvents" | "maxEventBytes">;
 
 /**
  * What a step receives as `ctx`.
@@ -23,14 +26,19 @@ export class StepContext<S = Record<string, unknown>> {
   readonly #engine: StepHost;
   readonly #exec: Execution;
   readonly #additionalEvents: readonly EventDefinition[];
+  readonly #maxEventBytes: number | null;
   #store: StateStore<S> | null = null;
   #textStreams = 0;
 
-  /** @param additionalEvents events the run takes from outside besides the declared ones. */
-  constructor(engine: StepHost, exec: Execution, additionalEvents: readonly EventDefinition[] = []) {
+  /**
+   * @param options.additionalEvents events the run takes from outside besides the declared ones.
+   * @param options.maxEventBytes the run's limit of an event's JSON bytes (null: none).
+   */
+  constructor(engine: StepHost, exec: Execution, options: StepContextOptions = {}) {
     this.#engine = engine;
     this.#exec = exec;
-    this.#additionalEvents = additionalEvents;
+    this.#additionalEvents = options.additionalEvents ?? [];
+    this.#maxEventBytes = options.maxEventBytes ?? null;
   }
 
   /** The run's state: JSON values by key or dotted path, persisted with the run. */
@@ -167,7 +175,8 @@ export class StepContext<S = Record<string, unknown>> {
     options: StreamTextOptions = {},
   ): Promise<string> {
     const id = options.id ?? `${this.stepName}:${this.#exec.item.id}:${this.#textStreams++}`;
-    return pipeText(this.#engine, this.#engine, this, source, id, options.durable ?? false);
+    const durable = options.durable ?? false;
+    return pipeText(this.#engine, this.#engine, this, source, id, durable, this.#maxEventBytes);
   }
 }
 

@@ -262,7 +262,7 @@ export class RunEngine implements StepHost {
     queues.markInFlight(this.state, item, this.now());
     const exec = this.#executions.begin(item);
     this.#publish(results.stepState(item, "running", null), true);
-    const ctx = new StepContext(this, exec, this.#options.additionalEvents);
+    const ctx = new StepContext(this, exec, this.#options);
     results
       .callStep(step, ctx, exec, this.#options.clock, () => this.signalOf(exec), this.#options.journal)
       .then(

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { randomId } from "./clock.js";
 import type { RunView } from "./engine-types.js";
+import { EventTooLargeError } from "./errors.js";
 import { defineEvent, type WorkflowEvent } from "./events.js";
+import { jsonBytes, jsonLargerThan } from "./json-size.js";
 import { TEXT_EVENT_NAMES } from "./text-names.js";
 
 /**
@@ -87,11 +89,16 @@ export function liveTextOf(host: object): LiveText {
 
 /** What {@link pipeText} needs of a step's context. */
 export interface TextSink {
+  readonly stepName: string;
   readonly signal: AbortSignal;
   writeEventToStream(event: WorkflowEvent): void;
 }
 
-/** Reads `source` to its end, streaming each piece; then publishes the TextEvent. Resolves with the text. */
+/**
+ * Reads `source` to its end, streaming each piece; then publishes the TextEvent. Resolves with the
+ * text. With `maxBytes` (the run's `maxEventBytes`), the step fails with EVENT_TOO_LARGE as soon as
+ * the text so far makes a TextEvent larger than it: the text is never held whole past the limit.
+ */
 export async function pipeText(
   run: RunView,
   host: object,
@@ -99,10 +106,14 @@ export async function pipeText(
   source: AsyncIterable<string> | Iterable<string>,
   id: string,
   durable: boolean,
+  maxBytes: number | null = null,
 ): Promise<string> {
   const attempt = randomId();
   const live = liveTextOf(host);
   let text = "";
+  // The TextEvent's JSON bytes so far, counted piece by piece (at least the exact count: a surrogate
+  // pair split between two pieces counts 2 bytes more); measured exactly only once past the limit.
+  let bytes = maxBytes === null ? 0 : jsonBytes({ id, attempt, text: "" });
   try {
     for await (const piece of source) {
       // a stale or cancelled attempt stops here instead of streaming for nobody
@@ -112,6 +123,12 @@ export async function pipeText(
       if (durable) ctx.writeEventToStream(TextDeltaEvent.create({ id, attempt, offset, delta: piece }));
       else live.write({ id, attempt, offset, delta: piece, after: run.state.nextSequence - 1 });
       text += piece;
+      if (maxBytes !== null) bytes += jsonBytes(piece) - 2;
+      if (maxBytes !== null && bytes > maxBytes) {
+        // A high surrogate at the end may yet be paired (4 bytes for both): measured without it.
+        const sure = HIGH_SURROGATE_AT_END.test(text) ? text.slice(0, -1) : text;
+        bytes = tooLarge(ctx, TextEvent.create({ id, attempt, text: sure }), maxBytes);
+      }
     }
     ctx.signal.throwIfAborted();
     ctx.writeEventToStream(TextEvent.create({ id, attempt, text }));
@@ -119,4 +136,18 @@ export async function pipeText(
     live.close(id, attempt);
   }
   return text;
+}
+
+const HIGH_SURROGATE_AT_END = /[\ud800-\udbff]$/;
+
+/**
+ * The text so far passed the limit by the count: fails the step with EVENT_TOO_LARGE (through the
+ * run's own check of a streamed event, which ends the step's execution) when its TextEvent is really
+ * larger; else returns its exact size to count on from.
+ */
+function tooLarge(ctx: TextSink, event: WorkflowEvent, maxBytes: number): number {
+  const { larger, bytes } = jsonLargerThan(event.data, maxBytes);
+  if (!larger) return bytes;
+  ctx.writeEventToStream(event); // throws EventTooLargeError, failing the step, when the run checks sizes
+  throw new EventTooLargeError(ctx.stepName, event.type, bytes, maxBytes);
 }

@@ -59,6 +59,7 @@ export const HandlerDataShape: Shape<HandlerData> = object({
   workflow_version: optional(nullable(string)),
   blocked: optional(nullable(object({ code: oneOf(BLOCKED_CODES), detail: string, since: timestamp }))),
   result_truncated: optional(isTrue),
+  error_truncated: optional(isTrue),
   waiting_for: optional(object({ sequence: natural, type: string, qualified_name: string, value: record })),
   start_event: optional(nullable(object({ type: string, qualified_name: string, value: record }))),
   parent_handler_id: optional(nullable(string)),

@@ -48,6 +48,8 @@ export interface HandlerInfo {
   blocked?: BlockedInfo | null;
   /** True in a listing whose `result` was left out for its size (read the handler for it). */
   resultTruncated?: boolean;
+  /** True in a listing whose `error` was cut to its first characters for its size (read the handler for it). */
+  errorTruncated?: boolean;
   /** The handler whose step started this run with `ctx.runWorkflow`; null (or missing) otherwise. */
   parentHandlerId?: string | null;
   /** The schedule whose fire time started this run; null (or missing) otherwise. */
@@ -140,6 +142,7 @@ export function toHandlerData(record: HandlerInfo): HandlerData {
     blocked: record.blocked ? { ...record.blocked } : null,
   };
   if (record.resultTruncated) data.result_truncated = true;
+  if (record.errorTruncated) data.error_truncated = true;
   if (record.waitingFor) {
     const w = record.waitingFor;
     data.waiting_for = {
@@ -177,6 +180,7 @@ export function fromHandlerData(data: HandlerData): HandlerInfo {
     blocked: data.blocked ? { ...data.blocked } : null,
   };
   if (data.result_truncated) info.resultTruncated = true;
+  if (data.error_truncated) info.errorTruncated = true;
   if (data.waiting_for) {
     const w = data.waiting_for;
     info.waitingFor = { sequence: w.sequence, type: w.type, qualifiedName: w.qualified_name, value: w.value };

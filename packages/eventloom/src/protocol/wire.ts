@@ -21,6 +21,8 @@ export const HANDLER_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 
 const timestamp = () => z.iso.datetime({ offset: false });
 const jsonObject = () => z.record(z.string(), z.unknown());
+/** A listing's mark of a field it cut for its size. */
+const cut = (what: string) => described(z.literal(true).optional(), `In a listing, for its size: ${what}.`);
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
@@ -55,10 +57,8 @@ export const HandlerDataSchema = named(
       BlockedSchema.nullable().optional(),
       "Set while the run cannot go on with the code now loaded; null otherwise.",
     ),
-    result_truncated: described(
-      z.literal(true).optional(),
-      "In a listing: the result was left out (null) for its size; GET /handlers/{handler_id} has it.",
-    ),
+    result_truncated: cut("the result was left out (null); GET /handlers/{handler_id} has it"),
+    error_truncated: cut("the error was cut to 1024 characters; GET /handlers/{handler_id} has it whole"),
     waiting_for: described(
       z
         .object({
@@ -123,7 +123,7 @@ export const HandlerListSchema = named(
     ),
   }),
   "HandlerList",
-  "One page of handlers, newest first. A result whose JSON is longer than 4096 bytes is left out (`result: null`, `result_truncated: true`): read the handler for it.",
+  "One page of handlers, newest first. A result whose JSON is longer than 4096 bytes is left out (`result: null`, `result_truncated: true`), and an error text longer than 4096 bytes is cut to its first 1024 characters (`error_truncated: true`): read the handler for them.",
 );
 export type HandlerList = z.infer<typeof HandlerListSchema>;
 

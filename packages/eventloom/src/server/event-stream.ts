@@ -202,15 +202,38 @@ export function openEventFeed(o: EventStreamOptions): EventFeed {
   return { next, end: finish };
 }
 
+/**
+ * The most a reader holds of text deltas it has not been sent (UTF-8 bytes of their frames). A reader
+ * that falls further behind the text than this drops them: the deltas are transient, and once it asks
+ * for more it gets each open stream's text so far again as one delta from offset 0 (the text is at
+ * most `maxEventBytes`), which the client's `TextStreams` applies by offset without a gap.
+ */
+export const DELTA_QUEUE_BYTES = 1024 * 1024;
+
 /** Frames of the text deltas a reader is owed, each sent once the stored events before it are. */
 function followDeltas(o: EventStreamOptions, poke: () => void) {
   let source: LiveText | null = null;
   let unfollow: (() => void) | null = null;
-  let queue: { after: number; frame: string }[] = [];
+  let queue: { after: number; frame: string; bytes: number }[] = [];
+  let queued = 0;
   const stop = () => {
     unfollow?.();
     unfollow = null;
     queue = [];
+    queued = 0;
+  };
+  const push = (after: number, frame: string) => {
+    const bytes = Buffer.byteLength(frame);
+    if (queue.length > 0 && queued + bytes > DELTA_QUEUE_BYTES) {
+      // Behind by more than the cap: forget the deltas and the source; follow() starts over.
+      stop();
+      source = null;
+      poke();
+      return;
+    }
+    queue.push({ after, frame, bytes });
+    queued += bytes;
+    poke();
   };
   return {
     stop,
@@ -224,8 +247,7 @@ function followDeltas(o: EventStreamOptions, poke: () => void) {
       source = next;
       unfollow = next.follow((d) => {
         const json = JSON.stringify({ id: d.id, attempt: d.attempt, offset: d.offset, delta: d.delta });
-        queue.push({ after: d.after, frame: o.sse ? `event: delta\ndata: ${json}\n\n` : `${json}\n` });
-        poke();
+        push(d.after, o.sse ? `event: delta\ndata: ${json}\n\n` : `${json}\n`);
       });
     },
     /** The frames of deltas written after events up to `cursor`, in order. */
@@ -233,7 +255,9 @@ function followDeltas(o: EventStreamOptions, poke: () => void) {
       let n = 0;
       let text = "";
       while (n < queue.length && (queue[n] as { after: number }).after <= cursor) {
-        text += (queue[n] as { frame: string }).frame;
+        const { frame, bytes } = queue[n] as { frame: string; bytes: number };
+        text += frame;
+        queued -= bytes;
         n++;
       }
       if (n > 0) queue = queue.slice(n);

@@ -30,3 +30,11 @@ export function checkAfterSequence(after: number): void {
     throw new RangeError(`afterSequence must be an integer, got ${after}`);
   }
 }
+
+/**
+ * The characters a listed error over `maxBytes` bytes is cut to: at most `maxBytes` bytes of UTF-8
+ * whatever they are (4 bytes a character at most), and a 32-bit integer for the SQL of both stores.
+ */
+export function errorChars(maxBytes: number): number {
+  return Math.min(2 ** 31 - 1, Math.floor(maxBytes / 4));
+}

@@ -2,7 +2,7 @@ import type { BlockedInfo } from "../protocol/codec.js";
 import type { IdempotencyRecord } from "./idempotency.js";
 import type { HandlerRecord } from "./store.js";
 
-/** A row of `handlers` as both SQL stores read it (a listing adds `result_truncated`). */
+/** A row of `handlers` as both SQL stores read it (a listing adds `result_truncated`, `error_truncated`). */
 export interface HandlerRowColumns {
   handler_id: string;
   workflow_name: string;
@@ -17,6 +17,7 @@ export interface HandlerRowColumns {
   workflow_version: string | null;
   blocked: string | null;
   result_truncated?: unknown;
+  error_truncated?: unknown;
   wake_at?: number | string | null;
   parent_handler_id?: string | null;
   schedule_id?: string | null;
@@ -51,6 +52,7 @@ export function toRecord(row: HandlerRowColumns): HandlerRecord {
     blocked: row.blocked === null ? null : (JSON.parse(row.blocked) as BlockedInfo),
   };
   if (row.result_truncated) record.resultTruncated = true;
+  if (row.error_truncated) record.errorTruncated = true;
   return withRunLinks(record, row);
 }
 

@@ -115,7 +115,8 @@ export interface CommitBatch {
   /**
    * Answers for keys stored without one (`status` null: a `run` whose outcome came later): each sets
    * the status and body of its key when the stored record has no answer yet and the same
-   * fingerprint; any other record is left as it is.
+   * fingerprint and its handler (if it names one) is still stored; any other record is left as it
+   * is (retention may have deleted the handler before the answer came: its key stays without one).
    */
   keyAnswers?: KeyAnswer[];
   /**
@@ -182,6 +183,12 @@ export interface ListHandlersQuery {
    * `result: null` and `resultTruncated: true`. Missing: whole results.
    */
   maxResultBytes?: number;
+  /**
+   * A handler whose `error` text is longer than this many bytes (UTF-8) comes with only its first
+   * `floor(maxErrorBytes / 4)` characters (so at most this many bytes) and `errorTruncated: true`.
+   * Missing: whole errors.
+   */
+  maxErrorBytes?: number;
   /** Only the children of this handler (`ctx.runWorkflow`); missing: all. */
   parentHandlerId?: string;
 }
@@ -338,8 +345,12 @@ export interface Store {
   /**
    * Retention: deletes at most `limit` ended handlers that `cutoffs` names (oldest first), each with
    * everything stored for it, in one transaction, and resolves with their ids; fewer than `limit`
-   * means none more is due now. Never deletes a running handler nor one with `blocked`. Optional: a
-   * server with `retention` refuses to start on a store without it.
+   * means none more is due now. Never deletes a running handler nor one with `blocked`. In the same
+   * transaction, the idempotency keys that name a deleted handler lose their stored answer (`status`
+   * and `body` set to null; the key, its fingerprint, handler and run stay until the keys' own TTL):
+   * a retry with such a key executes nothing and is told the handler is gone (404
+   * `HANDLER_NOT_FOUND`), and a sync run's result does not outlive its handler. Optional: a server
+   * with `retention` refuses to start on a store without it.
    */
   deleteEnded?(cutoffs: EndedCutoffs, limit: number): Promise<string[]>;
 

@@ -102,6 +102,62 @@ describe("maxEventBytes", () => {
     );
   });
 
+  it("fails a ctx.streamText as soon as its text passes the limit, without reading its source to the end", async () => {
+    const pulled: number[] = [];
+    const calls: number[] = [];
+    // 100 pieces of 100 bytes; the limit (1000) is passed at about the tenth.
+    async function* tokens() {
+      for (let i = 0; i < 100; i++) {
+        pulled.push(i);
+        yield "é".repeat(50);
+      }
+    }
+    const wf = new Workflow({ name: "t", timeout: null }).step(
+      "talk",
+      { accepts: [StartEvent], emits: [StopEvent], retry: { maxAttempts: 3, delay: 0.001 } },
+      async (ctx) => {
+        calls.push(ctx.attempt);
+        return StopEvent.create({ result: (await ctx.streamText(tokens())).length });
+      },
+    );
+    const handler = wf.run(undefined, { maxEventBytes: LIMIT });
+    const error = await handler.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StepFailedError);
+    expect((error as StepFailedError).cause).toMatchObject({ code: "EVENT_TOO_LARGE", limit: LIMIT });
+    expect((error as Error).message).toMatch(/step "talk" made a TextEvent of \d+ bytes of JSON/);
+    expect(calls).toEqual([1]);
+    expect(pulled.length).toBeLessThanOrEqual(11);
+    expect(pulled.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it("lets a ctx.streamText whose TextEvent fits exactly through, a surrogate pair split between pieces included", async () => {
+    const wf = new Workflow({ name: "t", timeout: null }).step(
+      "talk",
+      { accepts: [StartEvent], emits: [StopEvent] },
+      async (ctx) =>
+        StopEvent.create({ result: await ctx.streamText(["a", "\ud83d", "\ude00", "b"], { id: "s" }) }),
+    );
+    // The TextEvent's JSON with "a😀b" as its text is exactly its size: let it through at that limit.
+    let exact = 0;
+    const probe = new Workflow({ name: "p", timeout: null }).step(
+      "talk",
+      { accepts: [StartEvent], emits: [StopEvent] },
+      async (ctx) => {
+        await ctx.streamText(["a😀b"], { id: "s" });
+        return StopEvent.create({ result: null });
+      },
+    );
+    const probed = probe.run();
+    await probed;
+    for (const e of probed.engine.history ?? [])
+      if (e.type === "TextEvent") exact = Buffer.byteLength(JSON.stringify(e.value));
+    expect(exact).toBeGreaterThan(0);
+    expect(await wf.run(undefined, { maxEventBytes: exact })).toBe("a😀b");
+  });
+
   it("has no limit by default outside a server", async () => {
     const calls: number[] = [];
     const handler = workflow("return", 100_000, calls).run();

@@ -99,9 +99,15 @@ describe("envelope codec", () => {
       workflowVersion: "3",
       blocked: { code: "SCHEMA_CHANGED" as const, detail: 'field "n"', since: "2024-10-21T14:45:30.456Z" },
       resultTruncated: true,
+      errorTruncated: true,
     };
     const data = toHandlerData(record);
-    expect(data).toMatchObject({ workflow_version: "3", blocked: record.blocked, result_truncated: true });
+    expect(data).toMatchObject({
+      workflow_version: "3",
+      blocked: record.blocked,
+      result_truncated: true,
+      error_truncated: true,
+    });
     const wire = HandlerDataSchema.parse(JSON.parse(JSON.stringify(data)));
     expect(fromHandlerData(wire)).toEqual(record);
     expect("result_truncated" in toHandlerData({ ...record, resultTruncated: false })).toBe(false);

@@ -10,6 +10,7 @@ import { WorkflowClient } from "eventloom/client";
 import { SqliteStore, WorkflowServer } from "eventloom/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { until } from "../server/helpers.js";
 
 const Chunk = defineEvent("growth.Chunk", z.object({ text: z.string() }));
 const MiB = 1024 * 1024;
@@ -99,5 +100,36 @@ describe("unbounded growth", () => {
     const one = await client.getHandler(ids[0] as string);
     expect((one.result as string).length).toBe(900 * 1024);
     expect(one.resultTruncated).toBeUndefined();
+  });
+  it("keeps GET /handlers small whatever the errors weigh: an error over 4096 bytes is cut to its first 1024 characters", async () => {
+    const wf = new Workflow({ name: "w", timeout: null }).step(
+      "boom",
+      { accepts: [StartEvent], emits: [StopEvent] },
+      () => {
+        throw new Error(`the model said: ${"é".repeat(300 * 1024)}`);
+      },
+    );
+    const client = await serve(wf);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await client.runWorkflowNowait("w", {})).handlerId);
+    let raw = "";
+    let listed: { handlers: { error: string; error_truncated?: true }[] } = { handlers: [] };
+    await until(async () => {
+      raw = await (await fetch(`${client.url}/handlers?workflow_name=w&status=failed`)).text();
+      listed = JSON.parse(raw) as typeof listed;
+      return listed.handlers.length === 10;
+    });
+    for (const h of listed.handlers) {
+      expect(h.error_truncated).toBe(true);
+      expect([...h.error]).toHaveLength(1024);
+      expect(h.error).toMatch(/^Step "boom" failed after 1 attempt\(s\): Error: the model said: é/);
+    }
+    expect(Buffer.byteLength(raw)).toBeLessThan(10 * 4096 + 10_000);
+    const page = await client.getHandlersPage({ workflowName: "w" });
+    for (const h of page.handlers) expect(h.errorTruncated).toBe(true);
+
+    const one = await client.getHandler(ids[0] as string);
+    expect(one.error?.length).toBeGreaterThan(300 * 1024);
+    expect(one.errorTruncated).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryStore } from "eventloom/server";
 import { afterEach, describe, expect, test } from "vitest";
+import { createCliLogger } from "../../src/cli/cli-logger.js";
 import { BASE, call, callJson, makeServer, tempDir } from "./helpers.js";
 
 let server: ReturnType<typeof makeServer>;
@@ -186,6 +187,30 @@ describe("server errors", () => {
     expect(res.status).toBe(500);
     expect(JSON.parse(text)).toEqual({ detail: "Internal server error", code: "INTERNAL_ERROR" });
     expect(text).not.toContain("secret");
+  });
+
+  test("an unexpected 500 is logged once as an internal error with the error's message and stack", async () => {
+    class BrokenStore extends MemoryStore {
+      override async getHandler(): Promise<never> {
+        throw new Error("secret internals at /srv/db");
+      }
+    }
+    const lines: string[] = [];
+    const logger = createCliLogger({ level: "info", format: "json", write: (line) => lines.push(line) });
+    server = makeServer({ store: new BrokenStore(), logger });
+    const res = await call(server, "GET", "/handlers/x");
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toContain("secret");
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const internal = logged.filter((r) => r["msg"] === "internal error");
+    expect(internal).toHaveLength(1);
+    expect(internal[0]).toMatchObject({
+      level: "error",
+      error: { name: "Error", message: "secret internals at /srv/db" },
+    });
+    const stack = (internal[0]?.["error"] as { stack?: string } | undefined)?.stack ?? "";
+    expect(stack).toContain("secret internals at /srv/db");
+    expect(stack).toMatch(/BrokenStore\.getHandler .*http-errors\.test\.ts/);
   });
 
   test("an unavailable store is a 503", async () => {

@@ -79,6 +79,12 @@ export class DebuggerApi {
     return { runs: page.handlers, cursor: page.nextCursor };
   }
 
+  /** A page of the blocked runs, across workflows (removed ones included), newest first. */
+  async listBlocked(limit: number, cursor: string | null): Promise<{ runs: Run[]; cursor: string | null }> {
+    const page = await this.#client.getHandlersPage({ blocked: true, limit, cursor });
+    return { runs: page.handlers, cursor: page.nextCursor };
+  }
+
   /** The server's schedules, with their next fire time and last run. */
   async listSchedules(): Promise<Schedule[]> {
     return await this.#client.listSchedules();

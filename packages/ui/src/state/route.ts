@@ -3,8 +3,11 @@ import { useCallback, useEffect, useState } from "react";
 /** What the page shows, as its URL says: it survives reloads, back and forward, and can be shared. */
 export interface Route {
   workflow: string | null;
-  /** `waiting`: the runs that wait for input, across workflows (`#/~waiting`); `schedules`: `#/~schedules`. */
-  view: "new" | "run" | "compare" | "waiting" | "schedules";
+  /**
+   * `waiting`: the runs that wait for input, across workflows (`#/~waiting`); `blocked`: the blocked
+   * runs, across workflows (`#/~blocked`); `schedules`: `#/~schedules`.
+   */
+  view: "new" | "run" | "compare" | "waiting" | "blocked" | "schedules";
   run: string | null;
   /** The two runs compared. */
   compare: string[];
@@ -14,7 +17,7 @@ const seg = encodeURIComponent;
 
 /**
  * `#/<workflow>`, `#/<workflow>/runs/<id>`, `#/<workflow>/compare/<id>/<id>` (and the older
- * `#/<workflow>/<id>`), `#/~waiting` and `#/~schedules`.
+ * `#/<workflow>/<id>`), `#/~waiting`, `#/~blocked` and `#/~schedules`.
  */
 export function parseRoute(hash: string): Route {
   const parts = hash
@@ -29,21 +32,24 @@ export function parseRoute(hash: string): Route {
       }
     });
   const [workflow = null, kind, a, b] = parts;
-  if (workflow === WAITING) return { workflow: null, view: "waiting", run: null, compare: [] };
-  if (workflow === SCHEDULES) return { workflow: null, view: "schedules", run: null, compare: [] };
+  const across = ACROSS.find(([, segment]) => segment === workflow);
+  if (across) return { workflow: null, view: across[0], run: null, compare: [] };
   if (kind === "compare" && a && b) return { workflow, view: "compare", run: null, compare: [a, b] };
   if (kind === "runs" && a) return { workflow, view: "run", run: a, compare: [] };
   if (kind && kind !== "runs" && kind !== "compare") return { workflow, view: "run", run: kind, compare: [] };
   return { workflow, view: "new", run: null, compare: [] };
 }
 
-/** The waiting view's first segment: `~` never starts a name the debugger links to. */
-const WAITING = "~waiting";
-const SCHEDULES = "~schedules";
+/** The views across workflows and their first segment: `~` never starts a name the debugger links to. */
+const ACROSS = [
+  ["waiting", "~waiting"],
+  ["blocked", "~blocked"],
+  ["schedules", "~schedules"],
+] as const;
 
 export function formatRoute(route: Route): string {
-  if (route.view === "waiting") return `#/${WAITING}`;
-  if (route.view === "schedules") return `#/${SCHEDULES}`;
+  const across = ACROSS.find(([view]) => view === route.view);
+  if (across) return `#/${across[1]}`;
   if (!route.workflow) return "";
   const base = `#/${seg(route.workflow)}`;
   if (route.view === "run" && route.run) return `${base}/runs/${seg(route.run)}`;

@@ -14,6 +14,11 @@ import { waitingPage } from "./waiting-runs.js";
  * GET /handlers/{handler_id} and /results/{handler_id} give it whole.
  */
 export const LISTED_RESULT_MAX_BYTES = 4096;
+/**
+ * A listed handler's `error` longer than this many bytes is cut to its first 1024 characters
+ * (`error_truncated: true`): the code, the step and the message's start stay; GET /handlers/{handler_id} has it whole.
+ */
+export const LISTED_ERROR_MAX_BYTES = 4096;
 
 const notFound = (handlerId: string) =>
   new WorkflowError("HANDLER_NOT_FOUND", `Handler "${handlerId}" not found`);
@@ -32,6 +37,7 @@ const listPage = (store: Store, query: HandlersQuery, limit: number, cursor: str
     limit,
     cursor: cursor ?? null,
     maxResultBytes: LISTED_RESULT_MAX_BYTES,
+    maxErrorBytes: LISTED_ERROR_MAX_BYTES,
     ...(query.blocked === undefined ? {} : { blocked: query.blocked }),
     ...(query.parent_handler_id === undefined ? {} : { parentHandlerId: query.parent_handler_id }),
   });

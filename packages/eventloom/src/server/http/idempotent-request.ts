@@ -126,10 +126,13 @@ async function runOutcome(
   const { store, signals, clock } = runtime;
   for (;;) {
     const record = await store.getHandler(handlerId);
+    // Also a key whose answer retention dropped with its handler (Store.deleteEnded): the request
+    // was executed once, its handler is gone, and that is the truthful answer; nothing runs again.
     if (record === null || record.runId !== stored.runId) {
+      const what = stored.runId === null ? "The handler" : `The run "${stored.runId}" of the handler`;
       throw new WorkflowError(
         "HANDLER_NOT_FOUND",
-        `The run this Idempotency-Key started (run "${stored.runId}" of handler "${handlerId}") is no longer stored: it was deleted or continued by another run`,
+        `${what} this Idempotency-Key's request made or addressed ("${handlerId}") is no longer stored: it was deleted (retention or a purge) or continued by another run; the request is not executed again`,
       );
     }
     if (record.status !== "running") {

@@ -26,8 +26,8 @@ import {
   compareText,
   inboxEntry,
   keyRecord,
+  listedRecord,
   normalizeRecord,
-  withResultCap,
 } from "./records.js";
 import { ScheduleRows } from "./schedule-rows.js";
 
@@ -138,7 +138,8 @@ export class MemoryStore implements Store {
     for (const a of batch.keyAnswers ?? []) {
       const json = this.#keys.get(a.key);
       const stored = json === undefined ? null : (JSON.parse(json) as IdempotencyRecord);
-      if (stored?.status === null && stored.fingerprint === a.fingerprint) {
+      const gone = stored?.handlerId != null && !this.#handlers.has(stored.handlerId);
+      if (stored?.status === null && stored.fingerprint === a.fingerprint && !gone) {
         this.#keys.set(a.key, JSON.stringify({ ...stored, status: a.status, body: a.body }));
       }
     }
@@ -177,9 +178,7 @@ export class MemoryStore implements Store {
     const page = matching.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
-      handlers: page.map((m) =>
-        withResultCap(JSON.parse(m.entry.json) as HandlerRecord, query.maxResultBytes),
-      ),
+      handlers: page.map((m) => listedRecord(JSON.parse(m.entry.json) as HandlerRecord, query)),
       nextCursor:
         matching.length > query.limit && last !== undefined
           ? encodeCursor({ startedAt: last.entry.startedAt, handlerId: last.handlerId })
@@ -321,6 +320,13 @@ export class MemoryStore implements Store {
     due.sort((a, b) => compareText(a.completedAt, b.completedAt) || compareText(a.handlerId, b.handlerId));
     const ids = due.slice(0, limit).map((d) => d.handlerId);
     for (const id of ids) await this.deleteHandler(id);
+    // The keys that name them keep no answer (Store.deleteEnded).
+    const deleted = new Set(ids);
+    for (const [key, json] of this.#keys) {
+      const record = JSON.parse(json) as IdempotencyRecord;
+      if (record.handlerId === null || !deleted.has(record.handlerId) || record.status === null) continue;
+      this.#keys.set(key, JSON.stringify({ ...record, status: null, body: null }));
+    }
     return ids;
   }
 

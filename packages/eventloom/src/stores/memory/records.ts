@@ -1,6 +1,7 @@
-import { jsonBytes } from "../../core/json-size.js";
+import { jsonBytes, utf8Length } from "../../core/json-size.js";
 import type { IdempotencyRecord } from "../idempotency.js";
-import { type HandlerRecord, type InboxItem, inboxItemJson } from "../store.js";
+import { errorChars } from "../limits.js";
+import { type HandlerRecord, type InboxItem, inboxItemJson, type ListHandlersQuery } from "../store.js";
 
 /** Exactly the fields of a record, with missing nullable ones as null, as a durable store keeps them. */
 export function normalizeRecord(record: HandlerRecord): HandlerRecord {
@@ -28,9 +29,24 @@ export function normalizeRecord(record: HandlerRecord): HandlerRecord {
 }
 
 /** The record without its result when that is larger than `max` bytes of JSON (a listing's cap). */
-export function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
+function withResultCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
   if (max === undefined || record.result === null || jsonBytes(record.result) <= max) return record;
   return { ...record, result: null, resultTruncated: true };
+}
+
+/** A record as a listing gives it: its result and its error capped (ListHandlersQuery). */
+export function listedRecord(
+  record: HandlerRecord,
+  query: Pick<ListHandlersQuery, "maxResultBytes" | "maxErrorBytes">,
+): HandlerRecord {
+  return withErrorCap(withResultCap(record, query.maxResultBytes), query.maxErrorBytes);
+}
+
+/** A listed record whose error text is over `max` bytes: cut to its first characters. */
+function withErrorCap(record: HandlerRecord, max: number | undefined): HandlerRecord {
+  if (max === undefined || record.error === null || utf8Length(record.error) <= max) return record;
+  const error = Array.from(record.error).slice(0, errorChars(max)).join("");
+  return { ...record, error, errorTruncated: true };
 }
 
 /** Exactly the fields of an idempotency record. */

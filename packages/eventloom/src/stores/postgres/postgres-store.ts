@@ -3,7 +3,7 @@ import type { PublishedEvent, RunState } from "../../core/index.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { IdempotencyKeyConflictError, type IdempotencyRecord } from "../idempotency.js";
 import type { FencedCommitBatch, Lease, LeaseStore } from "../leases.js";
-import { checkAfterSequence, checkListLimit, checkReadLimit } from "../limits.js";
+import { checkAfterSequence, checkListLimit, checkReadLimit, errorChars } from "../limits.js";
 import { changedHandlerIds, StoreListeners } from "../listeners.js";
 import {
   type DueWake,
@@ -194,6 +194,8 @@ export class PostgresStore implements Store, LeaseStore {
       String(query.maxResultBytes ?? Number.MAX_SAFE_INTEGER),
       query.blocked ?? null,
       query.parentHandlerId ?? null,
+      String(query.maxErrorBytes ?? Number.MAX_SAFE_INTEGER),
+      errorChars(query.maxErrorBytes ?? Number.MAX_SAFE_INTEGER),
     ]);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

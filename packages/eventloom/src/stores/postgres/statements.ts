@@ -9,8 +9,11 @@ const HANDLER_COLUMNS = `handler_id, workflow_name, run_id, status, result::text
   started_at, updated_at, completed_at, resume_attempts, workflow_version, blocked::text AS blocked,
   ${LINK_COLUMNS}`;
 
-// A listing's columns: a result longer than $6 bytes is not sent over the connection.
-const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
+// A listing's columns: a result longer than $6 bytes is not sent over the connection; an error longer
+// than $9 bytes is cut to its first $10 characters.
+const LISTED_COLUMNS = `handler_id, workflow_name, run_id, status,
+  CASE WHEN octet_length(error) > $9::bigint THEN left(error, $10::integer) ELSE error END AS error,
+  octet_length(error) > $9::bigint AS error_truncated, started_at, updated_at, completed_at,
   resume_attempts, workflow_version, blocked::text AS blocked, ${LINK_COLUMNS},
   CASE WHEN octet_length(result::text) > $6::bigint THEN 'null' ELSE result::text END AS result,
   octet_length(result::text) > $6::bigint AS result_truncated`;
@@ -191,6 +194,7 @@ export function buildStatements(schema: string) {
         UPDATE ${t.keys} AS ik SET status = x.status, body = x.body
         FROM unnest($30::text[], $31::text[], $32::integer[], $33::text[]) AS x(key, fingerprint, status, body)
         WHERE ik.key = x.key AND ik.status IS NULL AND ik.fingerprint = x.fingerprint
+          AND (ik.handler_id IS NULL OR EXISTS (SELECT 1 FROM ${t.handlers} h WHERE h.handler_id = ik.handler_id))
         RETURNING 1
       )
       SELECT (SELECT ok FROM guard) AND (SELECT ok FROM ended) AS ok,
@@ -253,7 +257,12 @@ export function buildStatements(schema: string) {
       s AS (DELETE FROM ${t.states} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
       i AS (DELETE FROM ${t.inbox} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
       l AS (DELETE FROM ${t.leases} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
-      c AS (DELETE FROM ${t.changes} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1)
+      c AS (DELETE FROM ${t.changes} WHERE handler_id IN (SELECT handler_id FROM due) RETURNING 1),
+      k AS (
+        UPDATE ${t.keys} SET status = NULL, body = NULL
+        WHERE handler_id IN (SELECT handler_id FROM due) AND status IS NOT NULL
+        RETURNING 1
+      )
       SELECT due.handler_id FROM due JOIN h ON h.handler_id = due.handler_id
       ORDER BY due.completed_at, due.handler_id`,
 
@@ -355,6 +364,7 @@ export type Statements = ReturnType<typeof buildStatements>;
 export interface HandlerRow extends HandlerRowColumns {
   /** Listings only. */
   result_truncated?: boolean;
+  error_truncated?: boolean;
 }
 
 export type { KeyRow } from "../rows.js";

@@ -30,6 +30,8 @@ export interface KeyWrites {
   /** Sets the answers of keys stored without one (see CommitBatch.keyAnswers). */
   answer(answers: readonly KeyAnswer[]): void;
   deleteBefore(createdBefore: string, limit: number): number;
+  /** Drops the stored answers of the keys that name a handler retention deletes (Store.deleteEnded). */
+  forgetAnswers(handlerId: string): void;
 }
 
 export function prepareKeyWrites(db: Database.Database): KeyWrites {
@@ -48,7 +50,11 @@ export function prepareKeyWrites(db: Database.Database): KeyWrites {
   const read = prepareKeyRead(db);
   const answer = db.prepare(
     `UPDATE idempotency_keys SET status = ?, body = ?
-     WHERE key = ? AND status IS NULL AND fingerprint = ?`,
+     WHERE key = ? AND status IS NULL AND fingerprint = ?
+       AND (handler_id IS NULL OR EXISTS (SELECT 1 FROM handlers h WHERE h.handler_id = idempotency_keys.handler_id))`,
+  );
+  const forget = db.prepare(
+    "UPDATE idempotency_keys SET status = NULL, body = NULL WHERE handler_id = ? AND status IS NOT NULL",
   );
   const deleteBefore = db.prepare(
     `DELETE FROM idempotency_keys WHERE key IN
@@ -75,5 +81,8 @@ export function prepareKeyWrites(db: Database.Database): KeyWrites {
       for (const a of answers) answer.run(a.status, a.body, a.key, a.fingerprint);
     },
     deleteBefore: (createdBefore, limit) => deleteBefore.run(createdBefore, limit).changes,
+    forgetAnswers(handlerId) {
+      forget.run(handlerId);
+    },
   };
 }

@@ -1,7 +1,9 @@
 import type Database from "better-sqlite3";
 import type { RunStatus } from "../../core/index.js";
 import type { IdempotencyRecord } from "../idempotency.js";
+import { errorChars } from "../limits.js";
 import type { HandlerRowColumns } from "../rows.js";
+import type { ListHandlersQuery } from "../store.js";
 
 export { blockedJson, toRecord } from "../rows.js";
 
@@ -95,14 +97,19 @@ export interface ListingShape {
   parent?: boolean;
 }
 
-// A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite.
-const CAPPED_COLUMNS = `handler_id, workflow_name, run_id, status, error, started_at, updated_at, completed_at,
+// A result longer than the cap (in bytes: CAST AS BLOB counts bytes) is not copied out of SQLite; an
+// error longer than its cap is cut to its first characters (substr counts characters).
+const CAPPED_COLUMNS = `handler_id, workflow_name, run_id, status,
+  CASE WHEN length(CAST(error AS BLOB)) > ? THEN substr(error, 1, ?) ELSE error END AS error,
+  length(CAST(error AS BLOB)) > ? AS error_truncated,
+  started_at, updated_at, completed_at,
   resume_attempts, workflow_version, blocked, wake_at, parent_handler_id, schedule_id, limit_key, queued,
   CASE WHEN length(CAST(result AS BLOB)) > ? THEN 'null' ELSE result END AS result,
   length(CAST(result AS BLOB)) > ? AS result_truncated`;
 
 /**
- * The SQL of a listing. Its parameters: the cap on a result's bytes (twice), the statuses, the
+ * The SQL of a listing. Its parameters: the cap on an error's bytes, the characters it is cut to,
+ * the cap again, the cap on a result's bytes (twice), the statuses, the
  * names, the cursor's two values, the limit. `blocked IS NOT NULL` is written out so that SQLite
  * may use the partial index of blocked handlers.
  */
@@ -116,6 +123,13 @@ export function listingSql(shape: ListingShape): string {
   if (shape.blocked === false) where.push("blocked IS NULL");
   return `SELECT ${CAPPED_COLUMNS} FROM handlers ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
      ORDER BY started_at DESC, handler_id DESC LIMIT ?`;
+}
+
+/** The first parameters of a listing: its caps on an error and on a result (see listingSql). */
+export function capParams(query: Pick<ListHandlersQuery, "maxResultBytes" | "maxErrorBytes">): number[] {
+  const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;
+  const errorCap = query.maxErrorBytes ?? Number.MAX_SAFE_INTEGER;
+  return [errorCap, errorChars(errorCap), errorCap, cap, cap];
 }
 
 function placeholders(n: number): string {

@@ -22,6 +22,7 @@ import { FileGuard, identityOf } from "./file-guard.js";
 import { type FileLock, lockFile } from "./file-lock.js";
 import { migrate } from "./migrations.js";
 import {
+  capParams,
   type HandlerRow,
   type ListingShape,
   listingSql,
@@ -160,8 +161,7 @@ export class SqliteStore implements Store {
     const after = query.cursor == null ? null : decodeCursor(query.cursor);
     const statuses = [...new Set(query.status ?? [])];
     const names = [...new Set(query.workflowName ?? [])];
-    const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;
-    const params: (string | number)[] = [cap, cap, ...statuses, ...names];
+    const params: (string | number)[] = [...capParams(query), ...statuses, ...names];
     if (query.parentHandlerId !== undefined) params.push(query.parentHandlerId);
     if (after !== null) params.push(after.startedAt, after.handlerId);
     params.push(query.limit + 1);

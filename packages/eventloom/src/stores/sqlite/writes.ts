@@ -248,7 +248,10 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     }
     due.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const ids = due.slice(0, limit).map(([id]) => id);
-    for (const id of ids) removeOne(id);
+    for (const id of ids) {
+      removeOne(id);
+      keys.forgetAnswers(id);
+    }
     return ids;
   });
 

@@ -95,6 +95,40 @@ export function limitsContract(current: () => Store): void {
     });
   });
 
+  describe("listHandlers with maxErrorBytes", () => {
+    it("cuts an error longer than the cap (in UTF-8 bytes) to its first cap/4 characters and marks it, keeping the others whole", async () => {
+      const long = `Step "s" failed: ${"é".repeat(100)}😀 end`; // far over 40 bytes
+      const short = 'Step "s" failed: é'; // 18 characters, 19 bytes
+      await store.commit({
+        handlers: [
+          handlerRecord("long", { status: "failed", error: long, startedAt: iso(0) }),
+          handlerRecord("short", { status: "failed", error: short, startedAt: iso(1) }),
+          handlerRecord("none", { startedAt: iso(2) }),
+        ],
+      });
+      const page = await store.listHandlers({ limit: 10, maxErrorBytes: 40, maxResultBytes: 4096 });
+      expect(page.handlers).toEqual([
+        handlerRecord("none", { startedAt: iso(2) }),
+        handlerRecord("short", { status: "failed", error: short, startedAt: iso(1) }),
+        handlerRecord("long", {
+          status: "failed",
+          error: Array.from(long).slice(0, 10).join(""),
+          errorTruncated: true,
+          startedAt: iso(0),
+        }),
+      ]);
+      // Bytes, not characters: 18 characters but 19 bytes does not fit 18.
+      const tight = await store.listHandlers({ limit: 10, maxErrorBytes: 18 });
+      expect(tight.handlers.find((h) => h.handlerId === "short")).toMatchObject({
+        error: "Step",
+        errorTruncated: true,
+      });
+      expect(await store.getHandler("long")).toMatchObject({ error: long });
+      expect((await store.getHandler("long"))?.errorTruncated).toBeUndefined();
+      expect((await store.listHandlers({ limit: 10 })).handlers.at(-1)?.error).toBe(long);
+    });
+  });
+
   describe("readEventRows with maxBytes", () => {
     it("stops after the row that brings the page to maxBytes of JSON text, and gives at least one row", async () => {
       const big = (n: number) => publishedEvent(n, { pad: "x".repeat(1000) });
@@ -164,6 +198,38 @@ export function limitsContract(current: () => Store): void {
       await store.commit({ handlers: [handlerRecord("again", { runId: "run-2", startedAt: iso(2000) })] });
       expect(await store.deleteEnded({ completed: iso(5000) }, 10)).toEqual([]);
       expect(await store.getHandler("again")).toMatchObject({ status: "running" });
+    });
+
+    it("drops the stored answers of the idempotency keys that name a deleted handler, and keeps the keys", async () => {
+      if (!store.deleteEnded) return;
+      const key = (k: string, handlerId: string | null, status: number | null) => ({
+        key: k,
+        fingerprint: `fp-${k}`,
+        handlerId,
+        runId: handlerId === null ? null : "run-1",
+        status,
+        body: status === null ? null : JSON.stringify({ result: "x".repeat(1000) }),
+        createdAt: iso(900),
+      });
+      await seed(ended("old", "completed", 1000));
+      await seed(ended("new", "completed", 9000));
+      await store.commit({
+        keys: [key("k-old", "old", 200), key("k-old-2", "old", 200), key("k-new", "new", 200)],
+      });
+      await store.putIdempotencyKey(key("k-none", null, 422));
+
+      expect(await store.deleteEnded({ completed: iso(5000) }, 10)).toEqual(["old"]);
+      for (const k of ["k-old", "k-old-2"]) {
+        expect(await store.getIdempotencyKey(k)).toEqual({ ...key(k, "old", null), runId: "run-1" });
+      }
+      expect(await store.getIdempotencyKey("k-new")).toEqual(key("k-new", "new", 200));
+      expect(await store.getIdempotencyKey("k-none")).toEqual(key("k-none", null, 422));
+
+      // An answer that comes after retention deleted its handler is not stored either.
+      await store.commit({
+        keyAnswers: [{ key: "k-old", fingerprint: "fp-k-old", status: 200, body: "{}" }],
+      });
+      expect((await store.getIdempotencyKey("k-old"))?.status).toBeNull();
     });
 
     it("rejects a limit outside 1..1000", async () => {
