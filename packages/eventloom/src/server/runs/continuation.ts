@@ -59,13 +59,30 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * same workflow, its state (unless the request gives a context) and sequences after its last event.
  * A context of a run that was still going is resumed with this handler's sequence counter.
  */
-export async function continuation(
+export function continuation(
   store: Store,
   entry: RegisteredWorkflow,
   handlerId: string,
   request: { handlerId: string | null; context: Record<string, unknown> | null },
-): Promise<{ context: unknown; firstSequence: number }> {
-  // A generated id is new by construction: no need to look it up.
+): Continuation | Promise<Continuation> {
+  // A generated id is new by construction, and nothing is given to carry on: no store read, no promise.
+  if (!request.handlerId && !request.context) return FRESH;
+  return carriedOn(store, entry, handlerId, request);
+}
+
+interface Continuation {
+  context: unknown;
+  firstSequence: number;
+}
+
+const FRESH: Continuation = { context: null, firstSequence: 0 };
+
+async function carriedOn(
+  store: Store,
+  entry: RegisteredWorkflow,
+  handlerId: string,
+  request: { handlerId: string | null; context: Record<string, unknown> | null },
+): Promise<Continuation> {
   const existing = request.handlerId ? await store.getHandler(handlerId) : null;
   if (existing?.status === "running") throw running(handlerId);
   let context: unknown = request.context;

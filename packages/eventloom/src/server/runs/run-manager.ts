@@ -27,9 +27,6 @@ import { Waker } from "./waker.js";
 export type { StartedHandler, StartedRun, StartRequest } from "./continuation.js";
 export type { RunManagerOptions } from "./run-manager-options.js";
 
-/** What a new handler started without a context carries on: nothing. */
-const FRESH = { context: null, firstSequence: 0 } as const;
-
 /** A handler that runs in another server process sharing the store. */
 const REMOTE = "remote";
 type Remote = typeof REMOTE;
@@ -120,11 +117,7 @@ export class RunManager implements OwnedRuns {
     this.#claims.add(handlerId);
     try {
       const limitKey = this.#limits.keyOf(entry, request.start);
-      // A new handler with no context given carries nothing on: no store read, no await.
-      const { context, firstSequence } =
-        request.handlerId || request.context
-          ? await continuation(this.#o.store, entry, handlerId, request)
-          : FRESH;
+      const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
       this.#checkOpen();
       if (this.#busy(handlerId)) throw running(handlerId);
       if (limitKey !== null)
