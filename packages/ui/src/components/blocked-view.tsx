@@ -1,11 +1,11 @@
-import { useCallback } from "react";
+import type { DebuggerApi } from "../api/debugger-api.js";
 import type { Run } from "../api/types.js";
-import { useConnection } from "../state/connection.js";
 import { Elapsed } from "./elapsed.js";
-import { type ListPage, PolledList } from "./polled-list.js";
+import { RunsAcrossWorkflows } from "./runs-across-workflows.js";
 import { StatusBadge } from "./status-badge.js";
 
-const PAGE = 50;
+const listBlocked = (api: DebuggerApi, limit: number, cursor: string | null) =>
+  api.listBlocked(limit, cursor);
 
 /**
  * Every run the server's code cannot go on with (`GET /handlers?blocked=true`), across workflows,
@@ -14,50 +14,32 @@ const PAGE = 50;
  * can be cancelled.
  */
 export function BlockedView({ onOpen }: { onOpen: (workflow: string, handlerId: string) => void }) {
-  const { api } = useConnection();
-  const load = useCallback(
-    async (cursor: string | null): Promise<ListPage<Run>> => {
-      const page = await api.listBlocked(PAGE, cursor);
-      return { items: page.runs, cursor: page.cursor };
-    },
-    [api],
-  );
   return (
-    <PolledList
+    <RunsAcrossWorkflows
       headingId="blocked-heading"
       title="Blocked runs"
       label="Blocked runs"
       empty="No run is blocked."
-      load={load}
-      keyOf={(run) => run.handlerId}
-      itemAttributes={(run) => ({ "data-handler-id": run.handlerId })}
-    >
-      {(run) => (
+      list={listBlocked}
+      onOpen={onOpen}
+      line={(run: Run) => (
         <>
-          <div className="waiting-line">
-            <span className="tag">{run.workflowName}</span>
-            {run.workflowVersion && <span className="muted">version {run.workflowVersion}</span>}
-            <button
-              type="button"
-              className="link-button mono"
-              onClick={() => onOpen(run.workflowName, run.handlerId)}
-            >
-              {run.handlerId}
-            </button>
-            <StatusBadge status={run.status} blocked={run.blocked} />
-            {run.blocked && (
-              <span className="muted">
-                for <Elapsed start={run.blocked.since} end={null} />
-              </span>
-            )}
-          </div>
+          {run.workflowVersion && <span className="muted">version {run.workflowVersion}</span>}
+          <StatusBadge status={run.status} blocked={run.blocked} />
           {run.blocked && (
-            <p className="blocked-reason">
-              <strong className="mono">{run.blocked.code}</strong>: {run.blocked.detail}
-            </p>
+            <span className="muted">
+              for <Elapsed start={run.blocked.since} end={null} />
+            </span>
           )}
         </>
       )}
-    </PolledList>
+      details={(run: Run) =>
+        run.blocked && (
+          <p className="blocked-reason">
+            <strong className="mono">{run.blocked.code}</strong>: {run.blocked.detail}
+          </p>
+        )
+      }
+    />
   );
 }
