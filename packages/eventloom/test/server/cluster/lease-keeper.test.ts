@@ -41,17 +41,27 @@ async function storeWithRenewals() {
   return { store: counted, renewals };
 }
 
-it("renews the leases of the runs it holds every ttl/3 of its clock", async () => {
-  const clock = new FakeClock();
-  const { store, renewals } = await storeWithRenewals();
+/** A keeper on the fake clock holding `held`, and the ids it reports lost. */
+function keeperOf(
+  store: ConstructorParameters<typeof LeaseKeeper>[0],
+  clock: FakeClock,
+  held: string,
+): { keeper: LeaseKeeper; lost: string[] } {
   const lost: string[] = [];
   const keeper = new LeaseKeeper(store, {
     ttlMs: TTL,
     clock,
     logger: silentLogger,
-    held: () => ["h1"],
+    held: () => [held],
     onLost: (ids) => lost.push(...ids),
   });
+  return { keeper, lost };
+}
+
+it("renews the leases of the runs it holds every ttl/3 of its clock", async () => {
+  const clock = new FakeClock();
+  const { store, renewals } = await storeWithRenewals();
+  const { keeper, lost } = keeperOf(store, clock, "h1");
   expect(await keeper.acquire("h1")).toBe(true);
   keeper.start();
   await clock.advance(TTL / 3 - 1);
@@ -75,14 +85,7 @@ it("renews the leases of the runs it holds every ttl/3 of its clock", async () =
 it("stops a run whose lease it could not renew for 0.6 × ttl, before anyone may take it over", async () => {
   const clock = new FakeClock();
   const { store, renewals } = await storeWithRenewals();
-  const lost: string[] = [];
-  const keeper = new LeaseKeeper(store, {
-    ttlMs: TTL,
-    clock,
-    logger: silentLogger,
-    held: () => ["h2"],
-    onLost: (ids) => lost.push(...ids),
-  });
+  const { keeper, lost } = keeperOf(store, clock, "h2");
   expect(await keeper.acquire("h2")).toBe(true);
   keeper.start();
   renewals.hang = true;
@@ -114,14 +117,7 @@ it("does not report lost a lease this process gave up while a renewal of it was 
     return lost;
   };
   Object.assign(store, { renewLeases: gated });
-  const lost: string[] = [];
-  const keeper = new LeaseKeeper(store, {
-    ttlMs: TTL,
-    clock,
-    logger: silentLogger,
-    held: () => ["h4"],
-    onLost: (ids) => lost.push(...ids),
-  });
+  const { keeper, lost } = keeperOf(store, clock, "h4");
   expect(await keeper.acquire("h4")).toBe(true);
   keeper.start();
   await clock.advance(TTL / 3);
@@ -135,14 +131,7 @@ it("does not report lost a lease this process gave up while a renewal of it was 
 it("claims a new handler without a statement, renews it only once its first commit created the lease", async () => {
   const clock = new FakeClock();
   const { store, renewals } = await storeWithRenewals();
-  const lost: string[] = [];
-  const keeper = new LeaseKeeper(store, {
-    ttlMs: TTL,
-    clock,
-    logger: silentLogger,
-    held: () => ["new"],
-    onLost: (ids) => lost.push(...ids),
-  });
+  const { keeper, lost } = keeperOf(store, clock, "new");
   keeper.claim("new");
   expect(keeper.holds("new")).toBe(true);
   keeper.start();
