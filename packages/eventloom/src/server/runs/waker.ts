@@ -37,8 +37,6 @@ export interface WakerOptions {
   maxAhead?: number;
 }
 
-const byTime = (w: DueWake) => w.wakeAt;
-
 /**
  * Wakes runs released from memory when their earliest timer is due, with one timer for all of them.
  * The store keeps each idle run's wake time (`wake_at`, written with its record); the waker holds an
@@ -122,7 +120,7 @@ export class Waker {
       return;
     }
     this.#known.add(handlerId);
-    insertSorted(this.#due, { handlerId, wakeAt: at }, byTime);
+    insertSorted(this.#due, { handlerId, wakeAt: at });
     this.#arm();
   }
 
@@ -176,7 +174,7 @@ export class Waker {
     for (const row of rows) {
       if (row.wakeAt > this.#covered || this.#known.has(row.handlerId)) continue;
       this.#known.add(row.handlerId);
-      insertSorted(this.#due, row, byTime);
+      insertSorted(this.#due, row);
     }
     this.#nextRead = full
       ? this.#covered
@@ -226,7 +224,7 @@ export class Waker {
       if (wake.wakeAt - leadMs > now) break;
       if (wake.wakeAt > now) {
         if (this.#ahead.length >= maxAhead) break;
-        insertSorted(this.#ahead, wake, byTime);
+        insertSorted(this.#ahead, wake);
       }
       n++;
     }
@@ -251,15 +249,15 @@ export class Waker {
   }
 }
 
-/** Inserts `item` into `list`, kept sorted by `time` (binary search; equal times keep their order). */
-function insertSorted<T>(list: T[], item: T, time: (t: T) => number): void {
-  const at = time(item);
+/** Inserts `wake` into `list`, kept sorted by time (binary search; equal times keep their order). */
+function insertSorted(list: DueWake[], wake: DueWake): void {
+  const at = wake.wakeAt;
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (time(list[mid] as T) <= at) lo = mid + 1;
+    if ((list[mid] as DueWake).wakeAt <= at) lo = mid + 1;
     else hi = mid;
   }
-  list.splice(lo, 0, item);
+  list.splice(lo, 0, wake);
 }
