@@ -24,17 +24,19 @@ export class EngineTimers {
   arm(timer: RunTimer | null): void {
     if (!timer) return;
     this.#handles ??= new Map();
-    const handles = this.#handles;
-    const wait = (): unknown =>
-      this.#clock.setTimeout(() => {
-        if (this.#clock.now() < timer.at) {
-          handles.set(timer.key, wait());
-          return;
-        }
-        handles.delete(timer.key);
-        this.#due(timer.kind, "id" in timer ? timer.id : timer.key);
-      }, timer.at - this.#clock.now());
-    handles.set(timer.key, wait());
+    this.#handles.set(timer.key, this.#wait(timer));
+  }
+
+  /** A clock timer for `timer`, set again when the clock fires it early. */
+  #wait(timer: RunTimer): unknown {
+    return this.#clock.setTimeout(() => {
+      if (this.#clock.now() < timer.at) {
+        this.#handles?.set(timer.key, this.#wait(timer));
+        return;
+      }
+      this.#handles?.delete(timer.key);
+      this.#due(timer.kind, "id" in timer ? timer.id : timer.key);
+    }, timer.at - this.#clock.now());
   }
 
   disarm(key: string): void {

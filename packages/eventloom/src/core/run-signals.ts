@@ -7,14 +7,15 @@ import { WorkflowError } from "./errors.js";
  */
 export class RunSignals {
   #runController: AbortController | null = null;
-  /** Why the run stopped; made on demand (an Error's stack is costly and rarely read). */
-  #stopReason: (() => unknown) | null = null;
+  /** Why the run stopped: made on demand (an Error's stack is costly and rarely read), then kept. */
+  #makeReason: (() => unknown) | null = null;
+  #reason: unknown = undefined;
 
   /** Fires when the run is cancelled, times out, ends or is suspended. */
   get run(): AbortSignal {
     if (!this.#runController) {
       this.#runController = new AbortController();
-      if (this.#stopReason) this.#runController.abort(this.#stopReason());
+      if (this.#makeReason) this.#runController.abort(this.#stopReasonNow());
     }
     return this.#runController.signal;
   }
@@ -23,7 +24,7 @@ export class RunSignals {
   of(exec: Execution, current: boolean): AbortSignal {
     if (!exec.controller) {
       exec.controller = new AbortController();
-      if (this.#stopReason) exec.controller.abort(this.run.reason);
+      if (this.#makeReason) exec.controller.abort(this.#stopReasonNow());
       else if (!current) exec.controller.abort(new WorkflowError("HANDLER_ENDED", "The step is stale"));
     }
     return exec.controller.signal;
@@ -31,13 +32,14 @@ export class RunSignals {
 
   /** Aborts the run's signal and those of `executions`. */
   abortAll(reason: () => unknown, executions: Iterable<Execution>): void {
-    let made: unknown;
-    const get = () => {
-      made ??= reason();
-      return made;
-    };
-    this.#stopReason = get;
-    this.#runController?.abort(get());
-    for (const exec of executions) exec.controller?.abort(get());
+    this.#makeReason = reason;
+    this.#reason = undefined;
+    this.#runController?.abort(this.#stopReasonNow());
+    for (const exec of executions) exec.controller?.abort(this.#stopReasonNow());
+  }
+
+  #stopReasonNow(): unknown {
+    if (this.#makeReason !== null && this.#reason === undefined) this.#reason = this.#makeReason();
+    return this.#reason;
   }
 }

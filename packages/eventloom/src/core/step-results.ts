@@ -145,9 +145,13 @@ export function callStep(
   signal: () => AbortSignal,
   journal: RunJournal | null = null,
 ): Promise<unknown> {
-  const call = () => step.fn(ctx, exec.item.event);
+  // Inline closures: named ones cost a little more per call under tsx (esbuild's keepNames).
   const around = journal?.aroundStep ? journal : null;
-  const work = Promise.resolve().then(around ? () => around.aroundStep?.(exec.item, call) : call);
+  const work = Promise.resolve().then(
+    around
+      ? () => around.aroundStep?.(exec.item, () => step.fn(ctx, exec.item.event))
+      : () => step.fn(ctx, exec.item.event),
+  );
   if (step.timeout === null) return work;
   const seconds = step.timeout;
   return Promise.race([

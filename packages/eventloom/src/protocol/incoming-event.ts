@@ -136,13 +136,14 @@ export function decodeStartEvent(
 ): WorkflowEvent {
   if (raw === undefined || raw === null) return validate(startDefinition, {}, path);
   const obj = parseObject(raw, path);
+  // The start event's own fields (the usual body) are told apart before anything else is made.
+  const keys = Object.keys(obj);
+  if (keys.length === 0 || !keys.every((k) => ENVELOPE_KEYS.has(k)))
+    return validate(startDefinition, obj, path);
   const withStart: EventResolver = (name) =>
     name === startDefinition.name || name === startDefinition.type ? startDefinition : resolve(name);
   const form = readForm(obj);
-  const keys = Object.keys(obj);
   const isEventForm =
-    keys.length > 0 &&
-    keys.every((k) => ENVELOPE_KEYS.has(k)) &&
     form.names.length > 0 &&
     ("value" in obj || "data" in obj || "__is_pydantic" in obj || form.names.some((n) => withStart(n.name)));
   if (!isEventForm) return validate(startDefinition, obj, path);

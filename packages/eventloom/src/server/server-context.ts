@@ -53,6 +53,8 @@ export interface ServerContext {
   basePath: string;
   /** Initializes once (store, resume) and gives the runtime; rejects while closing. */
   runtime(): Promise<Runtime>;
+  /** The runtime when it is initialized and the server is not closing, else null (then: `runtime()`). */
+  readyRuntime(): Runtime | null;
   /** "starting" until the first init finished, "closing" once close() began. */
   phase(): "starting" | "ready" | "closing" | "failed";
   streams: Set<OpenStream>;

@@ -116,6 +116,7 @@ export class WorkflowServer {
       pageSize: 1000,
       basePath,
       runtime: () => this.#ensureRuntime(),
+      readyRuntime: () => (this.#phase === "closing" ? null : this.#resolved),
       phase: () => this.#phase,
       streams: this.#streams,
       uiDir: () => {

@@ -77,6 +77,8 @@ export interface Ownership {
 
 const NO_FENCES: Fence[] = [];
 
+const NOTHING_HELD: Promise<void> = Promise.resolve();
+
 /** The process has the store to itself: it owns every handler, and nothing needs fencing. */
 export function soloOwnership(store: Store): Ownership {
   return {
@@ -88,7 +90,7 @@ export function soloOwnership(store: Store): Ownership {
     acquire: () => true,
     claim: () => {},
     landed: () => {},
-    release: async () => {},
+    release: () => NOTHING_HELD, // at every run's end: no promise made for it
     drop: () => {},
     toInbox: (id, item, key) => write(key, (record) => store.appendInbox(id, item, record)).then(() => true),
     fences: () => NO_FENCES,

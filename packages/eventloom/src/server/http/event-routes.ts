@@ -23,7 +23,7 @@ async function streamEvents(
   lastEventIdHeader: string | undefined,
 ): Promise<Answer> {
   const query = parseEventsQuery(search);
-  const runtime = await ctx.runtime();
+  const runtime = ctx.readyRuntime() ?? (await ctx.runtime());
   const record = await requireHandler(runtime, handlerId);
   let after: number;
   const lastEventId = query.sse ? lastEventIdHeader : undefined;

@@ -31,14 +31,24 @@ const ROUNDS = 4;
  * `IDEMPOTENCY_KEY_REUSED`; one that comes while the first executes waits for it, then 409
  * `IDEMPOTENCY_KEY_IN_USE`. Answers that say "try again" (408, 409, 429, 5xx) are not stored.
  */
-export async function answerKeyed(
+export function answerKeyed(
   ctx: ServerContext,
   request: HttpRequest,
   id: OperationId,
   handle: (request: HttpRequest) => Answer | Promise<Answer>,
-): Promise<Answer> {
+): Answer | Promise<Answer> {
   const key = request.header("idempotency-key");
+  // Most requests have no key: no promise of this function's own for them.
   if (key === undefined || !KEYED.has(id)) return handle(request);
+  return answerWithKey(ctx, request, key, handle);
+}
+
+async function answerWithKey(
+  ctx: ServerContext,
+  request: HttpRequest,
+  key: string,
+  handle: (request: HttpRequest) => Answer | Promise<Answer>,
+): Promise<Answer> {
   if (!KEY_FORMAT.test(key)) {
     throw new WorkflowError(
       "INVALID_IDEMPOTENCY_KEY",

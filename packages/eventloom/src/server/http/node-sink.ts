@@ -32,17 +32,22 @@ interface MountedRequest extends IncomingMessage {
  */
 export function nodeListener(ctx: ServerContext): NodeHandler & RequestListener {
   return (incoming, outgoing, next?: (error?: unknown) => void) => {
-    // The pipeline answers every error itself; this is for the socket failing under the writes.
-    serve(ctx, incoming, outgoing, next).catch(() => outgoing.destroy());
+    try {
+      serve(ctx, incoming, outgoing, next);
+    } catch {
+      // The pipeline answers every error itself; this is for the socket failing under the writes.
+      outgoing.destroy();
+    }
   };
 }
 
-async function serve(
+/** Not async: one promise per request (the pipeline's answer), not three. */
+function serve(
   ctx: ServerContext,
   incoming: MountedRequest,
   outgoing: ServerResponse,
   next: ((error?: unknown) => void) | undefined,
-): Promise<void> {
+): void {
   // Under a base path the whole path counts, also where Express cut its mount path off `url`.
   const url = ctx.basePath === "" ? incoming.url : (incoming.originalUrl ?? incoming.url);
   const target = requestTarget(url ?? "", incoming.headers.host);
@@ -66,7 +71,16 @@ async function serve(
     },
     readJson: (limit) => readNodeJsonBody({ incoming, outgoing }, incoming.headers["content-length"], limit),
   };
-  write(ctx, outgoing, await answerRequest(ctx, request));
+  answerRequest(ctx, request).then(
+    (answer) => {
+      try {
+        write(ctx, outgoing, answer);
+      } catch {
+        outgoing.destroy();
+      }
+    },
+    () => outgoing.destroy(),
+  );
 }
 
 function write(ctx: ServerContext, outgoing: ServerResponse, answer: WireAnswer): void {

@@ -130,12 +130,12 @@ function routedRequest(ctx: ServerContext, request: HttpRequest, path: string): 
     path,
     query: request.query,
     header: request.header,
-    readJson: async (limit) => {
-      const body = await request.readJson(limit);
-      refuseUntypedBody(request, body);
-      refuseForbiddenKeys(body);
-      return body;
-    },
+    readJson: (limit) =>
+      request.readJson(limit).then((body) => {
+        refuseUntypedBody(request, body);
+        refuseForbiddenKeys(body);
+        return body;
+      }),
     wire: () => {
       wire ??= requestWire(ctx, routed);
       return wire;

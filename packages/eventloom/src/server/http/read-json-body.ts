@@ -69,18 +69,24 @@ const alreadyRead = () =>
  * A body a body parser in front of the server already read (Express's `express.json()`) is taken
  * from `request.body`; one read without a parsed body left is refused.
  */
-export async function readNodeJsonBody(
+export function readNodeJsonBody(
   node: NodeBody,
   declared: string | null | undefined,
   limit: number,
 ): Promise<unknown> {
-  refuseDeclared(declared, limit);
-  const { incoming } = node;
-  if (incoming.readableEnded || incoming.readableDidRead === true)
-    return parsedBefore(incoming, declared, limit);
-  const { chunks, size } = await readNode(node, limit);
-  refuseShort(declared, size);
-  return parseJson(chunks, size);
+  // Not async: one promise fewer per request (every request with a body reads it here).
+  try {
+    refuseDeclared(declared, limit);
+    const { incoming } = node;
+    if (incoming.readableEnded || incoming.readableDidRead === true)
+      return Promise.resolve(parsedBefore(incoming, declared, limit));
+    return readNode(node, limit).then(({ chunks, size }) => {
+      refuseShort(declared, size);
+      return parseJson(chunks, size);
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** The body a body parser read before the server: what it left on `request.body`. */

@@ -40,27 +40,39 @@ export function requestWire(ctx: ServerContext, request: HttpRequest): WireDiale
 }
 
 /** The JSON answer of handler records in `wire`, naming its dialect (and that it depends on the header). */
-export async function shapeAnswer(
+export function shapeAnswer(
   ctx: ServerContext,
   wire: WireDialect,
   answer: RecordAnswer,
-): Promise<JsonAnswer> {
-  let shaped: { status: number; body: unknown };
-  try {
-    shaped = wire === "seed" ? seedShape(answer) : await llamaShape(ctx, answer);
-  } catch (error) {
-    if (answer.of !== "run") throw error;
-    // A run's 5xx names its handler, which exists (a store read for its stop event failed).
-    const failed = errorAnswer(error, ctx.logger);
-    if (failed.status >= 500)
-      failed.body = { ...(failed.body as object), handler_id: answer.record.handlerId };
-    return failed;
+): JsonAnswer | Promise<JsonAnswer> {
+  // The seed dialect's shapes need no store read: no promise for them.
+  if (wire === "seed") {
+    try {
+      return withWire(seedShape(answer), wire);
+    } catch (error) {
+      return failedShape(ctx, answer, error);
+    }
   }
+  return llamaShape(ctx, answer).then(
+    (shaped) => withWire(shaped, wire),
+    (error: unknown) => failedShape(ctx, answer, error),
+  );
+}
+
+function withWire(shaped: { status: number; body: unknown }, wire: WireDialect): JsonAnswer {
   return {
     status: shaped.status,
     body: shaped.body,
     headers: { [WIRE_HEADER]: wire, vary: "X-Workflows-Wire" },
   };
+}
+
+function failedShape(ctx: ServerContext, answer: RecordAnswer, error: unknown): JsonAnswer {
+  if (answer.of !== "run") throw error;
+  // A run's 5xx names its handler, which exists (a store read for its stop event failed).
+  const failed = errorAnswer(error, ctx.logger);
+  if (failed.status >= 500) failed.body = { ...(failed.body as object), handler_id: answer.record.handlerId };
+  return failed;
 }
 
 function seedShape(answer: RecordAnswer): { status: number; body: unknown } {

@@ -45,17 +45,17 @@ async function startRun(
     given === null
       ? null
       : (checkForeignContext(given, entry, ctx.clock.now()) as unknown as Record<string, unknown>);
-  const { manager, writer, store } = await ctx.runtime();
+  const { manager, writer, store } = ctx.readyRuntime() ?? (await ctx.runtime());
   // Named in every 5xx from here on: the handler may exist (its start may even be durable). A new
   // handler's id is made here, not by the manager, so that a start failing after its record was
   // written (a run-limited start commits before it returns) still names it.
   const handlerId = body.handler_id || timeOrderedId(ctx.clock.now());
   const ticket = request.idempotency;
   // run-nowait's answer, made once: the key's record (written with the first commit) holds it too.
-  let started: RunNowaitResponse | null = null;
-  const nowaitAnswer = (run: StartedHandler) => {
-    started ??= toRunNowaitResponse(run.record());
-    return started;
+  let nowait: RunNowaitResponse | null = null;
+  const nowaitAnswer = (run: StartedHandler): RunNowaitResponse => {
+    nowait ??= toRunNowaitResponse(run.record());
+    return nowait;
   };
   try {
     const started = await manager.start(entry, {
@@ -86,7 +86,7 @@ async function startRun(
     }
     // The run goes on if the client disconnects: nothing here listens to the request's signal.
     const seen = await started.ended;
-    const answer = await endedAnswer(started, store, seen);
+    const answer = liveEndAnswer(started, seen) ?? (await storedEndAnswer(started, store));
     // With a key, the seed dialect's answer: the one stored for the key, which a replay gives again.
     if (!ticket) return answer;
     return settleOutcome(writer, ticket, { status: answer.status, body: toHandlerData(answer.record) });
@@ -99,17 +99,22 @@ async function startRun(
   }
 }
 
-/** run's answer once the run ended: its final record, 500 when it did not complete. */
-async function endedAnswer(
-  started: StartedRun,
-  store: Store,
-  seen: EndSeen | null,
-): Promise<Extract<RecordAnswer, { of: "run" }>> {
-  // The live record is the final one once `ended` settles here, unless the run left this process
-  // while it waited (idle release, takeover, its run limit's queue) and ended elsewhere: then only
-  // the store has it.
+/**
+ * run's answer once the run ended, from the live record: the final one once `ended` settles here,
+ * unless the run left this process while it waited (idle release, takeover, its run limit's queue)
+ * and ended elsewhere; then null, and only the store has it ({@link storedEndAnswer}).
+ */
+function liveEndAnswer(started: StartedRun, seen: EndSeen | null): RunAnswer | null {
   const run = seen === "here" && started.run?.state.status !== "running" ? started.run : null;
-  const record: HandlerRecord | null = run ? run.record() : await store.getHandler(started.handlerId);
+  if (!run) return null;
+  const record = run.record();
+  const stopEvent = run.state.outcome?.stopEvent ?? null;
+  return { kind: "record", of: "run", status: record.status === "completed" ? 200 : 500, record, stopEvent };
+}
+
+/** run's answer once the run ended elsewhere: its record in the store, 500 when it did not complete. */
+async function storedEndAnswer(started: StartedRun, store: Store): Promise<RunAnswer> {
+  const record: HandlerRecord | null = await store.getHandler(started.handlerId);
   // The run left this process before anything of it was stored (cut off from the store, it stopped
   // its runs), or its handler was deleted meanwhile: what it did in memory is not durable.
   if (!record) {
@@ -118,10 +123,16 @@ async function endedAnswer(
       `The run of handler "${started.handlerId}" left this process before its end was stored, and the store holds no record of it`,
     );
   }
-  const status = record.status === "completed" ? 200 : 500;
-  const stopEvent = run ? (run.state.outcome?.stopEvent ?? null) : null;
-  return { kind: "record", of: "run", status, record, stopEvent };
+  return {
+    kind: "record",
+    of: "run",
+    status: record.status === "completed" ? 200 : 500,
+    record,
+    stopEvent: null,
+  };
 }
+
+type RunAnswer = Extract<RecordAnswer, { of: "run" }>;
 
 /** Built on the first request for each base path, then served as the same text. */
 const openApiByBase = new Map<string, string>();

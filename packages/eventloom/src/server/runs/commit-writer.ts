@@ -206,6 +206,20 @@ export class CommitWriter {
     return waiting;
   }
 
+  /**
+   * As `flush(handlerId)`, with callbacks: `durable` once the handler's changes noted so far are
+   * durable (at once when they are), `failed` when they are dropped or their commit fails.
+   */
+  whenDurable(handlerId: string, durable: () => void, failed: (error: unknown) => void): void {
+    const generation = this.#changeGeneration;
+    if (this.#durableGeneration >= generation) {
+      durable();
+      return;
+    }
+    this.#waiters.call(generation, handlerId, durable, failed);
+    this.#schedule();
+  }
+
   /** Waits until nothing is pending or in flight (a failing store ends the wait with its error). */
   async drain(): Promise<void> {
     while (this.#hasWork() || this.#inFlight) {

@@ -1,4 +1,4 @@
-/** A `flush()` call waiting for the changes noted before it to be durable. */
+/** A `flush()` call (or a `whenDurable` callback) waiting for the changes noted before it to be durable. */
 interface Waiter {
   generation: number;
   /** Set for a waiter on one handler's changes: it fails when that handler's changes are dropped. */
@@ -19,6 +19,16 @@ export class FlushWaiters {
     return new Promise((resolve, reject) => {
       this.#waiters.push({ generation, handlerId, resolve, reject });
     });
+  }
+
+  /** As `wait`, with callbacks instead of a promise (a run's end makes no promise for it). */
+  call(
+    generation: number,
+    handlerId: string | null,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ): void {
+    this.#waiters.push({ generation, handlerId, resolve, reject });
   }
 
   /** Resolves every waiter up to `durable` (from the front). */

@@ -20,17 +20,25 @@ export interface RunEndContext {
  * process has the handler, they wait for the store's record instead: only the store has the answer.
  * `c` is the manager's, the same for all its runs.
  */
-export async function afterRunEnd(run: LiveRun, c: RunEndContext): Promise<void> {
-  const handlerId = run.handlerId;
-  let failure: unknown = null;
+export function afterRunEnd(run: LiveRun, c: RunEndContext): void {
+  // Callbacks, not a promise: this runs once for every run.
+  c.writer.whenDurable(
+    run.handlerId,
+    () => ended(run, c, null),
+    (error: unknown) => ended(run, c, error),
+  );
+}
+
+/** Called by the commit writer's waiters: never throws into them (a fault surfaces as before, unhandled). */
+function ended(run: LiveRun, c: RunEndContext, failure: unknown): void {
   try {
-    await c.writer.flush(handlerId);
+    const handlerId = run.handlerId;
+    const forgotten = c.forget(run);
+    if (failure === null) c.ended?.(run);
+    if (forgotten && failure === null) void c.ownership.release(handlerId);
+    if (failure instanceof LeaseLostError) c.endWaiters.leave(handlerId);
+    else c.endWaiters.settle(handlerId, failure);
   } catch (error) {
-    failure = error;
+    void Promise.reject(error);
   }
-  const forgotten = c.forget(run);
-  if (failure === null) c.ended?.(run);
-  if (forgotten && failure === null) void c.ownership.release(handlerId);
-  if (failure instanceof LeaseLostError) c.endWaiters.leave(handlerId);
-  else c.endWaiters.settle(handlerId, failure);
 }

@@ -117,7 +117,9 @@ export class RunManager implements OwnedRuns {
     this.#claims.add(handlerId);
     try {
       const limitKey = this.#limits.keyOf(entry, request.start);
-      const { context, firstSequence } = await continuation(this.#o.store, entry, handlerId, request);
+      // Awaited only when it reads the store: most starts carry nothing on.
+      const carried = continuation(this.#o.store, entry, handlerId, request);
+      const { context, firstSequence } = carried instanceof Promise ? await carried : carried;
       this.#checkOpen();
       if (this.#busy(handlerId)) throw running(handlerId);
       if (limitKey !== null)
