@@ -30,7 +30,9 @@ async function floorChild(): Promise<void> {
   const { BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
   const { NodeTracerProvider } = await import("@opentelemetry/sdk-trace-node");
   const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
-  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
+  const provider = new NodeTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
   provider.register();
   const tracer = trace.getTracer("eventloom");
   const ids = { "workflow.name": "trivial", "workflow.handler_id": "0P81Jv2gsG8GLHkexZyToZ" };
@@ -48,13 +50,20 @@ async function floorChild(): Promise<void> {
       ROOT_CONTEXT,
     );
     const runIds = { ...ids, "workflow.run_id": "4HmqSqgRJDVJT4suzSD9za" };
-    const runSpan = tracer.startSpan("workflow.run", { attributes: runIds }, trace.setSpan(ROOT_CONTEXT, request));
+    const runSpan = tracer.startSpan(
+      "workflow.run",
+      { attributes: runIds },
+      trace.setSpan(ROOT_CONTEXT, request),
+    );
     runSpan.end();
     const parent = trace.setSpan(ROOT_CONTEXT, runSpan);
     const attributes = { ...runIds, "workflow.step.name": "greet", "workflow.step.attempt": 1 };
     const step = tracer.startSpan("workflow.step", { attributes }, parent);
     await context.with(trace.setSpan(parent, step), async () => await null);
-    step.addEvent("StopEvent", { "workflow.event.type": "workflows.events.StopEvent", "workflow.event.sequence": 2 });
+    step.addEvent("StopEvent", {
+      "workflow.event.type": "workflows.events.StopEvent",
+      "workflow.event.sequence": 2,
+    });
     step.setAttribute("workflow.step.outcome", "completed");
     step.end();
     request.setAttribute("http.response.status_code", 200);
