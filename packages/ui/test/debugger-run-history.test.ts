@@ -5,6 +5,7 @@ import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { human } from "../../../examples/human-in-the-loop-server.js";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
+import { eventually } from "../../eventloom/test/support/until.js";
 import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems, screenshot } from "./support/debugger-page.js";
 import { book, chapter, notes } from "./support/workflows.js";
@@ -81,8 +82,16 @@ async function shownRun(page: Page, previous: string): Promise<string> {
 }
 
 /** The children of a run, once it has ended. */
+/** The run's record once it has ended: `getResult` answers 202 at once while a run is running. */
+async function ended(handlerId: string): Promise<Awaited<ReturnType<typeof dbg.client.getResult>>> {
+  return eventually(`the end of ${handlerId}`, async () => {
+    const info = await dbg.client.getResult(handlerId);
+    return info.status === "running" ? undefined : info;
+  });
+}
+
 async function childrenOf(parent: string): Promise<string[]> {
-  await dbg.client.getResult(parent);
+  await ended(parent);
   const page = await dbg.client.getHandlersPage({ parentHandlerId: parent });
   return page.handlers.map((h) => h.handlerId).reverse();
 }
@@ -114,7 +123,7 @@ describe("runs started by another run", { timeout: 90_000 }, () => {
 describe("fork from a step's end", { timeout: 90_000 }, () => {
   it("starts a run from the state the run had when a step ended: its queues and its state", async () => {
     const { handlerId } = await dbg.client.runWorkflowNowait("notes", { startEvent: { topic: "owls" } });
-    expect((await dbg.client.getResult(handlerId)).result).toBe("owls: 2 steps, 1 check");
+    expect((await ended(handlerId)).result).toBe("owls: 2 steps, 1 check");
     const page = await open(`#/notes/runs/${handlerId}`);
     await page.locator(".run-summary .status-completed").waitFor();
     const rows = page.locator(".timeline-list .execution");

@@ -207,16 +207,17 @@ export class CommitWriter {
   }
 
   /**
-   * As `flush(handlerId)`, with callbacks: `durable` once the handler's changes noted so far are
-   * durable (at once when they are), `failed` when they are dropped or their commit fails.
+   * As `flush(handlerId)` with callbacks, each called in a microtask, where an `await` of `flush`
+   * would have gone on (never inside the writer's own work).
    */
   whenDurable(handlerId: string, durable: () => void, failed: (error: unknown) => void): void {
     const generation = this.#changeGeneration;
     if (this.#durableGeneration >= generation) {
-      durable();
+      queueMicrotask(durable);
       return;
     }
-    this.#waiters.call(generation, handlerId, durable, failed);
+    const fail = (error: unknown) => queueMicrotask(() => failed(error));
+    this.#waiters.call(generation, handlerId, () => queueMicrotask(durable), fail);
     this.#schedule();
   }
 
