@@ -21,7 +21,7 @@ else await main();
 
 /**
  * A child: what the official SDK alone costs for the three spans of a trivial run (request,
- * `workflow.run`, `workflow.step` with one event, the attributes the server sets), made and exported
+ * `workflow.run`, `workflow.step` with one event, the attributes the server sets but the step's input event type), made and exported
  * as the server's own SDK does (AsyncLocalStorage context, batched, OTLP/HTTP protobuf to the same
  * receiver), in a loop with no server around it. Prints CPU µs per run: the least tracing can cost.
  */

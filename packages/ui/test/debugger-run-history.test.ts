@@ -5,7 +5,6 @@ import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { human } from "../../../examples/human-in-the-loop-server.js";
 import { tempDir } from "../../eventloom/test/server/helpers.js";
-import { eventually } from "../../eventloom/test/support/until.js";
 import { debuggerHarness } from "./support/debugger-harness.js";
 import { accessibilityProblems, screenshot } from "./support/debugger-page.js";
 import { book, chapter, notes } from "./support/workflows.js";
@@ -81,24 +80,15 @@ async function shownRun(page: Page, previous: string): Promise<string> {
   return (await heading.textContent()) ?? "";
 }
 
-/** The children of a run, once it has ended. */
-/** The run's record once it has ended: `getResult` answers 202 at once while a run is running. */
-async function ended(handlerId: string): Promise<Awaited<ReturnType<typeof dbg.client.getResult>>> {
-  return eventually(`the end of ${handlerId}`, async () => {
-    const info = await dbg.client.getResult(handlerId);
-    return info.status === "running" ? undefined : info;
-  });
-}
-
+/** The children of a run that has ended (started with the sync `runWorkflow`, which answers at its end). */
 async function childrenOf(parent: string): Promise<string[]> {
-  await ended(parent);
   const page = await dbg.client.getHandlersPage({ parentHandlerId: parent });
   return page.handlers.map((h) => h.handlerId).reverse();
 }
 
 describe("runs started by another run", { timeout: 90_000 }, () => {
   it("shows a child run's input and re-runs it, with the same or an edited input", async () => {
-    const { handlerId } = await dbg.client.runWorkflowNowait("book", {});
+    const { handlerId } = await dbg.client.runWorkflow("book", {});
     const [first] = await childrenOf(handlerId);
     const page = await open(`#/chapter/runs/${first}`);
     const input = page.locator(".run-input");
@@ -122,8 +112,8 @@ describe("runs started by another run", { timeout: 90_000 }, () => {
 
 describe("fork from a step's end", { timeout: 90_000 }, () => {
   it("starts a run from the state the run had when a step ended: its queues and its state", async () => {
-    const { handlerId } = await dbg.client.runWorkflowNowait("notes", { startEvent: { topic: "owls" } });
-    expect((await ended(handlerId)).result).toBe("owls: 2 steps, 1 check");
+    const { handlerId, result } = await dbg.client.runWorkflow("notes", { startEvent: { topic: "owls" } });
+    expect(result).toBe("owls: 2 steps, 1 check");
     const page = await open(`#/notes/runs/${handlerId}`);
     await page.locator(".run-summary .status-completed").waitFor();
     const rows = page.locator(".timeline-list .execution");
@@ -157,7 +147,7 @@ describe("fork from a step's end", { timeout: 90_000 }, () => {
 
 describe("the tree of a run", { timeout: 90_000 }, () => {
   it("shows a run's children and a child's parent, each a link to its view", async () => {
-    const { handlerId } = await dbg.client.runWorkflowNowait("book", {});
+    const { handlerId } = await dbg.client.runWorkflow("book", {});
     const [first, second] = await childrenOf(handlerId);
     const page = await open(`#/book/runs/${handlerId}`);
     const children = page.getByRole("list", { name: "Runs it started" });

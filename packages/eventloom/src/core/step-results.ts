@@ -145,7 +145,7 @@ export function callStep(
   signal: () => AbortSignal,
   journal: RunJournal | null = null,
 ): Promise<unknown> {
-  // Inline closures: named ones cost a little more per call under tsx (esbuild's keepNames).
+  // Inline closures: under tsx a named one costs an esbuild `__name` call each time it is made.
   const around = journal?.aroundStep ? journal : null;
   const work = Promise.resolve().then(
     around

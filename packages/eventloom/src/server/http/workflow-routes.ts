@@ -107,9 +107,7 @@ async function startRun(
 function liveEndAnswer(started: StartedRun, seen: EndSeen | null): RunAnswer | null {
   const run = seen === "here" && started.run?.state.status !== "running" ? started.run : null;
   if (!run) return null;
-  const record = run.record();
-  const stopEvent = run.state.outcome?.stopEvent ?? null;
-  return { kind: "record", of: "run", status: record.status === "completed" ? 200 : 500, record, stopEvent };
+  return runAnswer(run.record(), run.state.outcome?.stopEvent ?? null);
 }
 
 /** run's answer once the run ended elsewhere: its record in the store, 500 when it did not complete. */
@@ -123,16 +121,19 @@ async function storedEndAnswer(started: StartedRun, store: Store): Promise<RunAn
       `The run of handler "${started.handlerId}" left this process before its end was stored, and the store holds no record of it`,
     );
   }
-  return {
-    kind: "record",
-    of: "run",
-    status: record.status === "completed" ? 200 : 500,
-    record,
-    stopEvent: null,
-  };
+  return runAnswer(record, null);
 }
 
 type RunAnswer = Extract<RecordAnswer, { of: "run" }>;
+
+/** run's answer of an ended run's record: 200 when it completed, else 500. */
+const runAnswer = (record: HandlerRecord, stopEvent: RunAnswer["stopEvent"]): RunAnswer => ({
+  kind: "record",
+  of: "run",
+  status: record.status === "completed" ? 200 : 500,
+  record,
+  stopEvent,
+});
 
 /** Built on the first request for each base path, then served as the same text. */
 const openApiByBase = new Map<string, string>();

@@ -16,9 +16,7 @@ export class FlushWaiters {
   #waiters: Waiter[] = [];
 
   wait(generation: number, handlerId: string | null): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ generation, handlerId, resolve, reject });
-    });
+    return new Promise((resolve, reject) => this.call(generation, handlerId, resolve, reject));
   }
 
   /** As `wait`, with callbacks instead of a promise (a run's end makes no promise for it). */

@@ -29,7 +29,10 @@ export function afterRunEnd(run: LiveRun, c: RunEndContext): void {
   );
 }
 
-/** Called by the commit writer's waiters: never throws into them (a fault surfaces as before, unhandled). */
+/**
+ * Runs in a microtask of its own (see `whenDurable`): a fault here surfaces as an unhandled
+ * rejection, as it did when the run's end was an async function.
+ */
 function ended(run: LiveRun, c: RunEndContext, failure: unknown): void {
   try {
     const handlerId = run.handlerId;
