@@ -362,6 +362,13 @@ export interface Store {
   reclaimSpace?(): Promise<boolean>;
 
   /**
+   * Readies the store for retention: called once, before retention's first pass. A store may keep
+   * what only retention needs (SQLite: the index of ended handlers, incremental vacuum) from costing
+   * the runs of servers without retention. Optional.
+   */
+  prepareRetention?(): Promise<void>;
+
+  /**
    * Resolves when the store takes writes now; rejects (STORE_UNAVAILABLE) when it does not. Cheap
    * and writes nothing: `GET /ready` calls it on every probe. Optional: a store without it is ready
    * whenever its last commit succeeded.

@@ -17,6 +17,7 @@ import { SqliteStore, WorkflowServer, type WorkflowServerOptions } from "eventlo
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { z } from "zod";
 import { FakeClock } from "../core/fake-clock.js";
+import { retentionReadiness } from "../support/sqlite-file.js";
 import { callJson, until } from "./helpers.js";
 
 const HOUR = 3_600_000;
@@ -76,6 +77,7 @@ const passes = (clock: FakeClock, check: () => Promise<boolean> | boolean) => as
   if (due !== null) await clock.advance(Math.max(0, due - clock.now()));
   return false;
 };
+const autoVacuum = () => retentionReadiness(path)[0];
 const fileBytes = () =>
   ["w.db", "w.db-wal"].reduce((sum, f) => {
     try {
@@ -100,6 +102,10 @@ it("deletes ended handlers past their status's age on the server's clock, gives 
   );
   const completed: string[] = [];
   for (let i = 0; i < 60; i++) completed.push(await run(server, "big"));
+  // Before the first pass (at the start): the index of ended handlers, and incremental vacuum.
+  await clock.advance(0);
+  await until(() => autoVacuum() === 2, { what: "the file to be readied for retention" });
+  expect(retentionReadiness(path)).toEqual([2, true]);
   const failed = [await run(server, "fail"), await run(server, "fail")];
   const waiting = await run(server, "waiter");
   const cancelled = await run(server, "waiter");

@@ -1,6 +1,8 @@
-// Deleting handlers gave no space back: the SQLite file kept its size (auto_vacuum was off). New
-// files are made with auto_vacuum = INCREMENTAL; a file made before is converted by the first
-// reclaimSpace (one VACUUM); each call then hands freed pages back to the file system.
+// Deleting handlers gave no space back: the SQLite file kept its size (auto_vacuum was off). Files
+// are made without auto_vacuum and without the index of ended handlers (both cost every commit);
+// prepareRetention (before retention's first pass) makes the index and converts the file to
+// INCREMENTAL with one VACUUM, as does the first reclaimSpace of a file never prepared; each
+// reclaimSpace then hands freed pages back to the file system.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +12,7 @@ import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import { migrations } from "../../src/stores/sqlite/migrations.js";
 import { eventRows } from "../../src/stores/store.js";
 import { handlerRecord, publishedEvent } from "../../src/testing/index.js";
+import { retentionReadiness } from "../support/sqlite-file.js";
 
 let dir = "";
 let path = "";
@@ -27,14 +30,7 @@ const size = () =>
       return sum;
     }
   }, 0);
-const autoVacuum = () => {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.pragma("auto_vacuum", { simple: true });
-  } finally {
-    db.close();
-  }
-};
+const autoVacuum = () => retentionReadiness(path)[0];
 
 /** 150 completed handlers of about 60 KB each (result and events), ended at 2024-10-21T14:32:16Z. */
 async function fill(store: SqliteStore): Promise<void> {
@@ -69,10 +65,13 @@ async function emptyAndReclaim(store: SqliteStore): Promise<void> {
 }
 
 describe("SQLite space after retention", () => {
-  it("makes new files with auto_vacuum INCREMENTAL and gives deleted handlers' space back", async () => {
+  it("readies a new file for retention once, then gives deleted handlers' space back", async () => {
     const store = new SqliteStore(path);
     await store.init();
-    expect(autoVacuum()).toBe(2);
+    expect(retentionReadiness(path)).toEqual([0, false]);
+    await store.prepareRetention();
+    await store.prepareRetention();
+    expect(retentionReadiness(path)).toEqual([2, true]);
     await fill(store);
     const full = size();
     expect(full).toBeGreaterThan(8 * 1024 * 1024);

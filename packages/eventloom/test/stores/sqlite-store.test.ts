@@ -161,6 +161,34 @@ describe("SqliteStore on a file", () => {
     expect((await store.getHandler("h"))?.resumeAttempts).toBe(3);
   });
 
+  it("moves the start events of a version 7 database into their handlers' rows", async () => {
+    const path = join(dir, "v7.db");
+    const db = new Database(path);
+    for (const m of migrations.filter((m) => m.version <= 7)) db.exec(m.sql);
+    db.pragma("user_version = 7");
+    const insert = db.prepare(
+      "INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, started_at, updated_at) VALUES (?, 'greet', ?, 'running', 'null', ?, ?)",
+    );
+    for (const id of ["kept", "none"])
+      insert.run(id, `run-${id}`, handlerRecord(id).startedAt, handlerRecord(id).updatedAt);
+    const start = JSON.stringify({ type: "StartEvent", qualifiedName: "StartEvent", data: { topic: "x" } });
+    db.prepare("INSERT INTO start_events (handler_id, event) VALUES ('kept', ?)").run(start);
+    db.close();
+
+    const store = openStore(path);
+    await store.init();
+    expect(await store.getStartEvent("kept")).toBe(start);
+    expect(await store.getStartEvent("none")).toBeNull();
+    expect(await store.getHandler("kept")).toEqual(handlerRecord("kept"));
+    // Deleting the handler deletes its start event: there is no other table left to clean.
+    await store.deleteHandler("kept");
+    expect(await store.getStartEvent("kept")).toBeNull();
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'start_events%'").all()).toEqual([]);
+    after.close();
+  });
+
   it("applies every migration once to a new database", () => {
     const db = new Database(":memory:");
     expect(migrate(db)).toEqual(migrations.map((m) => m.version));

@@ -24,8 +24,8 @@ export interface RetentionLoopOptions {
  * Retention in the background: every interval (on the server's clock, the first right after the
  * start) deletes the ended handlers older than their status's age, in batches of
  * {@link RETENTION_BATCH} with a turn of the event loop between them, then gives the space back to
- * the file system (`store.reclaimSpace`, SQLite's incremental vacuum). A failed pass is logged and
- * the next one tries again.
+ * the file system (`store.reclaimSpace`, SQLite's incremental vacuum). The first pass readies the
+ * store first (`store.prepareRetention`). A failed pass is logged and the next one tries again.
  */
 export class RetentionLoop {
   readonly #o: RetentionLoopOptions;
@@ -35,6 +35,8 @@ export class RetentionLoop {
   #stopped = false;
   /** The last pass left space to give back: the next one goes on with it. */
   #moreToReclaim = false;
+  /** `store.prepareRetention` has been done (before the first pass). */
+  #prepared = false;
 
   constructor(options: RetentionLoopOptions) {
     if (!options.store.deleteEnded) {
@@ -89,6 +91,10 @@ export class RetentionLoop {
 
   async #run(): Promise<number> {
     const { store, retention, clock, logger } = this.#o;
+    if (!this.#prepared) {
+      await store.prepareRetention?.();
+      this.#prepared = true;
+    }
     const now = clock.now();
     const cutoffs: EndedCutoffs = {};
     if (retention.completedMs !== undefined) cutoffs.completed = isoTime(now - retention.completedMs);

@@ -131,6 +131,20 @@ export const migrations: readonly Migration[] = [
         WHERE handler_id IS NOT NULL AND status IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    description:
+      "handlers.start_event (start_events goes); the index of ended handlers is made by retention only",
+    sql: `
+      -- In the row the run's first commit writes anyway: keeping it costs no b-tree of its own.
+      ALTER TABLE handlers ADD COLUMN start_event TEXT;  -- JSON of the WorkflowEvent; NULL when none is kept
+      UPDATE handlers SET start_event = s.event FROM start_events s WHERE s.handler_id = handlers.handler_id;
+      DROP TRIGGER start_events_of_deleted_handler;
+      DROP TABLE start_events;
+      -- Every run's end wrote an entry in it; only retention reads it: prepareRetention makes it again.
+      DROP INDEX handlers_ended;
+    `,
+  },
 ];
 
 /** The schema version this code writes and reads. */

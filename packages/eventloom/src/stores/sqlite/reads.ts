@@ -39,12 +39,16 @@ export interface Statements {
   getKey: (key: string) => IdempotencyRecord | null;
 }
 
+/** A record's columns: every column of `handlers` but the start event (read on its own). */
+const RECORD_COLUMNS = `handler_id, workflow_name, run_id, status, result, error, started_at, updated_at,
+  completed_at, resume_attempts, workflow_version, blocked, wake_at, parent_handler_id, schedule_id, limit_key, queued`;
+
 export function prepareReads(db: Database.Database): Statements {
   return {
-    getHandler: db.prepare("SELECT * FROM handlers WHERE handler_id = ?"),
-    getStartEvent: db.prepare("SELECT event FROM start_events WHERE handler_id = ?").pluck(),
+    getHandler: db.prepare(`SELECT ${RECORD_COLUMNS} FROM handlers WHERE handler_id = ?`),
+    getStartEvent: db.prepare("SELECT start_event FROM handlers WHERE handler_id = ?").pluck(),
     listRunning: db.prepare(
-      "SELECT * FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id",
+      `SELECT ${RECORD_COLUMNS} FROM handlers WHERE status = 'running' ORDER BY started_at, handler_id`,
     ),
     readEvents: db
       .prepare(

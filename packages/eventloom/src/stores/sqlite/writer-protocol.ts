@@ -107,6 +107,7 @@ export type WriterCall =
   | { op: "commit"; batch: PackedBatch }
   | { op: "deleteEnded"; cutoffs: EndedCutoffs; limit: number }
   | { op: "reclaimSpace"; pages: number }
+  | { op: "prepareRetention" }
   | { op: "admitQueued"; limitKey: string; limit: number }
   | { op: "appendInbox"; handlerId: string; item: InboxItem; key?: IdempotencyRecord | undefined }
   | { op: "deleteHandler"; handlerId: string; key?: IdempotencyRecord | undefined }

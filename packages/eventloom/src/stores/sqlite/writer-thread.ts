@@ -64,6 +64,9 @@ port.on("message", (request: WriterRequest) => {
       case "reclaimSpace":
         value = writes?.reclaimSpace(request.pages);
         break;
+      case "prepareRetention":
+        writes?.prepareRetention();
+        break;
       case "probe":
         writes?.probe();
         break;

@@ -22,6 +22,13 @@ const EVENTS_PER_INSERT = 64;
 /** `PRAGMA auto_vacuum`'s value for INCREMENTAL. */
 export const INCREMENTAL = 2;
 
+/**
+ * The index retention reads the oldest ended handlers by. Made by prepareRetention, not by the
+ * migrations: a run's end writes an entry in it, about 8% more pages per commit.
+ */
+const ENDED_INDEX = `CREATE INDEX IF NOT EXISTS handlers_ended ON handlers (status, completed_at)
+  WHERE status != 'running'`;
+
 /** SQLite's page cache per connection (its default is 2 MiB). */
 const CACHE_KIB = 16 * 1024;
 
@@ -47,11 +54,8 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
     fileMustExist: options.fileMustExist ?? false,
   });
   try {
-    // A new file gives the space of deleted handlers back incrementally (retention). It must be set
-    // before the file's header is written (WAL mode writes it); an older file is converted by reclaimSpace.
-    if (db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() === 0) {
-      db.pragma("auto_vacuum = INCREMENTAL");
-    }
+    // auto_vacuum stays off until retention is prepared (prepareRetention converts the file then):
+    // its pointer-map pages cost every commit about 5% more pages written.
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.pragma(`cache_size = -${CACHE_KIB}`);
@@ -77,6 +81,8 @@ export interface Writes {
   admitQueued(limitKey: string, limit: number): string[];
   /** Gives up to `pages` free pages back to the file system; true when more are left. */
   reclaimSpace(pages: number): boolean;
+  /** See `Store.prepareRetention`: the index of ended handlers and incremental vacuum, each once. */
+  prepareRetention(): void;
   /** Takes the write lock and lets it go, writing nothing: throws when the file cannot take writes. */
   probe(): void;
 }
@@ -89,8 +95,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   const upsertHandler = db.prepare(
     `INSERT INTO handlers (handler_id, workflow_name, run_id, status, result, error, started_at, updated_at, completed_at,
                            resume_attempts, workflow_version, blocked,
-                           wake_at, parent_handler_id, schedule_id, limit_key, queued)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           wake_at, parent_handler_id, schedule_id, limit_key, queued, start_event)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (handler_id) DO UPDATE SET
        workflow_name = excluded.workflow_name, run_id = excluded.run_id, status = excluded.status,
        result = excluded.result, error = excluded.error, started_at = excluded.started_at,
@@ -98,7 +104,8 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
        resume_attempts = excluded.resume_attempts, workflow_version = excluded.workflow_version,
        blocked = excluded.blocked, wake_at = excluded.wake_at,
        parent_handler_id = excluded.parent_handler_id, schedule_id = excluded.schedule_id,
-       limit_key = excluded.limit_key, queued = excluded.queued`,
+       limit_key = excluded.limit_key, queued = excluded.queued,
+       start_event = coalesce(excluded.start_event, handlers.start_event)`,
   );
   const insertEvent = db.prepare("INSERT INTO events (handler_id, sequence, envelope) VALUES (?, ?, ?)");
   const upsertState = db.prepare(
@@ -116,9 +123,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   const deleteState = db.prepare("DELETE FROM states WHERE handler_id = ?");
   const deleteInbox = db.prepare("DELETE FROM inbox WHERE handler_id = ?");
   const keys = prepareKeyWrites(db);
-  const putStartEvent = db.prepare(
-    "INSERT INTO start_events (handler_id, event) VALUES (?, ?) ON CONFLICT (handler_id) DO UPDATE SET event = excluded.event",
-  );
+  const putStartEvent = db.prepare("UPDATE handlers SET start_event = ? WHERE handler_id = ?");
 
   // Events go in with multi-row INSERTs of up to EVENTS_PER_INSERT rows: per row, one statement run
   // from JavaScript costs about a fifth of the insert itself.
@@ -169,8 +174,12 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
   };
 
   const commit = db.transaction((batch: CommitBatch) => {
+    // A start event goes in its handler's record, written in the same commit (CommitBatch.startEvents).
+    const starts = startsById(batch.startEvents);
     // A group commit may carry several versions of one handler's record and state: only the last counts.
     for (const r of lastById(batch.handlers ?? [])) {
+      const start = starts?.get(r.handlerId);
+      if (start !== undefined) starts?.delete(r.handlerId);
       upsertHandler.run(
         r.handlerId,
         r.workflowName,
@@ -189,8 +198,11 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
         r.scheduleId ?? null,
         r.limitKey ?? null,
         r.queued ? 1 : 0,
+        start ?? null,
       );
     }
+    // One whose record is not in the batch: its row was written before.
+    if (starts) for (const [handlerId, json] of starts) putStartEvent.run(json, handlerId);
     // After the records: a parent that starts in this batch is running already.
     for (const { handlerId, item } of batch.inboxAdd ?? [])
       addInbox.run(handlerId, item.id, inboxItemJson(item), handlerId);
@@ -201,7 +213,6 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     }
     if (batch.keys?.length) keys.insert(batch.keys);
     if (batch.keyAnswers?.length) keys.answer(batch.keyAnswers);
-    for (const s of batch.startEvents ?? []) putStartEvent.run(s.handlerId, s.json);
   });
 
   const claimRow = db.prepare(
@@ -273,14 +284,19 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     return ids;
   });
 
+  /** Converts the file to incremental vacuum, once, by rewriting it: false when it already was. */
+  const convertToIncremental = (): boolean => {
+    if (db.pragma("auto_vacuum", { simple: true }) === INCREMENTAL) return false;
+    db.pragma("auto_vacuum = INCREMENTAL");
+    db.exec("VACUUM");
+    return true;
+  };
+  const prepareRetention = (): void => {
+    db.exec(ENDED_INDEX);
+    convertToIncremental();
+  };
   const reclaimSpace = (pages: number): boolean => {
-    if (db.pragma("auto_vacuum", { simple: true }) !== INCREMENTAL) {
-      // A file made before new files got auto_vacuum: converted once, by rewriting it.
-      db.pragma("auto_vacuum = INCREMENTAL");
-      db.exec("VACUUM");
-    } else {
-      db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
-    }
+    if (!convertToIncremental()) db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
     // In WAL mode the file shrinks when the WAL is checkpointed; TRUNCATE empties the WAL file too.
     db.pragma("wal_checkpoint(TRUNCATE)");
     return (db.pragma("freelist_count", { simple: true }) as number) > 0;
@@ -302,6 +318,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     commit: (batch) => guarded(() => commit.immediate(batch)),
     deleteEnded: (cutoffs, limit) => guarded(() => deleteEnded.immediate(cutoffs, limit)),
     reclaimSpace: (pages) => guarded(() => reclaimSpace(pages)),
+    prepareRetention: () => guarded(prepareRetention),
     admitQueued: (limitKey, limit) => guarded(() => admitQueued.immediate(limitKey, limit)),
     appendInbox: (handlerId, item, key) =>
       guarded(() => (key ? appendWithKey.immediate(handlerId, item, key) : insertInboxItem(handlerId, item))),
@@ -329,6 +346,14 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
 
 function isConstraintError(error: unknown, code: string): boolean {
   return error instanceof Database.SqliteError && error.code === code;
+}
+
+/** The start events of a batch by handler (the last of each), or null when it has none. */
+function startsById(list: CommitBatch["startEvents"]): Map<string, string> | null {
+  if (!list?.length) return null;
+  const starts = new Map<string, string>();
+  for (const { handlerId, json } of list) starts.set(handlerId, json);
+  return starts;
 }
 
 /** The items of `list` with the last one of each `handlerId`, without copying when there are no repeats. */
