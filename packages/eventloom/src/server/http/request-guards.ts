@@ -44,6 +44,7 @@ const unsupported = (why: string) =>
 
 /** `application/json`, in any case, with any parameters (`; charset=utf-8`). */
 function isJsonType(value: string): boolean {
+  if (value === "application/json") return true; // what nearly every client sends: nothing to cut
   const media = value.split(";", 1)[0] ?? "";
   return media.trim().toLowerCase() === "application/json";
 }

@@ -13,7 +13,7 @@ interface CompiledRoute {
   loose: boolean;
 }
 
-const COMPILED: CompiledRoute[] = Object.entries(ROUTES).map(([id, spec]) => {
+const COMPILED: readonly CompiledRoute[] = Object.entries(ROUTES).map(([id, spec]) => {
   const parts = spec.path.split("/");
   return {
     id: id as OperationId,
@@ -24,6 +24,14 @@ const COMPILED: CompiledRoute[] = Object.entries(ROUTES).map(([id, spec]) => {
     loose: !spec.path.includes("."),
   };
 });
+
+/** The routes of each method by their number of segments: a request compares only those. */
+const BY_METHOD = new Map<string, CompiledRoute[][]>();
+for (const route of COMPILED) {
+  const byLength = BY_METHOD.get(route.method) ?? [];
+  BY_METHOD.set(route.method, byLength);
+  (byLength[route.segments.length] ??= []).push(route);
+}
 
 /** The route a request names, with its path's values percent-decoded. */
 export interface RouteMatch {
@@ -45,8 +53,8 @@ function matches(route: CompiledRoute, parts: string[]): boolean {
 export function matchRoute(method: string, path: string): RouteMatch | null {
   const wanted = method === "HEAD" ? "GET" : method;
   const parts = path.split("/");
-  for (const route of COMPILED) {
-    if (route.method !== wanted || !matches(route, parts)) continue;
+  for (const route of BY_METHOD.get(wanted)?.[parts.length] ?? []) {
+    if (!matches(route, parts)) continue;
     const params: Record<string, string> = {};
     for (let i = 1; i < parts.length; i++) {
       const name = route.params[i];

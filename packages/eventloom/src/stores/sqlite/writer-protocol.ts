@@ -5,12 +5,13 @@ import {
   type CommitBatch,
   DuplicateInboxItemError,
   type EndedCutoffs,
+  type HandlerRecord,
   type InboxItem,
   type ScheduleClaim,
   SequenceConflictError,
 } from "../store.js";
 import type { FileIdentity } from "./file-guard.js";
-import type { ConnectionOptions } from "./writes.js";
+import { type ConnectionOptions, WRITTEN_FIELDS, type WriteBatch, type WrittenRecord } from "./writes.js";
 
 /** What the writer thread is started with. */
 export interface WriterData {
@@ -21,20 +22,25 @@ export interface WriterData {
 }
 
 /**
- * A commit batch as it crosses to the writer thread: the events' JSON texts joined into one string
- * with their lengths and sequences in typed arrays. Copying thousands of small strings and objects
- * one by one cost the event loop more than the events' serialization itself.
+ * A commit batch as it crosses to the writer thread. Structured clone copies every key of every
+ * object: the records, states, start events and event groups go as flat arrays of their values, and
+ * the events' JSON texts joined into one string with their lengths and sequences in typed arrays.
+ * Copying thousands of small strings and objects one by one cost the event loop more than the
+ * events' serialization itself; the records' keys were half of a trivial run's message.
  */
 export interface PackedBatch {
-  handlers: CommitBatch["handlers"];
-  states: CommitBatch["states"];
+  /** {@link WRITTEN_FIELDS} of each record, one after the other. */
+  handlers: unknown[] | undefined;
+  /** `handlerId, json` of each state. */
+  states: string[] | undefined;
   inboxDone: CommitBatch["inboxDone"];
   inboxAdd: CommitBatch["inboxAdd"];
   keys: CommitBatch["keys"];
   keyAnswers: CommitBatch["keyAnswers"];
-  startEvents: CommitBatch["startEvents"];
-  /** Each group's handler id and how many events it has. */
-  groups: { handlerId: string; count: number }[];
+  /** `handlerId, json` of each start event. */
+  startEvents: string[] | undefined;
+  /** `handlerId, count` of each group of events. */
+  groups: (string | number)[];
   sequences: Float64Array;
   lengths: Uint32Array;
   texts: string;
@@ -44,7 +50,7 @@ export function packBatch(batch: CommitBatch): PackedBatch {
   const groups: PackedBatch["groups"] = [];
   let total = 0;
   for (const group of batch.events ?? []) {
-    groups.push({ handlerId: group.handlerId, count: group.events.length });
+    groups.push(group.handlerId, group.events.length);
     total += group.events.length;
   }
   const sequences = new Float64Array(total);
@@ -60,13 +66,13 @@ export function packBatch(batch: CommitBatch): PackedBatch {
     }
   }
   return {
-    handlers: batch.handlers,
-    states: batch.states,
+    handlers: batch.handlers && packRecords(batch.handlers),
+    states: batch.states && pairs(batch.states),
     inboxDone: batch.inboxDone,
     inboxAdd: batch.inboxAdd,
     keys: batch.keys,
     keyAnswers: batch.keyAnswers,
-    startEvents: batch.startEvents,
+    startEvents: batch.startEvents && pairs(batch.startEvents),
     groups,
     sequences,
     lengths,
@@ -74,11 +80,12 @@ export function packBatch(batch: CommitBatch): PackedBatch {
   };
 }
 
-export function unpackBatch(packed: PackedBatch): CommitBatch {
+export function unpackBatch(packed: PackedBatch): WriteBatch {
   const events: NonNullable<CommitBatch["events"]> = [];
   let i = 0;
   let offset = 0;
-  for (const { handlerId, count } of packed.groups) {
+  for (let g = 0; g < packed.groups.length; g += 2) {
+    const count = packed.groups[g + 1] as number;
     const rows = new Array<{ sequence: number; json: string }>(count);
     for (let k = 0; k < count; k++, i++) {
       const length = packed.lengths[i] as number;
@@ -88,18 +95,54 @@ export function unpackBatch(packed: PackedBatch): CommitBatch {
       };
       offset += length;
     }
-    events.push({ handlerId, events: rows });
+    events.push({ handlerId: packed.groups[g] as string, events: rows });
   }
   return {
-    handlers: packed.handlers,
+    handlers: packed.handlers && unpackRecords(packed.handlers),
     events,
-    states: packed.states,
+    states: packed.states && unpairs(packed.states),
     inboxDone: packed.inboxDone,
     inboxAdd: packed.inboxAdd,
     keys: packed.keys,
     keyAnswers: packed.keyAnswers,
-    startEvents: packed.startEvents,
+    startEvents: packed.startEvents && unpairs(packed.startEvents),
   };
+}
+
+function packRecords(records: readonly HandlerRecord[]): unknown[] {
+  const flat: unknown[] = new Array(records.length * WRITTEN_FIELDS.length);
+  let i = 0;
+  for (const record of records) {
+    for (const field of WRITTEN_FIELDS) flat[i++] = record[field];
+  }
+  return flat;
+}
+
+function unpackRecords(flat: unknown[]): WrittenRecord[] {
+  const records: WrittenRecord[] = [];
+  for (let i = 0; i < flat.length; i += WRITTEN_FIELDS.length) {
+    const record: Record<string, unknown> = {};
+    for (let k = 0; k < WRITTEN_FIELDS.length; k++) record[WRITTEN_FIELDS[k] as string] = flat[i + k];
+    records.push(record as unknown as WrittenRecord);
+  }
+  return records;
+}
+
+function pairs(list: readonly { handlerId: string; json: string }[]): string[] {
+  const flat: string[] = new Array(list.length * 2);
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i] as { handlerId: string; json: string };
+    flat[2 * i] = item.handlerId;
+    flat[2 * i + 1] = item.json;
+  }
+  return flat;
+}
+
+function unpairs(flat: readonly string[]): { handlerId: string; json: string }[] {
+  const list: { handlerId: string; json: string }[] = new Array(flat.length / 2);
+  for (let i = 0; i < list.length; i++)
+    list[i] = { handlerId: flat[2 * i] as string, json: flat[2 * i + 1] as string };
+  return list;
 }
 
 /** A write for the writer thread. */

@@ -7,6 +7,7 @@ import {
   type CommitBatch,
   DuplicateInboxItemError,
   type EndedCutoffs,
+  type HandlerRecord,
   type InboxItem,
   inboxItemJson,
   type ScheduleClaim,
@@ -66,9 +67,36 @@ export function connect(path: string, options: ConnectionOptions): Database.Data
   }
 }
 
+/** The fields of a handler record a commit writes (its row's columns; the start event comes apart). */
+export const WRITTEN_FIELDS = [
+  "handlerId",
+  "workflowName",
+  "runId",
+  "status",
+  "result",
+  "error",
+  "startedAt",
+  "updatedAt",
+  "completedAt",
+  "resumeAttempts",
+  "workflowVersion",
+  "blocked",
+  "wakeAt",
+  "parentHandlerId",
+  "scheduleId",
+  "limitKey",
+  "queued",
+] as const satisfies readonly (keyof HandlerRecord)[];
+
+/** A handler record as a commit writes it: writes.ts cannot read a field that does not cross. */
+export type WrittenRecord = Pick<HandlerRecord, (typeof WRITTEN_FIELDS)[number]>;
+
+/** A commit as writes.ts takes it: a {@link CommitBatch}, its records cut to what is written. */
+export type WriteBatch = Omit<CommitBatch, "handlers"> & { handlers?: readonly WrittenRecord[] };
+
 /** Everything that writes: run in one connection, on the main thread or in the writer thread. */
 export interface Writes {
-  commit(batch: CommitBatch): void;
+  commit(batch: WriteBatch): void;
   appendInbox(handlerId: string, item: InboxItem, key?: IdempotencyRecord): void;
   deleteHandler(handlerId: string, key?: IdempotencyRecord): boolean;
   putKey(record: IdempotencyRecord): IdempotencyRecord;
@@ -173,7 +201,7 @@ export function prepareWrites(db: Database.Database, guard: FileGuard | null): W
     flush();
   };
 
-  const commit = db.transaction((batch: CommitBatch) => {
+  const commit = db.transaction((batch: WriteBatch) => {
     // A start event goes in its handler's record, written in the same commit (CommitBatch.startEvents).
     const starts = startsById(batch.startEvents);
     // A group commit may carry several versions of one handler's record and state: only the last counts.
