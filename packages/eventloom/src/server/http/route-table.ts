@@ -30,7 +30,9 @@ const BY_METHOD = new Map<string, CompiledRoute[][]>();
 for (const route of COMPILED) {
   const byLength = BY_METHOD.get(route.method) ?? [];
   BY_METHOD.set(route.method, byLength);
-  (byLength[route.segments.length] ??= []).push(route);
+  const sameLength = byLength[route.segments.length] ?? [];
+  byLength[route.segments.length] = sameLength;
+  sameLength.push(route);
 }
 
 /** The route a request names, with its path's values percent-decoded. */
