@@ -293,11 +293,6 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Incremental vacuum of up to {@link RECLAIM_PAGES} free pages, then a checkpoint that hands them
-   * back to the file system. A file without `auto_vacuum = INCREMENTAL` (prepareRetention was never
-   * called) is converted by the first call instead, with one `VACUUM` (writes wait meanwhile).
-   */
-  /**
    * Builds the index of ended handlers retention reads and converts the file to incremental vacuum,
    * each once, when missing: both rewrite (writes wait meanwhile), and both are quick on a new file.
    */
@@ -305,6 +300,11 @@ export class SqliteStore implements Store {
     await this.#writeVia((w) => w.prepareRetention(), { op: "prepareRetention" });
   }
 
+  /**
+   * Incremental vacuum of up to {@link RECLAIM_PAGES} free pages, then a checkpoint that hands them
+   * back to the file system. A file without `auto_vacuum = INCREMENTAL` (prepareRetention was never
+   * called) is converted by the first call instead, with one `VACUUM` (writes wait meanwhile).
+   */
   async reclaimSpace(): Promise<boolean> {
     return this.#writeVia((w) => w.reclaimSpace(RECLAIM_PAGES), { op: "reclaimSpace", pages: RECLAIM_PAGES });
   }
