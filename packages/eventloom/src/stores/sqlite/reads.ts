@@ -129,6 +129,45 @@ export function listingSql(shape: ListingShape): string {
      ORDER BY started_at DESC, handler_id DESC LIMIT ?`;
 }
 
+const MAX_CACHED_LISTINGS = 64;
+
+/** A listing's statement for its shape, prepared on first use and kept (a bounded number of shapes). */
+export function cachedListing(
+  db: Database.Database,
+  cache: Map<string, Statement>,
+  shape: ListingShape,
+): Statement {
+  const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}:${shape.parent ? 1 : 0}`;
+  let statement = cache.get(key);
+  if (statement === undefined) {
+    statement = db.prepare(listingSql(shape));
+    // Long lists of workflow names make many shapes; keep the cache bounded.
+    if (cache.size >= MAX_CACHED_LISTINGS) cache.clear();
+    cache.set(key, statement);
+  }
+  return statement;
+}
+
+/**
+ * How many of the next `limit` events to read so that they stop at the one reaching `maxBytes`: their
+ * lengths come from the rows' headers (`octet_length`), so the rows past the budget are never read.
+ */
+export function rowsWithin(
+  statements: Statements,
+  handlerId: string,
+  afterSequence: number,
+  limit: number,
+  maxBytes: number,
+): number {
+  const sizes = statements.eventSizes.all(handlerId, afterSequence, limit) as number[];
+  let bytes = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    bytes += sizes[i] as number;
+    if (bytes >= maxBytes) return i + 1;
+  }
+  return limit;
+}
+
 /** The first parameters of a listing: its caps on an error and on a result (see listingSql). */
 export function capParams(query: Pick<ListHandlersQuery, "maxResultBytes" | "maxErrorBytes">): number[] {
   const cap = query.maxResultBytes ?? Number.MAX_SAFE_INTEGER;

@@ -22,11 +22,12 @@ import { FileGuard, identityOf } from "./file-guard.js";
 import { type FileLock, lockFile } from "./file-lock.js";
 import { migrate } from "./migrations.js";
 import {
+  cachedListing,
   capParams,
   type HandlerRow,
   type ListingShape,
-  listingSql,
   prepareReads,
+  rowsWithin,
   type Statement,
   type Statements,
   toRecord,
@@ -49,8 +50,6 @@ interface Opened {
   /** This store's hold on the file (null in memory): no other store may open it meanwhile. */
   lock: FileLock | null;
 }
-
-const MAX_CACHED_LISTINGS = 64;
 
 /** Free pages one `reclaimSpace` call gives back (8 MiB with SQLite's default 4 KiB pages). */
 const RECLAIM_PAGES = 2048;
@@ -172,7 +171,7 @@ export class SqliteStore implements Store {
       blocked: query.blocked,
       parent: query.parentHandlerId !== undefined,
     };
-    const rows = this.#use((opened) => this.#listing(opened, shape).all(...params)) as HandlerRow[];
+    const rows = this.#use((o) => cachedListing(o.db, o.listings, shape).all(...params)) as HandlerRow[];
     const more = rows.length > query.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
@@ -192,9 +191,7 @@ export class SqliteStore implements Store {
   }
 
   async admitQueued(limitKey: string, limit: number): Promise<string[]> {
-    const writes = this.#use((opened) => opened.writes);
-    if (writes) return this.#use(() => writes.admitQueued(limitKey, limit));
-    return (await this.#write({ op: "admitQueued", limitKey, limit })) as string[];
+    return this.#writeVia((w) => w.admitQueued(limitKey, limit), { op: "admitQueued", limitKey, limit });
   }
 
   async queuePosition(handlerId: string): Promise<number | null> {
@@ -221,7 +218,9 @@ export class SqliteStore implements Store {
     checkReadLimit(limit);
     if (limit === 0) return [];
     const count =
-      maxBytes === undefined ? limit : this.#rowsWithin(handlerId, afterSequence, limit, maxBytes);
+      maxBytes === undefined
+        ? limit
+        : this.#use((o) => rowsWithin(o.statements, handlerId, afterSequence, limit, maxBytes));
     const rows = this.#use((o) => o.statements.readEvents.all(handlerId, afterSequence, count)) as [
       number,
       string,
@@ -323,20 +322,6 @@ export class SqliteStore implements Store {
     return rows.map((row) => row.integrity_check).join("\n");
   }
 
-  /**
-   * How many of the next `limit` rows to read so that they stop at the one reaching `maxBytes`: their
-   * lengths come from the rows' headers (`octet_length`), so the rows past the budget are never read.
-   */
-  #rowsWithin(handlerId: string, afterSequence: number, limit: number, maxBytes: number): number {
-    const sizes = this.#use((o) => o.statements.eventSizes.all(handlerId, afterSequence, limit)) as number[];
-    let bytes = 0;
-    for (let i = 0; i < sizes.length; i++) {
-      bytes += sizes[i] as number;
-      if (bytes >= maxBytes) return i + 1;
-    }
-    return limit;
-  }
-
   /** Runs `work` on the open database (opening it on first use); the file's faults become STORE_UNAVAILABLE. */
   #use<T>(work: (opened: Opened) => T): T {
     if (this.#closed) throw new StoreClosedError();
@@ -388,17 +373,5 @@ export class SqliteStore implements Store {
       lock?.release();
       throw error;
     }
-  }
-
-  #listing(opened: Opened, shape: ListingShape): Statement {
-    const key = `${shape.statuses}:${shape.names}:${shape.cursor ? 1 : 0}:${String(shape.blocked)}:${shape.parent ? 1 : 0}`;
-    let statement = opened.listings.get(key);
-    if (statement === undefined) {
-      statement = opened.db.prepare(listingSql(shape));
-      // Long lists of workflow names make many shapes; keep the cache bounded.
-      if (opened.listings.size >= MAX_CACHED_LISTINGS) opened.listings.clear();
-      opened.listings.set(key, statement);
-    }
-    return statement;
   }
 }
