@@ -4,6 +4,8 @@
 // must not slow the other), measured alternately by wrk in one run, against raw node:http. Besides
 // requests per second (which a shared machine's fsyncs move a lot), the CPU time each server process
 // spent per request (/proc/<pid>/stat), which the machine's load moves less.
+// Each server also reports its scavenges (--trace-gc-nvp): the bytes they promoted to the old
+// generation and their pause, per request.
 // Run: node_modules/.bin/tsx bench/server/tracing-overhead.ts [--quick]
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -139,20 +142,29 @@ async function main(): Promise<void> {
   };
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
+  // Each server's scavenges as V8 reports them (--trace-gc-nvp): bytes promoted to the old
+  // generation and pause time, summed; read before and after each measurement.
+  const gc: Record<string, { promoted: number; pauseMs: number }> = {
+    off: { promoted: 0, pauseMs: 0 },
+    on: { promoted: 0, pauseMs: 0 },
+  };
   const child = async (on: boolean): Promise<string> => {
+    const which = on ? "on" : "off";
     const c = spawn(
       process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), "--serve", on ? "on" : "off"],
-      {
-        env,
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      ["--trace-gc", "--trace-gc-nvp", ...process.execArgv, fileURLToPath(import.meta.url), "--serve", which],
+      { env, stdio: ["ignore", "pipe", "inherit"] },
     );
     children.push(c);
-    pids[on ? "on" : "off"] = c.pid as number;
-    const url = await new Promise<string>((resolve) =>
-      c.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim())),
-    );
+    pids[which] = c.pid as number;
+    const url = await new Promise<string>((resolve) => {
+      createInterface({ input: c.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+        if (line.startsWith("http")) resolve(line.trim());
+        if (!line.includes(" gc=s ")) return;
+        gc[which].promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+        gc[which].pauseMs += Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0);
+      });
+    });
     return `${url.replace(/\/$/, "")}/workflows/trivial/run`;
   };
   const [off, on] = [await child(false), await child(true)];
@@ -176,25 +188,42 @@ async function main(): Promise<void> {
   };
   await wrk(off);
   await wrk(on);
-  const rows: { raw: number; off: number; on: number; offCpu: number; onCpu: number }[] = [];
+  type Row = { raw: number; off: number; on: number; offCpu: number; onCpu: number };
+  type GcRow = { offPromoted: number; onPromoted: number; offPause: number; onPause: number };
+  const rows: (Row & GcRow)[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Alternating, each round in another order, so that a slow spell of the machine is shared.
     const order = r % 2 === 0 ? (["raw", "off", "on"] as const) : (["on", "off", "raw"] as const);
-    const row = { raw: 0, off: 0, on: 0, offCpu: 0, onCpu: 0 };
+    const row = {
+      raw: 0,
+      off: 0,
+      on: 0,
+      offCpu: 0,
+      onCpu: 0,
+      offPromoted: 0,
+      onPromoted: 0,
+      offPause: 0,
+      onPause: 0,
+    };
     for (const which of order) {
       if (which === "raw") {
         row.raw = (await wrk(rawUrl)).rps;
         continue;
       }
       const before = cpu(pids[which] as number);
+      const gcBefore = { ...gc[which] };
       const result = await wrk(which === "off" ? off : on);
       row[which] = result.rps;
       row[which === "off" ? "offCpu" : "onCpu"] =
         ((cpu(pids[which] as number) - before) / result.requests) * 1e6;
+      row[which === "off" ? "offPromoted" : "onPromoted"] =
+        (gc[which].promoted - gcBefore.promoted) / result.requests;
+      row[which === "off" ? "offPause" : "onPause"] =
+        ((gc[which].pauseMs - gcBefore.pauseMs) / result.requests) * 1000;
     }
     rows.push(row);
     console.log(
-      `round ${r + 1}: raw ${row.raw.toFixed(0)}  off ${row.off.toFixed(0)}  on ${row.on.toFixed(0)} req/s  | off/raw ${(row.off / row.raw).toFixed(3)}  on/off ${(row.on / row.off).toFixed(3)}  | CPU per request off ${row.offCpu.toFixed(0)} µs, on ${row.onCpu.toFixed(0)} µs (${(row.onCpu / row.offCpu).toFixed(3)})`,
+      `round ${r + 1}: raw ${row.raw.toFixed(0)}  off ${row.off.toFixed(0)}  on ${row.on.toFixed(0)} req/s  | off/raw ${(row.off / row.raw).toFixed(3)}  on/off ${(row.on / row.off).toFixed(3)}  | CPU per request off ${row.offCpu.toFixed(0)} µs, on ${row.onCpu.toFixed(0)} µs (${(row.onCpu / row.offCpu).toFixed(3)})  | promoted per request off ${row.offPromoted.toFixed(0)} B, on ${row.onPromoted.toFixed(0)} B; scavenge pause off ${row.offPause.toFixed(1)} µs, on ${row.onPause.toFixed(1)} µs`,
     );
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -208,6 +237,9 @@ async function main(): Promise<void> {
   const cpuRatio = median(rows.map((r) => r.onCpu / r.offCpu));
   console.log(
     `median CPU per request: off ${median(rows.map((r) => r.offCpu)).toFixed(0)} µs, on ${median(rows.map((r) => r.onCpu)).toFixed(0)} µs: on/off ${cpuRatio.toFixed(3)}`,
+  );
+  console.log(
+    `median GC per request (scavenges): promoted off ${median(rows.map((r) => r.offPromoted)).toFixed(0)} B, on ${median(rows.map((r) => r.onPromoted)).toFixed(0)} B; pause off ${median(rows.map((r) => r.offPause)).toFixed(1)} µs, on ${median(rows.map((r) => r.onPause)).toFixed(1)} µs`,
   );
   for (const c of children) c.kill("SIGTERM");
   await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));

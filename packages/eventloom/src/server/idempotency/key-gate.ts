@@ -1,6 +1,7 @@
 import type { Clock } from "../../core/index.js";
 import type { IdempotencyRecord } from "../../stores/idempotency.js";
 import { sleep } from "../clock-timers.js";
+import { ReleasingMap } from "../releasing-map.js";
 import { KeyWrite } from "./key-write.js";
 
 /** What a route gives of the answer its change is: the handler, the run, the status and body. */
@@ -55,7 +56,7 @@ interface InFlight {
  * waits for the first instead of executing too. Across processes the store's unique key decides.
  */
 export class KeyGate {
-  readonly #inFlight = new Map<string, InFlight>();
+  readonly #inFlight = new ReleasingMap<string, InFlight>();
 
   /** The ticket of the request executing with `key` here, if any. */
   executing(key: string): KeyTicket | null {

@@ -1,6 +1,7 @@
 import type { Clock } from "../../core/index.js";
 import type { Store } from "../../stores/store.js";
 import { sleep } from "../clock-timers.js";
+import { ReleasingMap } from "../releasing-map.js";
 
 interface Deferred {
   resolve: (where: EndSeen) => void;
@@ -21,7 +22,7 @@ const STORE_POLL_MS = 1000;
 
 /** Promises that settle when a handler's run has ended and its final record is durable. */
 export class EndWaiters {
-  readonly #waiters = new Map<string, Deferred[]>();
+  readonly #waiters = new ReleasingMap<string, Deferred[]>();
   readonly #watching = new Set<AbortController>();
   readonly #store: Store;
   readonly #clock: Clock;

@@ -1,10 +1,11 @@
+import { ReleasingMap } from "../releasing-map.js";
 /**
  * Wakes the stream readers of a handler after its events became durable: this process's commits and,
  * through `store.subscribe`, other processes'. A listener is registered before a reader reads the
  * store, so that no commit between the read and the wait goes unnoticed.
  */
 export class HandlerSignals {
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new ReleasingMap<string, Set<() => void>>();
 
   /** Calls `fn` (once) at the next change of the handler. Returns an unsubscribe function. */
   once(handlerId: string, fn: () => void): () => void {

@@ -1,4 +1,5 @@
 import type { EventRow } from "../../stores/store.js";
+import { ReleasingMap } from "../releasing-map.js";
 
 /** How much {@link RecentEvents} holds. Sizes are the rows' JSON text length (bytes for ASCII). */
 export interface RecentEventsLimits {
@@ -32,7 +33,7 @@ interface Rows {
 export class RecentEvents {
   readonly #limits: RecentEventsLimits;
   // In the order handlers last got rows: the first is the one to drop when memory is over budget.
-  readonly #rows = new Map<string, Rows>();
+  readonly #rows = new ReleasingMap<string, Rows>();
   readonly #watchers = new Map<string, number>();
   #bytes = 0;
 

@@ -8,6 +8,7 @@ import { fence, type Ownership } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { ServerLogger } from "../logger.js";
 import type { RegisteredWorkflow, WorkflowRegistry } from "../registry.js";
+import { ReleasingMap } from "../releasing-map.js";
 import { cancelStored } from "./cancel-stored.js";
 import { running, type StartedRun, type StartRequest, startToKeep } from "./continuation.js";
 import type { EndWaiters } from "./end-waiters.js";
@@ -50,7 +51,7 @@ export interface QueuedStart {
  */
 export class RunLimits {
   readonly #c: RunLimitsContext;
-  readonly #turns = new Map<string, Promise<unknown>>();
+  readonly #turns = new ReleasingMap<string, Promise<unknown>>();
   #timer: unknown = null;
   #closed = false;
 

@@ -6,6 +6,7 @@ import type { EventRow } from "../../stores/store.js";
 import { type OwnedRuns, type Ownership, takeForStart } from "../cluster/ownership.js";
 import type { KeyWrite } from "../idempotency/key-write.js";
 import type { RegisteredWorkflow } from "../registry.js";
+import { ReleasingMap } from "../releasing-map.js";
 import { BlockedRuns } from "./blocked-runs.js";
 import { cancelRun } from "./cancel-run.js";
 import { ChildRuns } from "./child-runs.js";
@@ -38,9 +39,9 @@ type Remote = typeof REMOTE;
  */
 export class RunManager implements OwnedRuns {
   readonly #o: RunManagerOptions;
-  readonly #live = new Map<string, LiveRun>();
+  readonly #live = new ReleasingMap<string, LiveRun>();
   readonly #claims = new Set<string>();
-  readonly #loading = new Map<string, Promise<LiveRun | Remote | null>>();
+  readonly #loading = new ReleasingMap<string, Promise<LiveRun | Remote | null>>();
   readonly #idle: IdleRuns;
   readonly #endWaiters: EndWaiters;
   readonly #runEnd: RunEndContext;
