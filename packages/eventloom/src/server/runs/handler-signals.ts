@@ -1,4 +1,5 @@
 import { ReleasingMap } from "../releasing-map.js";
+
 /**
  * Wakes the stream readers of a handler after its events became durable: this process's commits and,
  * through `store.subscribe`, other processes'. A listener is registered before a reader reads the

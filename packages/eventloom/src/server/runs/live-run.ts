@@ -32,8 +32,9 @@ export class LiveRun implements RunJournal, CommitSource {
   /**
    * Set only when the run is traced (the engine calls a step directly otherwise), and always to the
    * same function, never to a closure made for the run: with a closure of its own in this field, each
-   * run's objects outlived two scavenges and were promoted to the old generation (6 KB a request, 16–20
-   * µs of GC pauses; bench/README.md, "Tracing's garbage, found").
+   * run's objects outlived two scavenges and were promoted to the old generation (with the Maps of
+   * runs, 6 KB a request and 14–18 µs more of scavenge pauses; bench/README.md, "Tracing's garbage,
+   * found").
    */
   readonly aroundStep?: (this: LiveRun, item: QueuedItem, call: () => unknown) => unknown;
   engine: RunEngine | null = null;
