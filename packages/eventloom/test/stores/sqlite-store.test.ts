@@ -189,6 +189,22 @@ describe("SqliteStore on a file", () => {
     after.close();
   });
 
+  it("keeps a start event that comes in a batch without its handler's record, and through later commits", async () => {
+    // Beyond the Store contract (a start event comes with its handler's first record), a batch that
+    // carries one alone still keeps it: written into the row an earlier commit made.
+    const store = openStore(join(dir, "start-alone.db"));
+    await store.commit({ handlers: [handlerRecord("h")] });
+    expect(await store.getStartEvent("h")).toBeNull();
+    const start = JSON.stringify({ type: "StartEvent", qualifiedName: "StartEvent", data: { n: 1 } });
+    await store.commit({ startEvents: [{ handlerId: "h", json: start }] });
+    expect(await store.getStartEvent("h")).toBe(start);
+    // A later record without a start event leaves it as it is (coalesce in the upsert).
+    await store.commit({ handlers: [handlerRecord("h", { status: "completed" })] });
+    expect(await store.getStartEvent("h")).toBe(start);
+    expect((await store.getHandler("h"))?.status).toBe("completed");
+    await store.close();
+  });
+
   it("applies every migration once to a new database", () => {
     const db = new Database(":memory:");
     expect(migrate(db)).toEqual(migrations.map((m) => m.version));
