@@ -188,9 +188,17 @@ async function main(): Promise<void> {
   };
   await wrk(off);
   await wrk(on);
-  type Row = { raw: number; off: number; on: number; offCpu: number; onCpu: number };
-  type GcRow = { offPromoted: number; onPromoted: number; offPause: number; onPause: number };
-  const rows: (Row & GcRow)[] = [];
+  const rows: {
+    raw: number;
+    off: number;
+    on: number;
+    offCpu: number;
+    onCpu: number;
+    offPromoted: number;
+    onPromoted: number;
+    offPause: number;
+    onPause: number;
+  }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     // Alternating, each round in another order, so that a slow spell of the machine is shared.
     const order = r % 2 === 0 ? (["raw", "off", "on"] as const) : (["on", "off", "raw"] as const);
@@ -214,12 +222,9 @@ async function main(): Promise<void> {
       const gcBefore = { ...gc[which] };
       const result = await wrk(which === "off" ? off : on);
       row[which] = result.rps;
-      row[which === "off" ? "offCpu" : "onCpu"] =
-        ((cpu(pids[which] as number) - before) / result.requests) * 1e6;
-      row[which === "off" ? "offPromoted" : "onPromoted"] =
-        (gc[which].promoted - gcBefore.promoted) / result.requests;
-      row[which === "off" ? "offPause" : "onPause"] =
-        ((gc[which].pauseMs - gcBefore.pauseMs) / result.requests) * 1000;
+      row[`${which}Cpu`] = ((cpu(pids[which] as number) - before) / result.requests) * 1e6;
+      row[`${which}Promoted`] = (gc[which].promoted - gcBefore.promoted) / result.requests;
+      row[`${which}Pause`] = ((gc[which].pauseMs - gcBefore.pauseMs) / result.requests) * 1000;
     }
     rows.push(row);
     console.log(

@@ -75,7 +75,7 @@ export class LiveRun implements RunJournal, CommitSource {
 
   /** The traced run's `aroundStep`: one function for every run, called as a method of the run. */
   static readonly #aroundTraced = function (this: LiveRun, item: QueuedItem, call: () => unknown): unknown {
-    return this.#trace ? this.#trace.aroundStep(item, call) : call();
+    return (this.#trace as RunTracer).aroundStep(item, call); // set only on a run with a tracer
   };
 
   // The three sets are made on first use: most runs have no inbox item and no child.
